@@ -1,0 +1,26 @@
+# Every third-party dependency comes from a Debian 12 package (tools/setup installs them)
+# and is found here once, as an imported target; modules link these targets only.
+find_package(PkgConfig REQUIRED)
+
+# DPDK 22.11. The ring PMD is linked directly because drivers/nic creates ring ports
+# from its own rings (rte_eth_from_rings); other PMDs are loaded by EAL as plugins.
+pkg_check_modules(DPDK REQUIRED IMPORTED_TARGET GLOBAL libdpdk>=22.11)
+find_library(DPDK_NET_RING_LIB NAMES rte_net_ring REQUIRED)
+add_library(dpdk INTERFACE)
+target_link_libraries(dpdk INTERFACE PkgConfig::DPDK ${DPDK_NET_RING_LIB})
+
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET GLOBAL libsrtp2>=2.4)
+
+# mbedTLS 2.28 ships no pkg-config file or CMake package on Debian 12.
+find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h REQUIRED)
+find_library(MBEDTLS_LIB mbedtls REQUIRED)
+find_library(MBEDX509_LIB mbedx509 REQUIRED)
+find_library(MBEDCRYPTO_LIB mbedcrypto REQUIRED)
+add_library(mbedtls INTERFACE)
+target_include_directories(mbedtls SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
+target_link_libraries(mbedtls INTERFACE ${MBEDTLS_LIB} ${MBEDX509_LIB} ${MBEDCRYPTO_LIB})
+
+find_package(Protobuf 3.21 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(GTest REQUIRED)

@@ -1,0 +1,38 @@
+# Helpers that give every module the same shape: a library named after its folder,
+# a public include/ folder, private sources, and the project's warning flags.
+
+# Warnings apply to the project's own code only; third-party headers come in as SYSTEM.
+add_library(sbc_warnings INTERFACE)
+target_compile_options(sbc_warnings INTERFACE -Wall -Wextra -Werror -Wshadow
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align)
+
+# sbc_module(NAME name SOURCES ... DEPS ...)
+# Defines library `name` (alias sbc::name) with include/ public and src/ private.
+function(sbc_module)
+  cmake_parse_arguments(M "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_library(${M_NAME} STATIC ${M_SOURCES})
+  add_library(sbc::${M_NAME} ALIAS ${M_NAME})
+  target_include_directories(${M_NAME} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                       PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${M_NAME} PUBLIC ${M_DEPS} PRIVATE sbc_warnings)
+endfunction()
+
+# sbc_test(NAME name SOURCES ... DEPS ... [OWN_MAIN] [LABELS ...])
+# A GoogleTest binary registered with CTest; each test case becomes a CTest test.
+# OWN_MAIN: the sources define main() (DPDK tests do, to register the EAL environment).
+function(sbc_test)
+  cmake_parse_arguments(T "OWN_MAIN" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock sbc_warnings)
+  if(NOT T_OWN_MAIN)
+    target_link_libraries(${T_NAME} PRIVATE GTest::gtest_main)
+  endif()
+  target_compile_definitions(${T_NAME} PRIVATE
+    SBC_SOURCE_DIR="${PROJECT_SOURCE_DIR}" SBC_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  set(props TIMEOUT 300)
+  if(T_LABELS)
+    list(APPEND props LABELS "${T_LABELS}")
+  endif()
+  gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
+endfunction()
+include(GoogleTest)
