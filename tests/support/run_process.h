@@ -1,0 +1,26 @@
+// Runs one of the project's programs as a child process and captures what it did, so
+// tests check exit codes and messages exactly as an operator would see them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sbc::testing {
+
+struct ProcessResult {
+  int exit_code = -1;   // -1 when killed by a signal
+  int signal = 0;       // the signal that ended it, 0 if it exited
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (argv[0] is a path), feeding no stdin. If `signal_after_ms` > 0, sends
+// `signal` to the child that long after it starts. Waits at most `timeout_s`, then
+// kills it (result.signal == SIGKILL).
+ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s = 60,
+                         int signal_after_ms = 0, int signal = 0);
+
+// Lines of `text`, without their newlines; no empty trailing line.
+std::vector<std::string> Lines(const std::string& text);
+
+}  // namespace sbc::testing
