@@ -1,0 +1,154 @@
+// sbc-dataplane: the DPDK primary process of the appliance.
+//
+//   sbc-dataplane --board board/sim.textproto --sim-traffic 100000
+//
+// Loads and validates the board, initialises EAL from it, brings up the ports, runs
+// one worker per worker core, and on SIGINT/SIGTERM drains the workers, prints the
+// counters and exits. On the sim board, --sim-traffic sends synthetic traffic through
+// the ports from their far ends and accounts for every frame.
+#include <rte_mempool.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "sbc/board/board.h"
+#include "sbc/drivers/eal.h"
+#include "sbc/firmware/dataplane.h"
+#include "sbc/firmware/sim_traffic_run.h"
+
+namespace {
+
+// Exit codes: scripts tell a refused input from a runtime failure.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);  // written from a signal handler
+
+void OnStopSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+void InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int Fail(int code, const std::string& line) {
+  std::cerr << "sbc-dataplane: " << line << std::endl;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sbc-dataplane: the appliance's poll-mode dataplane"};
+  std::string board_file;
+  uint64_t sim_frames = 0;
+  uint32_t sim_flows = 1024;
+  uint32_t sim_runt_every = 0;
+  uint64_t sim_rate = 100000;
+  bool keep_running = false;
+  double stats_interval = 5.0;
+  std::string log_level = "*:warning";
+  std::string file_prefix = "sbc-" + std::to_string(getpid());
+  app.add_option("--board", board_file, "board description (text-format protobuf)")
+      ->required();
+  app.add_option("--sim-traffic", sim_frames,
+                 "sim board only: send this many frames through the ports, check every one "
+                 "arrived or was counted as dropped, then exit");
+  app.add_option("--sim-flows", sim_flows, "distinct flows in the sim traffic")
+      ->check(CLI::Range(1u, 1u << 24));
+  app.add_option("--sim-runt-every", sim_runt_every,
+                 "make every n-th sim frame a runt, to exercise the drop counters (0: none)");
+  app.add_option("--sim-rate", sim_rate,
+                 "frames per second of sim traffic with --keep-running (0: unpaced)");
+  app.add_flag("--keep-running", keep_running,
+               "keep running (and sending sim traffic) until SIGINT/SIGTERM, printing "
+               "counters every --stats-interval seconds");
+  app.add_option("--stats-interval", stats_interval, "seconds between counter reports")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--log-level", log_level, "DPDK log level, EAL --log-level syntax");
+  app.add_option("--file-prefix", file_prefix, "EAL runtime file prefix");
+  CLI11_PARSE(app, argc, argv);
+
+  auto board = sbc::board::LoadBoard(board_file);
+  if (!board) {
+    for (const std::string& error : board.error()) std::cerr << "sbc-dataplane: " << error << "\n";
+    return kExitBadInput;
+  }
+  // Checked before EAL sees the board, so the message names the board field.
+  if (auto cores = sbc::drivers::CheckCoresAvailable(*board, board_file); !cores)
+    return Fail(kExitBadInput, cores.error());
+
+  InstallStopHandlers();
+  const sbc::drivers::EalOptions eal{.program = "sbc-dataplane",
+                                     .file_prefix = file_prefix,
+                                     .log_level = log_level};
+  if (auto ok = sbc::drivers::InitEal(*board, eal); !ok) return Fail(kExitFailure, ok.error());
+
+  int exit_code = kExitOk;
+  {
+    auto dataplane = sbc::firmware::Dataplane::Start(*board);
+    if (!dataplane) {
+      sbc::drivers::CleanupEal();
+      return Fail(kExitFailure, dataplane.error());
+    }
+    sbc::firmware::Dataplane& dp = **dataplane;
+    std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size()
+              << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
+              << std::endl;
+    auto print_counters = [&dp] { std::cout << sbc::firmware::FormatCounters(dp) << std::flush; };
+
+    if (sim_frames != 0 || (keep_running && dp.ports().sim_wire() != nullptr)) {
+      const sbc::firmware::SimTrafficOptions options{
+          .frames = sim_frames,
+          .flows = sim_flows,
+          .runt_every = sim_runt_every,
+          .keep_running = keep_running,
+          .rate_pps = sim_rate,
+          .report_interval_s = stats_interval,
+          .report = print_counters,
+      };
+      auto result = sbc::firmware::RunSimTraffic(dp, options, g_stop);
+      if (!result) {
+        print_counters();
+        exit_code = Fail(kExitFailure, result.error());
+      } else {
+        const uint64_t dropped = dp.Counters().drops_total();
+        std::cout << "sim traffic: sent " << result->sent << " frames, " << result->arrived
+                  << " arrived on the peer port, " << dropped << " dropped and counted";
+        if (result->mismatched != 0) std::cout << ", " << result->mismatched << " unexpected";
+        std::cout << std::endl;
+        if (result->sent != result->arrived + dropped || result->mismatched != 0)
+          exit_code = Fail(kExitFailure, "sim traffic: frames went missing or were altered");
+      }
+    } else {
+      // No traffic of our own: forward until told to stop.
+      auto last = std::chrono::steady_clock::now();
+      while (!g_stop.load(std::memory_order_relaxed)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (std::chrono::steady_clock::now() - last >= std::chrono::duration<double>(stats_interval)) {
+          last = std::chrono::steady_clock::now();
+          print_counters();
+        }
+      }
+      std::cout << "sbc-dataplane: stopping" << std::endl;
+    }
+    dp.Stop();
+    print_counters();
+    const unsigned in_use = rte_mempool_in_use_count(dp.ports().pool());
+    std::cout << "packet buffers still in use after stop: " << in_use << std::endl;
+    if (in_use != 0) exit_code = Fail(kExitFailure, "packet buffers leaked");
+    dp.Close();
+  }
+  sbc::drivers::CleanupEal();
+  return exit_code;
+}

@@ -1,0 +1,116 @@
+// sbc-dataplane as an operator runs it: the sim demo, SIGTERM, and every kind of bad
+// input refused with one line and a non-zero exit, never a crash.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/run_process.h"
+
+namespace sbc::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kSimBoard = std::string(SBC_SOURCE_DIR) + "/board/sim.textproto";
+
+std::string SimBoardWith(const std::string& from, const std::string& to) {
+  std::ifstream in(kSimBoard);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  s.replace(s.find(from), from.size(), to);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sbc-cli-test-" + std::to_string(getpid()) + "-" + std::to_string(rand()) +
+                     ".textproto");
+  std::ofstream(path) << s;
+  return path.string();
+}
+
+ProcessResult Dataplane(std::vector<std::string> args, int signal_after_ms = 0) {
+  args.insert(args.begin(), SBC_DATAPLANE_BIN);
+  return RunProcess(args, 120, signal_after_ms, SIGTERM);
+}
+
+TEST(SbcDataplaneCliTest, SimTrafficCrossesAndEveryFrameIsAccounted) {
+  const auto r = Dataplane({"--board", kSimBoard, "--sim-traffic", "50000", "--sim-runt-every", "100"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sim traffic: sent 50000 frames, 49500 arrived on the peer port, "
+                               "500 dropped and counted"));
+  EXPECT_THAT(r.out, HasSubstr("runt_frame                 500"));
+  EXPECT_THAT(r.out, HasSubstr("packet buffers still in use after stop: 0"));
+}
+
+TEST(SbcDataplaneCliTest, SigtermStopsAKeepRunningDataplaneCleanly) {
+  const auto r = Dataplane({"--board", kSimBoard, "--keep-running", "--sim-rate", "20000",
+                            "--stats-interval", "0.5"},
+                           /*signal_after_ms=*/2000);
+  EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sim traffic: sent "));
+  EXPECT_THAT(r.out, HasSubstr("drops by reason (total 0)"));
+  EXPECT_THAT(r.out, HasSubstr("packet buffers still in use after stop: 0"));
+}
+
+// A refusal: exit code 2 and exactly one line on stderr.
+void ExpectRefused(const ProcessResult& r, const std::string& line) {
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(Lines(r.err), ElementsAre(line));
+}
+
+TEST(SbcDataplaneCliTest, MissingBoardFileIsRefused) {
+  ExpectRefused(Dataplane({"--board", "/nonexistent/sim.textproto"}),
+                "sbc-dataplane: board /nonexistent/sim.textproto: no such file");
+}
+
+TEST(SbcDataplaneCliTest, InvalidBoardSyntaxIsRefused) {
+  const std::string board = SimBoardWith("main_core: 0", "main_core: zero");
+  const auto r = Dataplane({"--board", board});
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_THAT(r.err, StartsWith("sbc-dataplane: board " + board + ":"));
+}
+
+TEST(SbcDataplaneCliTest, UnknownVirtualDeviceIsRefused) {
+  const std::string board = SimBoardWith("net_ring1", "net_foo1");
+  ExpectRefused(Dataplane({"--board", board}),
+                "sbc-dataplane: board " + board + ": ports[1].vdev: unknown driver \"net_foo\"");
+}
+
+TEST(SbcDataplaneCliTest, NoFreeCoreIsRefused) {
+  const std::string board = SimBoardWith("worker_cores: [1]", "worker_cores: [900]");
+  const auto r = Dataplane({"--board", board});
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cpu.worker_cores[0]: core 900 is not available to this process"));
+}
+
+TEST(SbcDataplaneCliTest, DeviceThatFailsToProbeEndsWithOneClearLine) {
+  // A known driver whose device cannot come up (no such interface): DPDK logs its
+  // reasons, and the last line is ours, naming the port.
+  const std::string board =
+      SimBoardWith("vdev: \"net_ring0\"", "vdev: \"net_pcap0,iface=sbc-no-such-if0\"");
+  const auto r = Dataplane({"--board", board});
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_FALSE(Lines(r.err).empty());
+  EXPECT_EQ(Lines(r.err).back(),
+            "sbc-dataplane: port wan0 (net_pcap0): device was not probed (driver missing, or "
+            "absent)");
+}
+
+TEST(SbcDataplaneCliTest, MissingBoardOptionIsAUsageError) {
+  const auto r = Dataplane({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err + r.out, HasSubstr("--board is required"));
+}
+
+}  // namespace
+}  // namespace sbc::testing
