@@ -1,0 +1,46 @@
+// sbc-sign's subcommands. Each returns the process exit code and prints its own
+// result (stdout) or one-line errors (stderr).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sbc::tools {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;  // verification failed
+inline constexpr int kExitInput = 2;    // bad arguments or unreadable input
+
+struct KeygenArgs {
+  std::string out;
+  std::string curve = "p256";
+  std::string public_out;
+  std::string owner;
+};
+int Keygen(const KeygenArgs& args);
+
+struct PayloadArgs {
+  std::string config;  // bundle only
+  uint64_t version = 0;
+  std::string environment;
+  std::string expires;
+  std::string serial;
+  std::string comment;
+  std::string reason;  // downgrade only
+  std::string out;
+};
+int MakeBundle(const PayloadArgs& args);
+int MakeDowngrade(const PayloadArgs& args);
+
+int Sign(const std::string& key, const std::string& in, const std::string& out);
+
+struct VerifyArgs {
+  std::string trust_root;
+  std::string in;
+  std::string serial;
+};
+int Verify(const VerifyArgs& args);
+
+int Inspect(const std::string& in);
+
+}  // namespace sbc::tools

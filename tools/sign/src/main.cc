@@ -1,0 +1,70 @@
+// sbc-sign: offline signing of configuration bundles.
+//
+//   sbc-sign keygen --out signer1.key --public-out signer1.pub
+//   sbc-sign bundle --config site.textproto --version 7 --environment production
+//                   --expires +30d --out site-v7.bundle
+//   sbc-sign sign --key signer1.key --in site-v7.bundle      (each signer in turn)
+//   sbc-sign verify --trust-root trust-root.textproto --in site-v7.bundle
+//   sbc-sign inspect --in site-v7.bundle
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace sbc::tools;
+  CLI::App app{"sbc-sign: offline signing of appliance configuration bundles"};
+  app.require_subcommand(1);
+
+  KeygenArgs keygen;
+  auto* keygen_cmd = app.add_subcommand("keygen", "generate an ECDSA signing key (mode 0600)");
+  keygen_cmd->add_option("--out", keygen.out, "private key file to create (PEM)")->required();
+  keygen_cmd->add_option("--curve", keygen.curve, "p256 or p384")->capture_default_str();
+  keygen_cmd->add_option("--public-out", keygen.public_out, "also write the public key (PEM)");
+  keygen_cmd->add_option("--owner", keygen.owner, "who holds the key, for the trust root entry");
+
+  PayloadArgs bundle;
+  auto* bundle_cmd = app.add_subcommand("bundle", "wrap a config in an unsigned bundle");
+  bundle_cmd->add_option("--config", bundle.config, "ApplianceConfig in text format")->required();
+  PayloadArgs downgrade;
+  auto* downgrade_cmd =
+      app.add_subcommand("downgrade", "create an unsigned authorisation to downgrade to one version");
+  downgrade_cmd->add_option("--reason", downgrade.reason, "why (audited)")->required();
+  for (auto [cmd, args] : {std::pair{bundle_cmd, &bundle}, std::pair{downgrade_cmd, &downgrade}}) {
+    cmd->add_option("--version", args->version, "version (bundle) or version permitted (downgrade)")->required();
+    cmd->add_option("--environment", args->environment, "development, staging or production")->required();
+    cmd->add_option("--expires", args->expires, "2027-01-31T00:00:00Z, or +30d / +12h")->required();
+    cmd->add_option("--serial", args->serial, "only the appliance with this serial");
+    cmd->add_option("--comment", args->comment, "free text kept in the payload");
+    cmd->add_option("--out", args->out, "file to write")->required();
+  }
+
+  std::string sign_key, sign_in, sign_out;
+  auto* sign_cmd = app.add_subcommand("sign", "add one signature to a bundle or authorisation");
+  sign_cmd->add_option("--key", sign_key, "private key (PEM, mode 0600)")->required();
+  sign_cmd->add_option("--in", sign_in, "envelope to sign")->required();
+  sign_cmd->add_option("--out", sign_out, "where to write (default: in place)");
+
+  VerifyArgs verify;
+  auto* verify_cmd = app.add_subcommand("verify", "verify an envelope against a trust root");
+  verify_cmd->add_option("--trust-root", verify.trust_root, "trust root (text format)")->required();
+  verify_cmd->add_option("--in", verify.in, "envelope")->required();
+  verify_cmd->add_option("--serial", verify.serial, "appliance serial to check a targeted bundle against");
+
+  std::string inspect_in;
+  auto* inspect_cmd = app.add_subcommand("inspect", "print an envelope's contents");
+  inspect_cmd->add_option("--in", inspect_in, "envelope")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitInput;
+  }
+  if (*keygen_cmd) return Keygen(keygen);
+  if (*bundle_cmd) return MakeBundle(bundle);
+  if (*downgrade_cmd) return MakeDowngrade(downgrade);
+  if (*sign_cmd) return Sign(sign_key, sign_in, sign_out);
+  if (*verify_cmd) return Verify(verify);
+  if (*inspect_cmd) return Inspect(inspect_in);
+  return kExitInput;
+}
