@@ -11,15 +11,21 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "sbc/board/board.h"
 #include "sbc/drivers/eal.h"
 #include "sbc/firmware/dataplane.h"
+#include "sbc/firmware/signed_config.h"
 #include "sbc/firmware/sim_traffic_run.h"
+#include "sbc/mgmt/trust/text_files.h"
 
 namespace {
 
@@ -46,11 +52,28 @@ int Fail(int code, const std::string& line) {
   return code;
 }
 
+// Reads the bundle and has it verified against the board's key store and compiled.
+std::expected<sbc::firmware::VerifiedConfig, std::string> LoadConfig(
+    const sbc::board::Board& board, const std::string& file) {
+  const auto key_store = sbc::board::ResolveStoragePath(board, board.storage().key_store());
+  auto verifier = sbc::mgmt::trust::LoadVerifier(key_store);
+  if (!verifier) return std::unexpected(verifier.error());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::unexpected("config " + file + ": cannot be read");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto verified = sbc::firmware::VerifyAndCompile(*verifier, board, bytes.str(), std::time(nullptr));
+  if (!verified) return std::unexpected("config " + file + ": " + verified.error());
+  return verified;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sbc-dataplane: the appliance's poll-mode dataplane"};
   std::string board_file;
+  std::string config_file;
+  std::string data_dir;
   uint64_t sim_frames = 0;
   uint32_t sim_flows = 1024;
   uint32_t sim_runt_every = 0;
@@ -61,6 +84,10 @@ int main(int argc, char** argv) {
   std::string file_prefix = "sbc-" + std::to_string(getpid());
   app.add_option("--board", board_file, "board description (text-format protobuf)")
       ->required();
+  app.add_option("--config", config_file,
+                 "signed configuration bundle: verified against the key store's trust root "
+                 "and compiled before any port is opened");
+  app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
   app.add_option("--sim-traffic", sim_frames,
                  "sim board only: send this many frames through the ports, check every one "
                  "arrived or was counted as dropped, then exit");
@@ -84,6 +111,19 @@ int main(int argc, char** argv) {
     for (const std::string& error : board.error()) std::cerr << "sbc-dataplane: " << error << "\n";
     return kExitBadInput;
   }
+  if (!data_dir.empty()) board->mutable_storage()->set_data_dir(data_dir);
+  // Configuration is verified and compiled before any device is touched: a refused
+  // bundle costs nothing and changes nothing.
+  std::optional<sbc::firmware::VerifiedConfig> config;
+  if (!config_file.empty()) {
+    auto loaded = LoadConfig(*board, config_file);
+    if (!loaded) return Fail(kExitBadInput, loaded.error());
+    config = std::move(*loaded);
+    std::cout << "sbc-dataplane: config version " << config->tables.version << ": "
+              << config->tables.rules.size() << " rules in " << config->tables.zones.size()
+              << " zones, verified (" << config->signatures << " signature(s)) and compiled"
+              << std::endl;
+  }
   // Checked before EAL sees the board, so the message names the board field.
   if (auto cores = sbc::drivers::CheckCoresAvailable(*board, board_file); !cores)
     return Fail(kExitBadInput, cores.error());
@@ -105,6 +145,7 @@ int main(int argc, char** argv) {
     std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size()
               << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
               << std::endl;
+
     auto print_counters = [&dp] { std::cout << sbc::firmware::FormatCounters(dp) << std::flush; };
 
     if (sim_frames != 0 || (keep_running && dp.ports().sim_wire() != nullptr)) {

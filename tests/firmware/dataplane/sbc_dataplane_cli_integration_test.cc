@@ -106,6 +106,50 @@ TEST(SbcDataplaneCliTest, DeviceThatFailsToProbeEndsWithOneClearLine) {
             "absent)");
 }
 
+// A data directory whose key store holds the sim board's trust root and identity, as
+// tools/run provisions it.
+std::string ProvisionedDataDir() {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sbc-cli-data-" + std::to_string(getpid()) + "-" + std::to_string(rand()));
+  std::filesystem::create_directories(dir / "keys");
+  for (const char* file : {"trust-root.textproto", "identity.textproto"})
+    std::filesystem::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/" + file, dir / "keys" / file);
+  return dir.string();
+}
+
+const std::string kDemoBundle = std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.bundle";
+
+TEST(SbcDataplaneCliTest, SignedDemoConfigIsVerifiedAndCompiled) {
+  const auto r = Dataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config",
+                            kDemoBundle, "--sim-traffic", "1000"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("config version 1: 5 rules in 2 zones, verified (1 signature(s)) "
+                               "and compiled"));
+}
+
+TEST(SbcDataplaneCliTest, TamperedConfigIsRefusedBeforeAnyPortOpens) {
+  std::ifstream in(kDemoBundle, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bytes[bytes.size() / 2] ^= 0x20;
+  const std::string data_dir = ProvisionedDataDir();
+  const std::string tampered = data_dir + "/tampered.bundle";
+  std::ofstream(tampered, std::ios::binary) << bytes;
+  const auto r = Dataplane({"--board", kSimBoard, "--data-dir", data_dir, "--config", tampered});
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("config " + tampered + ": refused ("));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("forwarding")));
+}
+
+TEST(SbcDataplaneCliTest, ConfigWithoutATrustRootIsRefused) {
+  const auto dir = std::filesystem::temp_directory_path() / ("sbc-cli-empty-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto r = Dataplane({"--board", kSimBoard, "--data-dir", dir.string(), "--config", kDemoBundle});
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("trust-root.textproto: no such file"));
+}
+
 TEST(SbcDataplaneCliTest, MissingBoardOptionIsAUsageError) {
   const auto r = Dataplane({});
   EXPECT_NE(r.exit_code, 0);
