@@ -2,12 +2,14 @@
 # and is found here once, as an imported target; modules link these targets only.
 find_package(PkgConfig REQUIRED)
 
-# DPDK 22.11. The ring PMD is linked directly because drivers/nic creates ring ports
-# from its own rings (rte_eth_from_rings); other PMDs are loaded by EAL as plugins.
+# DPDK 22.11. The ring PMD and the vdev bus are linked directly because drivers/nic
+# creates ring ports from its own rings (rte_eth_from_rings) and removes them again
+# (rte_vdev_uninit); other PMDs are loaded by EAL as plugins.
 pkg_check_modules(DPDK REQUIRED IMPORTED_TARGET GLOBAL libdpdk>=22.11)
 find_library(DPDK_NET_RING_LIB NAMES rte_net_ring REQUIRED)
+find_library(DPDK_BUS_VDEV_LIB NAMES rte_bus_vdev REQUIRED)
 add_library(dpdk INTERFACE)
-target_link_libraries(dpdk INTERFACE PkgConfig::DPDK ${DPDK_NET_RING_LIB})
+target_link_libraries(dpdk INTERFACE PkgConfig::DPDK ${DPDK_NET_RING_LIB} ${DPDK_BUS_VDEV_LIB})
 
 pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET GLOBAL libsrtp2>=2.4)
 

@@ -1,5 +1,6 @@
 #include "sbc/drivers/nic/port_set.h"
 
+#include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -168,7 +169,14 @@ void PortSet::Close() {
   for (Port& port : ports_) {
     if (port.started) (void)rte_eth_dev_stop(port.port_id);
     port.started = false;
-    (void)rte_eth_dev_close(port.port_id);
+    // rte_eth_from_rings registered a vdev of its own name ("net_ring_<name>"):
+    // uninit removes it from the bus as well as closing the port, so the same board
+    // can be opened again in this process.
+    char device[RTE_ETH_NAME_MAX_LEN] = {};
+    if (sim_wire_ && rte_eth_dev_get_name_by_port(port.port_id, device) == 0)
+      (void)rte_vdev_uninit(device);
+    else
+      (void)rte_eth_dev_close(port.port_id);
   }
   ports_.clear();
   // The rings may still hold frames: return them before the pool goes.
