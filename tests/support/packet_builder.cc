@@ -1,17 +1,30 @@
 #include "support/packet_builder.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_tcp.h>
-#include <rte_udp.h>
 
 #include <cstring>
 #include <utility>
 
 namespace sbc::testing {
+namespace {
+
+void Put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> Ip(const char* text) {
+  std::array<uint8_t, 16> out{};
+  if (inet_pton(AF_INET6, text, out.data()) != 1) inet_pton(AF_INET, text, out.data());
+  return out;
+}
 
 FrameSpec Reversed(FrameSpec spec) {
   std::swap(spec.src_ip, spec.dst_ip);
@@ -22,54 +35,93 @@ FrameSpec Reversed(FrameSpec spec) {
 rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   rte_mbuf* frame = rte_pktmbuf_alloc(pool);
   if (frame == nullptr) return nullptr;
-  const uint16_t l4_len = spec.protocol == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
-  const uint16_t l3_len = spec.ipv6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
-  const uint16_t vlan_len = spec.vlan >= 0 ? sizeof(rte_vlan_hdr) : 0;
-  const uint16_t total = sizeof(rte_ether_hdr) + vlan_len + l3_len + l4_len + spec.payload;
+  const bool icmp = spec.protocol == IPPROTO_ICMP || spec.protocol == IPPROTO_ICMPV6;
+  const uint16_t l4_len = spec.protocol == IPPROTO_TCP ? 20 : 8;  // UDP and ICMP: 8
+  const uint16_t options = static_cast<uint16_t>((spec.ipv4_options.size() + 3) / 4 * 4);
+  uint16_t ext_len = 8 * static_cast<uint16_t>(spec.ipv6_destination_options) +
+                     (spec.ipv6_routing_type >= 0 ? 8 : 0) +
+                     (spec.fragment_offset || spec.more_fragments ? 8 : 0);
+  if (!spec.ipv6) ext_len = 0;
+  const uint16_t l3_len = spec.ipv6 ? 40 + ext_len : 20 + options;
+  const uint16_t vlan_len = spec.vlan >= 0 ? 4 : 0;
+  const uint16_t total = 14 + vlan_len + l3_len + l4_len + spec.payload;
   auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(frame, total));
   std::memset(data, 0, total);
 
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(data);
-  eth->src_addr = {{0x02, 0, 0, 0, 0, 0x0a}};
-  eth->dst_addr = {{0x02, 0, 0, 0, 0, 0x0b}};
-  uint8_t* next = data + sizeof(rte_ether_hdr);
-  const uint16_t l3_type = spec.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
+  const uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 0x0b}, src_mac[6] = {0x02, 0, 0, 0, 0, 0x0a};
+  std::memcpy(data, dst_mac, 6);
+  std::memcpy(data + 6, src_mac, 6);
+  uint8_t* p = data + 12;
+  const uint16_t l3_type = spec.ether_type ? spec.ether_type
+                                           : (spec.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
   if (spec.vlan >= 0) {
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
-    auto* vlan = reinterpret_cast<rte_vlan_hdr*>(next);
-    vlan->vlan_tci = rte_cpu_to_be_16(static_cast<uint16_t>(spec.vlan));
-    vlan->eth_proto = rte_cpu_to_be_16(l3_type);
-    next += sizeof(rte_vlan_hdr);
-  } else {
-    eth->ether_type = rte_cpu_to_be_16(l3_type);
+    Put16(p, RTE_ETHER_TYPE_VLAN);
+    Put16(p + 2, static_cast<uint16_t>(spec.vlan));
+    p += 4;
   }
+  Put16(p, l3_type);
+  p += 2;
 
   const uint16_t l4_total = l4_len + spec.payload;
   if (spec.ipv6) {
-    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(next);
-    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-    ip->payload_len = rte_cpu_to_be_16(l4_total);
-    ip->proto = spec.protocol;
-    ip->hop_limits = 64;
-    std::memcpy(ip->src_addr, spec.src_ip.data(), 16);
-    std::memcpy(ip->dst_addr, spec.dst_ip.data(), 16);
+    p[0] = 0x60;
+    Put16(p + 4, static_cast<uint16_t>(ext_len + l4_total));
+    p[7] = spec.ttl;
+    std::memcpy(p + 8, spec.src_ip.data(), 16);
+    std::memcpy(p + 24, spec.dst_ip.data(), 16);
+    uint8_t* next_field = p + 6;
+    uint8_t* ext = p + 40;
+    auto chain = [&](uint8_t type) {
+      *next_field = type;
+      next_field = ext;  // each extension header starts with its next-header byte
+    };
+    for (int i = 0; i < spec.ipv6_destination_options; ++i) {
+      chain(60);
+      ext[2] = 1;  // PadN option covering the rest
+      ext[3] = 4;
+      ext += 8;
+    }
+    if (spec.ipv6_routing_type >= 0) {
+      chain(43);
+      ext[2] = static_cast<uint8_t>(spec.ipv6_routing_type);
+      ext += 8;
+    }
+    if (spec.fragment_offset || spec.more_fragments) {
+      chain(44);
+      Put16(ext + 2, static_cast<uint16_t>(spec.fragment_offset << 3 | (spec.more_fragments ? 1 : 0)));
+      ext += 8;
+    }
+    *next_field = spec.protocol;
+    p = ext;
   } else {
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(next);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(l3_len + l4_total));
-    ip->time_to_live = 64;
-    ip->next_proto_id = spec.protocol;
-    std::memcpy(&ip->src_addr, spec.src_ip.data(), 4);
-    std::memcpy(&ip->dst_addr, spec.dst_ip.data(), 4);
+    p[0] = static_cast<uint8_t>(0x40 | (5 + options / 4));
+    Put16(p + 2, static_cast<uint16_t>(l3_len + l4_total));
+    Put16(p + 6, static_cast<uint16_t>(spec.fragment_offset | (spec.more_fragments ? 0x2000 : 0)));
+    p[8] = spec.ttl;
+    p[9] = spec.protocol;
+    std::memcpy(p + 12, spec.src_ip.data(), 4);
+    std::memcpy(p + 16, spec.dst_ip.data(), 4);
+    std::memcpy(p + 20, spec.ipv4_options.data(), spec.ipv4_options.size());
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
+    p += l3_len;
   }
-  next += l3_len;
-  // TCP and UDP both start with source and destination port.
-  auto* ports = reinterpret_cast<rte_be16_t*>(next);
-  ports[0] = rte_cpu_to_be_16(spec.src_port);
-  ports[1] = rte_cpu_to_be_16(spec.dst_port);
-  if (spec.protocol == IPPROTO_UDP)
-    reinterpret_cast<rte_udp_hdr*>(next)->dgram_len = rte_cpu_to_be_16(l4_total);
+  if (icmp) {
+    p[0] = spec.icmp_type;
+    p[1] = spec.icmp_code;
+    Put16(p + 4, spec.icmp_id);
+  } else {
+    Put16(p, spec.src_port);
+    Put16(p + 2, spec.dst_port);
+    if (spec.protocol == IPPROTO_UDP) Put16(p + 4, l4_total);
+    if (spec.protocol == IPPROTO_TCP) {
+      p[12] = 5 << 4;
+      p[13] = spec.tcp_flags;
+    }
+  }
+  if (spec.mutate) spec.mutate(data, total);
+  if (spec.truncate_to >= 0 && spec.truncate_to < total)
+    rte_pktmbuf_trim(frame, static_cast<uint16_t>(total - spec.truncate_to));
   return frame;
 }
 

@@ -29,9 +29,18 @@ std::string FormatCounters(Dataplane& dataplane) {
   out << "drops by reason (total " << totals.drops_total() << ")\n";
   for (size_t r = 0; r < dataplane::kDropReasonCount; ++r) {
     const auto reason = static_cast<dataplane::DropReason>(r);
-    out << "  " << std::left << std::setw(16) << dataplane::DropReasonName(reason) << std::right
+    out << "  " << std::left << std::setw(24) << dataplane::DropReasonName(reason) << std::right
         << std::setw(14) << totals.drops[r] << "  " << dataplane::DropReasonHelp(reason) << "\n";
   }
+  const std::vector<dataplane::RuleCounter> rules = dataplane.RuleCounters();
+  out << "rules (version " << dataplane.rules_version() << ", " << dataplane.Flows()
+      << " tracked flows)\n";
+  constexpr size_t kShown = 20;
+  for (size_t r = 0; r < rules.size() && r < kShown; ++r)
+    out << "  " << std::left << std::setw(24) << dataplane.rule_names()[r] << std::right
+        << std::setw(14) << rules[r].packets << " packets " << std::setw(16) << rules[r].bytes
+        << " bytes\n";
+  if (rules.size() > kShown) out << "  ... and " << rules.size() - kShown << " more rules\n";
   return out.str();
 }
 

@@ -1,5 +1,6 @@
 #include "sbc/firmware/dataplane.h"
 
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
@@ -7,7 +8,7 @@ namespace sbc::firmware {
 namespace {
 
 struct WorkerJob {
-  dataplane::WireWorker* worker;
+  dataplane::FirewallWorker* worker;
   const std::atomic<bool>* stop;
 };
 
@@ -21,17 +22,49 @@ int RunWorker(void* arg) {
 }  // namespace
 
 std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
-    const board::Board& board) {
+    const board::Board& board, const DataplaneOptions& options) {
   std::unique_ptr<Dataplane> dp(new Dataplane(board));
   const auto queues = static_cast<uint16_t>(board.cpu().worker_cores_size());
   auto ports = drivers::nic::PortSet::Open(board, queues);
   if (!ports) return std::unexpected(ports.error());
   dp->ports_ = std::move(*ports);
-  if (auto launched = dp->LaunchWorkers(); !launched) return std::unexpected(launched.error());
+  auto slot = dataplane::TableSlot::Create(queues);
+  if (!slot) return std::unexpected(slot.error());
+  dp->tables_ = std::move(*slot);
+  if (auto launched = dp->LaunchWorkers(options); !launched) return std::unexpected(launched.error());
   return dp;
 }
 
-std::expected<void, std::string> Dataplane::LaunchWorkers() {
+std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTableSpec& spec) {
+  auto tables = dataplane::FirewallTables::Build(spec, static_cast<uint32_t>(workers_.size()),
+                                                 rte_get_tsc_hz());
+  if (!tables) return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
+  // Workers read per-rule counters by index: a new rule set starts them from zero.
+  tables_->Publish(std::move(*tables));
+  rules_version_ = spec.version;
+  rule_names_ = spec.rule_names;
+  return {};
+}
+
+std::vector<dataplane::RuleCounter> Dataplane::RuleCounters() const {
+  std::vector<dataplane::RuleCounter> sum(rule_names_.size());
+  for (const auto& worker : workers_) {
+    const auto counters = worker->rule_counters();
+    for (size_t r = 0; r < sum.size(); ++r) {
+      sum[r].packets += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].packets)).load(std::memory_order_relaxed);
+      sum[r].bytes += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].bytes)).load(std::memory_order_relaxed);
+    }
+  }
+  return sum;
+}
+
+uint64_t Dataplane::Flows() const {
+  uint64_t flows = 0;
+  for (const auto& worker : workers_) flows += worker->flows();
+  return flows;
+}
+
+std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions& options) {
   // Both directions of every pair; worker q serves queue q of each port.
   std::vector<dataplane::WireLink> links;
   for (const auto& pair : board_.port_pairs()) {
@@ -53,7 +86,13 @@ std::expected<void, std::string> Dataplane::LaunchWorkers() {
                              std::to_string(lcore) + " is not a free EAL worker lcore");
     }
     for (auto& link : links) link.queue = static_cast<uint16_t>(q);
-    workers_.push_back(std::make_unique<dataplane::WireWorker>(links));
+    auto worker = dataplane::FirewallWorker::Create(links, *tables_, static_cast<uint32_t>(q),
+                                                   options.flows_per_worker);
+    if (!worker) {
+      Stop();
+      return std::unexpected(worker.error());
+    }
+    workers_.push_back(std::move(*worker));
   }
   for (size_t q = 0; q < workers_.size(); ++q) {
     const unsigned lcore = board_.cpu().worker_cores(static_cast<int>(q));

@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", stats_interval, "seconds between counter reports")
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--log-level", log_level, "DPDK log level, EAL --log-level syntax");
+  uint32_t flows_per_worker = 1u << 16;
+  app.add_option("--flows-per-worker", flows_per_worker,
+                 "connection-table entries per worker (caps the config's max_flows)")
+      ->check(CLI::Range(1024u, 1u << 26));
   app.add_option("--file-prefix", file_prefix, "EAL runtime file prefix");
   CLI11_PARSE(app, argc, argv);
 
@@ -136,12 +140,21 @@ int main(int argc, char** argv) {
 
   int exit_code = kExitOk;
   {
-    auto dataplane = sbc::firmware::Dataplane::Start(*board);
+    auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker});
     if (!dataplane) {
       sbc::drivers::CleanupEal();
       return Fail(kExitFailure, dataplane.error());
     }
     sbc::firmware::Dataplane& dp = **dataplane;
+    if (config) {
+      if (auto applied = dp.ApplyRules(config->tables); !applied) {
+        dp.Close();
+        sbc::drivers::CleanupEal();
+        return Fail(kExitFailure, applied.error());
+      }
+    } else {
+      std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
+    }
     std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size()
               << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
               << std::endl;

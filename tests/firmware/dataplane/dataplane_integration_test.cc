@@ -17,6 +17,7 @@
 #include "sbc/drivers/nic/sim_traffic.h"
 #include "sbc/firmware/dataplane.h"
 #include "sbc/firmware/sim_traffic_run.h"
+#include "support/rules.h"
 
 namespace sbc::firmware {
 namespace {
@@ -37,6 +38,17 @@ board::Board SimBoard(int workers) {
   b.mutable_cpu()->clear_worker_cores();
   for (int w = 1; w <= workers; ++w) b.mutable_cpu()->add_worker_cores(w);
   return b;
+}
+
+// "denied=3 runt_frame=1": the non-zero drop counters, for failure messages.
+std::string DropSummary(const Dataplane& dp) {
+  std::string out;
+  const auto totals = dp.Counters();
+  for (size_t r = 0; r < dataplane::kDropReasonCount; ++r)
+    if (totals.drops[r] != 0)
+      out += std::string(dataplane::DropReasonName(static_cast<DropReason>(r))) + "=" +
+             std::to_string(totals.drops[r]) + " ";
+  return out.empty() ? "none" : out;
 }
 
 uint64_t Drops(const Dataplane& dp, DropReason reason) {
@@ -60,6 +72,7 @@ class DataplaneIntegrationTest : public ::testing::Test {
     auto dp = Dataplane::Start(SimBoard(workers));
     ASSERT_TRUE(dp.has_value()) << dp.error();
     dp_ = std::move(*dp);
+    ASSERT_TRUE(dp_->ApplyRules(testing::AllowAllRules()).has_value());
     wire_ = dp_->ports().sim_wire();
     ASSERT_NE(wire_, nullptr);
     in_use_at_start_ = rte_mempool_in_use_count(dp_->ports().pool());
@@ -114,8 +127,11 @@ TEST_F(DataplaneIntegrationTest, MixedSizeFramesCrossInBothDirectionsExactlyOnce
   std::array<uint64_t, 2> sent{}, sent_bytes{}, arrived{};
   uint64_t in_flight = 0;
   rte_mbuf* burst[16];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
 
   while (sent[kWan] < kPerDirection || sent[kLan] < kPerDirection || in_flight != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << in_flight << " frames never arrived; drops: " << dp_->Counters().drops_total();
     for (size_t in : {kWan, kLan}) {
       if (sent[in] == kPerDirection || in_flight + 16 > kWindow) continue;
       const uint16_t n = traffic.Build(in == kWan ? Direction::kForward : Direction::kReply,
@@ -239,7 +255,8 @@ TEST_F(DataplaneIntegrationTest, TwoWorkersKeepBothDirectionsOfAFlowOnOneQueue) 
   ASSERT_TRUE(WaitFor([&] {
     const auto c = dp_->Counters();
     return c.ports[kLan].tx_packets + c.ports[kWan].tx_packets == 1280;
-  }));
+  })) << "forwarded " << dp_->Counters().ports[kLan].tx_packets << " + "
+      << dp_->Counters().ports[kWan].tx_packets << ", dropped " << DropSummary(*dp_);
 
   // Which TX queue each direction of each flow left by.
   std::map<std::pair<uint32_t, uint16_t>, std::array<int, 2>> queue_of;

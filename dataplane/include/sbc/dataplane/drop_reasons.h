@@ -10,8 +10,41 @@
 namespace sbc::dataplane {
 
 // X(enumerator, name shown in counters, what it means)
-#define SBC_DROP_REASONS(X)                                                          \
-  X(kRuntFrame, "runt_frame", "frame shorter than an Ethernet header")               \
+#define SBC_DROP_REASONS(X)                                                                    \
+  X(kRuntFrame, "runt_frame", "frame shorter than an Ethernet header")                         \
+  X(kTruncatedVlan, "truncated_vlan", "802.1Q tag cut short")                                  \
+  X(kNestedVlan, "nested_vlan", "more than one VLAN tag")                                      \
+  X(kNonIp, "non_ip", "EtherType neither IPv4, IPv6 nor ARP")                                  \
+  X(kTruncatedIpv4, "truncated_ipv4", "IPv4 header cut short")                                 \
+  X(kBadIpVersion, "bad_ip_version", "IP version field disagrees with the EtherType")          \
+  X(kBadIpv4HeaderLength, "bad_ipv4_ihl", "IPv4 IHL below 5")                                  \
+  X(kBadIpv4TotalLength, "bad_ipv4_total_length", "IPv4 total length beyond the frame or below the header") \
+  X(kBadIpv4Options, "bad_ipv4_options", "malformed IPv4 options")                             \
+  X(kSourceRoute, "source_route", "IPv4 source-route option or IPv6 type 0 routing header")    \
+  X(kTtlZero, "ttl_zero", "TTL or hop limit 0")                                                \
+  X(kTruncatedIpv6, "truncated_ipv6", "IPv6 header or extension header cut short")             \
+  X(kBadIpv6PayloadLength, "bad_ipv6_payload_length", "IPv6 payload length beyond the frame or zero") \
+  X(kIpv6ExtensionChain, "ipv6_extension_chain", "more IPv6 extension headers than allowed")   \
+  X(kTruncatedL4, "truncated_l4", "UDP, TCP or ICMP header cut short")                         \
+  X(kBadUdpLength, "bad_udp_length", "UDP length zero, below 8 or beyond the packet")          \
+  X(kBadTcpHeader, "bad_tcp_header", "TCP data offset below 5 or beyond the packet")           \
+  X(kSourceBroadcast, "source_broadcast", "source address is broadcast")                       \
+  X(kSourceMulticast, "source_multicast", "source address is multicast")                       \
+  X(kSourceLoopback, "source_loopback", "source address is loopback")                          \
+  X(kSourceUnspecified, "source_unspecified", "source address in 0.0.0.0/8 or ::")             \
+  X(kSourceReserved, "source_reserved", "source address in 240.0.0.0/4")                       \
+  X(kSpoofedSource, "spoofed_source", "source not in the ingress zone's prefix sets")          \
+  X(kNoRuleSet, "no_rule_set", "no verified rule set loaded: fail closed")                     \
+  X(kPortWithoutZone, "port_without_zone", "ingress or egress port is in no zone")             \
+  X(kDenied, "denied", "no rule allows it (default deny)")                                     \
+  X(kFragment, "fragment", "non-first fragment that no rule allows")                           \
+  X(kTcpNoState, "tcp_no_state", "TCP packet other than SYN with no connection")               \
+  X(kRateLimited, "rate_limited", "over its rule's rate limit")                                \
+  X(kSourceFlood, "source_flood", "source opens new flows faster than allowed")                \
+  X(kHalfOpenLimit, "half_open_limit", "too many half-open TCP connections")                   \
+  X(kSourceFlowLimit, "source_flow_limit", "source has its maximum number of flows")           \
+  X(kFlowTableFull, "flow_table_full", "connection table full")                                \
+  X(kOwnAddressLimited, "own_address_limited", "ARP/ND/echo to our address over its rate")     \
   X(kTxQueueFull, "tx_queue_full", "the egress port's transmit queue had no room")
 
 enum class DropReason : uint8_t {
@@ -25,6 +58,9 @@ inline constexpr size_t kDropReasonCount = 0
     SBC_DROP_REASONS(SBC_DROP_REASON_COUNT)
 #undef SBC_DROP_REASON_COUNT
     ;
+
+// Not a reason: what stages return for a packet they let through.
+inline constexpr DropReason kNotDropped = static_cast<DropReason>(kDropReasonCount);
 
 // The counter name, e.g. "runt_frame". Any thread.
 [[nodiscard]] std::string_view DropReasonName(DropReason reason);

@@ -10,18 +10,38 @@
 
 #include "sbc/board/board.h"
 #include "sbc/dataplane/counters.h"
-#include "sbc/dataplane/wire_worker.h"
+#include "sbc/dataplane/firewall_worker.h"
+#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/table_slot.h"
 #include "sbc/drivers/nic/port_set.h"
 
 namespace sbc::firmware {
 
+struct DataplaneOptions {
+  // Connection-table entries per worker (the config's max_flows is capped by it).
+  uint32_t flows_per_worker = 1u << 16;
+};
+
 class Dataplane {
  public:
   // Control thread (EAL main lcore), after EAL init. Opens every port with one queue
-  // per worker, then launches a WireWorker on each worker core (lcore id = core id,
-  // as drivers::EalArguments sets up). Fails with one line and nothing left running.
+  // per worker, then launches a FirewallWorker on each worker core (lcore id = core
+  // id, as drivers::EalArguments sets up). Until ApplyRules() succeeds the workers
+  // drop everything (fail closed). Fails with one line and nothing left running.
   [[nodiscard]] static std::expected<std::unique_ptr<Dataplane>, std::string> Start(
-      const board::Board& board);
+      const board::Board& board, const DataplaneOptions& options = {});
+
+  // Control thread, any time. Builds the run-time tables from `spec` off the fast path
+  // and swaps them in without stopping the workers; the old tables are freed after an
+  // RCU grace period. On failure the running rules stay as they were.
+  [[nodiscard]] std::expected<void, std::string> ApplyRules(const dataplane::RuleTableSpec& spec);
+
+  // The version of the rules in force (0: none, everything is dropped).
+  uint64_t rules_version() const { return rules_version_; }
+  const std::vector<std::string>& rule_names() const { return rule_names_; }
+  // Control thread; safe while workers run. Per rule of the rules in force.
+  [[nodiscard]] std::vector<dataplane::RuleCounter> RuleCounters() const;
+  [[nodiscard]] uint64_t Flows() const;
 
   // Stops the workers and closes the ports.
   ~Dataplane();
@@ -44,18 +64,21 @@ class Dataplane {
 
  private:
   explicit Dataplane(const board::Board& board) : board_(board) {}
-  [[nodiscard]] std::expected<void, std::string> LaunchWorkers();
+  [[nodiscard]] std::expected<void, std::string> LaunchWorkers(const DataplaneOptions& options);
 
   board::Board board_;
   std::unique_ptr<drivers::nic::PortSet> ports_;
-  std::vector<std::unique_ptr<dataplane::WireWorker>> workers_;
+  std::unique_ptr<dataplane::TableSlot> tables_;
+  std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
+  uint64_t rules_version_ = 0;
+  std::vector<std::string> rule_names_;
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> stop_{false};
   bool running_ = false;
 };
 
-// A plain-text table of per-port counters (ours and the device's) and per-reason
-// drops, for the console and logs. Control thread.
+// A plain-text table of per-port counters (ours and the device's), per-reason drops
+// and per-rule matches, for the console and logs. Control thread.
 [[nodiscard]] std::string FormatCounters(Dataplane& dataplane);
 
 }  // namespace sbc::firmware

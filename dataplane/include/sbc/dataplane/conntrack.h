@@ -1,0 +1,96 @@
+// Connection tracking: one table per worker (symmetric RSS brings both directions of
+// a flow to the same worker, so each table has a single writer and needs no lock).
+#pragma once
+
+#include <rte_meter.h>
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sbc/dataplane/packet.h"
+
+struct rte_hash;
+
+namespace sbc::dataplane {
+
+// Both directions of a flow map to the same key: endpoint A is the lower of the two
+// (address, port) pairs.
+struct FlowKey {
+  uint8_t family;
+  uint8_t protocol;
+  uint16_t pad;
+  uint16_t port_a, port_b;
+  uint8_t addr_a[16];
+  uint8_t addr_b[16];
+};
+static_assert(sizeof(FlowKey) == 40);
+
+enum class FlowState : uint8_t {
+  kUdp, kIcmp, kOther, kTcpSynSent, kTcpSynReceived, kTcpEstablished, kTcpClosing
+};
+
+struct FlowEntry {
+  uint64_t last_seen_tsc;
+  uint32_t rule;        // index of the rule that allowed the first packet
+  uint32_t generation;  // tables generation the flow was last checked against
+  FlowState state;
+  bool originator_is_a;
+  uint8_t from_zone, to_zone;  // of the originator's direction
+};
+
+// Builds the canonical key of a parsed packet; `is_a` says whether the packet's
+// source is endpoint A. Worker thread.
+FlowKey MakeFlowKey(const PacketMeta& meta, bool* is_a) noexcept;
+
+struct SourceKey {
+  uint8_t family;
+  uint8_t pad[3];
+  uint8_t addr[16];
+};
+
+struct SourceEntry {
+  uint32_t flows;
+  uint32_t meter_generation;  // 0: meter not configured yet
+  rte_meter_srtcm meter;      // new-flow rate of this source
+};
+
+// A fixed-capacity hash table of FlowEntry (or SourceEntry) by key. Worker thread
+// only, except Create (control thread).
+template <typename Key, typename Entry>
+class Table {
+ public:
+  [[nodiscard]] static std::expected<std::unique_ptr<Table>, std::string> Create(
+      const std::string& name, uint32_t capacity);
+  ~Table();
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  // Position of `key`, or -1.
+  int32_t Find(const Key& key) const noexcept;
+  // Adds `key` (absent) and returns its position, or -1 when full.
+  int32_t Add(const Key& key) noexcept;
+  void Remove(int32_t position) noexcept;
+  Entry& at(int32_t position) noexcept { return entries_[position]; }
+  const Key& key(int32_t position) const noexcept;
+  uint32_t size() const noexcept { return size_; }
+  uint32_t capacity() const noexcept { return capacity_; }
+  // Next occupied position from the sweep cursor, -1 at the end of a pass (the
+  // cursor then restarts).
+  int32_t NextForSweep() noexcept;
+
+ private:
+  Table() = default;
+  rte_hash* hash_ = nullptr;
+  std::vector<Entry> entries_;
+  uint32_t capacity_ = 0;
+  uint32_t size_ = 0;
+  uint32_t sweep_cursor_ = 0;
+};
+
+using FlowTable = Table<FlowKey, FlowEntry>;
+using SourceTable = Table<SourceKey, SourceEntry>;
+
+}  // namespace sbc::dataplane

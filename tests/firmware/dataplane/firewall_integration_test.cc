@@ -1,0 +1,489 @@
+// The firewall on the running dataplane (ring ports, real workers): crafted packets in
+// at one port's far end, and for each the test checks whether it came out of the peer
+// port or which drop counter took it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <chrono>
+#include <thread>
+
+#include "sbc/drivers/nic/sim_traffic.h"
+#include "sbc/firmware/dataplane.h"
+#include "sbc/mgmt/config/compile.h"
+#include "sbc/schema/text_file.h"
+#include "support/packet_builder.h"
+#include "support/rules.h"
+
+namespace sbc::firmware {
+namespace {
+
+using dataplane::DropReason;
+using testing::FrameSpec;
+using testing::Ip;
+
+constexpr size_t kWan = 0, kLan = 1;
+
+constexpr char kBaseConfig[] = R"(
+interfaces { port: "wan0" zone: "outside" }
+interfaces { port: "lan0" zone: "inside" }
+zones { name: "outside" source_sets: ["outside-nets"] }
+zones { name: "inside" source_sets: ["inside-nets"] }
+prefix_sets { name: "outside-nets" prefixes: ["198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48"] }
+prefix_sets { name: "inside-nets" prefixes: ["192.0.2.0/24", "2001:db8:2::/48"] }
+rules { name: "sip" from_zone: "outside" to_zone: "inside" src_prefixes: ["198.51.100.0/24"]
+        dst_prefixes: ["192.0.2.10"] protocol: UDP src_ports: ["1024-65535"] dst_ports: ["5060"] }
+rules { name: "https6" from_zone: "outside" to_zone: "inside" src_prefixes: ["2001:db8:1::/48"]
+        dst_prefixes: ["2001:db8:2::80"] protocol: TCP dst_ports: ["443"] }
+rules { name: "https4" from_zone: "outside" to_zone: "inside" src_sets: ["outside-nets"]
+        dst_prefixes: ["192.0.2.80"] protocol: TCP dst_ports: ["443"] }
+rules { name: "ping" from_zone: "outside" to_zone: "inside" protocol: ICMP icmp_types: [8] }
+rules { name: "frag-ok" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
+        dst_prefixes: ["192.0.2.20"] protocol: UDP dst_ports: ["9000"] allow_fragments: true }
+rules { name: "any-proto" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.99"]
+        dst_prefixes: ["192.0.2.99"] }
+rules { name: "limited" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
+        dst_prefixes: ["192.0.2.30"] protocol: UDP dst_ports: ["7000"]
+        rate_limit { packets_per_second: 1 burst: 5 } }
+)";
+
+board::Board SimBoard() {
+  auto board = board::LoadBoard(std::string(SBC_SOURCE_DIR) + "/board/sim.textproto");
+  EXPECT_TRUE(board.has_value());
+  return board.value_or(board::Board{});
+}
+
+dataplane::RuleTableSpec Compile(const std::string& text, uint64_t version = 1) {
+  schema::ApplianceConfig config;
+  EXPECT_TRUE(schema::ParseText(text, "config", "test", &config).has_value());
+  auto spec = mgmt::config::CompileConfig(config, version, std::vector<std::string>{"wan0", "lan0"});
+  EXPECT_TRUE(spec.has_value()) << (spec ? "" : spec.error().front());
+  return spec.value_or(dataplane::RuleTableSpec{});
+}
+
+template <typename Predicate>
+bool WaitFor(Predicate done, int seconds = 20) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
+}
+
+// What became of one packet.
+struct Outcome {
+  bool passed = false;
+  DropReason reason = dataplane::kNotDropped;
+  friend bool operator==(const Outcome&, const Outcome&) = default;
+};
+constexpr Outcome kPass{true, dataplane::kNotDropped};
+Outcome Dropped(DropReason r) { return {false, r}; }
+
+void PrintTo(const Outcome& o, std::ostream* os) {
+  *os << (o.passed ? std::string("passed") : "dropped as " + std::string(dataplane::DropReasonName(o.reason)));
+}
+
+class FirewallTest : public ::testing::Test {
+ protected:
+  void Start(const std::string* config = nullptr) {
+    auto dp = Dataplane::Start(SimBoard());
+    ASSERT_TRUE(dp.has_value()) << dp.error();
+    dp_ = std::move(*dp);
+    if (config != nullptr) {
+      ASSERT_TRUE(dp_->ApplyRules(Compile(*config)).has_value());
+    }
+    in_use_ = rte_mempool_in_use_count(dp_->ports().pool());
+  }
+  void SetUp() override {
+    const std::string base = kBaseConfig;
+    Start(&base);
+  }
+  void TearDown() override {
+    if (!dp_) return;
+    dp_->Stop();
+    Drain(kWan);
+    Drain(kLan);
+    EXPECT_EQ(rte_mempool_in_use_count(dp_->ports().pool()), in_use_) << "leaked packet buffers";
+    dp_->Close();
+  }
+  size_t Drain(size_t port) {
+    rte_mbuf* frames[32];
+    size_t total = 0;
+    uint16_t n;
+    while ((n = dp_->ports().sim_wire()->Receive(port, frames, 32)) != 0) {
+      rte_pktmbuf_free_bulk(frames, n);
+      total += n;
+    }
+    return total;
+  }
+
+  // Sends one frame into `in` and reports what happened to it.
+  Outcome Send(size_t in, const FrameSpec& spec) {
+    const size_t out = in == kWan ? kLan : kWan;
+    const auto before = dp_->Counters();
+    rte_mbuf* frame = testing::BuildFrame(dp_->ports().pool(), spec);
+    EXPECT_NE(frame, nullptr);
+    EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
+    const bool settled = WaitFor([&] {
+      const auto now = dp_->Counters();
+      return now.drops_total() + now.ports[out].tx_packets ==
+             before.drops_total() + before.ports[out].tx_packets + 1;
+    });
+    EXPECT_TRUE(settled) << "the packet was neither forwarded nor counted as dropped";
+    const auto after = dp_->Counters();
+    if (Drain(out) == 1) return kPass;
+    for (size_t r = 0; r < dataplane::kDropReasonCount; ++r)
+      if (after.drops[r] != before.drops[r]) return Dropped(static_cast<DropReason>(r));
+    return Outcome{false, dataplane::kNotDropped};
+  }
+
+  std::unique_ptr<Dataplane> dp_;
+  unsigned in_use_ = 0;
+};
+
+FrameSpec Udp(const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+  FrameSpec s;
+  s.ipv6 = std::string(src).find(':') != std::string::npos;
+  s.src_ip = Ip(src);
+  s.dst_ip = Ip(dst);
+  s.protocol = IPPROTO_UDP;
+  s.src_port = sport;
+  s.dst_port = dport;
+  return s;
+}
+FrameSpec Tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags) {
+  FrameSpec s = Udp(src, dst, sport, dport);
+  s.protocol = IPPROTO_TCP;
+  s.tcp_flags = flags;
+  return s;
+}
+FrameSpec Icmp(const char* src, const char* dst, uint8_t type) {
+  FrameSpec s = Udp(src, dst, 0, 0);
+  s.protocol = IPPROTO_ICMP;
+  s.icmp_type = type;
+  return s;
+}
+template <typename F>
+FrameSpec With(FrameSpec s, F edit) {
+  edit(s);
+  return s;
+}
+FrameSpec Sip() { return Udp("198.51.100.7", "192.0.2.10", 40000, 5060); }
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04, kPsh = 0x08;
+constexpr int kIp = 14;  // IPv4/IPv6 header offset in an untagged frame
+
+struct PacketCase {
+  const char* label;
+  FrameSpec spec;
+  Outcome expected;
+  size_t in = kWan;
+};
+void PrintTo(const PacketCase& c, std::ostream* os) { *os << c.label; }
+
+class FirewallPacketTest : public FirewallTest, public ::testing::WithParamInterface<PacketCase> {};
+
+TEST_P(FirewallPacketTest, IsForwardedOrDroppedAsExpected) {
+  EXPECT_EQ(Send(GetParam().in, GetParam().spec), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RuleFields, FirewallPacketTest,
+    ::testing::Values(
+        PacketCase{"allowed_udp", Sip(), kPass},
+        PacketCase{"allowed_udp_vlan", With(Sip(), [](auto& s) { s.vlan = 42; }), kPass},
+        PacketCase{"allowed_tcp_syn_v6", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn), kPass},
+        PacketCase{"allowed_via_prefix_set", Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn), kPass},
+        PacketCase{"allowed_icmp_echo", Icmp("198.51.100.7", "192.0.2.1", 8), kPass},
+        PacketCase{"allowed_any_protocol", With(Udp("203.0.113.99", "192.0.2.99", 1, 1),
+                                                [](auto& s) { s.protocol = 47; }), kPass},
+        PacketCase{"denied_source_prefix", Udp("203.0.113.5", "192.0.2.10", 40000, 5060), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_destination", Udp("198.51.100.7", "192.0.2.11", 40000, 5060), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_source_port", Udp("198.51.100.7", "192.0.2.10", 80, 5060), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_destination_port", Udp("198.51.100.7", "192.0.2.10", 40000, 5061), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_protocol", Tcp("198.51.100.7", "192.0.2.10", 40000, 5060, kSyn), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_v6_port", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 80, kSyn), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_icmp_type", Icmp("198.51.100.7", "192.0.2.1", 13), Dropped(DropReason::kDenied)},
+        PacketCase{"denied_wrong_direction", Udp("192.0.2.10", "198.51.100.7", 5060, 40000), Dropped(DropReason::kDenied), kLan}),
+    [](const auto& test_info) { return std::string(test_info.param.label); });
+
+INSTANTIATE_TEST_SUITE_P(
+    Fragments, FirewallPacketTest,
+    ::testing::Values(
+        PacketCase{"first_fragment_is_classified", With(Sip(), [](auto& s) { s.more_fragments = true; }), kPass},
+        PacketCase{"later_fragment_dropped", With(Sip(), [](auto& s) { s.fragment_offset = 100; }), Dropped(DropReason::kFragment)},
+        PacketCase{"later_fragment_allowed_by_rule",
+                   With(Udp("203.0.113.7", "192.0.2.20", 1, 9000), [](auto& s) { s.fragment_offset = 100; }), kPass},
+        PacketCase{"later_v6_fragment_dropped",
+                   With(Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn), [](auto& s) { s.fragment_offset = 10; }),
+                   Dropped(DropReason::kFragment)}),
+    [](const auto& test_info) { return std::string(test_info.param.label); });
+
+INSTANTIATE_TEST_SUITE_P(
+    ForbiddenSources, FirewallPacketTest,
+    ::testing::Values(
+        PacketCase{"loopback", Udp("127.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceLoopback)},
+        PacketCase{"multicast", Udp("224.0.0.5", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceMulticast)},
+        PacketCase{"broadcast", Udp("255.255.255.255", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceBroadcast)},
+        PacketCase{"zero_network", Udp("0.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceUnspecified)},
+        PacketCase{"class_e", Udp("240.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceReserved)},
+        PacketCase{"v6_multicast", Udp("ff02::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceMulticast)},
+        PacketCase{"v6_loopback", Udp("::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceLoopback)},
+        PacketCase{"v6_unspecified", Udp("::", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceUnspecified)},
+        PacketCase{"spoofed_v4", Udp("10.1.1.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSpoofedSource)},
+        PacketCase{"spoofed_v6", Udp("2001:db8:9::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSpoofedSource)},
+        PacketCase{"spoofed_from_inside", Udp("198.51.100.7", "198.51.100.8", 1, 2), Dropped(DropReason::kSpoofedSource), kLan},
+        PacketCase{"source_route_lsrr",
+                   With(Sip(), [](auto& s) { s.ipv4_options = {131, 7, 4, 192, 0, 2, 1}; }), Dropped(DropReason::kSourceRoute)},
+        PacketCase{"v6_routing_type_0",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ipv6_routing_type = 0; }),
+                   Dropped(DropReason::kSourceRoute)}),
+    [](const auto& test_info) { return std::string(test_info.param.label); });
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, FirewallPacketTest,
+    ::testing::Values(
+        PacketCase{"runt", With(Sip(), [](auto& s) { s.truncate_to = 10; }), Dropped(DropReason::kRuntFrame)},
+        PacketCase{"truncated_vlan", With(Sip(), [](auto& s) { s.vlan = 1; s.truncate_to = 16; }), Dropped(DropReason::kTruncatedVlan)},
+        PacketCase{"nested_vlan", With(Sip(), [](auto& s) { s.vlan = 1; s.mutate = [](uint8_t* f, uint16_t) { f[16] = 0x81; f[17] = 0x00; }; }),
+                   Dropped(DropReason::kNestedVlan)},
+        PacketCase{"non_ip", With(Sip(), [](auto& s) { s.ether_type = 0x88cc; }), Dropped(DropReason::kNonIp)},
+        PacketCase{"truncated_ipv4", With(Sip(), [](auto& s) { s.truncate_to = kIp + 12; }), Dropped(DropReason::kTruncatedIpv4)},
+        PacketCase{"bad_version", With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x55; }; }),
+                   Dropped(DropReason::kBadIpVersion)},
+        PacketCase{"ihl_below_5", With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x44; }; }),
+                   Dropped(DropReason::kBadIpv4HeaderLength)},
+        PacketCase{"total_length_beyond_frame",
+                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0x05; f[kIp + 3] = 0xdc; }; }),
+                   Dropped(DropReason::kBadIpv4TotalLength)},
+        PacketCase{"total_length_below_header",
+                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0; f[kIp + 3] = 10; }; }),
+                   Dropped(DropReason::kBadIpv4TotalLength)},
+        PacketCase{"ttl_zero", With(Sip(), [](auto& s) { s.ttl = 0; }), Dropped(DropReason::kTtlZero)},
+        PacketCase{"option_length_zero", With(Sip(), [](auto& s) { s.ipv4_options = {7, 0}; }), Dropped(DropReason::kBadIpv4Options)},
+        PacketCase{"truncated_udp",
+                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0; f[kIp + 3] = 24; }; }),
+                   Dropped(DropReason::kTruncatedL4)},
+        PacketCase{"udp_length_zero",
+                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 24] = 0; f[kIp + 25] = 0; }; }),
+                   Dropped(DropReason::kBadUdpLength)},
+        PacketCase{"udp_length_beyond_packet",
+                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 24] = 0x10; f[kIp + 25] = 0; }; }),
+                   Dropped(DropReason::kBadUdpLength)},
+        PacketCase{"tcp_data_offset_3",
+                   With(Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn),
+                        [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 32] = 3 << 4; }; }),
+                   Dropped(DropReason::kBadTcpHeader)},
+        PacketCase{"truncated_icmp",
+                   With(Icmp("198.51.100.7", "192.0.2.1", 8), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 3] = 22; }; }),
+                   Dropped(DropReason::kTruncatedL4)},
+        PacketCase{"truncated_ipv6", With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.truncate_to = kIp + 30; }),
+                   Dropped(DropReason::kTruncatedIpv6)},
+        PacketCase{"ipv6_payload_beyond_frame",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 4] = 0x10; }; }),
+                   Dropped(DropReason::kBadIpv6PayloadLength)},
+        PacketCase{"ipv6_payload_zero",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 4] = 0; f[kIp + 5] = 0; }; }),
+                   Dropped(DropReason::kBadIpv6PayloadLength)},
+        PacketCase{"hop_limit_zero", With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ttl = 0; }),
+                   Dropped(DropReason::kTtlZero)},
+        PacketCase{"ipv6_extension_chain_too_long",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ipv6_destination_options = 9; }),
+                   Dropped(DropReason::kIpv6ExtensionChain)}),
+    [](const auto& test_info) { return std::string(test_info.param.label); });
+
+TEST_F(FirewallTest, ReturnTrafficOfAnAllowedFlowPassesAndNothingElse) {
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied)) << "reply before request";
+  EXPECT_EQ(Send(kWan, Sip()), kPass);
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass) << "no rule allows inside->outside";
+  EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.7", 5060, 40001)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Icmp("198.51.100.7", "192.0.2.1", 8)), kPass);
+  EXPECT_EQ(Send(kLan, Icmp("192.0.2.1", "198.51.100.7", 0)), kPass) << "echo reply of a tracked echo";
+}
+
+TEST_F(FirewallTest, StrayTcpPacketsOpenNothing) {
+  const FrameSpec syn = Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn);
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })), Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kRst; })), Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kSyn | kAck; })), Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kLan, With(testing::Reversed(syn), [](auto& s) { s.tcp_flags = kSyn | kAck; })),
+            Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })), Dropped(DropReason::kTcpNoState))
+      << "the stray SYN-ACK opened a connection";
+}
+
+TEST_F(FirewallTest, TcpConnectionLivesFromSynToRst) {
+  const FrameSpec out = Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn);
+  const FrameSpec back = testing::Reversed(out);
+  auto flags = [](FrameSpec s, uint8_t f) { s.tcp_flags = f; return s; };
+  EXPECT_EQ(Send(kWan, out), kPass);
+  EXPECT_EQ(Send(kLan, flags(back, kAck)), Dropped(DropReason::kTcpNoState)) << "data before SYN-ACK";
+  EXPECT_EQ(Send(kLan, flags(back, kSyn | kAck)), kPass);
+  EXPECT_EQ(Send(kWan, flags(out, kAck)), kPass);
+  EXPECT_EQ(Send(kWan, flags(out, kAck | kPsh)), kPass);
+  EXPECT_EQ(Send(kLan, flags(back, kAck | kPsh)), kPass);
+  EXPECT_EQ(Send(kLan, flags(back, kRst)), kPass);
+  EXPECT_EQ(Send(kWan, flags(out, kAck)), Dropped(DropReason::kTcpNoState)) << "the RST closed it";
+}
+
+TEST_F(FirewallTest, RuleRateLimitDropsTheExcess) {
+  int passed = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    const Outcome o = Send(kWan, Udp("203.0.113.5", "192.0.2.30", uint16_t(2000 + i), 7000));
+    passed += o.passed;
+    limited += o.reason == DropReason::kRateLimited;
+  }
+  EXPECT_GE(passed, 5);  // the burst
+  EXPECT_LE(passed, 7);  // plus what 1 packet/s refills while the test runs
+  EXPECT_EQ(passed + limited, 20);
+}
+
+TEST_F(FirewallTest, NoRuleSetMeansEverythingIsDropped) {
+  dp_->Stop();
+  dp_->Close();
+  dp_.reset();
+  Start(nullptr);
+  EXPECT_EQ(Send(kWan, Sip()), Dropped(DropReason::kNoRuleSet));
+}
+
+TEST_F(FirewallTest, IdleFlowsExpire) {
+  ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "conntrack { udp_timeout_s: 1 }")).has_value());
+  EXPECT_EQ(Send(kWan, Sip()), kPass);
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied));
+}
+
+TEST_F(FirewallTest, FlowsSurviveASwapUnlessTheNewRulesDisallowThem) {
+  EXPECT_EQ(Send(kWan, Sip()), kPass);
+  // The same rules in another order: the flow is re-checked and kept.
+  std::string reordered = kBaseConfig;
+  reordered += R"(rules { name: "zz-first" from_zone: "inside" to_zone: "outside" protocol: ICMP })";
+  ASSERT_TRUE(dp_->ApplyRules(Compile(reordered, 2)).has_value());
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass);
+  // Rules without "sip": the flow's next packet finds it gone.
+  std::string without = kBaseConfig;
+  without.replace(without.find("name: \"sip\""), 11, "name: \"old\"");
+  without.replace(without.find("dst_ports: [\"5060\"]"), 19, "dst_ports: [\"5070\"]");
+  ASSERT_TRUE(dp_->ApplyRules(Compile(without, 3)).has_value());
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Sip()), Dropped(DropReason::kDenied));
+}
+
+class FirewallLimitsTest : public FirewallTest {
+ protected:
+  void SetUp() override {}
+  void StartWithLimits(const std::string& limits) {
+    const std::string config = std::string(kBaseConfig) + limits;
+    Start(&config);
+  }
+};
+
+TEST_F(FirewallLimitsTest, SourceFloodLimitStopsNewFlowsNotExistingOnes) {
+  StartWithLimits("flood_protection { new_flows_per_second_per_source: 1 new_flows_burst: 3 }");
+  int passed = 0, flooded = 0;
+  for (uint16_t i = 0; i < 6; ++i) {
+    const Outcome o = Send(kWan, Udp("198.51.100.7", "192.0.2.10", uint16_t(40000 + i), 5060));
+    passed += o.passed;
+    flooded += o.reason == DropReason::kSourceFlood;
+  }
+  EXPECT_GE(passed, 3);
+  EXPECT_LE(passed, 4);
+  EXPECT_EQ(passed + flooded, 6);
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40000, 5060)), kPass) << "an existing flow";
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.8", "192.0.2.10", 40000, 5060)), kPass) << "another source";
+}
+
+TEST_F(FirewallLimitsTest, PerSourceFlowLimit) {
+  StartWithLimits("conntrack { max_flows_per_source: 2 }");
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40000, 5060)), kPass);
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40001, 5060)), kPass);
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40002, 5060)), Dropped(DropReason::kSourceFlowLimit));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.8", "192.0.2.10", 40002, 5060)), kPass);
+}
+
+TEST_F(FirewallLimitsTest, FullTableDropsNewFlowsAndKeepsExistingOnes) {
+  StartWithLimits("conntrack { max_flows: 4 }");
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_EQ(Send(kWan, Udp(("198.51.100." + std::to_string(i)).c_str(), "192.0.2.10", 40000, 5060)), kPass);
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.5", "192.0.2.10", 40000, 5060)), Dropped(DropReason::kFlowTableFull));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.6", "192.0.2.10", 40000, 5060)), Dropped(DropReason::kFlowTableFull));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.1", "192.0.2.10", 40000, 5060)), kPass) << "an existing flow";
+  EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.2", 5060, 40000)), kPass) << "a reply";
+}
+
+TEST_F(FirewallLimitsTest, HalfOpenTcpLimit) {
+  StartWithLimits("flood_protection { max_half_open_tcp: 2 }");
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kSyn)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.2", "192.0.2.80", 50000, 443, kSyn)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), Dropped(DropReason::kHalfOpenLimit));
+  // Completing a handshake frees a half-open slot.
+  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.1", 443, 50000, kSyn | kAck)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), kPass);
+}
+
+// 100 rule swaps while traffic flows: no allowed packet is lost, no buffer leaks.
+TEST(FirewallSwapTest, HundredSwapsUnderTrafficLoseNothing) {
+  auto started = Dataplane::Start(SimBoard());
+  ASSERT_TRUE(started.has_value()) << started.error();
+  Dataplane& dp = **started;
+  const unsigned in_use = rte_mempool_in_use_count(dp.ports().pool());
+  // Two rule sets that both allow the traffic, with different rule indexes.
+  dataplane::RuleTableSpec a = testing::AllowAllRules(1);
+  dataplane::RuleTableSpec b = testing::AllowAllRules(2);
+  std::swap(b.rules[0], b.rules[1]);
+  std::swap(b.rule_names[0], b.rule_names[1]);
+  for (int i = 0; i < 50; ++i) {  // unrelated rules ahead of the ones that match
+    dataplane::RuleSpec extra = b.rules[0];
+    extra.protocol = dataplane::IpProtocol::kTcp;
+    extra.destination_ports = {{uint16_t(i + 1), uint16_t(i + 1)}};
+    b.rules.insert(b.rules.begin(), extra);
+    b.rule_names.insert(b.rule_names.begin(), "extra-" + std::to_string(i));
+  }
+  ASSERT_TRUE(dp.ApplyRules(a).has_value());
+
+  std::atomic<bool> traffic_done{false};
+  uint64_t sent = 0, arrived = 0;
+  std::thread traffic([&] {
+    drivers::nic::SimWire& wire = *dp.ports().sim_wire();
+    drivers::nic::SimTraffic gen(dp.ports().pool(), 512);
+    rte_mbuf* burst[32];
+    constexpr uint64_t kFrames = 300000;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while ((sent < kFrames || arrived < sent) && std::chrono::steady_clock::now() < deadline) {
+      if (sent < kFrames && sent - arrived < 512) {
+        const auto dir = (sent / 32) % 2 ? drivers::nic::Direction::kReply : drivers::nic::Direction::kForward;
+        const uint16_t n = gen.Build(dir, burst, 32);
+        const uint16_t taken = wire.Send(dir == drivers::nic::Direction::kForward ? kWan : kLan, burst, n);
+        if (taken < n) rte_pktmbuf_free_bulk(burst + taken, n - taken);
+        sent += taken;
+      }
+      for (size_t port : {kWan, kLan}) {
+        const uint16_t got = wire.Receive(port, burst, 32);
+        arrived += got;
+        if (got) rte_pktmbuf_free_bulk(burst, got);
+      }
+    }
+    traffic_done = true;
+  });
+  // At least 100 swaps, and swapping for as long as the traffic runs.
+  int swaps = 0;
+  while (swaps < 100 || !traffic_done.load()) {
+    ASSERT_TRUE(dp.ApplyRules(swaps % 2 ? a : b).has_value());
+    ++swaps;
+  }
+  traffic.join();
+  EXPECT_GE(swaps, 100);
+  EXPECT_GT(sent, 0u);
+  EXPECT_EQ(arrived, sent) << "allowed packets were lost during swaps";
+  EXPECT_EQ(dp.Counters().drops_total(), 0u);
+  dp.Stop();
+  EXPECT_EQ(rte_mempool_in_use_count(dp.ports().pool()), in_use);
+  dp.Close();
+}
+
+}  // namespace
+}  // namespace sbc::firmware
