@@ -4,6 +4,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
+#include <rte_prefetch.h>
 
 #include <cstring>
 
@@ -60,6 +61,19 @@ template <typename Key, typename Entry>
 int32_t Table<Key, Entry>::Find(const Key& key) const noexcept {
   const int32_t pos = rte_hash_lookup(hash_, &key);
   return pos < 0 ? -1 : pos;
+}
+
+template <typename Key, typename Entry>
+void Table<Key, Entry>::FindBulk(const Key* const* keys, uint32_t n, int32_t* positions) const noexcept {
+  if (n == 0) return;
+  rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const Key**>(keys)), n, positions);
+  for (uint32_t i = 0; i < n; ++i)
+    if (positions[i] < 0) positions[i] = -1;
+}
+
+template <typename Key, typename Entry>
+void Table<Key, Entry>::Prefetch(int32_t position) const noexcept {
+  rte_prefetch0(&entries_[position]);
 }
 
 template <typename Key, typename Entry>
