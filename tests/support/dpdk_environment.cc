@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ void DpdkEnvironment::SetUp() {
       << "EAL init failed: " << rte_strerror(rte_errno);
 }
 
-void DpdkEnvironment::TearDown() { rte_eal_cleanup(); }
+void DpdkEnvironment::TearDown() {
+  const std::string runtime_dir = rte_eal_get_runtime_dir();
+  rte_eal_cleanup();
+  std::error_code ec;
+  std::filesystem::remove_all(runtime_dir, ec);  // --no-shconf: ours alone
+}
 
 }  // namespace sbc::testing

@@ -1,6 +1,8 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include <filesystem>
+
 #include "sbc/drivers/eal.h"
 
 namespace sbc::drivers {
@@ -28,6 +30,11 @@ std::expected<void, std::string> InitEal(const board::Board& board, const EalOpt
   return {};
 }
 
-void CleanupEal() { rte_eal_cleanup(); }
+void CleanupEal(const board::Board& board) {
+  const std::string runtime_dir = rte_eal_get_runtime_dir();
+  rte_eal_cleanup();
+  std::error_code ec;
+  if (!board.memory().hugepages() && !runtime_dir.empty()) std::filesystem::remove_all(runtime_dir, ec);
+}
 
 }  // namespace sbc::drivers

@@ -1,4 +1,5 @@
 #include "sbc/firmware/dataplane.h"
+#include "sbc/firmware/telemetry.h"
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -32,6 +33,7 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
   if (!slot) return std::unexpected(slot.error());
   dp->tables_ = std::move(*slot);
   if (auto launched = dp->LaunchWorkers(options); !launched) return std::unexpected(launched.error());
+  PublishTelemetry(dp.get());
   return dp;
 }
 
@@ -117,6 +119,7 @@ void Dataplane::Stop() {
 }
 
 void Dataplane::Close() {
+  UnpublishTelemetry();
   Stop();
   if (ports_) ports_->Close();
 }

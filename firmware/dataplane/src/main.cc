@@ -142,14 +142,14 @@ int main(int argc, char** argv) {
   {
     auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker});
     if (!dataplane) {
-      sbc::drivers::CleanupEal();
+      sbc::drivers::CleanupEal(*board);
       return Fail(kExitFailure, dataplane.error());
     }
     sbc::firmware::Dataplane& dp = **dataplane;
     if (config) {
       if (auto applied = dp.ApplyRules(config->tables); !applied) {
         dp.Close();
-        sbc::drivers::CleanupEal();
+        sbc::drivers::CleanupEal(*board);
         return Fail(kExitFailure, applied.error());
       }
     } else {
@@ -203,6 +203,6 @@ int main(int argc, char** argv) {
     if (in_use != 0) exit_code = Fail(kExitFailure, "packet buffers leaked");
     dp.Close();
   }
-  sbc::drivers::CleanupEal();
+  sbc::drivers::CleanupEal(*board);
   return exit_code;
 }

@@ -2,12 +2,15 @@
 // input refused with one line and a non-zero exit, never a crash.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support/run_process.h"
 
@@ -87,6 +90,55 @@ TEST(SbcDataplaneCliTest, WithoutConfigEveryPacketIsDropped) {
   EXPECT_THAT(r.out, HasSubstr("no --config: every packet is dropped (fail closed)"));
   EXPECT_THAT(r.out, HasSubstr("sim traffic: sent 1000 frames, 0 arrived on the peer port, 1000 dropped"));
   EXPECT_THAT(r.out, ContainsRegex("no_rule_set +1000 "));
+}
+
+// The telemetry socket of a running sbc-dataplane with file prefix `prefix`.
+std::string TelemetrySocket(const std::string& prefix) {
+  std::string base = "/var/run";
+  if (geteuid() != 0) base = getenv("XDG_RUNTIME_DIR") ? getenv("XDG_RUNTIME_DIR") : "/tmp";
+  return base + "/dpdk/" + prefix + "/dpdk_telemetry.v2";
+}
+
+// Sends one telemetry command and returns the JSON reply ("" on failure).
+std::string Telemetry(const std::string& socket_path, const std::string& command) {
+  const int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  std::string reply;
+  char buf[65536];
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && read(fd, buf, sizeof(buf)) > 0 &&
+      write(fd, command.data(), command.size()) == ssize_t(command.size())) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) reply.assign(buf, size_t(n));
+  }
+  close(fd);
+  return reply;
+}
+
+TEST(SbcDataplaneCliTest, CountersAreServedOnDpdkTelemetry) {
+  const std::string prefix = "sbc-cli-tel-" + std::to_string(getpid());
+  ProcessResult run;
+  std::thread dataplane([&] {
+    run = Dataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config", kDemoBundle,
+                     "--keep-running", "--sim-rate", "10000", "--sim-runt-every", "10", "--file-prefix", prefix},
+                    /*signal_after_ms=*/6000);
+  });
+  std::string counters, rules;
+  for (int i = 0; i < 100 && (counters.find("drop_runt_frame") == std::string::npos); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    counters = Telemetry(TelemetrySocket(prefix), "/sbc/counters");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  counters = Telemetry(TelemetrySocket(prefix), "/sbc/counters");
+  rules = Telemetry(TelemetrySocket(prefix), "/sbc/rules");
+  dataplane.join();
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(counters, HasSubstr("\"/sbc/counters\":{\"rules_version\":1,"));
+  EXPECT_THAT(counters, ContainsRegex("\"drop_runt_frame\":[1-9][0-9]*"));
+  EXPECT_THAT(counters, ContainsRegex("\"port_wan0_rx_packets\":[1-9][0-9]*"));
+  EXPECT_THAT(rules, ContainsRegex("\"carrier_rtp_packets\":[1-9][0-9]*"));
+  EXPECT_FALSE(std::filesystem::exists(TelemetrySocket(prefix))) << "runtime directory left behind";
 }
 
 TEST(SbcDataplaneCliTest, MissingBoardFileIsRefused) {

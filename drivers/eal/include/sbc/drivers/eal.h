@@ -39,7 +39,9 @@ struct EalOptions {
 [[nodiscard]] std::expected<void, std::string> InitEal(const board::Board& board,
                                                        const EalOptions& options);
 
-// Releases EAL resources at exit. Main thread, after every port is closed.
-void CleanupEal();
+// Releases EAL resources at exit. Main thread, after every port is closed. Boards
+// without hugepages run with --no-shconf: nothing else can use their runtime
+// directory (telemetry socket and all), so it is removed too.
+void CleanupEal(const board::Board& board);
 
 }  // namespace sbc::drivers
