@@ -16,6 +16,12 @@ namespace {
 // million-entry table within seconds, well inside the shortest timeouts.
 constexpr uint32_t kSweepBudget = 4;
 
+// Packet log: per worker, at most this many records a second (bursts of kLogBurst)
+// reach the control thread; the rest are counted as suppressed.
+constexpr uint32_t kLogPerSecond = 100;
+constexpr uint32_t kLogBurst = 200;
+constexpr uint32_t kLogCapacity = 1024;
+
 constexpr uint8_t kIcmpV6RouterSolicit = 133;
 constexpr uint8_t kIcmpV6Redirect = 137;
 
@@ -108,6 +114,9 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
   auto sources = SourceTable::Create("sbc_sources_" + id, flow_capacity);
   if (!sources) return std::unexpected(sources.error());
   w->sources_ = std::move(*sources);
+  auto log = PacketLog::Create("sbc_log_" + id, kLogCapacity, kLogPerSecond, kLogBurst);
+  if (!log) return std::unexpected(log.error());
+  w->log_ = std::move(*log);
   return w;
 }
 
@@ -427,6 +436,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     if (s.verdict == kNotDropped && s.needs_rules && !IsStateless(meta[i])) {
       s.verdict = CreateFlow(tables, s.key, s.is_a, meta[i], rule, from_zone, to_zone, now, &s.flow);
       created |= s.verdict == kNotDropped;
+      if (s.verdict == kNotDropped && tables->rules[rule].log)
+        log_->Record(meta[i], kNotDropped, link.rx_slot, rule, now);
     }
     if (s.verdict != kNotDropped) continue;
     if (remove_after) RemoveFlow(s.flow);
@@ -446,6 +457,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     } else {
       counters_.AddDrop(slots[i].verdict, 1);
       dropped[dropped_count++] = frames[i];
+      if (IsIp(meta[i])) log_->Record(meta[i], slots[i].verdict, link.rx_slot, 0, now);
     }
   }
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);

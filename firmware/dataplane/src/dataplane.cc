@@ -45,7 +45,28 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   tables_->Publish(std::move(*tables));
   rules_version_ = spec.version;
   rule_names_ = spec.rule_names;
+  pseudonymise_log_ = spec.pseudonymise_log_addresses;
   return {};
+}
+
+std::vector<std::string> Dataplane::TakePacketLog() {
+  std::vector<std::string> port_names;
+  for (size_t i = 0; i < ports_->size(); ++i) port_names.push_back(ports_->name(i));
+  const PacketLogFormatter format(std::move(port_names), rule_names_, pseudonymise_log_, log_key_);
+  std::vector<std::string> lines;
+  dataplane::PacketLogRecord records[64];
+  for (const auto& worker : workers_) {
+    unsigned n;
+    while ((n = worker->log().Drain(records, 64)) != 0)
+      for (unsigned i = 0; i < n; ++i) lines.push_back(format.Line(records[i]));
+  }
+  return lines;
+}
+
+uint64_t Dataplane::PacketLogSuppressed() const {
+  uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->log().suppressed();
+  return total;
 }
 
 std::vector<dataplane::RuleCounter> Dataplane::RuleCounters() const {

@@ -159,7 +159,15 @@ int main(int argc, char** argv) {
               << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
               << std::endl;
 
-    auto print_counters = [&dp] { std::cout << sbc::firmware::FormatCounters(dp) << std::flush; };
+    // Packet-log lines go to stderr, the daemon's log, apart from the counter reports.
+    auto print_log = [&dp] {
+      for (const std::string& line : dp.TakePacketLog()) std::cerr << "sbc-dataplane: " << line << "\n";
+      std::cerr << std::flush;
+    };
+    auto print_counters = [&dp, &print_log] {
+      print_log();
+      std::cout << sbc::firmware::FormatCounters(dp) << std::flush;
+    };
 
     if (sim_frames != 0 || (keep_running && dp.ports().sim_wire() != nullptr)) {
       const sbc::firmware::SimTrafficOptions options{
@@ -189,6 +197,7 @@ int main(int argc, char** argv) {
       auto last = std::chrono::steady_clock::now();
       while (!g_stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        print_log();
         if (std::chrono::steady_clock::now() - last >= std::chrono::duration<double>(stats_interval)) {
           last = std::chrono::steady_clock::now();
           print_counters();
@@ -198,6 +207,8 @@ int main(int argc, char** argv) {
     }
     dp.Stop();
     print_counters();
+    if (const uint64_t suppressed = dp.PacketLogSuppressed(); suppressed != 0)
+      std::cerr << "sbc-dataplane: packet log: " << suppressed << " records suppressed by its rate limit" << std::endl;
     const unsigned in_use = rte_mempool_in_use_count(dp.ports().pool());
     std::cout << "packet buffers still in use after stop: " << in_use << std::endl;
     if (in_use != 0) exit_code = Fail(kExitFailure, "packet buffers leaked");

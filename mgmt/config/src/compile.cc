@@ -99,6 +99,7 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   c.new_flows_burst = Or(config.flood_protection().new_flows_burst(),
                          c.new_flows_per_second_per_source);
   c.max_half_open_tcp = config.flood_protection().max_half_open_tcp();
+  spec.pseudonymise_log_addresses = config.privacy().pseudonymise();
   return spec;
 }
 

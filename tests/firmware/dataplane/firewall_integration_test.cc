@@ -39,7 +39,7 @@ rules { name: "https6" from_zone: "outside" to_zone: "inside" src_prefixes: ["20
         dst_prefixes: ["2001:db8:2::80"] protocol: TCP dst_ports: ["443"] }
 rules { name: "https4" from_zone: "outside" to_zone: "inside" src_sets: ["outside-nets"]
         dst_prefixes: ["192.0.2.80"] protocol: TCP dst_ports: ["443"] }
-rules { name: "ping" from_zone: "outside" to_zone: "inside" protocol: ICMP icmp_types: [8] }
+rules { name: "ping" from_zone: "outside" to_zone: "inside" protocol: ICMP icmp_types: [8] log: true }
 rules { name: "frag-ok" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
         dst_prefixes: ["192.0.2.20"] protocol: UDP dst_ports: ["9000"] allow_fragments: true }
 rules { name: "any-proto" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.99"]
@@ -423,6 +423,40 @@ TEST_F(FirewallLimitsTest, HalfOpenTcpLimit) {
   EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.1", 443, 50000, kSyn | kAck)), kPass);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), kPass);
+}
+
+TEST_F(FirewallTest, DeniedPacketsAndLoggedRulesAreLogged) {
+  (void)dp_->TakePacketLog();
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("2001:db8:1::5", "2001:db8:2::81", 1234, 443)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Icmp("198.51.100.7", "192.0.2.1", 8)), kPass);
+  EXPECT_EQ(Send(kWan, Sip()), kPass);  // allowed, rule not marked log: no line
+  EXPECT_THAT(dp_->TakePacketLog(),
+              ::testing::ElementsAre("deny reason=denied port=wan0 udp 198.51.100.7:40000 -> 192.0.2.11:5060",
+                                     "deny reason=denied port=wan0 udp [2001:db8:1::5]:1234 -> [2001:db8:2::81]:443",
+                                     "allow rule=ping port=wan0 icmp 198.51.100.7 -> 192.0.2.1 type=8 code=0"));
+}
+
+TEST_F(FirewallTest, PacketLogIsRateLimited) {
+  (void)dp_->TakePacketLog();
+  for (int i = 0; i < 400; ++i) (void)Send(kWan, Udp("198.51.100.7", "192.0.2.11", uint16_t(1000 + i), 5060));
+  const size_t lines = dp_->TakePacketLog().size();
+  EXPECT_GE(lines, 200u);       // the burst
+  EXPECT_LT(lines, 400u);       // not every packet
+  EXPECT_EQ(lines + dp_->PacketLogSuppressed(), 400u);
+}
+
+TEST_F(FirewallTest, PseudonymisedLogsShowNoAddresses) {
+  ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "privacy { pseudonymise: true }", 2)).has_value());
+  (void)dp_->TakePacketLog();
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40001, 5060)), Dropped(DropReason::kDenied));
+  const auto lines = dp_->TakePacketLog();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], ::testing::MatchesRegex("deny reason=denied port=wan0 udp anon-[0-9a-f]{12}:40000 -> anon-[0-9a-f]{12}:5060"));
+  EXPECT_THAT(lines[0], ::testing::Not(::testing::HasSubstr("198.51")));
+  // The same address gets the same pseudonym, so a scan stays visible.
+  EXPECT_EQ(lines[0].substr(0, lines[0].find(':')), lines[1].substr(0, lines[1].find(':')));
 }
 
 // 100 rule swaps while traffic flows: no allowed packet is lost, no buffer leaks.

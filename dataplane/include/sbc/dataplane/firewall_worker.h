@@ -16,6 +16,7 @@
 #include "sbc/dataplane/conntrack.h"
 #include "sbc/dataplane/counters.h"
 #include "sbc/dataplane/firewall_tables.h"
+#include "sbc/dataplane/packet_log.h"
 #include "sbc/dataplane/table_slot.h"
 #include "sbc/dataplane/wire_worker.h"
 
@@ -49,6 +50,8 @@ class FirewallWorker {
   const WorkerCounters& counters() const { return counters_; }
   std::span<const RuleCounter> rule_counters() const { return rule_counters_; }
   uint64_t flows() const;  // entries in this worker's connection table
+  // Control thread: this worker's sampled drop/allow records.
+  PacketLog& log() { return *log_; }
 
  private:
   FirewallWorker() = default;
@@ -70,6 +73,7 @@ class FirewallWorker {
   uint32_t meters_generation_ = 0;
   std::unique_ptr<FlowTable> flows_;
   std::unique_ptr<SourceTable> sources_;
+  std::unique_ptr<PacketLog> log_;
   uint64_t flow_count_ = 0;  // mirrors flows_->size() for readers on other threads
   uint32_t half_open_ = 0;
   TableSlot* slot_ = nullptr;

@@ -67,6 +67,8 @@ struct RuleTableSpec {
   std::vector<std::string> rule_names;  // rule_names[i] names rules[i]
   std::vector<RuleSpec> rules;          // first match wins
   ConntrackSpec conntrack;
+  // Packet log lines show keyed pseudonyms instead of addresses (privacy.pseudonymise).
+  bool pseudonymise_log_addresses = false;
 };
 
 }  // namespace sbc::dataplane

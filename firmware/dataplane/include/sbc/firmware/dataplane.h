@@ -14,6 +14,7 @@
 #include "sbc/dataplane/rule_spec.h"
 #include "sbc/dataplane/table_slot.h"
 #include "sbc/drivers/nic/port_set.h"
+#include "sbc/firmware/packet_log_lines.h"
 
 namespace sbc::firmware {
 
@@ -42,6 +43,12 @@ class Dataplane {
   // Control thread; safe while workers run. Per rule of the rules in force.
   [[nodiscard]] std::vector<dataplane::RuleCounter> RuleCounters() const;
   [[nodiscard]] uint64_t Flows() const;
+
+  // Control thread. The packet-log lines the workers recorded since the last call,
+  // formatted (and pseudonymised if the rules in force say so), oldest first per worker.
+  [[nodiscard]] std::vector<std::string> TakePacketLog();
+  // Records the workers' log meters or full rings kept back, in all.
+  [[nodiscard]] uint64_t PacketLogSuppressed() const;
 
   // Stops the workers and closes the ports.
   ~Dataplane();
@@ -72,6 +79,8 @@ class Dataplane {
   std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
   uint64_t rules_version_ = 0;
   std::vector<std::string> rule_names_;
+  bool pseudonymise_log_ = false;
+  std::array<uint8_t, 32> log_key_ = RandomLogKey();
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> stop_{false};
   bool running_ = false;
