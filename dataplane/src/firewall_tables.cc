@@ -303,6 +303,11 @@ std::expected<std::unique_ptr<FirewallTables>, std::string> FirewallTables::Buil
     t->source_flood_limited = true;
     t->source_flood = PacketMeter(ct.new_flows_per_second_per_source, ct.new_flows_burst);
   }
+  t->local_addresses = spec.local_addresses;
+  // ARP, ND and echo answers: enough for any neighbour, too few to amplify anything.
+  constexpr uint32_t kOwnAddressRepliesPerSecond = 1000, kOwnAddressBurst = 200;
+  t->own_address_meter = PacketMeter(Share(kOwnAddressRepliesPerSecond, workers),
+                                     Share(kOwnAddressBurst, workers));
   t->tcp_established_tsc = ct.tcp_established_timeout_s * tsc_hz;
   t->tcp_transitory_tsc = ct.tcp_transitory_timeout_s * tsc_hz;
   t->udp_tsc = ct.udp_timeout_s * tsc_hz;

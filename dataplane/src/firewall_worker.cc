@@ -1,4 +1,5 @@
 #include "sbc/dataplane/firewall_worker.h"
+#include "sbc/dataplane/own_address.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -89,6 +90,7 @@ bool IsHalfOpen(FlowState s) { return s == FlowState::kTcpSynSent || s == FlowSt
 // Per-packet decision state within one burst.
 struct Slot {
   DropReason verdict = kNotDropped;
+  bool own_address = false;  // a request to us, turned into its reply
   int32_t flow = -1;  // connection-table position for a hit
   bool is_a = false;
   bool needs_rules = false;
@@ -158,6 +160,7 @@ void FirewallWorker::SyncMeters(const FirewallTables* tables) noexcept {
   for (size_t r = 0; r < tables->rule_count; ++r)
     if (tables->rules[r].metered)
       rte_meter_srtcm_config(&rule_meters_[r], const_cast<rte_meter_srtcm_profile*>(&tables->rules[r].meter));
+  rte_meter_srtcm_config(&own_address_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->own_address_meter));
   meters_generation_ = tables->generation;
 }
 
@@ -360,6 +363,22 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
       if (results[j] == 0) slots[idx6[j]].verdict = DropReason::kSpoofedSource;
   }
 
+  // 1b. Requests to our own addresses are answered here, never forwarded.
+  if (whole_burst == kNotDropped && !tables->local_addresses.empty()) {
+    for (uint16_t i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (s.verdict != kNotDropped || !IsOwnAddressRequest(frames[i], meta[i], tables->local_addresses))
+        continue;
+      s.own_address = true;
+      const bool allowed = rte_meter_srtcm_color_blind_check(
+                               &own_address_meter_,
+                               const_cast<rte_meter_srtcm_profile*>(&tables->own_address_meter), now,
+                               1) == RTE_COLOR_GREEN;
+      if (!allowed || !MakeOwnAddressReply(frames[i], meta[i], tables->port_macs[link.rx_slot]))
+        s.verdict = DropReason::kOwnAddressLimited;
+    }
+  }
+
   // 2. Connection lookup, in bulk; misses need the rules.
   const FlowKey* lookup_keys[kWireBurst];
   uint16_t lookup_index[kWireBurst];
@@ -367,7 +386,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   uint32_t lookups = 0;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]) || IsStateless(meta[i]))
+    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]) ||
+        IsStateless(meta[i]))
       continue;
     s.key = MakeFlowKey(meta[i], &s.is_a);
     lookup_keys[lookups] = &s.key;
@@ -381,7 +401,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   n4 = n6 = 0;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
+    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
     if (s.flow >= 0) {
       const FlowEntry& e = flows_->at(s.flow);
       const bool expired = now - e.last_seen_tsc > Timeout(tables, e.state);
@@ -414,7 +434,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   bool created = false;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
+    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
     if (s.needs_rules && created && !IsStateless(meta[i])) {
       s.flow = flows_->Find(s.key);  // opened by an earlier packet of this burst
       if (s.flow >= 0) s.needs_rules = false;
@@ -446,32 +466,42 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     WorkerCounters::Add(rc.bytes, frames[i]->pkt_len);
   }
 
-  // 5. Forward what passed; count and free the rest.
+  // 5. Forward what passed, answer our own requests, count and free the rest.
   rte_mbuf* dropped[kWireBurst];
-  uint16_t kept = 0, dropped_count = 0;
+  rte_mbuf* replies[kWireBurst];
+  uint16_t kept = 0, dropped_count = 0, reply_count = 0;
   uint64_t kept_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    if (slots[i].verdict == kNotDropped) {
-      kept_bytes += frames[i]->pkt_len;
-      frames[kept++] = frames[i];
-    } else {
+    if (slots[i].verdict != kNotDropped) {
       counters_.AddDrop(slots[i].verdict, 1);
       dropped[dropped_count++] = frames[i];
       if (IsIp(meta[i])) log_->Record(meta[i], slots[i].verdict, link.rx_slot, 0, now);
+    } else if (slots[i].own_address) {
+      replies[reply_count++] = frames[i];
+    } else {
+      kept_bytes += frames[i]->pkt_len;
+      frames[kept++] = frames[i];
     }
   }
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
+  if (reply_count != 0) Transmit(link.rx_port_id, link.queue, link.rx_slot, replies, reply_count);
   if (kept == 0) return n;
-  const uint16_t sent = rte_eth_tx_burst(link.tx_port_id, link.queue, frames, kept);
-  if (sent < kept) {
-    for (uint16_t i = sent; i < kept; ++i) kept_bytes -= frames[i]->pkt_len;
-    rte_pktmbuf_free_bulk(frames + sent, kept - sent);
-    counters_.AddDrop(DropReason::kTxQueueFull, kept - sent);
-  }
-  PortCounters& tx = counters_.ports[link.tx_slot];
-  WorkerCounters::Add(tx.tx_packets, sent);
-  WorkerCounters::Add(tx.tx_bytes, kept_bytes);
+  Transmit(link.tx_port_id, link.queue, link.tx_slot, frames, kept);
   return n;
 }
 
+void FirewallWorker::Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames,
+                              uint16_t count) noexcept {
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < count; ++i) bytes += frames[i]->pkt_len;
+  const uint16_t sent = rte_eth_tx_burst(port_id, queue, frames, count);
+  if (sent < count) {
+    for (uint16_t i = sent; i < count; ++i) bytes -= frames[i]->pkt_len;
+    rte_pktmbuf_free_bulk(frames + sent, count - sent);
+    counters_.AddDrop(DropReason::kTxQueueFull, count - sent);
+  }
+  PortCounters& tx = counters_.ports[slot];
+  WorkerCounters::Add(tx.tx_packets, sent);
+  WorkerCounters::Add(tx.tx_bytes, bytes);
+}
 }  // namespace sbc::dataplane

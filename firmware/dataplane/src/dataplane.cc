@@ -2,6 +2,7 @@
 #include "sbc/firmware/telemetry.h"
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
@@ -41,6 +42,7 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   auto tables = dataplane::FirewallTables::Build(spec, static_cast<uint32_t>(workers_.size()),
                                                  rte_get_tsc_hz());
   if (!tables) return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
+  for (size_t i = 0; i < ports_->size(); ++i) rte_eth_macaddr_get(ports_->port_id(i), &(*tables)->port_macs[i]);
   // Workers read per-rule counters by index: a new rule set starts them from zero.
   tables_->Publish(std::move(*tables));
   rules_version_ = spec.version;

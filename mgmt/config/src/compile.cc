@@ -100,6 +100,8 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
                          c.new_flows_per_second_per_source);
   c.max_half_open_tcp = config.flood_protection().max_half_open_tcp();
   spec.pseudonymise_log_addresses = config.privacy().pseudonymise();
+  for (const auto& address : config.media().service_addresses())
+    spec.local_addresses.push_back(*ParseAddress(address));
   return spec;
 }
 

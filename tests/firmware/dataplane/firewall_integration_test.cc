@@ -4,10 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "sbc/drivers/nic/sim_traffic.h"
@@ -44,6 +47,7 @@ rules { name: "frag-ok" from_zone: "outside" to_zone: "inside" src_prefixes: ["2
         dst_prefixes: ["192.0.2.20"] protocol: UDP dst_ports: ["9000"] allow_fragments: true }
 rules { name: "any-proto" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.99"]
         dst_prefixes: ["192.0.2.99"] }
+media { service_addresses: ["192.0.2.250", "2001:db8:2::250"] port_min: 20000 port_max: 30000 }
 rules { name: "limited" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
         dst_prefixes: ["192.0.2.30"] protocol: UDP dst_ports: ["7000"]
         rate_limit { packets_per_second: 1 burst: 5 } }
@@ -423,6 +427,138 @@ TEST_F(FirewallLimitsTest, HalfOpenTcpLimit) {
   EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.1", 443, 50000, kSyn | kAck)), kPass);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), kPass);
+}
+
+class OwnAddressTest : public FirewallTest {
+ protected:
+  // Sends `spec` into `in` and returns what came back out of the same port (nullptr if
+  // nothing did); the caller frees it.
+  rte_mbuf* Exchange(size_t in, const FrameSpec& spec) {
+    const auto before = dp_->Counters();
+    rte_mbuf* frame = testing::BuildFrame(dp_->ports().pool(), spec);
+    EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
+    EXPECT_TRUE(WaitFor([&] {
+      const auto now = dp_->Counters();
+      return now.drops_total() + now.ports[kWan].tx_packets + now.ports[kLan].tx_packets ==
+             before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets + 1;
+    }));
+    rte_mbuf* reply = nullptr;
+    if (dp_->ports().sim_wire()->Receive(in, &reply, 1) != 1) reply = nullptr;
+    return reply;
+  }
+  rte_ether_addr PortMac(size_t port) {
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(dp_->ports().port_id(port), &mac);
+    return mac;
+  }
+  static FrameSpec Arp(const char* sender, const char* target) {
+    FrameSpec s = Udp(sender, target, 0, 0);
+    s.ether_type = RTE_ETHER_TYPE_ARP;
+    s.mutate = [sender_ip = Ip(sender), target_ip = Ip(target)](uint8_t* f, uint16_t) {
+      const uint8_t header[8] = {0, 1, 8, 0, 6, 4, 0, 1};  // Ethernet/IPv4, request
+      std::memcpy(f + 14, header, 8);
+      std::memcpy(f + 22, f + 6, 6);  // sender MAC
+      std::memcpy(f + 28, sender_ip.data(), 4);
+      std::memset(f + 32, 0, 6);
+      std::memcpy(f + 38, target_ip.data(), 4);
+    };
+    return s;
+  }
+  static FrameSpec NeighbourSolicit(const char* src, const char* target) {
+    FrameSpec s = Udp(src, "ff02::1:ff00:250", 0, 0);
+    s.protocol = IPPROTO_ICMPV6;
+    s.icmp_type = 135;
+    s.ttl = 255;
+    s.payload = 24;
+    s.mutate = [t = Ip(target)](uint8_t* f, uint16_t) {
+      uint8_t* icmp = f + 14 + 40;
+      std::memset(icmp + 4, 0, 4);
+      std::memcpy(icmp + 8, t.data(), 16);
+      icmp[24] = 1;  // source link-layer address option
+      icmp[25] = 1;
+      std::memcpy(icmp + 26, f + 6, 6);
+    };
+    return s;
+  }
+};
+
+bool Icmp6ChecksumValid(const uint8_t* frame) {
+  const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(frame + 14);
+  uint32_t sum = rte_ipv6_phdr_cksum(ip, 0) + rte_raw_cksum(frame + 54, rte_be_to_cpu_16(ip->payload_len));
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
+
+TEST_F(OwnAddressTest, AnswersArpForItsAddressAndLetsOtherArpCross) {
+  rte_mbuf* reply = Exchange(kWan, Arp("198.51.100.7", "192.0.2.250"));
+  ASSERT_NE(reply, nullptr) << "no ARP reply";
+  const auto* f = rte_pktmbuf_mtod(reply, const uint8_t*);
+  const rte_ether_addr mac = PortMac(kWan);
+  EXPECT_EQ(f[20] << 8 | f[21], 2) << "opcode";
+  EXPECT_EQ(std::memcmp(f + 22, mac.addr_bytes, 6), 0) << "sender MAC is the port's";
+  EXPECT_EQ(std::memcmp(f + 28, Ip("192.0.2.250").data(), 4), 0);
+  EXPECT_EQ(std::memcmp(f + 38, Ip("198.51.100.7").data(), 4), 0);
+  EXPECT_EQ(std::memcmp(f, f + 32, 6), 0) << "sent back to the requester";
+  rte_pktmbuf_free(reply);
+  EXPECT_EQ(Send(kWan, Arp("198.51.100.7", "192.0.2.7")), kPass) << "ARP between neighbours crosses";
+}
+
+TEST_F(OwnAddressTest, AnswersEchoRequestsForItsAddresses) {
+  rte_mbuf* reply = Exchange(kWan, Icmp("198.51.100.7", "192.0.2.250", 8));
+  ASSERT_NE(reply, nullptr);
+  auto* ip = rte_pktmbuf_mtod_offset(reply, rte_ipv4_hdr*, 14);
+  EXPECT_EQ(std::memcmp(&ip->src_addr, Ip("192.0.2.250").data(), 4), 0);
+  EXPECT_EQ(std::memcmp(&ip->dst_addr, Ip("198.51.100.7").data(), 4), 0);
+  EXPECT_EQ(rte_ipv4_cksum(ip), 0) << "IPv4 header checksum";
+  const auto* icmp = reinterpret_cast<const uint8_t*>(ip + 1);
+  EXPECT_EQ(icmp[0], 0) << "echo reply";
+  EXPECT_EQ(rte_raw_cksum(icmp, rte_be_to_cpu_16(ip->total_length) - 20), 0xffff) << "ICMP checksum";
+  rte_pktmbuf_free(reply);
+
+  FrameSpec v6 = Udp("2001:db8:1::5", "2001:db8:2::250", 0, 0);
+  v6.protocol = IPPROTO_ICMPV6;
+  v6.icmp_type = 128;
+  reply = Exchange(kWan, v6);
+  ASSERT_NE(reply, nullptr);
+  const auto* f = rte_pktmbuf_mtod(reply, const uint8_t*);
+  EXPECT_EQ(f[54], 129) << "ICMPv6 echo reply";
+  EXPECT_EQ(std::memcmp(f + 22, Ip("2001:db8:2::250").data(), 16), 0);
+  EXPECT_TRUE(Icmp6ChecksumValid(f));
+  rte_pktmbuf_free(reply);
+}
+
+TEST_F(OwnAddressTest, AnswersNeighbourSolicitationsWithAnAdvertisement) {
+  rte_mbuf* reply = Exchange(kWan, NeighbourSolicit("2001:db8:1::5", "2001:db8:2::250"));
+  ASSERT_NE(reply, nullptr);
+  const auto* f = rte_pktmbuf_mtod(reply, const uint8_t*);
+  const uint8_t* icmp = f + 54;
+  EXPECT_EQ(icmp[0], 136) << "neighbour advertisement";
+  EXPECT_EQ(icmp[4], 0x60) << "solicited + override";
+  EXPECT_EQ(f[21], 255) << "hop limit";
+  EXPECT_EQ(std::memcmp(icmp + 8, Ip("2001:db8:2::250").data(), 16), 0);
+  EXPECT_EQ(icmp[24], 2) << "target link-layer address option";
+  EXPECT_EQ(std::memcmp(icmp + 26, PortMac(kWan).addr_bytes, 6), 0);
+  EXPECT_EQ(std::memcmp(f + 38, Ip("2001:db8:1::5").data(), 16), 0) << "to the solicitor";
+  EXPECT_TRUE(Icmp6ChecksumValid(f));
+  rte_pktmbuf_free(reply);
+  EXPECT_EQ(Send(kWan, NeighbourSolicit("2001:db8:1::5", "2001:db8:2::7")), kPass)
+      << "solicitations for neighbours cross";
+}
+
+TEST_F(OwnAddressTest, RepliesAreRateLimited) {
+  int replies = 0, limited = 0;
+  for (int i = 0; i < 300; ++i) {
+    rte_mbuf* reply = Exchange(kWan, Icmp("198.51.100.7", "192.0.2.250", 8));
+    if (reply != nullptr) {
+      ++replies;
+      rte_pktmbuf_free(reply);
+    }
+  }
+  limited = int(dp_->Counters().drops[size_t(DropReason::kOwnAddressLimited)]);
+  EXPECT_GE(replies, 200);
+  EXPECT_LT(replies, 300);
+  EXPECT_EQ(replies + limited, 300);
 }
 
 TEST_F(FirewallTest, DeniedPacketsAndLoggedRulesAreLogged) {

@@ -3,6 +3,7 @@
 // period). rte_acl does the allowlist and anti-spoofing lookups.
 #pragma once
 
+#include <rte_ether.h>
 #include <rte_meter.h>
 
 #include <array>
@@ -69,6 +70,10 @@ class FirewallTables {
   uint32_t generation = 0;  // distinct per build; conntrack re-checks on change
   size_t rule_count = 0;
   std::array<uint8_t, kMaxPorts> zone_of_port{};  // kNoZone where unassigned
+  // Own addresses and each port's MAC (the caller fills port_macs before publishing).
+  std::vector<IpPrefix> local_addresses;
+  std::array<rte_ether_addr, kMaxPorts> port_macs{};
+  rte_meter_srtcm_profile own_address_meter{};  // replies per second, this worker's share
   std::vector<RuleRuntime> rules;
 
   // Per worker, from ConntrackSpec.

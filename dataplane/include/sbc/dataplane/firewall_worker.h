@@ -56,6 +56,7 @@ class FirewallWorker {
  private:
   FirewallWorker() = default;
   uint32_t Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept;
+  void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames, uint16_t count) noexcept;
   void Sweep(const FirewallTables* tables, uint64_t now) noexcept;
   void RemoveFlow(int32_t position) noexcept;
   void SyncMeters(const FirewallTables* tables) noexcept;
@@ -70,6 +71,7 @@ class FirewallWorker {
   WorkerCounters counters_;
   std::vector<RuleCounter> rule_counters_;
   std::vector<rte_meter_srtcm> rule_meters_;
+  rte_meter_srtcm own_address_meter_{};
   uint32_t meters_generation_ = 0;
   std::unique_ptr<FlowTable> flows_;
   std::unique_ptr<SourceTable> sources_;

@@ -67,6 +67,9 @@ struct RuleTableSpec {
   std::vector<std::string> rule_names;  // rule_names[i] names rules[i]
   std::vector<RuleSpec> rules;          // first match wins
   ConntrackSpec conntrack;
+  // The appliance's own addresses on its data ports (media.service_addresses): it
+  // answers ARP, neighbour solicitations and echo requests for them.
+  std::vector<IpPrefix> local_addresses;
   // Packet log lines show keyed pseudonyms instead of addresses (privacy.pseudonymise).
   bool pseudonymise_log_addresses = false;
 };
