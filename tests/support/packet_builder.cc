@@ -101,7 +101,7 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
     p[9] = spec.protocol;
     std::memcpy(p + 12, spec.src_ip.data(), 4);
     std::memcpy(p + 16, spec.dst_ip.data(), 4);
-    std::memcpy(p + 20, spec.ipv4_options.data(), spec.ipv4_options.size());
+    if (!spec.ipv4_options.empty()) std::memcpy(p + 20, spec.ipv4_options.data(), spec.ipv4_options.size());
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     p += l3_len;

@@ -26,8 +26,10 @@ std::string FormatCounters(Dataplane& dataplane) {
         << std::setw(14) << c.tx_packets << std::setw(16) << c.tx_bytes << std::setw(12)
         << missed << std::setw(12) << errors << "\n";
   }
+  // Only reasons that happened: the full list is on telemetry (/sbc/counters).
   out << "drops by reason (total " << totals.drops_total() << ")\n";
   for (size_t r = 0; r < dataplane::kDropReasonCount; ++r) {
+    if (totals.drops[r] == 0) continue;
     const auto reason = static_cast<dataplane::DropReason>(r);
     out << "  " << std::left << std::setw(24) << dataplane::DropReasonName(reason) << std::right
         << std::setw(14) << totals.drops[r] << "  " << dataplane::DropReasonHelp(reason) << "\n";
