@@ -57,6 +57,37 @@ void FillAclKey(AclKey& key, const PacketMeta& m, uint8_t from_zone, uint8_t to_
 
 bool IsIp(const PacketMeta& m) { return m.family == Family::kIpv4 || m.family == Family::kIpv6; }
 
+// Packets of one burst queued for one rte_acl lookup per address family.
+class AclBatch {
+ public:
+  using Classify = void (FirewallTables::*)(const uint8_t**, uint32_t*, uint32_t) const;
+
+  void Add(uint16_t packet, const PacketMeta& meta, const AclKey& key) {
+    Queue& f = meta.family == Family::kIpv6 ? v6_ : v4_;
+    f.packet[f.count] = packet;
+    f.data[f.count++] = reinterpret_cast<const uint8_t*>(&key);
+  }
+  // Looks every queued key up (`v4`/`v6` name the tables' lookups) and hands each
+  // packet's result to `use(packet, result)`.
+  template <typename Use>
+  void Run(const FirewallTables* tables, Classify v4, Classify v6, Use use) {
+    for (auto [f, classify] : {std::pair{&v4_, v4}, std::pair{&v6_, v6}}) {
+      if (f->count == 0) continue;
+      uint32_t results[kWireBurst];
+      (tables->*classify)(f->data, results, f->count);
+      for (uint32_t j = 0; j < f->count; ++j) use(f->packet[j], results[j]);
+    }
+  }
+
+ private:
+  struct Queue {
+    const uint8_t* data[kWireBurst];
+    uint16_t packet[kWireBurst];
+    uint32_t count = 0;
+  };
+  Queue v4_, v6_;
+};
+
 // ICMP other than echo, and later fragments, carry no flow identity: they pass or
 // fail on the rules alone.
 bool IsStateless(const PacketMeta& m) {
@@ -334,34 +365,18 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
                                                                                 : kNotDropped;
 
   // 1. Parse; build lookup keys; anti-spoofing in bulk per family.
-  const uint8_t* data4[kWireBurst];
-  const uint8_t* data6[kWireBurst];
-  uint16_t idx4[kWireBurst], idx6[kWireBurst];
-  uint32_t n4 = 0, n6 = 0;
+  AclBatch sources;
   for (uint16_t i = 0; i < n; ++i) {
     slots[i].verdict = ParseFrame(frames[i], &meta[i]);
     if (slots[i].verdict == kNotDropped && whole_burst != kNotDropped) slots[i].verdict = whole_burst;
     if (slots[i].verdict != kNotDropped || !IsIp(meta[i])) continue;
     FillAclKey(keys[i], meta[i], from_zone, to_zone);
-    if (meta[i].family == Family::kIpv6) {
-      idx6[n6] = i;
-      data6[n6++] = reinterpret_cast<const uint8_t*>(&keys[i]);
-    } else {
-      idx4[n4] = i;
-      data4[n4++] = reinterpret_cast<const uint8_t*>(&keys[i]);
-    }
+    sources.Add(i, meta[i], keys[i]);
   }
-  uint32_t results[kWireBurst];
-  if (n4 != 0) {
-    tables->ClassifySources4(data4, results, n4);
-    for (uint32_t j = 0; j < n4; ++j)
-      if (results[j] == 0) slots[idx4[j]].verdict = DropReason::kSpoofedSource;
-  }
-  if (n6 != 0) {
-    tables->ClassifySources6(data6, results, n6);
-    for (uint32_t j = 0; j < n6; ++j)
-      if (results[j] == 0) slots[idx6[j]].verdict = DropReason::kSpoofedSource;
-  }
+  sources.Run(tables, &FirewallTables::ClassifySources4, &FirewallTables::ClassifySources6,
+              [&](uint16_t i, uint32_t allowed) {
+                if (allowed == 0) slots[i].verdict = DropReason::kSpoofedSource;
+              });
 
   // 1b. Requests to our own addresses are answered here, never forwarded.
   if (whole_burst == kNotDropped && !tables->local_addresses.empty()) {
@@ -398,7 +413,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     if (positions[j] >= 0) flows_->Prefetch(positions[j]);
   for (uint32_t j = 0; j < lookups; ++j) slots[lookup_index[j]].flow = positions[j];
 
-  n4 = n6 = 0;
+  AclBatch misses;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
     if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
@@ -412,23 +427,11 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
       if (s.flow >= 0) continue;
     }
     s.needs_rules = true;
-    if (meta[i].family == Family::kIpv6) {
-      idx6[n6] = i;
-      data6[n6++] = reinterpret_cast<const uint8_t*>(&keys[i]);
-    } else {
-      idx4[n4] = i;
-      data4[n4++] = reinterpret_cast<const uint8_t*>(&keys[i]);
-    }
+    misses.Add(i, meta[i], keys[i]);
   }
   // 3. The allowlist, in bulk.
-  if (n4 != 0) {
-    tables->ClassifyRules4(data4, results, n4);
-    for (uint32_t j = 0; j < n4; ++j) slots[idx4[j]].rule_result = results[j];
-  }
-  if (n6 != 0) {
-    tables->ClassifyRules6(data6, results, n6);
-    for (uint32_t j = 0; j < n6; ++j) slots[idx6[j]].rule_result = results[j];
-  }
+  misses.Run(tables, &FirewallTables::ClassifyRules4, &FirewallTables::ClassifyRules6,
+             [&](uint16_t i, uint32_t result) { slots[i].rule_result = result; });
 
   // 4. Decide in arrival order (a burst may open a flow and then use it).
   bool created = false;
