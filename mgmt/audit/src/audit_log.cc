@@ -1,0 +1,184 @@
+#include "sbc/mgmt/audit/audit_log.h"
+
+#include <fcntl.h>
+#include <mbedtls/md.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "sbc/mgmt/store/atomic_file.h"
+
+namespace sbc::mgmt::audit {
+namespace {
+
+constexpr char kLogFile[] = "audit.log";
+constexpr char kHeadFile[] = "audit.head";
+constexpr size_t kHashBytes = 32;
+const std::string kZeroHash(kHashBytes, '\0');
+
+std::string Sha256(std::string_view bytes) {
+  unsigned char out[kHashBytes];
+  mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
+             reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), kHashBytes);
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+struct Head {
+  uint64_t sequence = 0;
+  std::string hash_hex;
+  bool present = false;
+};
+
+Head ReadHead(const std::filesystem::path& dir) {
+  Head head;
+  if (!std::filesystem::exists(dir / kHeadFile)) return head;
+  auto text = store::ReadFile(dir / kHeadFile);
+  std::istringstream in(text.value_or(""));
+  in >> head.sequence >> head.hash_hex;
+  head.present = true;
+  return head;
+}
+
+// Walks the log; `visit` sees each verified entry. `good_bytes` receives the length of
+// the verified prefix (what a crash left after it can be cut off). Returns the verdict.
+template <typename Visit>
+VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_bytes = nullptr) {
+  VerifyResult result;
+  auto fail = [&](uint64_t sequence, std::string reason) {
+    result.first_bad = sequence;
+    result.reason = "entry " + std::to_string(sequence) + ": " + std::move(reason);
+    return result;
+  };
+  std::string data;
+  if (std::filesystem::exists(dir / kLogFile)) {
+    auto bytes = store::ReadFile(dir / kLogFile);
+    if (!bytes) {
+      result.reason = bytes.error();
+      return result;
+    }
+    data = std::move(*bytes);
+  }
+  const Head head = ReadHead(dir);
+  std::string previous = kZeroHash, before_previous = kZeroHash;
+  size_t offset = 0;
+  uint64_t expected = 1;
+  while (offset < data.size()) {
+    const size_t left = data.size() - offset;
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data() + offset);
+    const size_t length = left < 4 ? 0 : size_t(p[0]) << 24 | size_t(p[1]) << 16 | size_t(p[2]) << 8 | p[3];
+    if (left < 4 || left - 4 < length + kHashBytes) {
+      // A record cut short after the last entry the head vouches for is what a crash
+      // mid-append leaves: nothing recorded is missing.
+      if (head.present && result.entries == head.sequence) break;
+      return fail(expected, "truncated record (the log was cut)");
+    }
+    const std::string_view body(data.data() + offset + 4, length);
+    const std::string_view hash(data.data() + offset + 4 + length, kHashBytes);
+    schema::AuditEntry entry;
+    if (!entry.ParseFromArray(body.data(), static_cast<int>(body.size())))
+      return fail(expected, "unreadable record (edited)");
+    if (entry.sequence() != expected)
+      return fail(expected, "found sequence " + std::to_string(entry.sequence()) +
+                                " (an entry was deleted or the log reordered)");
+    if (Sha256(body) != hash) return fail(expected, "hash does not match its content (edited)");
+    if (entry.previous_hash() != previous)
+      return fail(expected, "previous_hash does not match entry " + std::to_string(expected - 1) +
+                                " (edited, deleted or reordered)");
+    entry.set_hash(std::string(hash));
+    visit(entry);
+    before_previous = previous;
+    previous = std::string(hash);
+    offset += 4 + length + kHashBytes;
+    ++expected;
+    ++result.entries;
+  }
+  if (good_bytes != nullptr) *good_bytes = offset;
+  // The head names the last entry written: anything missing before it was cut. One
+  // entry beyond it is an append whose head update a crash interrupted.
+  const uint64_t n = result.entries;
+  const bool head_matches = head.present && ((head.sequence == n && (n == 0 || head.hash_hex == Hex(previous))) ||
+                                             (head.sequence + 1 == n && head.hash_hex == (n == 1 ? "" : Hex(before_previous))));
+  if (!head.present && n != 0) return fail(1, "the head file is missing (the log was replaced)");
+  if (head.present && !head_matches)
+    return fail(std::min(n, head.sequence) + 1, "the log ends at entry " + std::to_string(n) +
+                                                    " but its head records entry " + std::to_string(head.sequence) +
+                                                    " (the log was cut or replaced)");
+  result.ok = true;
+  return result;
+}
+
+}  // namespace
+
+VerifyResult Verify(const std::filesystem::path& dir) {
+  return Walk(dir, [](const schema::AuditEntry&) {});
+}
+
+std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(const std::filesystem::path& dir) {
+  std::vector<schema::AuditEntry> entries;
+  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) { entries.push_back(e); });
+  if (!result.ok) return std::unexpected(result.reason);
+  return entries;
+}
+
+std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return std::unexpected("audit log " + dir.string() + ": " + ec.message());
+  std::unique_ptr<AuditLog> log(new AuditLog());
+  log->dir_ = dir;
+  log->last_hash_ = kZeroHash;
+  size_t good_bytes = 0;
+  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
+    log->last_sequence_ = e.sequence();
+    log->last_hash_ = e.hash();
+  }, &good_bytes);
+  if (!result.ok) return std::unexpected("audit log " + dir.string() + " does not verify: " + result.reason);
+  log->fd_ = open((dir / kLogFile).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log->fd_ < 0) return std::unexpected("audit log " + (dir / kLogFile).string() + ": cannot open for appending");
+  // Repair what a crash mid-append left: a partial record, or a head one entry behind.
+  if (ftruncate(log->fd_, static_cast<off_t>(good_bytes)) != 0 || fsync(log->fd_) != 0)
+    return std::unexpected("audit log: cannot drop a partial record");
+  if (auto ok = store::WriteFileAtomically(dir, kHeadFile, std::to_string(log->last_sequence_) + " " +
+                                                               (log->last_sequence_ ? Hex(log->last_hash_) : ""));
+      !ok)
+    return std::unexpected("audit log head: " + ok.error());
+  return log;
+}
+
+AuditLog::~AuditLog() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEntry entry) {
+  entry.set_sequence(last_sequence_ + 1);
+  entry.set_previous_hash(last_hash_);
+  entry.clear_hash();
+  const std::string body = entry.SerializeAsString();
+  const std::string hash = Sha256(body);
+  const auto n = static_cast<uint32_t>(body.size());
+  std::string record = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+  record += body;
+  record += hash;
+  if (write(fd_, record.data(), record.size()) != static_cast<ssize_t>(record.size()) || fsync(fd_) != 0)
+    return std::unexpected("audit log: write failed");
+  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile, std::to_string(entry.sequence()) + " " + Hex(hash)); !ok)
+    return std::unexpected("audit log head: " + ok.error());
+  last_sequence_ = entry.sequence();
+  last_hash_ = hash;
+  entry.set_hash(hash);
+  return entry;
+}
+
+}  // namespace sbc::mgmt::audit
