@@ -1,29 +1,19 @@
-// Every RPC with every role: allowed exactly as each role's job needs. The expected
-// matrix is written here from the roles' descriptions, not copied from the table.
+// Every RPC with every role: allowed exactly as each role's job needs (the expected
+// matrix in tests/support is written from the roles' descriptions, not from the table).
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
 #include "sbc/mgmt/control/roles.h"
+#include "support/role_matrix.h"
 
 namespace sbc::mgmt::control {
 namespace {
 
 using namespace schema;
 
-const std::map<Role, std::set<Rpc>> kExpected = {
-    {VIEWER, {STATUS, COUNTERS}},
-    {OPERATOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, CONFIG_PUSH,
-                CONFIG_CONFIRM, CONFIG_ROLLBACK}},
-    {SIGNALING, {STATUS, MEDIA_SESSION_CREATE, MEDIA_SESSION_DELETE, MEDIA_SESSION_LIST}},
-    {AUDITOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_READ, AUDIT_VERIFY,
-               PROCESSING_REGISTER, USER_LIST}},
-    {SECURITY_ADMIN, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_VERIFY,
-                      PROCESSING_REGISTER, USER_LIST, USER_ADD, USER_REMOVE, USER_SET_ROLES,
-                      CERT_APPROVE, KEY_ROTATE, FIRMWARE_UPDATE, SUBJECT_EXPORT, SUBJECT_ERASE,
-                      CLOCK_SET}},
-};
+const auto& kExpected = testing::ExpectedRoleMatrix();
 
 TEST(RolesTest, EveryRpcWithEveryRoleIsAllowedExactlyAsExpected) {
   int checked = 0;

@@ -4,9 +4,6 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -20,6 +17,7 @@
 #include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "support/test_pki.h"
+#include "support/tls_client.h"
 
 namespace sbc::mgmt::tls {
 namespace {
@@ -27,89 +25,20 @@ namespace {
 using testing::Credential;
 using testing::TestPki;
 
-struct ClientOptions {
-  std::optional<Credential> credential;
-  int min_minor = MBEDTLS_SSL_MINOR_VERSION_3;
-  int max_minor = MBEDTLS_SSL_MINOR_VERSION_3;
-  std::vector<int> suites;  // empty: the strict server list
-};
+using ClientOptions = testing::TlsClientOptions;
 
 struct ClientResult {
   bool handshake_ok = false;
   std::string reply;  // the server's answer to one frame
 };
 
-// One connection: handshake, one frame ("ping"), read the answer.
+// One connection, one frame. After a TLS 1.2 handshake the server may still refuse
+// the client certificate in its last flight, so only a reply proves it accepted us.
 ClientResult Connect(uint16_t port, const std::string& ca_pem, const ClientOptions& o,
                      const std::string& request = "ping") {
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
-  mbedtls_ssl_config conf;
-  mbedtls_ssl_context ssl;
-  mbedtls_x509_crt ca, cert;
-  mbedtls_pk_context key;
-  mbedtls_net_context net;
-  mbedtls_entropy_init(&entropy);
-  mbedtls_ctr_drbg_init(&drbg);
-  mbedtls_ssl_config_init(&conf);
-  mbedtls_ssl_init(&ssl);
-  mbedtls_x509_crt_init(&ca);
-  mbedtls_x509_crt_init(&cert);
-  mbedtls_pk_init(&key);
-  mbedtls_net_init(&net);
-  ClientResult result;
-  mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
-  mbedtls_x509_crt_parse(&ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()), ca_pem.size() + 1);
-  mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-  mbedtls_ssl_conf_min_version(&conf, 3, o.min_minor);
-  mbedtls_ssl_conf_max_version(&conf, 3, o.max_minor);
-  std::vector<int> suites = o.suites;
-  if (!suites.empty()) {
-    suites.push_back(0);
-    mbedtls_ssl_conf_ciphersuites(&conf, suites.data());
-  }
-  mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-  mbedtls_ssl_conf_ca_chain(&conf, &ca, nullptr);
-  mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-  mbedtls_ssl_conf_read_timeout(&conf, 5000);
-  if (o.credential) {
-    mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(o.credential->cert_pem.c_str()),
-                           o.credential->cert_pem.size() + 1);
-    mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(o.credential->key_pem.c_str()),
-                         o.credential->key_pem.size() + 1, nullptr, 0);
-    mbedtls_ssl_conf_own_cert(&conf, &cert, &key);
-  }
-  mbedtls_ssl_setup(&ssl, &conf);
-  mbedtls_ssl_set_hostname(&ssl, "sbc-appliance");
-  if (mbedtls_net_connect(&net, "127.0.0.1", std::to_string(port).c_str(), MBEDTLS_NET_PROTO_TCP) == 0) {
-    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
-    int ret;
-    while ((ret = mbedtls_ssl_handshake(&ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-    }
-    result.handshake_ok = ret == 0;
-    if (result.handshake_ok) {
-      // After a TLS 1.2 handshake the server may still refuse the client certificate
-      // in its last flight; a reply proves it accepted us.
-      const uint32_t n = static_cast<uint32_t>(request.size());
-      std::string frame = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
-      frame += request;
-      mbedtls_ssl_write(&ssl, reinterpret_cast<const unsigned char*>(frame.data()), frame.size());
-      unsigned char buf[4096];
-      const int got = mbedtls_ssl_read(&ssl, buf, sizeof(buf));
-      if (got > 4) result.reply.assign(reinterpret_cast<char*>(buf) + 4, size_t(got) - 4);
-      else result.handshake_ok = false;
-    }
-  }
-  mbedtls_ssl_close_notify(&ssl);
-  mbedtls_net_free(&net);
-  mbedtls_pk_free(&key);
-  mbedtls_x509_crt_free(&cert);
-  mbedtls_x509_crt_free(&ca);
-  mbedtls_ssl_free(&ssl);
-  mbedtls_ssl_config_free(&conf);
-  mbedtls_ctr_drbg_free(&drbg);
-  mbedtls_entropy_free(&entropy);
-  return result;
+  testing::TlsTestClient client(port, ca_pem, o);
+  const auto reply = client.Call(request);
+  return {.handshake_ok = client.handshake_ok() && reply.has_value(), .reply = reply.value_or("")};
 }
 
 class TlsServerTest : public ::testing::Test {

@@ -1,0 +1,40 @@
+// One request in, one response out: who is calling (users directory), may they
+// (control::Allowed, the one role table), do it (config store, audit log), and record
+// it in the audit log whatever the outcome. Thread-safe: connections call it
+// concurrently; calls are serialised, since each changes or reads shared state.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/store/config_store.h"
+#include "sbc/schema/control.pb.h"
+
+namespace sbc::mgmt::service {
+
+class ControlService {
+ public:
+  // All referenced objects must outlive the service. `audit_dir` is the directory of
+  // `audit` (AUDIT_READ/VERIFY re-read it from disk).
+  ControlService(schema::UserDirectory users, store::ConfigStore& store, audit::AuditLog& audit,
+                 std::string audit_dir, const store::Clock& clock);
+
+  // `user` is the verified client certificate's common name.
+  [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
+
+  // Serialized Request in, serialized Response out (the TLS server's frame handler).
+  [[nodiscard]] std::string HandleFrame(const std::string& user, const std::string& frame);
+
+ private:
+  schema::Response Dispatch(const schema::Request& request, std::string* detail);
+
+  schema::UserDirectory users_;
+  store::ConfigStore& store_;
+  audit::AuditLog& audit_;
+  std::string audit_dir_;
+  const store::Clock& clock_;
+  std::mutex mutex_;
+};
+
+}  // namespace sbc::mgmt::service

@@ -1,0 +1,154 @@
+#include "sbc/mgmt/service/control_service.h"
+
+#include <google/protobuf/text_format.h>
+
+#include "sbc/mgmt/control/roles.h"
+
+namespace sbc::mgmt::service {
+namespace {
+
+schema::Response Result(schema::Outcome outcome, std::string error = "") {
+  schema::Response r;
+  r.set_outcome(outcome);
+  r.set_error(std::move(error));
+  return r;
+}
+
+schema::Response Refused(const store::TrustError& e) {
+  return Result(schema::REFUSED, std::string(trust::RejectionName(e.reason)) + ": " + e.message);
+}
+
+const schema::User* Find(const schema::UserDirectory& users, const std::string& name) {
+  for (const auto& u : users.users())
+    if (u.name() == name && !u.disabled()) return &u;
+  return nullptr;
+}
+
+}  // namespace
+
+ControlService::ControlService(schema::UserDirectory users, store::ConfigStore& store,
+                               audit::AuditLog& audit, std::string audit_dir, const store::Clock& clock)
+    : users_(std::move(users)), store_(store), audit_(audit), audit_dir_(std::move(audit_dir)), clock_(clock) {}
+
+schema::Response ControlService::Handle(const std::string& user, const schema::Request& request) {
+  std::lock_guard lock(mutex_);
+  const schema::User* known = Find(users_, user);
+  std::vector<schema::Role> roles;
+  if (known != nullptr)
+    for (int r : known->roles()) roles.push_back(static_cast<schema::Role>(r));
+
+  std::string detail;
+  schema::Response response;
+  if (known == nullptr)
+    response = Result(schema::DENIED, "user \"" + user + "\" is not in the user directory");
+  else if (!control::Allowed(request.rpc(), roles))
+    response = Result(schema::DENIED, "role(s) of \"" + user + "\" may not call " + schema::Rpc_Name(request.rpc()));
+  else
+    response = Dispatch(request, &detail);
+  response.set_user(user);
+
+  schema::AuditEntry entry;
+  entry.set_time_unix_ms(clock_.NowUnixMs());
+  entry.set_user(user);
+  for (schema::Role r : roles) entry.add_roles(r);
+  entry.set_rpc(request.rpc());
+  entry.set_outcome(response.outcome());
+  entry.set_detail(detail.empty() ? response.error() : detail);
+  if (auto ok = audit_.Append(entry); !ok) {
+    // An action that cannot be audited is not reported as done.
+    return Result(schema::FAILED, "audit log: " + ok.error());
+  }
+  return response;
+}
+
+schema::Response ControlService::Dispatch(const schema::Request& request, std::string* detail) {
+  switch (request.rpc()) {
+    case schema::STATUS: {
+      schema::Response r = Result(schema::OK);
+      r.set_running_version(store_.running_version());
+      r.set_highest_version(store_.highest_version());
+      if (store_.state().has_pending()) r.set_pending_version(store_.state().pending().version());
+      return r;
+    }
+    case schema::CONFIG_SHOW: {
+      auto running = store_.Running();
+      if (!running) return Result(schema::FAILED, "no configuration has been accepted yet");
+      schema::Response r = Result(schema::OK);
+      google::protobuf::TextFormat::PrintToString(running->config(), r.mutable_text());
+      r.set_running_version(running->meta().version());
+      return r;
+    }
+    case schema::CONFIG_HISTORY: {
+      schema::Response r = Result(schema::OK);
+      for (uint64_t v : store_.state().history()) r.add_versions(v);
+      r.set_running_version(store_.running_version());
+      return r;
+    }
+    case schema::CONFIG_DIFF: {
+      auto diff = store_.Diff(request.version(), request.other_version());
+      if (!diff) return Refused(diff.error());
+      schema::Response r = Result(schema::OK);
+      r.set_text(*diff);
+      return r;
+    }
+    case schema::CONFIG_PUSH: {
+      const uint64_t before = store_.running_version();
+      store::PushOptions options;
+      if (request.confirm_within_s() != 0) options.confirm_within_s = request.confirm_within_s();
+      options.downgrade_authorization = request.downgrade_authorization();
+      auto version = store_.Push(request.bundle(), options);
+      if (!version) return Refused(version.error());
+      // The audit entry records what changed.
+      if (before != 0) {
+        auto diff = store_.Diff(before, *version);
+        *detail = diff ? *diff : "pushed version " + std::to_string(*version);
+      } else {
+        *detail = "pushed version " + std::to_string(*version) + " (first configuration)";
+      }
+      schema::Response r = Result(schema::OK);
+      r.set_running_version(*version);
+      return r;
+    }
+    case schema::CONFIG_CONFIRM: {
+      if (auto ok = store_.Confirm(); !ok) return Refused(ok.error());
+      *detail = "confirmed version " + std::to_string(store_.running_version());
+      return Result(schema::OK);
+    }
+    case schema::CONFIG_ROLLBACK: {
+      const uint64_t before = store_.running_version();
+      if (auto ok = store_.Rollback(request.version()); !ok) return Refused(ok.error());
+      *detail = "rolled back from version " + std::to_string(before) + " to " + std::to_string(request.version());
+      schema::Response r = Result(schema::OK);
+      r.set_running_version(request.version());
+      return r;
+    }
+    case schema::AUDIT_READ: {
+      auto entries = audit::ReadAll(audit_dir_);
+      if (!entries) return Result(schema::FAILED, "audit log does not verify: " + entries.error());
+      schema::Response r = Result(schema::OK);
+      for (auto& e : *entries) *r.add_audit() = std::move(e);
+      return r;
+    }
+    case schema::AUDIT_VERIFY: {
+      const audit::VerifyResult v = audit::Verify(audit_dir_);
+      schema::Response r = Result(schema::OK, v.reason);
+      r.set_audit_intact(v.ok);
+      r.set_audit_entries(v.entries);
+      return r;
+    }
+    default:
+      return Result(schema::FAILED, schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
+  }
+}
+
+std::string ControlService::HandleFrame(const std::string& user, const std::string& frame) {
+  schema::Request request;
+  schema::Response response;
+  if (!request.ParseFromString(frame))
+    response = Result(schema::REFUSED, "not a control API request");
+  else
+    response = Handle(user, request);
+  return response.SerializeAsString();
+}
+
+}  // namespace sbc::mgmt::service

@@ -1,0 +1,29 @@
+// What each role may call, written from the roles' descriptions in DESIGN.md (not
+// copied from mgmt/control's table), so tests compare two independent statements.
+#pragma once
+
+#include <map>
+#include <set>
+
+#include "sbc/schema/control.pb.h"
+
+namespace sbc::testing {
+
+inline const std::map<schema::Role, std::set<schema::Rpc>>& ExpectedRoleMatrix() {
+  using namespace schema;
+  static const std::map<Role, std::set<Rpc>> kMatrix = {
+      {VIEWER, {STATUS, COUNTERS}},
+      {OPERATOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, CONFIG_PUSH,
+                  CONFIG_CONFIRM, CONFIG_ROLLBACK}},
+      {SIGNALING, {STATUS, MEDIA_SESSION_CREATE, MEDIA_SESSION_DELETE, MEDIA_SESSION_LIST}},
+      {AUDITOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_READ, AUDIT_VERIFY,
+                 PROCESSING_REGISTER, USER_LIST}},
+      {SECURITY_ADMIN, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_VERIFY,
+                        PROCESSING_REGISTER, USER_LIST, USER_ADD, USER_REMOVE, USER_SET_ROLES,
+                        CERT_APPROVE, KEY_ROTATE, FIRMWARE_UPDATE, SUBJECT_EXPORT, SUBJECT_ERASE,
+                        CLOCK_SET}},
+  };
+  return kMatrix;
+}
+
+}  // namespace sbc::testing
