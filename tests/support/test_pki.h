@@ -1,32 +1,25 @@
-// A throwaway PKI for TLS tests, made in-process with mbedTLS's X.509 writer: a CA and
-// certificates it issues (ECDSA P-256, SHA-256), with chosen names and validity.
+// A throwaway PKI for TLS tests: the product's management CA (mgmt/pki), with
+// failures turned into exceptions so fixtures stay short.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "sbc/mgmt/pki/certificate_authority.h"
+
 namespace sbc::testing {
 
-struct Credential {
-  std::string cert_pem;
-  std::string key_pem;
-};
+using Credential = mgmt::pki::Credential;
 
 class TestPki {
  public:
   explicit TestPki(const std::string& ca_name = "SBC Management CA");
-  ~TestPki();
-  const std::string& ca_pem() const { return ca_.cert_pem; }
-  // A leaf certificate for `common_name`, valid between the two times (YYYYMMDDhhmmss).
+  const std::string& ca_pem() const { return ca_->credential().cert_pem; }
   Credential Issue(const std::string& common_name, const char* not_before = "20240101000000",
                    const char* not_after = "20491231235959");
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  Credential ca_;
-  uint64_t next_serial_ = 2;
+  std::unique_ptr<mgmt::pki::CertificateAuthority> ca_;
 };
 
 }  // namespace sbc::testing

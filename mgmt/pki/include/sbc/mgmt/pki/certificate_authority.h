@@ -1,0 +1,42 @@
+// The management CA: an ECDSA P-256 key and self-signed certificate that issue the
+// appliance's TLS server certificate and operators' client certificates (the CN is the
+// user name). mbedTLS does the key generation, X.509 writing and signing.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+
+namespace sbc::mgmt::pki {
+
+struct Credential {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+class CertificateAuthority {
+ public:
+  // A new CA named `name`, valid 2024..2049.
+  [[nodiscard]] static std::expected<std::unique_ptr<CertificateAuthority>, std::string> Create(
+      const std::string& name);
+  // A CA from its PEM certificate and key (the key store's files).
+  [[nodiscard]] static std::expected<std::unique_ptr<CertificateAuthority>, std::string> Load(
+      const Credential& ca);
+  ~CertificateAuthority();
+
+  const Credential& credential() const { return ca_; }
+  // A new key and a certificate for `common_name` signed by this CA, valid between
+  // the two times (YYYYMMDDhhmmss, UTC). Serial numbers increase per CA object.
+  [[nodiscard]] std::expected<Credential, std::string> Issue(
+      const std::string& common_name, const char* not_before = "20240101000000",
+      const char* not_after = "20491231235959");
+
+ private:
+  struct Impl;
+  CertificateAuthority();
+  std::unique_ptr<Impl> impl_;
+  Credential ca_;
+};
+
+}  // namespace sbc::mgmt::pki

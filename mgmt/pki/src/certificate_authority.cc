@@ -1,0 +1,138 @@
+#include "sbc/mgmt/pki/certificate_authority.h"
+
+#include <mbedtls/bignum.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
+#include <chrono>
+#include <random>
+
+namespace sbc::mgmt::pki {
+namespace {
+
+std::string MbedError(int code) {
+  char text[160];
+  mbedtls_strerror(code, text, sizeof(text));
+  return text;
+}
+
+}  // namespace
+
+struct CertificateAuthority::Impl {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_pk_context key;
+  mbedtls_x509_crt cert;
+  std::string name;
+  uint64_t next_serial = 0;
+
+  Impl() {
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_pk_init(&key);
+    mbedtls_x509_crt_init(&cert);
+    // Serials start at a random 48-bit value so two CA objects never reuse one.
+    next_serial = (std::random_device{}() & 0xffffffull) << 24 | 1;
+  }
+  ~Impl() {
+    mbedtls_x509_crt_free(&cert);
+    mbedtls_pk_free(&key);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+  }
+  int Seed() {
+    static constexpr unsigned char kPersonalisation[] = "sbc-management-ca";
+    return mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, kPersonalisation,
+                                 sizeof(kPersonalisation) - 1);
+  }
+  int NewKey(mbedtls_pk_context* k) {
+    int ret = mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+    if (ret == 0) ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k), mbedtls_ctr_drbg_random, &drbg);
+    return ret;
+  }
+  std::expected<std::string, std::string> KeyPem(mbedtls_pk_context* k) {
+    unsigned char buf[2048];
+    if (int ret = mbedtls_pk_write_key_pem(k, buf, sizeof(buf)); ret != 0) return std::unexpected(MbedError(ret));
+    return std::string(reinterpret_cast<char*>(buf));
+  }
+  std::expected<std::string, std::string> Sign(mbedtls_pk_context* subject_key, const std::string& subject,
+                                               bool is_ca, const char* not_before, const char* not_after) {
+    mbedtls_x509write_cert crt;
+    mbedtls_x509write_crt_init(&crt);
+    mbedtls_mpi serial;
+    mbedtls_mpi_init(&serial);
+    int ret = mbedtls_mpi_lset(&serial, static_cast<mbedtls_mpi_sint>(next_serial++));
+    mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&crt, subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+    if (ret == 0) ret = mbedtls_x509write_crt_set_subject_name(&crt, ("CN=" + subject).c_str());
+    if (ret == 0) ret = mbedtls_x509write_crt_set_issuer_name(&crt, ("CN=" + name).c_str());
+    if (ret == 0) ret = mbedtls_x509write_crt_set_serial(&crt, &serial);
+    if (ret == 0) ret = mbedtls_x509write_crt_set_validity(&crt, not_before, not_after);
+    if (ret == 0) ret = mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca ? 1 : 0, is_ca ? 0 : -1);
+    unsigned char buf[4096];
+    if (ret == 0) ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&crt);
+    if (ret != 0) return std::unexpected("certificate for " + subject + ": " + MbedError(ret));
+    return std::string(reinterpret_cast<char*>(buf));
+  }
+};
+
+CertificateAuthority::CertificateAuthority() : impl_(std::make_unique<Impl>()) {}
+CertificateAuthority::~CertificateAuthority() = default;
+
+std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAuthority::Create(
+    const std::string& name) {
+  std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
+  Impl& i = *ca->impl_;
+  i.name = name;
+  if (int ret = i.Seed(); ret != 0) return std::unexpected("CA: random generator: " + MbedError(ret));
+  if (int ret = i.NewKey(&i.key); ret != 0) return std::unexpected("CA: key: " + MbedError(ret));
+  auto key = i.KeyPem(&i.key);
+  auto cert = key ? i.Sign(&i.key, name, true, "20240101000000", "20491231235959") : std::unexpected(key.error());
+  if (!cert) return std::unexpected("CA: " + cert.error());
+  ca->ca_ = {*cert, *key};
+  return ca;
+}
+
+std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAuthority::Load(const Credential& c) {
+  std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
+  Impl& i = *ca->impl_;
+  if (int ret = i.Seed(); ret != 0) return std::unexpected("CA: random generator: " + MbedError(ret));
+  if (int ret = mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(c.cert_pem.c_str()),
+                                       c.cert_pem.size() + 1);
+      ret != 0)
+    return std::unexpected("CA certificate: " + MbedError(ret));
+  if (int ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(c.key_pem.c_str()),
+                                     c.key_pem.size() + 1, nullptr, 0);
+      ret != 0)
+    return std::unexpected("CA key: " + MbedError(ret));
+  char subject[256];
+  mbedtls_x509_dn_gets(subject, sizeof(subject), &i.cert.subject);
+  i.name = std::string(subject).starts_with("CN=") ? std::string(subject).substr(3) : subject;
+  ca->ca_ = c;
+  return ca;
+}
+
+std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name,
+                                                                  const char* not_before, const char* not_after) {
+  mbedtls_pk_context key;
+  mbedtls_pk_init(&key);
+  std::expected<Credential, std::string> result = std::unexpected(std::string("key generation failed"));
+  if (impl_->NewKey(&key) == 0) {
+    auto cert = impl_->Sign(&key, common_name, false, not_before, not_after);
+    auto pem = impl_->KeyPem(&key);
+    if (cert && pem) result = Credential{*cert, *pem};
+    else result = std::unexpected(cert ? pem.error() : cert.error());
+  }
+  mbedtls_pk_free(&key);
+  return result;
+}
+
+}  // namespace sbc::mgmt::pki
