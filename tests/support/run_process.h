@@ -20,6 +20,26 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s = 60,
                          int signal_after_ms = 0, int signal = 0);
 
+// A process that runs while the test does (a daemon), its stdout and stderr in a
+// file. The destructor sends SIGTERM and waits.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, const std::string& log_file);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  // Waits up to `timeout_s` for `text` to appear in the log; returns the log so far.
+  std::string WaitForLog(const std::string& text, int timeout_s = 20) const;
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  std::string log_file_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int FreeLoopbackPort();
+
 // Lines of `text`, without their newlines; no empty trailing line.
 std::vector<std::string> Lines(const std::string& text);
 

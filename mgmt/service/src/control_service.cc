@@ -141,6 +141,22 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
   }
 }
 
+bool ControlService::TickConfirmTimer() {
+  std::lock_guard lock(mutex_);
+  if (!store_.state().has_pending()) return false;
+  const uint64_t pending = store_.state().pending().version();
+  if (!store_.Tick()) return false;
+  schema::AuditEntry entry;
+  entry.set_time_unix_ms(clock_.NowUnixMs());
+  entry.set_user("sbc-mgmtd");
+  entry.set_rpc(schema::CONFIG_ROLLBACK);
+  entry.set_outcome(schema::OK);
+  entry.set_detail("version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
+                   std::to_string(store_.running_version()));
+  (void)audit_.Append(entry);  // the revert stands even if the log is failing
+  return true;
+}
+
 std::string ControlService::HandleFrame(const std::string& user, const std::string& frame) {
   schema::Request request;
   schema::Response response;

@@ -23,6 +23,10 @@ class ControlService {
   // `user` is the verified client certificate's common name.
   [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
 
+  // Reverts an unconfirmed push whose deadline passed, and audits it as the daemon's
+  // own action. Call about once a second. Returns true if it reverted.
+  bool TickConfirmTimer();
+
   // Serialized Request in, serialized Response out (the TLS server's frame handler).
   [[nodiscard]] std::string HandleFrame(const std::string& user, const std::string& frame);
 

@@ -8,6 +8,10 @@
 
 namespace sbc::mgmt::tls {
 
+// The name in sbc-mgmtd's server certificate, which clients verify: the CA is the
+// appliance's own, so this name, not a DNS name, identifies the daemon.
+inline constexpr char kServerName[] = "sbc-mgmtd";
+
 // ECDHE-ECDSA with AES-GCM, zero-terminated, strongest first.
 extern const int kCipherSuites[];
 extern const mbedtls_ecp_group_id kCurves[];   // P-384, P-256; MBEDTLS_ECP_DP_NONE-terminated

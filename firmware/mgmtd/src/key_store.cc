@@ -1,0 +1,86 @@
+#include "key_store.h"
+
+#include <fcntl.h>
+#include <google/protobuf/text_format.h>
+#include <unistd.h>
+
+#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/tls/tls_config.h"
+#include "sbc/schema/text_file.h"
+
+namespace sbc::firmware::mgmtd {
+namespace {
+
+std::expected<void, std::string> WritePrivate(const std::filesystem::path& file, const std::string& text) {
+  const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(file.string() + ": cannot create (exists?)");
+  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  close(fd);
+  if (!ok) return std::unexpected(file.string() + ": write failed");
+  return {};
+}
+
+std::expected<void, std::string> WritePublic(const std::filesystem::path& file, const std::string& text) {
+  return mgmt::store::WriteFileAtomically(file.parent_path(), file.filename().string(), text);
+}
+
+}  // namespace
+
+std::expected<KeyStoreFiles, std::string> LoadKeyStore(const std::filesystem::path& dir) {
+  KeyStoreFiles files;
+  auto read = [&](const char* name) -> std::expected<std::string, std::string> {
+    auto bytes = mgmt::store::ReadFile(dir / name);
+    if (!bytes) return std::unexpected("key store: " + (dir / name).string() + " is missing or unreadable");
+    return bytes;
+  };
+  auto ca = read(kCaCert);
+  if (!ca) return std::unexpected(ca.error());
+  auto cert = read(kServerCert);
+  if (!cert) return std::unexpected(cert.error());
+  auto key = read(kServerKey);
+  if (!key) return std::unexpected(key.error());
+  if (auto ok = schema::ParseTextFile(dir / kUsers, "users", &files.users); !ok)
+    return std::unexpected(ok.error().front());
+  files.ca_pem = *ca;
+  files.server = {*cert, *key};
+  return files;
+}
+
+std::expected<void, std::string> ProvisionDevelopment(const std::filesystem::path& key_store,
+                                                      const std::string& admin,
+                                                      const std::filesystem::path& client_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(key_store, ec);
+  std::filesystem::create_directories(client_dir, ec);
+  if (std::filesystem::exists(key_store / kCaKey))
+    return std::unexpected((key_store / kCaKey).string() + " exists: this appliance is provisioned already");
+  auto ca = mgmt::pki::CertificateAuthority::Create("SBC Management CA (development)");
+  if (!ca) return std::unexpected(ca.error());
+  auto server = (*ca)->Issue(mgmt::tls::kServerName);
+  if (!server) return std::unexpected(server.error());
+  auto operator_credential = (*ca)->Issue(admin);
+  if (!operator_credential) return std::unexpected(operator_credential.error());
+
+  schema::UserDirectory users;
+  schema::User* user = users.add_users();
+  user->set_name(admin);
+  for (schema::Role r : {schema::VIEWER, schema::OPERATOR, schema::AUDITOR, schema::SECURITY_ADMIN})
+    user->add_roles(r);
+  std::string users_text = "# Who may use the control API: client certificate CN -> roles.\n";
+  std::string body;
+  google::protobuf::TextFormat::PrintToString(users, &body);
+  users_text += body;
+
+  for (auto step : {WritePrivate(key_store / kCaKey, (*ca)->credential().key_pem),
+                    WritePublic(key_store / kCaCert, (*ca)->credential().cert_pem),
+                    WritePrivate(key_store / kServerKey, server->key_pem),
+                    WritePublic(key_store / kServerCert, server->cert_pem),
+                    WritePublic(key_store / kUsers, users_text),
+                    WritePrivate(client_dir / (admin + ".key"), operator_credential->key_pem),
+                    WritePublic(client_dir / (admin + ".pem"), operator_credential->cert_pem),
+                    WritePublic(client_dir / "ca.pem", (*ca)->credential().cert_pem)})
+    if (!step) return std::unexpected(step.error());
+  return {};
+}
+
+}  // namespace sbc::firmware::mgmtd

@@ -1,0 +1,100 @@
+// sbc-mgmtd: the management daemon. Serves the control API over mutually
+// authenticated TLS only (loopback by default: operators come through ssh -L), keeps
+// the signed configuration store and the audit log, and never links DPDK.
+//
+//   sbc-mgmtd --board board/sim.textproto [--data-dir DIR] [--port 4443]
+//   sbc-mgmtd --board board/sim.textproto --provision-dev admin --client-dir DIR
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "key_store.h"
+#include "sbc/board/board.h"
+#include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/service/control_service.h"
+#include "sbc/mgmt/store/config_store.h"
+#include "sbc/mgmt/tls/tls_server.h"
+#include "sbc/mgmt/trust/text_files.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2;
+std::atomic<bool> g_stop{false};
+void OnStop(int) { g_stop.store(true); }
+
+int Fail(int code, const std::string& line) {
+  std::cerr << "sbc-mgmtd: " << line << std::endl;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sbc;
+  CLI::App app{"sbc-mgmtd: the appliance's management daemon"};
+  std::string board_file, data_dir, listen = "127.0.0.1", provision_admin, client_dir;
+  uint16_t port = 4443;
+  app.add_option("--board", board_file, "board description (storage paths)")->required();
+  app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
+  app.add_option("--listen", listen, "address to listen on; keep loopback and use ssh -L");
+  app.add_option("--port", port, "TCP port (0: any free port, printed at start)");
+  app.add_option("--provision-dev", provision_admin,
+                 "development appliances only: create the management CA, the daemon's certificate "
+                 "and an administrator with this name, then exit");
+  app.add_option("--client-dir", client_dir, "where --provision-dev writes the administrator's credential");
+  CLI11_PARSE(app, argc, argv);
+
+  auto board = board::LoadBoard(board_file);
+  if (!board) {
+    for (const auto& e : board.error()) std::cerr << "sbc-mgmtd: " << e << "\n";
+    return kExitBadInput;
+  }
+  if (!data_dir.empty()) board->mutable_storage()->set_data_dir(data_dir);
+  const auto key_store = board::ResolveStoragePath(*board, board->storage().key_store());
+  auto verifier = mgmt::trust::LoadVerifier(key_store);
+  if (!verifier) return Fail(kExitBadInput, verifier.error());
+
+  if (!provision_admin.empty()) {
+    if (verifier->identity().environment() != schema::DEVELOPMENT)
+      return Fail(kExitBadInput, "--provision-dev is for development appliances; this one is " +
+                                     schema::Environment_Name(verifier->identity().environment()));
+    if (client_dir.empty()) return Fail(kExitBadInput, "--provision-dev needs --client-dir");
+    if (auto ok = firmware::mgmtd::ProvisionDevelopment(key_store, provision_admin, client_dir); !ok)
+      return Fail(kExitFailure, ok.error());
+    std::cout << "sbc-mgmtd: provisioned " << key_store.string() << "; administrator " << provision_admin
+              << "'s credential is in " << client_dir << std::endl;
+    return kExitOk;
+  }
+
+  auto files = firmware::mgmtd::LoadKeyStore(key_store);
+  if (!files) return Fail(kExitBadInput, files.error());
+  mgmt::store::SystemClock clock;
+  const auto state_dir = board::ResolveStoragePath(*board, "mgmt");
+  auto store = mgmt::store::ConfigStore::Open(state_dir / "config", *verifier, clock, {});
+  if (!store) return Fail(kExitFailure, store.error());
+  auto audit = mgmt::audit::AuditLog::Open(state_dir / "audit");
+  if (!audit) return Fail(kExitFailure, audit.error());
+  mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), clock);
+
+  std::signal(SIGINT, OnStop);
+  std::signal(SIGTERM, OnStop);
+  auto server = mgmt::tls::TlsServer::Start(
+      {.listen_address = listen, .port = port, .ca_pem = files->ca_pem, .cert_pem = files->server.cert_pem,
+       .key_pem = files->server.key_pem},
+      [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
+        return service.HandleFrame(who.common_name, frame);
+      });
+  if (!server) return Fail(kExitFailure, server.error());
+  std::cout << "sbc-mgmtd: control API on " << listen << ":" << (*server)->port()
+            << " (TLS 1.2, client certificates required); running config version "
+            << (*store)->running_version() << std::endl;
+  while (!g_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    service.TickConfirmTimer();
+  }
+  (*server)->Stop();
+  std::cout << "sbc-mgmtd: stopped" << std::endl;
+  return kExitOk;
+}

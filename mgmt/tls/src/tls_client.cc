@@ -1,0 +1,133 @@
+#include "sbc/mgmt/tls/tls_client.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
+#include <chrono>
+
+#include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/tls/tls_config.h"
+
+namespace sbc::mgmt::tls {
+namespace {
+
+std::string MbedError(int code) {
+  char text[160];
+  mbedtls_strerror(code, text, sizeof(text));
+  return text;
+}
+
+class Transport final : public control::Transport {
+ public:
+  explicit Transport(mbedtls_ssl_context* ssl) : ssl_(ssl) {}
+  std::expected<size_t, control::FrameError> Read(void* buffer, size_t size,
+                                                  std::chrono::steady_clock::time_point) override {
+    for (;;) {
+      const int n = mbedtls_ssl_read(ssl_, static_cast<unsigned char*>(buffer), size);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+      if (n == MBEDTLS_ERR_SSL_TIMEOUT) return std::unexpected(control::FrameError::kTimeout);
+      return std::unexpected(control::FrameError::kIo);
+    }
+  }
+  std::expected<void, control::FrameError> WriteAll(std::string_view bytes) override {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const int n = mbedtls_ssl_write(ssl_, reinterpret_cast<const unsigned char*>(bytes.data()) + done,
+                                      bytes.size() - done);
+      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+      if (n <= 0) return std::unexpected(control::FrameError::kIo);
+      done += static_cast<size_t>(n);
+    }
+    return {};
+  }
+
+ private:
+  mbedtls_ssl_context* ssl_;
+};
+
+}  // namespace
+
+struct TlsClient::Impl {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_ssl_config conf;
+  mbedtls_ssl_context ssl;
+  mbedtls_x509_crt ca, cert;
+  mbedtls_pk_context key;
+  mbedtls_net_context net;
+  Impl() {
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_ssl_config_init(&conf);
+    mbedtls_ssl_init(&ssl);
+    mbedtls_x509_crt_init(&ca);
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+    mbedtls_net_init(&net);
+  }
+  ~Impl() {
+    mbedtls_ssl_close_notify(&ssl);
+    mbedtls_net_free(&net);
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&cert);
+    mbedtls_x509_crt_free(&ca);
+    mbedtls_ssl_free(&ssl);
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+  }
+};
+
+TlsClient::TlsClient() : impl_(std::make_unique<Impl>()) {}
+TlsClient::~TlsClient() = default;
+
+std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
+    const std::string& host, uint16_t port, const std::string& ca_pem, const std::string& cert_pem,
+    const std::string& key_pem) {
+  std::unique_ptr<TlsClient> client(new TlsClient());
+  Impl& i = *client->impl_;
+  auto fail = [](ClientError kind, std::string message) {
+    return std::unexpected(ClientFailure{kind, std::move(message)});
+  };
+  int ret = mbedtls_ctr_drbg_seed(&i.drbg, mbedtls_entropy_func, &i.entropy, nullptr, 0);
+  if (ret == 0) ret = ApplyStrictSettings(&i.conf, MBEDTLS_SSL_IS_CLIENT);
+  if (ret != 0) return fail(ClientError::kHandshake, "TLS setup: " + MbedError(ret));
+  if ((ret = mbedtls_x509_crt_parse(&i.ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()), ca_pem.size() + 1)) != 0)
+    return fail(ClientError::kHandshake, "management CA certificate: " + MbedError(ret));
+  if ((ret = mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1)) != 0)
+    return fail(ClientError::kHandshake, "your certificate: " + MbedError(ret));
+  if ((ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(key_pem.c_str()), key_pem.size() + 1, nullptr, 0)) != 0)
+    return fail(ClientError::kHandshake, "your key: " + MbedError(ret));
+  mbedtls_ssl_conf_rng(&i.conf, mbedtls_ctr_drbg_random, &i.drbg);
+  mbedtls_ssl_conf_ca_chain(&i.conf, &i.ca, nullptr);
+  mbedtls_ssl_conf_read_timeout(&i.conf, 30'000);
+  mbedtls_ssl_conf_own_cert(&i.conf, &i.cert, &i.key);
+  mbedtls_ssl_setup(&i.ssl, &i.conf);
+  mbedtls_ssl_set_hostname(&i.ssl, kServerName);
+  const std::string port_text = std::to_string(port);
+  if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) != 0)
+    return fail(ClientError::kUnreachable, "cannot reach " + host + ":" + port_text + ": " + MbedError(ret));
+  mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
+  while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+  }
+  if (ret != 0) return fail(ClientError::kHandshake, "TLS handshake with " + host + ":" + port_text + " failed: " + MbedError(ret));
+  return client;
+}
+
+std::expected<std::string, ClientFailure> TlsClient::Call(const std::string& request) {
+  Transport transport(&impl_->ssl);
+  if (!control::WriteFrame(transport, request))
+    return std::unexpected(ClientFailure{ClientError::kConnection, "connection lost while sending"});
+  auto reply = control::ReadFrame(transport, std::chrono::seconds(60));
+  if (!reply)
+    return std::unexpected(ClientFailure{ClientError::kConnection,
+                                         std::string("no answer: ") + control::FrameErrorText(reply.error())});
+  return *reply;
+}
+
+}  // namespace sbc::mgmt::tls

@@ -1,0 +1,162 @@
+// End to end, as an operator works: sbc-mgmtd on the sim board behind a real OpenSSH
+// sshd on loopback (its own host key and config in a temp dir), and sbcctl --ssh
+// opening the tunnel itself: push signed configs (made with sbc-sign), roll back,
+// read and verify the audit log; a wrong SSH key is refused as unreachable.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+
+#include "support/run_process.h"
+
+namespace sbc::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class SbcctlSshTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0 || !fs::exists("/usr/sbin/sshd")) GTEST_SKIP() << "needs root and openssh-server (tools/setup)";
+    dir_ = fs::temp_directory_path() / ("sbc-e2e-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "keys");
+    fs::create_directories(dir_ / "ssh");
+    fs::create_directories("/run/sshd");  // sshd's privilege-separation directory
+
+    // A signing key of our own, trusted by this appliance's development trust root.
+    const auto key = Run({SBC_SIGN_BIN, "keygen", "--out", P("signer.key")});
+    ASSERT_EQ(key.exit_code, 0) << key.err;
+    std::ofstream(dir_ / "keys/trust-root.textproto")
+        << "environment: DEVELOPMENT\n" << key.out.substr(key.out.find("keys {"))
+        << "thresholds { role: CONFIG threshold: 1 }\n";
+    fs::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/identity.textproto", dir_ / "keys/identity.textproto");
+    for (int v : {1, 2}) MakeBundle(v);
+
+    const auto provisioned = Run({SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
+                                  "--provision-dev", "admin", "--client-dir", P("client")});
+    ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
+    mgmtd_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", "0"},
+        P("mgmtd.log"));
+    const std::string log = mgmtd_->WaitForLog("control API on");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"))) << log;
+    mgmtd_port_ = m[1];
+
+    // sshd with its own host key, the test's client key authorised, forwarding allowed.
+    for (const char* k : {"host", "id", "stranger"})
+      ASSERT_EQ(Run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", P(std::string("ssh/") + k)}).exit_code, 0);
+    fs::copy_file(dir_ / "ssh/id.pub", dir_ / "ssh/authorized_keys");
+    ssh_port_ = std::to_string(FreeLoopbackPort());
+    std::ofstream(dir_ / "ssh/known_hosts") << "[127.0.0.1]:" << ssh_port_ << " " << Slurp(dir_ / "ssh/host.pub");
+    std::ofstream(dir_ / "ssh/sshd_config")
+        << "Port " << ssh_port_ << "\nListenAddress 127.0.0.1\nHostKey " << P("ssh/host") << "\nPidFile "
+        << P("ssh/sshd.pid") << "\nAuthorizedKeysFile " << P("ssh/authorized_keys")
+        << "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n"
+           "StrictModes no\nAllowTcpForwarding local\nPermitTTY no\nPermitRootLogin prohibit-password\n";
+    sshd_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f", P("ssh/sshd_config")}, P("sshd.log"));
+    ASSERT_THAT(sshd_->WaitForLog("Server listening"), HasSubstr("Server listening")) << Slurp(dir_ / "sshd.log");
+  }
+  void TearDown() override {
+    sshd_.reset();
+    mgmtd_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string Board() { return std::string(SBC_SOURCE_DIR) + "/board/sim.textproto"; }
+  static ProcessResult Run(std::vector<std::string> argv) { return RunProcess(argv, 60); }
+
+  void MakeBundle(int version) {
+    const std::string out = P("v" + std::to_string(version) + ".bundle");
+    // Version 2 shortens the UDP timeout, so the two differ.
+    std::string config = Slurp(std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto");
+    if (version == 2) config.replace(config.find("udp_timeout_s: 120"), 18, "udp_timeout_s: 90");
+    std::ofstream(P("config.textproto")) << config;
+    ASSERT_EQ(Run({SBC_SIGN_BIN, "bundle", "--config", P("config.textproto"), "--version", std::to_string(version),
+                   "--environment", "development", "--expires", "+1d", "--out", out}).exit_code, 0);
+    ASSERT_EQ(Run({SBC_SIGN_BIN, "sign", "--key", P("signer.key"), "--in", out}).exit_code, 0);
+  }
+
+  // sbcctl through the real tunnel, as the user this test runs as.
+  ProcessResult Sbcctl(std::vector<std::string> args, const std::string& identity = "ssh/id") {
+    const std::string user = getpwuid(geteuid())->pw_name;
+    std::vector<std::string> argv = {SBCCTL_BIN, "--ssh", user + "@127.0.0.1",
+                                     "--ssh-option", "Port=" + ssh_port_,
+                                     "--ssh-option", "IdentityFile=" + P(identity),
+                                     "--ssh-option", "IdentitiesOnly=yes",
+                                     "--ssh-option", "UserKnownHostsFile=" + P("ssh/known_hosts"),
+                                     "--ssh-option", "StrictHostKeyChecking=yes",
+                                     "--connect", "127.0.0.1:" + mgmtd_port_,
+                                     "--ca", P("client/ca.pem"), "--cert", P("client/admin.pem"),
+                                     "--key", P("client/admin.key")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<BackgroundProcess> mgmtd_, sshd_;
+  std::string mgmtd_port_, ssh_port_;
+};
+
+TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
+  auto r = Sbcctl({"status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << Slurp(dir_ / "sshd.log");
+  EXPECT_THAT(r.out, HasSubstr("running config version 0"));
+
+  r = Sbcctl({"config", "push", P("v1.bundle")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"config", "push", P("v2.bundle"), "--confirm-within", "300"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"config", "confirm"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"config", "push", P("v1.bundle")});
+  EXPECT_EQ(r.exit_code, 1) << "a replayed version must be refused";
+  EXPECT_THAT(r.err, HasSubstr("version_not_newer"));
+
+  r = Sbcctl({"config", "diff", "1", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("-  udp_timeout_s: 120\n+  udp_timeout_s: 90"));
+
+  r = Sbcctl({"config", "rollback", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"--output", "json", "status"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("\"running_version\":\"1\""));
+  EXPECT_THAT(r.out, HasSubstr("\"highest_version\":\"2\""));
+
+  r = Sbcctl({"audit", "show"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("admin CONFIG_ROLLBACK OK  rolled back from version 2 to 1"));
+  EXPECT_THAT(r.out, HasSubstr("admin CONFIG_PUSH REFUSED"));
+  r = Sbcctl({"audit", "verify"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("audit log intact"));
+
+  // Every tunnel was closed again.
+  EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:"}, 10).exit_code, 1);
+}
+
+TEST_F(SbcctlSshTest, AWrongSshKeyIsUnreachable) {
+  const auto r = Sbcctl({"status"}, "ssh/stranger");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, HasSubstr("sbcctl: ssh to "));
+}
+
+}  // namespace
+}  // namespace sbc::testing

@@ -1,0 +1,139 @@
+// sbcctl: manage the appliance over its control API (mutually authenticated TLS).
+//
+//   sbcctl --ssh admin@appliance status
+//   sbcctl --connect 127.0.0.1:4443 config push site-v7.bundle --confirm-within 300
+//   sbcctl --output json audit verify
+//
+// Credentials: --ca, --cert, --key (or SBCCTL_DIR holding ca.pem, <user>.pem/.key).
+// Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 denied or not
+// authenticated, 4 appliance unreachable.
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "print.h"
+#include "sbc/mgmt/tls/tls_client.h"
+#include "sbc/schema/control.pb.h"
+#include "ssh_tunnel.h"
+
+namespace {
+
+using namespace sbc;
+
+constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitDenied = 3, kExitUnreachable = 4;
+
+int Fail(int code, const std::string& line) {
+  std::cerr << "sbcctl: " << line << std::endl;
+  return code;
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sbcctl: manage the SBC appliance through its control API"};
+  app.require_subcommand(1);
+  std::string connect = "127.0.0.1:4443", ssh, output = "text", ca, cert, key;
+  std::vector<std::string> ssh_options;
+  app.add_option("--connect", connect, "control API address (a local port forwarded to it)");
+  app.add_option("--ssh", ssh, "user@host: open ssh -L to the appliance for this command");
+  app.add_option("--ssh-option", ssh_options, "extra ssh -o option (repeatable)");
+  app.add_option("--output", output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--ca", ca, "the appliance's management CA certificate")->envname("SBCCTL_CA");
+  app.add_option("--cert", cert, "your certificate")->envname("SBCCTL_CERT");
+  app.add_option("--key", key, "your private key")->envname("SBCCTL_KEY");
+
+  schema::Request request;
+  app.add_subcommand("status", "running config version and pending confirmation")
+      ->callback([&] { request.set_rpc(schema::STATUS); });
+  auto* config = app.add_subcommand("config", "signed configuration")->require_subcommand(1);
+  std::string bundle_file, downgrade_file;
+  uint32_t confirm_within = 0;
+  auto* push = config->add_subcommand("push", "push a signed bundle");
+  push->add_option("bundle", bundle_file, "signed bundle (sbc-sign)")->required();
+  push->add_option("--confirm-within", confirm_within, "revert unless confirmed within this many seconds");
+  push->add_option("--downgrade", downgrade_file, "signed downgrade authorisation (to push an older version)");
+  push->callback([&] { request.set_rpc(schema::CONFIG_PUSH); });
+  config->add_subcommand("confirm", "keep a push made with --confirm-within")
+      ->callback([&] { request.set_rpc(schema::CONFIG_CONFIRM); });
+  uint64_t version = 0, other = 0;
+  auto* rollback = config->add_subcommand("rollback", "run a stored, already-accepted version again");
+  rollback->add_option("version", version)->required();
+  rollback->callback([&] { request.set_rpc(schema::CONFIG_ROLLBACK); });
+  auto* diff = config->add_subcommand("diff", "unified diff between two stored versions");
+  diff->add_option("from", version)->required();
+  diff->add_option("to", other)->required();
+  diff->callback([&] { request.set_rpc(schema::CONFIG_DIFF); });
+  config->add_subcommand("history", "stored versions")->callback([&] { request.set_rpc(schema::CONFIG_HISTORY); });
+  config->add_subcommand("show", "the running configuration")->callback([&] { request.set_rpc(schema::CONFIG_SHOW); });
+  app.add_subcommand("counters", "ports, drops by reason, rules")->callback([&] { request.set_rpc(schema::COUNTERS); });
+  auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
+  audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
+  audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (request.rpc() == schema::CONFIG_PUSH) {
+    auto bytes = ReadFile(bundle_file);
+    if (!bytes) return Fail(kExitUsage, bundle_file + ": cannot be read");
+    request.set_bundle(*bytes);
+    request.set_confirm_within_s(confirm_within);
+    if (!downgrade_file.empty()) {
+      auto auth = ReadFile(downgrade_file);
+      if (!auth) return Fail(kExitUsage, downgrade_file + ": cannot be read");
+      request.set_downgrade_authorization(*auth);
+    }
+  }
+  request.set_version(version);
+  request.set_other_version(other);
+
+  if (ca.empty() || cert.empty() || key.empty())
+    return Fail(kExitUsage, "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
+  const auto ca_pem = ReadFile(ca), cert_pem = ReadFile(cert), key_pem = ReadFile(key);
+  if (!ca_pem || !cert_pem || !key_pem) return Fail(kExitUsage, "cannot read the CA, certificate or key file");
+
+  const size_t colon = connect.rfind(':');
+  std::string host = connect.substr(0, colon);
+  uint16_t port = static_cast<uint16_t>(std::stoul(connect.substr(colon + 1)));
+  std::optional<tools::SshTunnel> tunnel;
+  if (!ssh.empty()) {
+    auto opened = tools::SshTunnel::Open(ssh, port, ssh_options);
+    if (!opened) return Fail(kExitUnreachable, opened.error());
+    tunnel.emplace(std::move(*opened));
+    host = "127.0.0.1";
+    port = tunnel->local_port();
+  }
+
+  auto client = mgmt::tls::TlsClient::Connect(host, port, *ca_pem, *cert_pem, *key_pem);
+  if (!client)
+    return Fail(client.error().kind == mgmt::tls::ClientError::kUnreachable ? kExitUnreachable : kExitDenied,
+                client.error().message);
+  auto reply = (*client)->Call(request.SerializeAsString());
+  // TLS 1.2 lets the server refuse our certificate after our side of the handshake.
+  if (!reply) return Fail(kExitDenied, "the appliance closed the connection: " + reply.error().message);
+  schema::Response response;
+  if (!response.ParseFromString(*reply)) return Fail(kExitRefused, "the appliance answered garbage");
+
+  if (output == "json") std::cout << tools::AsJson(response);
+  else if (response.outcome() == schema::OK) std::cout << tools::AsText(request.rpc(), response);
+  switch (response.outcome()) {
+    case schema::OK:
+      return (request.rpc() == schema::AUDIT_VERIFY && !response.audit_intact()) ? kExitRefused : kExitOk;
+    case schema::DENIED:
+      return Fail(kExitDenied, "denied: " + response.error());
+    default:
+      return Fail(kExitRefused, schema::Outcome_Name(response.outcome()) + ": " + response.error());
+  }
+}

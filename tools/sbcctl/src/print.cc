@@ -1,0 +1,58 @@
+#include "print.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <ctime>
+#include <sstream>
+
+namespace sbc::tools {
+
+std::string AsJson(const schema::Response& response) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(response, &json, options);
+  return json + "\n";
+}
+
+std::string AsText(schema::Rpc rpc, const schema::Response& r) {
+  std::ostringstream out;
+  switch (rpc) {
+    case schema::STATUS:
+      out << "running config version " << r.running_version() << " (highest accepted " << r.highest_version() << ")";
+      if (r.pending_version()) out << "; version " << r.pending_version() << " awaits confirmation";
+      out << "\n";
+      break;
+    case schema::CONFIG_HISTORY:
+      for (uint64_t v : r.versions()) out << v << (v == r.running_version() ? "  (running)" : "") << "\n";
+      break;
+    case schema::CONFIG_PUSH:
+    case schema::CONFIG_ROLLBACK:
+      out << "running config version " << r.running_version() << "\n";
+      break;
+    case schema::AUDIT_READ:
+      for (const auto& e : r.audit()) {
+        const std::time_t t = e.time_unix_ms() / 1000;
+        char when[32];
+        std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+        out << e.sequence() << " " << when << " " << e.user() << " " << schema::Rpc_Name(e.rpc()) << " "
+            << schema::Outcome_Name(e.outcome());
+        const std::string first_line = e.detail().substr(0, e.detail().find('\n'));
+        if (!first_line.empty()) out << "  " << first_line;
+        out << "\n";
+      }
+      break;
+    case schema::AUDIT_VERIFY:
+      if (r.audit_intact()) out << "audit log intact: " << r.audit_entries() << " entries\n";
+      else out << "audit log NOT intact: " << r.error() << "\n";
+      break;
+    default:
+      out << r.text();
+      if (!r.text().empty() && r.text().back() != '\n') out << "\n";
+      if (r.text().empty()) out << "ok\n";
+  }
+  return out.str();
+}
+
+}  // namespace sbc::tools
