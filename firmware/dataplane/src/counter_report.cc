@@ -35,15 +35,41 @@ std::string FormatCounters(Dataplane& dataplane) {
         << std::setw(14) << totals.drops[r] << "  " << dataplane::DropReasonHelp(reason) << "\n";
   }
   const std::vector<dataplane::RuleCounter> rules = dataplane.RuleCounters();
+  const std::vector<std::string> names = dataplane.rule_names();
   out << "rules (version " << dataplane.rules_version() << ", " << dataplane.Flows()
       << " tracked flows)\n";
   constexpr size_t kShown = 20;
-  for (size_t r = 0; r < rules.size() && r < kShown; ++r)
-    out << "  " << std::left << std::setw(24) << dataplane.rule_names()[r] << std::right
+  for (size_t r = 0; r < rules.size() && r < kShown && r < names.size(); ++r)
+    out << "  " << std::left << std::setw(24) << names[r] << std::right
         << std::setw(14) << rules[r].packets << " packets " << std::setw(16) << rules[r].bytes
         << " bytes\n";
   if (rules.size() > kShown) out << "  ... and " << rules.size() - kShown << " more rules\n";
   return out.str();
+}
+
+std::vector<std::pair<std::string, uint64_t>> CounterList(Dataplane& dataplane) {
+  std::vector<std::pair<std::string, uint64_t>> list;
+  const dataplane::CounterTotals totals = dataplane.Counters();
+  drivers::nic::PortSet& ports = dataplane.ports();
+  for (size_t p = 0; p < ports.size(); ++p) {
+    const std::string prefix = "port." + ports.name(p) + ".";
+    list.emplace_back(prefix + "rx_packets", totals.ports[p].rx_packets);
+    list.emplace_back(prefix + "rx_bytes", totals.ports[p].rx_bytes);
+    list.emplace_back(prefix + "tx_packets", totals.ports[p].tx_packets);
+    list.emplace_back(prefix + "tx_bytes", totals.ports[p].tx_bytes);
+  }
+  for (size_t r = 0; r < dataplane::kDropReasonCount; ++r)
+    list.emplace_back("drop." + std::string(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r))),
+                      totals.drops[r]);
+  const auto rules = dataplane.RuleCounters();
+  const auto names = dataplane.rule_names();
+  for (size_t r = 0; r < rules.size() && r < names.size(); ++r) {
+    list.emplace_back("rule." + names[r] + ".packets", rules[r].packets);
+    list.emplace_back("rule." + names[r] + ".bytes", rules[r].bytes);
+  }
+  list.emplace_back("flows", dataplane.Flows());
+  list.emplace_back("rules_version", dataplane.rules_version());
+  return list;
 }
 
 }  // namespace sbc::firmware

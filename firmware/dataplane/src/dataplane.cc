@@ -39,6 +39,7 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
 }
 
 std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTableSpec& spec) {
+  std::lock_guard lock(rules_mutex_);  // one rule change at a time
   auto tables = dataplane::FirewallTables::Build(spec, static_cast<uint32_t>(workers_.size()),
                                                  rte_get_tsc_hz());
   if (!tables) return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
@@ -51,10 +52,27 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   return {};
 }
 
+uint64_t Dataplane::rules_version() const {
+  std::lock_guard lock(rules_mutex_);
+  return rules_version_;
+}
+
+std::vector<std::string> Dataplane::rule_names() const {
+  std::lock_guard lock(rules_mutex_);
+  return rule_names_;
+}
+
 std::vector<std::string> Dataplane::TakePacketLog() {
   std::vector<std::string> port_names;
   for (size_t i = 0; i < ports_->size(); ++i) port_names.push_back(ports_->name(i));
-  const PacketLogFormatter format(std::move(port_names), rule_names_, pseudonymise_log_, log_key_);
+  bool pseudonymise;
+  std::vector<std::string> rules;
+  {
+    std::lock_guard lock(rules_mutex_);
+    pseudonymise = pseudonymise_log_;
+    rules = rule_names_;
+  }
+  const PacketLogFormatter format(std::move(port_names), std::move(rules), pseudonymise, log_key_);
   std::vector<std::string> lines;
   dataplane::PacketLogRecord records[64];
   for (const auto& worker : workers_) {
@@ -72,7 +90,7 @@ uint64_t Dataplane::PacketLogSuppressed() const {
 }
 
 std::vector<dataplane::RuleCounter> Dataplane::RuleCounters() const {
-  std::vector<dataplane::RuleCounter> sum(rule_names_.size());
+  std::vector<dataplane::RuleCounter> sum(rule_names().size());
   for (const auto& worker : workers_) {
     const auto counters = worker->rule_counters();
     for (size_t r = 0; r < sum.size(); ++r) {

@@ -23,6 +23,7 @@
 #include "sbc/board/board.h"
 #include "sbc/drivers/eal.h"
 #include "sbc/firmware/dataplane.h"
+#include "sbc/firmware/ipc_server.h"
 #include "sbc/firmware/signed_config.h"
 #include "sbc/firmware/sim_traffic_run.h"
 #include "sbc/mgmt/trust/text_files.h"
@@ -52,11 +53,10 @@ int Fail(int code, const std::string& line) {
   return code;
 }
 
-// Reads the bundle and has it verified against the board's key store and compiled.
+// Reads the bundle and has it verified against the key store's trust root and compiled.
 std::expected<sbc::firmware::VerifiedConfig, std::string> LoadConfig(
-    const sbc::board::Board& board, const std::string& file) {
-  const auto key_store = sbc::board::ResolveStoragePath(board, board.storage().key_store());
-  auto verifier = sbc::mgmt::trust::LoadVerifier(key_store);
+    const std::expected<sbc::mgmt::trust::Verifier, std::string>& verifier, const sbc::board::Board& board,
+    const std::string& file) {
   if (!verifier) return std::unexpected(verifier.error());
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::unexpected("config " + file + ": cannot be read");
@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
                  "signed configuration bundle: verified against the key store's trust root "
                  "and compiled before any port is opened");
   app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
+  std::string ipc_socket;
+  app.add_option("--ipc-socket", ipc_socket,
+                 "Unix socket for sbc-mgmtd (default <data dir>/run/dataplane.sock; none: no IPC)");
   app.add_option("--sim-traffic", sim_frames,
                  "sim board only: send this many frames through the ports, check every one "
                  "arrived or was counted as dropped, then exit");
@@ -118,9 +121,11 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) board->mutable_storage()->set_data_dir(data_dir);
   // Configuration is verified and compiled before any device is touched: a refused
   // bundle costs nothing and changes nothing.
+  const auto key_store = sbc::board::ResolveStoragePath(*board, board->storage().key_store());
+  const auto verifier = sbc::mgmt::trust::LoadVerifier(key_store);
   std::optional<sbc::firmware::VerifiedConfig> config;
   if (!config_file.empty()) {
-    auto loaded = LoadConfig(*board, config_file);
+    auto loaded = LoadConfig(verifier, *board, config_file);
     if (!loaded) return Fail(kExitBadInput, loaded.error());
     config = std::move(*loaded);
     std::cout << "sbc-dataplane: config version " << config->tables.version << ": "
@@ -154,6 +159,39 @@ int main(int argc, char** argv) {
       }
     } else {
       std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
+    }
+    // sbc-mgmtd hands over accepted bundles here; each is verified again before use.
+    std::unique_ptr<sbc::firmware::IpcServer> ipc;
+    if (ipc_socket != "none") {
+      const std::string path =
+          ipc_socket.empty() ? sbc::board::ResolveStoragePath(*board, "run/dataplane.sock").string() : ipc_socket;
+      auto started = sbc::firmware::IpcServer::Start(path, [&](const sbc::schema::DataplaneRequest& request) {
+        sbc::schema::DataplaneResponse response;
+        if (request.has_apply_bundle()) {
+          auto verified = verifier ? sbc::firmware::VerifyAndCompile(*verifier, *board, request.apply_bundle(),
+                                                                     std::time(nullptr))
+                                   : std::unexpected(verifier.error());
+          auto applied = verified ? dp.ApplyRules(verified->tables) : std::unexpected(verified.error());
+          response.set_ok(applied.has_value());
+          if (!applied) response.set_error(applied.error());
+          else std::cout << "sbc-dataplane: rules version " << dp.rules_version() << " applied from sbc-mgmtd" << std::endl;
+        } else if (request.has_get_counters()) {
+          for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {
+            auto* c = response.add_counters();
+            c->set_name(name);
+            c->set_value(value);
+          }
+          response.set_ok(true);
+        }
+        response.set_rules_version(dp.rules_version());
+        return response;
+      });
+      if (!started) {
+        dp.Close();
+        sbc::drivers::CleanupEal(*board);
+        return Fail(kExitFailure, started.error());
+      }
+      ipc = std::move(*started);
     }
     std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size()
               << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
@@ -205,6 +243,7 @@ int main(int argc, char** argv) {
       }
       std::cout << "sbc-dataplane: stopping" << std::endl;
     }
+    ipc.reset();  // no rule change from sbc-mgmtd while stopping
     dp.Stop();
     print_counters();
     if (const uint64_t suppressed = dp.PacketLogSuppressed(); suppressed != 0)

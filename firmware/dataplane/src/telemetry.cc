@@ -50,9 +50,10 @@ int Rules(const char*, const char*, rte_tel_data* d) {
   std::lock_guard lock(g_mutex);
   if (g_dataplane == nullptr) return -1;
   const auto counters = g_dataplane->RuleCounters();
+  const auto names = g_dataplane->rule_names();
   rte_tel_data_start_dict(d);
-  for (size_t r = 0; r < counters.size(); ++r) {
-    const std::string name = Key(g_dataplane->rule_names()[r]);
+  for (size_t r = 0; r < counters.size() && r < names.size(); ++r) {
+    const std::string name = Key(names[r]);
     rte_tel_data_add_dict_u64(d, (name + "_packets").c_str(), counters[r].packets);
     rte_tel_data_add_dict_u64(d, (name + "_bytes").c_str(), counters[r].bytes);
   }

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
                  "development appliances only: create the management CA, the daemon's certificate "
                  "and an administrator with this name, then exit");
   app.add_option("--client-dir", client_dir, "where --provision-dev writes the administrator's credential");
+  std::string dataplane_socket;
+  app.add_option("--dataplane-socket", dataplane_socket,
+                 "sbc-dataplane's IPC socket (default <data dir>/run/dataplane.sock; none: no dataplane)");
   CLI11_PARSE(app, argc, argv);
 
   auto board = board::LoadBoard(board_file);
@@ -77,6 +80,12 @@ int main(int argc, char** argv) {
   auto audit = mgmt::audit::AuditLog::Open(state_dir / "audit");
   if (!audit) return Fail(kExitFailure, audit.error());
   mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), clock);
+  std::unique_ptr<mgmt::service::UnixDataplaneLink> dataplane;
+  if (dataplane_socket != "none") {
+    dataplane = std::make_unique<mgmt::service::UnixDataplaneLink>(
+        dataplane_socket.empty() ? board::ResolveStoragePath(*board, "run/dataplane.sock").string() : dataplane_socket);
+    service.AttachDataplane(dataplane.get());
+  }
 
   std::signal(SIGINT, OnStop);
   std::signal(SIGTERM, OnStop);
@@ -91,8 +100,8 @@ int main(int argc, char** argv) {
             << " (TLS 1.2, client certificates required); running config version "
             << (*store)->running_version() << std::endl;
   while (!g_stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    service.TickConfirmTimer();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    service.Tick();
   }
   (*server)->Stop();
   std::cout << "sbc-mgmtd: stopped" << std::endl;

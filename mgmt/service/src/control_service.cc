@@ -91,6 +91,17 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_text(*diff);
       return r;
     }
+    case schema::COUNTERS: {
+      if (dataplane_ == nullptr) return Result(schema::FAILED, "no dataplane is attached");
+      schema::DataplaneRequest request_counters;
+      request_counters.set_get_counters(true);
+      auto reply = dataplane_->Call(request_counters);
+      if (!reply) return Result(schema::FAILED, reply.error());
+      schema::Response r = Result(schema::OK);
+      *r.mutable_counters() = reply->counters();
+      r.set_running_version(reply->rules_version());
+      return r;
+    }
     case schema::CONFIG_PUSH: {
       const uint64_t before = store_.running_version();
       store::PushOptions options;
@@ -107,6 +118,7 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       }
       schema::Response r = Result(schema::OK);
       r.set_running_version(*version);
+      if (const std::string why = SyncDataplane(); !why.empty()) r.set_warning("accepted, not yet in the dataplane: " + why);
       return r;
     }
     case schema::CONFIG_CONFIRM: {
@@ -120,6 +132,7 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       *detail = "rolled back from version " + std::to_string(before) + " to " + std::to_string(request.version());
       schema::Response r = Result(schema::OK);
       r.set_running_version(request.version());
+      if (const std::string why = SyncDataplane(); !why.empty()) r.set_warning("accepted, not yet in the dataplane: " + why);
       return r;
     }
     case schema::AUDIT_READ: {
@@ -141,20 +154,44 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
   }
 }
 
-bool ControlService::TickConfirmTimer() {
+void ControlService::AttachDataplane(DataplaneLink* link) {
   std::lock_guard lock(mutex_);
-  if (!store_.state().has_pending()) return false;
+  dataplane_ = link;
+}
+
+std::string ControlService::SyncDataplane() {
+  if (dataplane_ == nullptr) return "no dataplane is attached";
+  auto envelope = store_.RunningEnvelope();
+  if (!envelope) return "";
+  schema::DataplaneRequest request;
+  request.set_apply_bundle(*envelope);
+  auto response = dataplane_->Call(request);
+  if (!response) return response.error();
+  if (!response->ok()) return "the dataplane refused it: " + response->error();
+  return "";
+}
+
+void ControlService::Tick() {
+  std::lock_guard lock(mutex_);
+  if (dataplane_ != nullptr && store_.running_version() != 0) {
+    schema::DataplaneRequest probe;
+    probe.set_get_counters(true);
+    auto state = dataplane_->Call(probe);
+    if (state && state->rules_version() != store_.running_version()) (void)SyncDataplane();
+  }
+  if (!store_.state().has_pending()) return;
   const uint64_t pending = store_.state().pending().version();
-  if (!store_.Tick()) return false;
+  if (!store_.Tick()) return;
+  const std::string not_applied = SyncDataplane();
   schema::AuditEntry entry;
   entry.set_time_unix_ms(clock_.NowUnixMs());
   entry.set_user("sbc-mgmtd");
   entry.set_rpc(schema::CONFIG_ROLLBACK);
   entry.set_outcome(schema::OK);
   entry.set_detail("version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
-                   std::to_string(store_.running_version()));
+                   std::to_string(store_.running_version()) +
+                   (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
   (void)audit_.Append(entry);  // the revert stands even if the log is failing
-  return true;
 }
 
 std::string ControlService::HandleFrame(const std::string& user, const std::string& frame) {

@@ -51,6 +51,9 @@ std::string ProvisionedDataDir() {
 const std::string kDemoBundle = std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.bundle";
 
 ProcessResult Dataplane(std::vector<std::string> args, int signal_after_ms = 0) {
+  // Tests run side by side on the same sim data directory: none takes the IPC socket.
+  if (std::find(args.begin(), args.end(), "--ipc-socket") == args.end() && !args.empty())
+    args.insert(args.end(), {"--ipc-socket", "none"});
   args.insert(args.begin(), SBC_DATAPLANE_BIN);
   return RunProcess(args, 120, signal_after_ms, SIGTERM);
 }

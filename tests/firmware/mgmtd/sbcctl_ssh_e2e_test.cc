@@ -1,17 +1,21 @@
-// End to end, as an operator works: sbc-mgmtd on the sim board behind a real OpenSSH
-// sshd on loopback (its own host key and config in a temp dir), and sbcctl --ssh
-// opening the tunnel itself: push signed configs (made with sbc-sign), roll back,
-// read and verify the audit log; a wrong SSH key is refused as unreachable.
+// End to end, as an operator works: sbc-dataplane on the sim board forwarding sim
+// traffic, sbc-mgmtd beside it (IPC over a Unix socket), a real OpenSSH sshd on loopback
+// (its own host key and config in a temp dir), and sbcctl --ssh opening the tunnel
+// itself: push signed configs (made with sbc-sign), see the dataplane's counters move
+// under them, roll back, read and verify the audit log; a wrong SSH key is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <thread>
 
+#include "sbc/mgmt/service/dataplane_link.h"
 #include "support/run_process.h"
 
 namespace sbc::testing {
@@ -49,6 +53,12 @@ class SbcctlSshTest : public ::testing::Test {
     const auto provisioned = Run({SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
                                   "--provision-dev", "admin", "--client-dir", P("client")});
     ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
+    // The dataplane starts with no rules (everything dropped) and waits for sbc-mgmtd.
+    dataplane_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{SBC_DATAPLANE_BIN, "--board", Board(), "--data-dir", dir_.string(), "--keep-running",
+                                 "--sim-rate", "20000", "--stats-interval", "3600"},
+        P("dataplane.log"));
+    ASSERT_THAT(dataplane_->WaitForLog("forwarding"), HasSubstr("forwarding")) << Slurp(dir_ / "dataplane.log");
     mgmtd_ = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", "0"},
         P("mgmtd.log"));
@@ -75,6 +85,7 @@ class SbcctlSshTest : public ::testing::Test {
   void TearDown() override {
     sshd_.reset();
     mgmtd_.reset();
+    dataplane_.reset();
     fs::remove_all(dir_);
   }
 
@@ -110,7 +121,15 @@ class SbcctlSshTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<BackgroundProcess> mgmtd_, sshd_;
+  // The value of `name` in `sbcctl counters` output, or -1.
+  long Counter(const std::string& name) {
+    const auto r = Sbcctl({"counters"});
+    std::smatch m;
+    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("(^|\n)" + name + " ([0-9]+)"))) return -1;
+    return std::stol(m[2]);
+  }
+
+  std::unique_ptr<BackgroundProcess> dataplane_, mgmtd_, sshd_;
   std::string mgmtd_port_, ssh_port_;
 };
 
@@ -119,8 +138,20 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   ASSERT_EQ(r.exit_code, 0) << r.err << Slurp(dir_ / "sshd.log");
   EXPECT_THAT(r.out, HasSubstr("running config version 0"));
 
+  // Before any config the dataplane drops everything it receives.
+  EXPECT_EQ(Counter("rules_version"), 0);
+  EXPECT_GT(Counter("drop.no_rule_set"), 0);
+
   r = Sbcctl({"config", "push", P("v1.bundle")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_EQ(Counter("rules_version"), 1);
+  // Traffic now passes under the pushed rules, and the counters keep moving.
+  const long first = Counter("rule.carrier-rtp.packets");
+  EXPECT_GT(first, 0) << Slurp(dir_ / "dataplane.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GT(Counter("rule.carrier-rtp.packets"), first);
+
   r = Sbcctl({"config", "push", P("v2.bundle"), "--confirm-within", "300"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = Sbcctl({"config", "confirm"});
@@ -139,6 +170,7 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("\"running_version\":\"1\""));
   EXPECT_THAT(r.out, HasSubstr("\"highest_version\":\"2\""));
+  EXPECT_EQ(Counter("rules_version"), 1) << "the rollback reached the dataplane";
 
   r = Sbcctl({"audit", "show"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -150,6 +182,52 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
 
   // Every tunnel was closed again.
   EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:"}, 10).exit_code, 1);
+}
+
+TEST_F(SbcctlSshTest, TheDataplaneKeepsForwardingWhileMgmtdIsDownAndAfterItRestarts) {
+  ASSERT_EQ(Sbcctl({"config", "push", P("v2.bundle")}).exit_code, 0);
+  ASSERT_EQ(Counter("rules_version"), 2);
+  mgmtd_.reset();  // sbc-mgmtd stops
+  mgmt::service::UnixDataplaneLink link((dir_ / "run/dataplane.sock").string());
+  schema::DataplaneRequest ask;
+  ask.set_get_counters(true);
+  auto packets = [&] {
+    auto reply = link.Call(ask);
+    EXPECT_TRUE(reply.has_value());
+    if (!reply) return -1L;
+    for (const auto& c : reply->counters())
+      if (c.name() == "rule.carrier-rtp.packets") return long(c.value());
+    return -1L;
+  };
+  const long before = packets();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GT(packets(), before) << "forwarding stopped with sbc-mgmtd";
+  EXPECT_EQ(link.Call(ask)->rules_version(), 2u);
+  // sbc-mgmtd comes back and finds the dataplane already running its version.
+  mgmtd_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", mgmtd_port_},
+      P("mgmtd2.log"));
+  ASSERT_THAT(mgmtd_->WaitForLog("control API on"), HasSubstr("running config version 2"));
+  EXPECT_EQ(Counter("rules_version"), 2);
+}
+
+TEST_F(SbcctlSshTest, OnlyTheDataplanesOwnUserMayUseItsSocket) {
+  const std::string socket = (dir_ / "run/dataplane.sock").string();
+  // Even with the file mode opened up, the peer-credential check refuses others.
+  fs::permissions(socket, fs::perms::all);
+  const pid_t child = fork();
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);  // nobody
+    mgmt::service::UnixDataplaneLink link(socket);
+    schema::DataplaneRequest ask;
+    ask.set_get_counters(true);
+    _exit(link.Call(ask).has_value() ? 1 : 0);  // 0: no answer, as it should be
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "another user got an answer from the dataplane";
+  EXPECT_GE(Counter("rules_version"), 0) << "the dataplane still serves sbc-mgmtd";
 }
 
 TEST_F(SbcctlSshTest, AWrongSshKeyIsUnreachable) {

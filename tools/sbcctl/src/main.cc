@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
 
   if (output == "json") std::cout << tools::AsJson(response);
   else if (response.outcome() == schema::OK) std::cout << tools::AsText(request.rpc(), response);
+  if (!response.warning().empty()) std::cerr << "sbcctl: warning: " << response.warning() << std::endl;
   switch (response.outcome()) {
     case schema::OK:
       return (request.rpc() == schema::AUDIT_VERIFY && !response.audit_intact()) ? kExitRefused : kExitOk;

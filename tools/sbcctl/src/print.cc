@@ -43,6 +43,12 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         out << "\n";
       }
       break;
+    case schema::COUNTERS:
+      for (const auto& c : r.counters())
+        // Zero drop and rule counters are noise; ports and the rules version always show.
+        if (c.value() != 0 || c.name().starts_with("port.") || c.name() == "rules_version")
+          out << c.name() << " " << c.value() << "\n";
+      break;
     case schema::AUDIT_VERIFY:
       if (r.audit_intact()) out << "audit log intact: " << r.audit_entries() << " entries\n";
       else out << "audit log NOT intact: " << r.error() << "\n";

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <expected>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -37,9 +39,10 @@ class Dataplane {
   // RCU grace period. On failure the running rules stay as they were.
   [[nodiscard]] std::expected<void, std::string> ApplyRules(const dataplane::RuleTableSpec& spec);
 
-  // The version of the rules in force (0: none, everything is dropped).
-  uint64_t rules_version() const { return rules_version_; }
-  const std::vector<std::string>& rule_names() const { return rule_names_; }
+  // The version of the rules in force (0: none, everything is dropped). Any thread.
+  uint64_t rules_version() const;
+  // Names of the rules in force, by index. Any thread.
+  std::vector<std::string> rule_names() const;
   // Control thread; safe while workers run. Per rule of the rules in force.
   [[nodiscard]] std::vector<dataplane::RuleCounter> RuleCounters() const;
   [[nodiscard]] uint64_t Flows() const;
@@ -77,6 +80,9 @@ class Dataplane {
   std::unique_ptr<drivers::nic::PortSet> ports_;
   std::unique_ptr<dataplane::TableSlot> tables_;
   std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
+  // Control-side state of the rules in force: ApplyRules may run on the IPC thread
+  // while the main thread reports. Workers never take this lock.
+  mutable std::mutex rules_mutex_;
   uint64_t rules_version_ = 0;
   std::vector<std::string> rule_names_;
   bool pseudonymise_log_ = false;
@@ -85,6 +91,10 @@ class Dataplane {
   std::atomic<bool> stop_{false};
   bool running_ = false;
 };
+
+// Every counter as a flat name/value list: port.<name>.{rx,tx}_{packets,bytes},
+// drop.<reason>, rule.<name>.{packets,bytes}, flows, rules_version. Control thread.
+[[nodiscard]] std::vector<std::pair<std::string, uint64_t>> CounterList(Dataplane& dataplane);
 
 // A plain-text table of per-port counters (ours and the device's), per-reason drops
 // and per-rule matches, for the console and logs. Control thread.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/service/dataplane_link.h"
 #include "sbc/mgmt/store/config_store.h"
 #include "sbc/schema/control.pb.h"
 
@@ -23,21 +24,29 @@ class ControlService {
   // `user` is the verified client certificate's common name.
   [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
 
-  // Reverts an unconfirmed push whose deadline passed, and audits it as the daemon's
-  // own action. Call about once a second. Returns true if it reverted.
-  bool TickConfirmTimer();
+  // The dataplane that runs what the store accepts (may be null: then COUNTERS fails
+  // and pushes only reach the store). Must outlive the service.
+  void AttachDataplane(DataplaneLink* link);
+
+  // Reverts an unconfirmed push whose deadline passed (audited as the daemon's own
+  // action), and hands the running bundle to the dataplane if it runs another
+  // version (it restarted, or missed a change). Call about once a second.
+  void Tick();
 
   // Serialized Request in, serialized Response out (the TLS server's frame handler).
   [[nodiscard]] std::string HandleFrame(const std::string& user, const std::string& frame);
 
  private:
   schema::Response Dispatch(const schema::Request& request, std::string* detail);
+  // Hands the running bundle to the dataplane; the reason if it did not take it.
+  std::string SyncDataplane();
 
   schema::UserDirectory users_;
   store::ConfigStore& store_;
   audit::AuditLog& audit_;
   std::string audit_dir_;
   const store::Clock& clock_;
+  DataplaneLink* dataplane_ = nullptr;
   std::mutex mutex_;
 };
 

@@ -1,0 +1,66 @@
+#include "sbc/firmware/ipc_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/control/unix_socket.h"
+
+namespace sbc::firmware {
+
+std::expected<std::unique_ptr<IpcServer>, std::string> IpcServer::Start(const std::string& path, IpcHandler handler) {
+  if (auto live = mgmt::control::ConnectUnix(path); live) {
+    close(*live);
+    return std::unexpected("another process serves " + path + " (is sbc-dataplane already running?)");
+  }
+  auto fd = mgmt::control::ListenUnix(path);
+  if (!fd) return std::unexpected(fd.error());
+  std::unique_ptr<IpcServer> server(new IpcServer());
+  server->path_ = path;
+  server->handler_ = std::move(handler);
+  server->listen_fd_ = *fd;
+  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  return server;
+}
+
+IpcServer::~IpcServer() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+}
+
+void IpcServer::Serve() {
+  while (!stop_.load()) {
+    pollfd pfd{listen_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    const uid_t peer = mgmt::control::PeerUid(fd);
+    if (peer != geteuid() && peer != 0) {
+      ++refused_peers_;
+      close(fd);
+      continue;
+    }
+    mgmt::control::FdTransport transport(fd);
+    while (!stop_.load()) {
+      auto frame = mgmt::control::ReadFrame(transport, std::chrono::seconds(5));
+      if (!frame) break;
+      schema::DataplaneRequest request;
+      schema::DataplaneResponse response;
+      if (!request.ParseFromString(*frame)) {
+        response.set_error("not a dataplane request");
+      } else {
+        response = handler_(request);
+      }
+      if (!mgmt::control::WriteFrame(transport, response.SerializeAsString())) break;
+    }
+    close(fd);
+  }
+}
+
+}  // namespace sbc::firmware
