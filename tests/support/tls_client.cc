@@ -4,6 +4,9 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace sbc::testing {
 
@@ -77,6 +80,8 @@ TlsTestClient::TlsTestClient(uint16_t port, const std::string& ca_pem, const Tls
   mbedtls_ssl_setup(&i.ssl, &i.conf);
   mbedtls_ssl_set_hostname(&i.ssl, "sbc-appliance");
   if (mbedtls_net_connect(&i.net, "127.0.0.1", std::to_string(port).c_str(), MBEDTLS_NET_PROTO_TCP) != 0) return;
+  const int one = 1;  // small frames: no Nagle delays
+  setsockopt(i.net.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
   int ret;
   while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {

@@ -5,6 +5,9 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <chrono>
 
@@ -112,6 +115,8 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   const std::string port_text = std::to_string(port);
   if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) != 0)
     return fail(ClientError::kUnreachable, "cannot reach " + host + ":" + port_text + ": " + MbedError(ret));
+  const int one = 1;  // small frames: no Nagle delays
+  setsockopt(i.net.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
   while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
   }

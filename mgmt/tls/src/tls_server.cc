@@ -10,6 +10,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -187,6 +188,10 @@ struct TlsServer::State {
         continue;
       }
       ++stats.accepted;
+      // Small frames and TLS flights: without this, Nagle and delayed ACKs stall each
+      // exchange by tens of milliseconds.
+      const int one = 1;
+      setsockopt(client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       Connection& c = connections.emplace_back();
       c.net = client;
       c.thread = std::thread([this, &c] { Serve(c); });
