@@ -10,7 +10,10 @@
 #include <iostream>
 #include <thread>
 
+#include <google/protobuf/text_format.h>
+
 #include "key_store.h"
+#include "sbc/mgmt/store/atomic_file.h"
 #include "sbc/board/board.h"
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/service/control_service.h"
@@ -80,6 +83,12 @@ int main(int argc, char** argv) {
   auto audit = mgmt::audit::AuditLog::Open(state_dir / "audit");
   if (!audit) return Fail(kExitFailure, audit.error());
   mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), clock);
+  service.SetUserPersistence([&key_store](const schema::UserDirectory& users) -> std::expected<void, std::string> {
+    std::string text = "# Who may use the control API: client certificate CN -> roles.\n";
+    std::string body;
+    google::protobuf::TextFormat::PrintToString(users, &body);
+    return mgmt::store::WriteFileAtomically(key_store, firmware::mgmtd::kUsers, text + body);
+  });
   std::unique_ptr<mgmt::service::UnixDataplaneLink> dataplane;
   if (dataplane_socket != "none") {
     dataplane = std::make_unique<mgmt::service::UnixDataplaneLink>(

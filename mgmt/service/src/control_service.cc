@@ -3,6 +3,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "sbc/mgmt/control/roles.h"
+#include "sbc/mgmt/users/directory.h"
 
 namespace sbc::mgmt::service {
 namespace {
@@ -135,6 +136,20 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       if (const std::string why = SyncDataplane(); !why.empty()) r.set_warning("accepted, not yet in the dataplane: " + why);
       return r;
     }
+    case schema::USER_LIST: {
+      schema::Response r = Result(schema::OK);
+      for (const auto& u : users_.users()) {  // names and roles only, never password hashes
+        schema::User* out = r.add_users();
+        out->set_name(u.name());
+        *out->mutable_roles() = u.roles();
+        out->set_disabled(u.disabled());
+      }
+      return r;
+    }
+    case schema::USER_ADD:
+    case schema::USER_REMOVE:
+    case schema::USER_SET_ROLES:
+      return ChangeUsers(request, detail);
     case schema::AUDIT_READ: {
       auto entries = audit::ReadAll(audit_dir_);
       if (!entries) return Result(schema::FAILED, "audit log does not verify: " + entries.error());
@@ -152,6 +167,37 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
     default:
       return Result(schema::FAILED, schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
   }
+}
+
+void ControlService::SetUserPersistence(SaveUsers save) {
+  std::lock_guard lock(mutex_);
+  save_users_ = std::move(save);
+}
+
+schema::Response ControlService::ChangeUsers(const schema::Request& request, std::string* detail) {
+  if (!save_users_) return Result(schema::FAILED, "user changes are not enabled on this appliance");
+  schema::UserDirectory next = users_;
+  std::vector<schema::Role> roles;
+  for (int r : request.roles()) roles.push_back(static_cast<schema::Role>(r));
+  std::expected<void, std::string> ok;
+  std::string before;
+  for (const auto& u : users_.users())
+    if (u.name() == request.user_name()) before = users::Describe(u);
+  switch (request.rpc()) {
+    case schema::USER_ADD: ok = users::AddUser(next, request.user_name(), roles); break;
+    case schema::USER_REMOVE: ok = users::RemoveUser(next, request.user_name()); break;
+    default: ok = users::SetRoles(next, request.user_name(), roles); break;
+  }
+  if (!ok) return Result(schema::REFUSED, ok.error());
+  if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+  users_ = std::move(next);
+  std::string after;
+  for (const auto& u : users_.users())
+    if (u.name() == request.user_name()) after = users::Describe(u);
+  *detail = request.rpc() == schema::USER_ADD      ? "added user " + after
+            : request.rpc() == schema::USER_REMOVE ? "removed user " + before
+                                                   : "roles of " + before + " -> " + after;
+  return Result(schema::OK);
 }
 
 void ControlService::AttachDataplane(DataplaneLink* link) {

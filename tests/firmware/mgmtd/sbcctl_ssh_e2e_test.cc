@@ -172,6 +172,15 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   EXPECT_THAT(r.out, HasSubstr("\"highest_version\":\"2\""));
   EXPECT_EQ(Counter("rules_version"), 1) << "the rollback reached the dataplane";
 
+  r = Sbcctl({"users", "add", "nina", "--role", "operator", "--role", "auditor"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"users", "list"});
+  EXPECT_THAT(r.out, HasSubstr("nina OPERATOR,AUDITOR"));
+  EXPECT_THAT(Slurp(dir_ / "keys/users.textproto"), HasSubstr("nina")) << "the change was not persisted";
+  r = Sbcctl({"users", "remove", "admin"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("last security-admin"));
+
   r = Sbcctl({"audit", "show"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("admin CONFIG_ROLLBACK OK  rolled back from version 2 to 1"));

@@ -50,6 +50,10 @@ class ControlServiceTest : public ::testing::Test {
       u->add_roles(role);
     }
     service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(), clock_);
+    service_->SetUserPersistence([this](const schema::UserDirectory& d) -> std::expected<void, std::string> {
+      saved_users_ = d;
+      return {};
+    });
 
     const testing::Credential server = pki_.Issue("sbc-appliance");
     auto tls = tls::TlsServer::Start({.port = 0, .ca_pem = pki_.ca_pem(), .cert_pem = server.cert_pem,
@@ -93,7 +97,48 @@ class ControlServiceTest : public ::testing::Test {
   std::unique_ptr<ControlService> service_;
   testing::TestPki pki_;
   std::unique_ptr<tls::TlsServer> tls_;
+  schema::UserDirectory saved_users_;
 };
+
+TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
+  auto admin = ClientFor("sam-secadmin");
+  schema::Request add = Rpc(schema::USER_ADD);
+  add.set_user_name("nina");
+  add.add_roles(schema::OPERATOR);
+  ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);
+  EXPECT_EQ(saved_users_.users_size(), 6) << "the change was not persisted";
+  // The new user is served at once, with the role given.
+  auto nina = ClientFor("nina");
+  EXPECT_EQ(Call(*nina, Rpc(schema::CONFIG_HISTORY)).outcome(), schema::OK);
+  EXPECT_EQ(Call(*nina, Rpc(schema::AUDIT_READ)).outcome(), schema::DENIED);
+
+  schema::Request demote = Rpc(schema::USER_SET_ROLES);
+  demote.set_user_name("sam-secadmin");
+  demote.add_roles(schema::VIEWER);
+  const schema::Response refused = Call(*admin, demote);
+  EXPECT_EQ(refused.outcome(), schema::REFUSED);
+  EXPECT_THAT(refused.error(), HasSubstr("last security-admin"));
+
+  schema::Request remove = Rpc(schema::USER_REMOVE);
+  remove.set_user_name("nina");
+  EXPECT_EQ(Call(*admin, remove).outcome(), schema::OK);
+  EXPECT_EQ(Call(*ClientFor("nina"), Rpc(schema::STATUS)).outcome(), schema::DENIED);
+
+  const schema::Response list = Call(*admin, Rpc(schema::USER_LIST));
+  ASSERT_EQ(list.outcome(), schema::OK);
+  EXPECT_EQ(list.users_size(), 5);
+  for (const auto& u : list.users()) EXPECT_FALSE(u.has_password()) << "a password hash left the appliance";
+  // The audit log names who was changed.
+  auto entries = audit::ReadAll(dir_ / "audit");
+  ASSERT_TRUE(entries.has_value());
+  bool added = false, removed = false;
+  for (const auto& e : *entries) {
+    added |= e.rpc() == schema::USER_ADD && e.detail() == "added user nina (OPERATOR)";
+    removed |= e.rpc() == schema::USER_REMOVE && e.detail() == "removed user nina (OPERATOR)";
+  }
+  EXPECT_TRUE(added);
+  EXPECT_TRUE(removed);
+}
 
 TEST_F(ControlServiceTest, EveryRpcWithEveryRoleOverMutualTls) {
   int calls = 0;

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "print.h"
 #include "sbc/mgmt/tls/tls_client.h"
@@ -76,6 +77,20 @@ int main(int argc, char** argv) {
   config->add_subcommand("history", "stored versions")->callback([&] { request.set_rpc(schema::CONFIG_HISTORY); });
   config->add_subcommand("show", "the running configuration")->callback([&] { request.set_rpc(schema::CONFIG_SHOW); });
   app.add_subcommand("counters", "ports, drops by reason, rules")->callback([&] { request.set_rpc(schema::COUNTERS); });
+  auto* users = app.add_subcommand("users", "who may use the control API")->require_subcommand(1);
+  std::string user_name;
+  std::vector<std::string> role_names;
+  users->add_subcommand("list", "users and their roles")->callback([&] { request.set_rpc(schema::USER_LIST); });
+  for (auto [name, rpc, help] : {std::tuple{"add", schema::USER_ADD, "add a user (their certificate CN)"},
+                                 std::tuple{"set-roles", schema::USER_SET_ROLES, "replace a user's roles"},
+                                 std::tuple{"remove", schema::USER_REMOVE, "remove a user"}}) {
+    auto* cmd = users->add_subcommand(name, help);
+    cmd->add_option("name", user_name)->required();
+    if (rpc != schema::USER_REMOVE)
+      cmd->add_option("--role", role_names, "viewer, operator, signaling, auditor, security-admin (repeatable)")
+          ->required();
+    cmd->callback([&request, rpc] { request.set_rpc(rpc); });
+  }
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
@@ -98,6 +113,14 @@ int main(int argc, char** argv) {
   }
   request.set_version(version);
   request.set_other_version(other);
+  request.set_user_name(user_name);
+  for (std::string role : role_names) {
+    for (char& c : role) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    schema::Role parsed;
+    if (!schema::Role_Parse(role, &parsed) || parsed == schema::ROLE_UNSPECIFIED)
+      return Fail(kExitUsage, "unknown role \"" + role + "\"");
+    request.add_roles(parsed);
+  }
 
   if (ca.empty() || cert.empty() || key.empty())
     return Fail(kExitUsage, "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");

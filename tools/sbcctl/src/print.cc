@@ -49,6 +49,14 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         if (c.value() != 0 || c.name().starts_with("port.") || c.name() == "rules_version")
           out << c.name() << " " << c.value() << "\n";
       break;
+    case schema::USER_LIST:
+      for (const auto& u : r.users()) {
+        out << u.name() << " ";
+        for (int i = 0; i < u.roles_size(); ++i)
+          out << (i ? "," : "") << schema::Role_Name(static_cast<schema::Role>(u.roles(i)));
+        out << (u.disabled() ? " (disabled)" : "") << "\n";
+      }
+      break;
     case schema::AUDIT_VERIFY:
       if (r.audit_intact()) out << "audit log intact: " << r.audit_entries() << " entries\n";
       else out << "audit log NOT intact: " << r.error() << "\n";

@@ -4,6 +4,8 @@
 // concurrently; calls are serialised, since each changes or reads shared state.
 #pragma once
 
+#include <expected>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -24,6 +26,11 @@ class ControlService {
   // `user` is the verified client certificate's common name.
   [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
 
+  // Where user changes go (the key store's users file); without it USER_ADD,
+  // USER_REMOVE and USER_SET_ROLES fail. Called under the service's lock.
+  using SaveUsers = std::function<std::expected<void, std::string>(const schema::UserDirectory&)>;
+  void SetUserPersistence(SaveUsers save);
+
   // The dataplane that runs what the store accepts (may be null: then COUNTERS fails
   // and pushes only reach the store). Must outlive the service.
   void AttachDataplane(DataplaneLink* link);
@@ -38,6 +45,7 @@ class ControlService {
 
  private:
   schema::Response Dispatch(const schema::Request& request, std::string* detail);
+  schema::Response ChangeUsers(const schema::Request& request, std::string* detail);
   // Hands the running bundle to the dataplane; the reason if it did not take it.
   std::string SyncDataplane();
 
@@ -47,6 +55,7 @@ class ControlService {
   std::string audit_dir_;
   const store::Clock& clock_;
   DataplaneLink* dataplane_ = nullptr;
+  SaveUsers save_users_;
   std::mutex mutex_;
 };
 

@@ -1,0 +1,43 @@
+// Console break-glass passwords: salted PBKDF2-HMAC-SHA256 (mbedTLS) with at least
+// 600,000 iterations, a password policy, and lockout after repeated failures that can
+// never lock out the last security-admin able to log in.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+
+#include "sbc/schema/control.pb.h"
+
+namespace sbc::mgmt::users {
+
+inline constexpr uint32_t kPbkdf2Iterations = 600'000;
+
+struct PasswordPolicy {
+  size_t min_length = 12;
+  int min_character_classes = 3;  // of lower, upper, digit, other
+  uint32_t max_failures = 5;      // then locked
+  int64_t lockout_s = 900;
+};
+
+// The reason `password` breaks `policy` for `user`, if it does.
+[[nodiscard]] std::expected<void, std::string> CheckPolicy(const std::string& user, const std::string& password,
+                                                           const PasswordPolicy& policy);
+
+// A new salted hash (random salt from the OS entropy source).
+[[nodiscard]] std::expected<schema::PasswordHash, std::string> HashPassword(const std::string& password,
+                                                                            uint32_t iterations = kPbkdf2Iterations);
+
+// Compares in constant time.
+[[nodiscard]] bool Matches(const schema::PasswordHash& stored, const std::string& password);
+
+enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
+
+// One console login attempt against `directory` at `now_unix`: counts failures and
+// locks the user after policy.max_failures, except that the last security-admin not
+// locked is never locked (someone must always be able to get in). Updates `directory`;
+// the caller persists it.
+[[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& user, const std::string& password,
+                                int64_t now_unix, const PasswordPolicy& policy);
+
+}  // namespace sbc::mgmt::users

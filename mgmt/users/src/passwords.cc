@@ -1,0 +1,115 @@
+#include "sbc/mgmt/users/passwords.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace sbc::mgmt::users {
+namespace {
+
+constexpr size_t kSaltBytes = 16, kHashBytes = 32;
+
+std::expected<std::string, std::string> Derive(const std::string& password, const std::string& salt,
+                                               uint32_t iterations) {
+  mbedtls_md_context_t md;
+  mbedtls_md_init(&md);
+  unsigned char out[kHashBytes];
+  int ret = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
+  if (ret == 0)
+    ret = mbedtls_pkcs5_pbkdf2_hmac(&md, reinterpret_cast<const unsigned char*>(password.data()), password.size(),
+                                    reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), iterations,
+                                    kHashBytes, out);
+  mbedtls_md_free(&md);
+  if (ret != 0) return std::unexpected(std::string("PBKDF2 failed"));
+  return std::string(reinterpret_cast<char*>(out), kHashBytes);
+}
+
+bool IsActiveSecurityAdmin(const schema::User& u, int64_t now) {
+  return !u.disabled() && u.locked_until_unix() <= now && u.has_password() &&
+         std::find(u.roles().begin(), u.roles().end(), schema::SECURITY_ADMIN) != u.roles().end();
+}
+
+}  // namespace
+
+std::expected<void, std::string> CheckPolicy(const std::string& user, const std::string& password,
+                                             const PasswordPolicy& policy) {
+  if (password.size() < policy.min_length)
+    return std::unexpected("password shorter than " + std::to_string(policy.min_length) + " characters");
+  std::string lower_password = password, lower_user = user;
+  std::transform(lower_password.begin(), lower_password.end(), lower_password.begin(), ::tolower);
+  std::transform(lower_user.begin(), lower_user.end(), lower_user.begin(), ::tolower);
+  if (!lower_user.empty() && lower_password.find(lower_user) != std::string::npos)
+    return std::unexpected(std::string("password contains the user name"));
+  int classes = 0;
+  classes += std::any_of(password.begin(), password.end(), ::islower);
+  classes += std::any_of(password.begin(), password.end(), ::isupper);
+  classes += std::any_of(password.begin(), password.end(), ::isdigit);
+  classes += std::any_of(password.begin(), password.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
+  if (classes < policy.min_character_classes)
+    return std::unexpected("password mixes " + std::to_string(classes) + " kinds of characters, at least " +
+                           std::to_string(policy.min_character_classes) + " are required");
+  return {};
+}
+
+std::expected<schema::PasswordHash, std::string> HashPassword(const std::string& password, uint32_t iterations) {
+  if (iterations < kPbkdf2Iterations)
+    return std::unexpected("at least " + std::to_string(kPbkdf2Iterations) + " PBKDF2 iterations are required");
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_entropy_init(&entropy);
+  mbedtls_ctr_drbg_init(&drbg);
+  unsigned char salt[kSaltBytes];
+  const int ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0) == 0
+                      ? mbedtls_ctr_drbg_random(&drbg, salt, sizeof(salt))
+                      : -1;
+  mbedtls_ctr_drbg_free(&drbg);
+  mbedtls_entropy_free(&entropy);
+  if (ret != 0) return std::unexpected(std::string("cannot draw a salt"));
+  schema::PasswordHash h;
+  h.set_salt(std::string(reinterpret_cast<char*>(salt), kSaltBytes));
+  h.set_iterations(iterations);
+  auto derived = Derive(password, h.salt(), iterations);
+  if (!derived) return std::unexpected(derived.error());
+  h.set_hash(*derived);
+  return h;
+}
+
+bool Matches(const schema::PasswordHash& stored, const std::string& password) {
+  if (stored.iterations() < kPbkdf2Iterations || stored.hash().size() != kHashBytes) return false;
+  auto derived = Derive(password, stored.salt(), stored.iterations());
+  if (!derived) return false;
+  unsigned char diff = 0;  // constant time: no early exit on the first differing byte
+  for (size_t i = 0; i < kHashBytes; ++i) diff |= static_cast<unsigned char>((*derived)[i] ^ stored.hash()[i]);
+  return diff == 0;
+}
+
+LoginResult Login(schema::UserDirectory& directory, const std::string& name, const std::string& password,
+                  int64_t now, const PasswordPolicy& policy) {
+  schema::User* user = nullptr;
+  for (auto& u : *directory.mutable_users())
+    if (u.name() == name) user = &u;
+  if (user == nullptr || user->disabled() || !user->has_password()) return LoginResult::kUnknownUser;
+  if (user->locked_until_unix() > now) return LoginResult::kLocked;
+  if (Matches(user->password(), password)) {
+    user->set_failed_logins(0);
+    return LoginResult::kOk;
+  }
+  user->set_failed_logins(user->failed_logins() + 1);
+  if (user->failed_logins() >= policy.max_failures) {
+    const bool security_admin = IsActiveSecurityAdmin(*user, now);
+    const int active_admins = static_cast<int>(std::count_if(directory.users().begin(), directory.users().end(),
+                                                             [&](const schema::User& u) { return IsActiveSecurityAdmin(u, now); }));
+    // The last security-admin who can still log in is never locked out.
+    if (!(security_admin && active_admins <= 1)) {
+      user->set_locked_until_unix(now + policy.lockout_s);
+      user->set_failed_logins(0);
+    }
+  }
+  return LoginResult::kWrongPassword;
+}
+
+}  // namespace sbc::mgmt::users

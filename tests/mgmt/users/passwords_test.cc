@@ -1,0 +1,63 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sbc/mgmt/users/passwords.h"
+
+namespace sbc::mgmt::users {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(PasswordsTest, HashesAreSaltedSlowAndVerify) {
+  auto a = HashPassword("Correct-Horse-42");
+  auto b = HashPassword("Correct-Horse-42");
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_GE(a->iterations(), 600'000u);
+  EXPECT_EQ(a->salt().size(), 16u);
+  EXPECT_NE(a->salt(), b->salt());
+  EXPECT_NE(a->hash(), b->hash()) << "same password, same hash: the salt is not used";
+  EXPECT_TRUE(Matches(*a, "Correct-Horse-42"));
+  EXPECT_FALSE(Matches(*a, "correct-Horse-42"));
+  EXPECT_FALSE(HashPassword("x", 1000).has_value()) << "too few iterations accepted";
+}
+
+TEST(PasswordsTest, PolicyNamesWhatIsWrong) {
+  const PasswordPolicy policy;
+  EXPECT_THAT(CheckPolicy("otto", "Short-1", policy).error(), HasSubstr("shorter than 12"));
+  EXPECT_THAT(CheckPolicy("otto", "MyNameIsOtto-1", policy).error(), HasSubstr("contains the user name"));
+  EXPECT_THAT(CheckPolicy("otto", "alllowercaseletters", policy).error(), HasSubstr("at least 3 are required"));
+  EXPECT_TRUE(CheckPolicy("otto", "Correct-Horse-42", policy).has_value());
+}
+
+schema::User* AddUser(schema::UserDirectory& d, const std::string& name, schema::Role role) {
+  schema::User* u = d.add_users();
+  u->set_name(name);
+  u->add_roles(role);
+  *u->mutable_password() = *HashPassword("Correct-Horse-42");
+  return u;
+}
+
+TEST(PasswordsTest, RepeatedFailuresLockOutAndTheLockExpires) {
+  schema::UserDirectory d;
+  AddUser(d, "otto", schema::OPERATOR);
+  AddUser(d, "sam", schema::SECURITY_ADMIN);
+  const PasswordPolicy policy{.max_failures = 3, .lockout_s = 60};
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Login(d, "otto", "wrong", 1000, policy), LoginResult::kWrongPassword);
+  EXPECT_EQ(Login(d, "otto", "Correct-Horse-42", 1001, policy), LoginResult::kLocked);
+  EXPECT_EQ(Login(d, "otto", "Correct-Horse-42", 1061, policy), LoginResult::kOk);
+  EXPECT_EQ(Login(d, "nobody", "x", 1061, policy), LoginResult::kUnknownUser);
+}
+
+TEST(PasswordsTest, TheLastSecurityAdminIsNeverLockedOut) {
+  schema::UserDirectory d;
+  AddUser(d, "sam", schema::SECURITY_ADMIN);
+  AddUser(d, "sue", schema::SECURITY_ADMIN);
+  const PasswordPolicy policy{.max_failures = 2, .lockout_s = 600};
+  for (int i = 0; i < 2; ++i) (void)Login(d, "sue", "wrong", 1000, policy);
+  EXPECT_EQ(Login(d, "sue", "Correct-Horse-42", 1001, policy), LoginResult::kLocked) << "sue had a colleague";
+  for (int i = 0; i < 10; ++i) (void)Login(d, "sam", "wrong", 1002, policy);
+  EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", 1003, policy), LoginResult::kOk) << "nobody left to get in";
+}
+
+}  // namespace
+}  // namespace sbc::mgmt::users
