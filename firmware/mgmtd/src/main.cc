@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/service/control_service.h"
 #include "sbc/mgmt/store/config_store.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "sbc/mgmt/trust/text_files.h"
 
@@ -89,6 +91,16 @@ int main(int argc, char** argv) {
     google::protobuf::TextFormat::PrintToString(users, &body);
     return mgmt::store::WriteFileAtomically(key_store, firmware::mgmtd::kUsers, text + body);
   });
+  // The CA key lives on the key store of appliances that issue their own certificates.
+  std::unique_ptr<mgmt::pki::CertificateAuthority> ca;
+  if (std::filesystem::exists(key_store / firmware::mgmtd::kCaKey)) {
+    auto ca_key = mgmt::store::ReadFile(key_store / firmware::mgmtd::kCaKey);
+    auto loaded = ca_key ? mgmt::pki::CertificateAuthority::Load({files->ca_pem, *ca_key})
+                         : std::unexpected(ca_key.error());
+    if (!loaded) return Fail(kExitBadInput, "management CA: " + loaded.error());
+    ca = std::move(*loaded);
+    service.AttachCertificateAuthority(ca.get());
+  }
   std::unique_ptr<mgmt::service::UnixDataplaneLink> dataplane;
   if (dataplane_socket != "none") {
     dataplane = std::make_unique<mgmt::service::UnixDataplaneLink>(

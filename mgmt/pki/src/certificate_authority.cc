@@ -6,9 +6,14 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
 
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <random>
 
 namespace sbc::mgmt::pki {
@@ -58,6 +63,14 @@ struct CertificateAuthority::Impl {
     unsigned char buf[2048];
     if (int ret = mbedtls_pk_write_key_pem(k, buf, sizeof(buf)); ret != 0) return std::unexpected(MbedError(ret));
     return std::string(reinterpret_cast<char*>(buf));
+  }
+  std::string Validity(int days, bool end) {
+    const std::time_t t = std::time(nullptr) + (end ? days * 86400L : -300L);  // 5 min of clock skew
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[16];
+    std::strftime(text, sizeof(text), "%Y%m%d%H%M%S", &tm);
+    return text;
   }
   std::expected<std::string, std::string> Sign(mbedtls_pk_context* subject_key, const std::string& subject,
                                                bool is_ca, const char* not_before, const char* not_after) {
@@ -118,6 +131,64 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   i.name = std::string(subject).starts_with("CN=") ? std::string(subject).substr(3) : subject;
   ca->ca_ = c;
   return ca;
+}
+
+std::expected<std::string, std::string> CertificateAuthority::SignRequest(const std::string& csr_pem,
+                                                                         const std::string& required_cn, int days) {
+  mbedtls_x509_csr csr;
+  mbedtls_x509_csr_init(&csr);
+  std::expected<std::string, std::string> result = std::unexpected(std::string("not a certificate signing request"));
+  if (mbedtls_x509_csr_parse(&csr, reinterpret_cast<const unsigned char*>(csr_pem.c_str()), csr_pem.size() + 1) == 0) {
+    std::string cn;
+    for (const mbedtls_x509_name* n = &csr.subject; n != nullptr; n = n->next)
+      if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) cn.assign(reinterpret_cast<const char*>(n->val.p), n->val.len);
+    unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+    const mbedtls_md_info_t* md = mbedtls_md_info_from_type(csr.sig_md);
+    const bool ec = mbedtls_pk_can_do(&csr.pk, MBEDTLS_PK_ECDSA) &&
+                    (mbedtls_pk_ec(csr.pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1 ||
+                     mbedtls_pk_ec(csr.pk)->grp.id == MBEDTLS_ECP_DP_SECP384R1);
+    const bool signed_by_holder =
+        md != nullptr && mbedtls_md(md, csr.cri.p, csr.cri.len, hash) == 0 &&
+        mbedtls_pk_verify_ext(csr.sig_pk, csr.sig_opts, &csr.pk, csr.sig_md, hash, mbedtls_md_get_size(md),
+                              csr.sig.p, csr.sig.len) == 0;
+    if (!signed_by_holder) result = std::unexpected(std::string("the request's signature does not verify"));
+    else if (!ec) result = std::unexpected(std::string("the request's key is not ECDSA P-256 or P-384"));
+    else if (cn != required_cn)
+      result = std::unexpected("the request is for \"" + cn + "\", not \"" + required_cn + "\"");
+    else
+      result = impl_->Sign(&csr.pk, cn, false, impl_->Validity(days, false).c_str(), impl_->Validity(days, true).c_str());
+  }
+  mbedtls_x509_csr_free(&csr);
+  return result;
+}
+
+std::expected<Credential, std::string> CreateRequest(const std::string& common_name) {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_pk_context key;
+  mbedtls_x509write_csr csr;
+  mbedtls_entropy_init(&entropy);
+  mbedtls_ctr_drbg_init(&drbg);
+  mbedtls_pk_init(&key);
+  mbedtls_x509write_csr_init(&csr);
+  std::expected<Credential, std::string> result = std::unexpected(std::string("cannot create the request"));
+  unsigned char key_pem[2048], csr_pem[4096];
+  int ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
+  if (ret == 0) ret = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+  if (ret == 0) ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), mbedtls_ctr_drbg_random, &drbg);
+  mbedtls_x509write_csr_set_key(&csr, &key);
+  mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
+  if (ret == 0) ret = mbedtls_x509write_csr_set_subject_name(&csr, ("CN=" + common_name).c_str());
+  if (ret == 0) ret = mbedtls_x509write_csr_pem(&csr, csr_pem, sizeof(csr_pem), mbedtls_ctr_drbg_random, &drbg);
+  if (ret == 0) ret = mbedtls_pk_write_key_pem(&key, key_pem, sizeof(key_pem));
+  if (ret == 0) result = Credential{reinterpret_cast<char*>(csr_pem), reinterpret_cast<char*>(key_pem)};
+  else result = std::unexpected("cannot create the request: " + MbedError(ret));
+  mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
+  mbedtls_x509write_csr_free(&csr);
+  mbedtls_pk_free(&key);
+  mbedtls_ctr_drbg_free(&drbg);
+  mbedtls_entropy_free(&entropy);
+  return result;
 }
 
 std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name,

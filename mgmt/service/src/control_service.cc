@@ -150,6 +150,18 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
     case schema::USER_REMOVE:
     case schema::USER_SET_ROLES:
       return ChangeUsers(request, detail);
+    case schema::CERT_APPROVE: {
+      if (ca_ == nullptr) return Result(schema::FAILED, "this appliance has no management CA key");
+      // Only for an existing, enabled user: approval grants a certificate, never roles.
+      if (Find(users_, request.user_name()) == nullptr)
+        return Result(schema::REFUSED, "no enabled user \"" + request.user_name() + "\"; add the user first");
+      auto cert = ca_->SignRequest(request.csr_pem(), request.user_name());
+      if (!cert) return Result(schema::REFUSED, cert.error());
+      *detail = "issued a certificate for " + request.user_name();
+      schema::Response r = Result(schema::OK);
+      r.set_certificate_pem(*cert);
+      return r;
+    }
     case schema::AUDIT_READ: {
       auto entries = audit::ReadAll(audit_dir_);
       if (!entries) return Result(schema::FAILED, "audit log does not verify: " + entries.error());
@@ -198,6 +210,11 @@ schema::Response ControlService::ChangeUsers(const schema::Request& request, std
             : request.rpc() == schema::USER_REMOVE ? "removed user " + before
                                                    : "roles of " + before + " -> " + after;
   return Result(schema::OK);
+}
+
+void ControlService::AttachCertificateAuthority(pki::CertificateAuthority* ca) {
+  std::lock_guard lock(mutex_);
+  ca_ = ca;
 }
 
 void ControlService::AttachDataplane(DataplaneLink* link) {

@@ -121,6 +121,18 @@ class SbcctlSshTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  // sbcctl through the tunnel with other credentials (given in `args`).
+  ProcessResult SbcctlAs(std::vector<std::string> args) {
+    const std::string user = getpwuid(geteuid())->pw_name;
+    std::vector<std::string> argv = {SBCCTL_BIN, "--ssh", user + "@127.0.0.1", "--ssh-option", "Port=" + ssh_port_,
+                                     "--ssh-option", "IdentityFile=" + P("ssh/id"), "--ssh-option", "IdentitiesOnly=yes",
+                                     "--ssh-option", "UserKnownHostsFile=" + P("ssh/known_hosts"),
+                                     "--ssh-option", "StrictHostKeyChecking=yes",
+                                     "--connect", "127.0.0.1:" + mgmtd_port_, "--ca", P("client/ca.pem")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+
   // The value of `name` in `sbcctl counters` output, or -1.
   long Counter(const std::string& name) {
     const auto r = Sbcctl({"counters"});
@@ -177,6 +189,19 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   r = Sbcctl({"users", "list"});
   EXPECT_THAT(r.out, HasSubstr("nina OPERATOR,AUDITOR"));
   EXPECT_THAT(Slurp(dir_ / "keys/users.textproto"), HasSubstr("nina")) << "the change was not persisted";
+  // nina makes her key and request; the administrator approves; nina is served.
+  fs::create_directories(dir_ / "nina");
+  r = RunProcess({SBCCTL_BIN, "users", "request-cert", "nina", "--dir", P("nina")}, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"users", "approve-cert", "nina", "--csr", P("nina/nina.csr"), "--out", P("nina/nina.pem")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Sbcctl({"users", "approve-cert", "mallory", "--csr", P("nina/nina.csr"), "--out", P("nina/m.pem")});
+  EXPECT_EQ(r.exit_code, 1) << "a certificate for a user that does not exist";
+  r = SbcctlAs({"--cert", P("nina/nina.pem"), "--key", P("nina/nina.key"), "config", "history"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = SbcctlAs({"--cert", P("nina/nina.pem"), "--key", P("nina/nina.key"), "users", "list"});
+  EXPECT_EQ(r.exit_code, 0) << "nina is an auditor: " << r.err;
+
   r = Sbcctl({"users", "remove", "admin"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("last security-admin"));

@@ -42,5 +42,24 @@ TEST(CertificateAuthorityTest, ALoadedCaKeepsIssuingUnderItsName) {
   EXPECT_FALSE(CertificateAuthority::Load({"garbage", "garbage"}).has_value());
 }
 
+TEST(CertificateAuthorityTest, SignsARequestOnlyForTheNamedUserAndOnlyIfItVerifies) {
+  auto ca = CertificateAuthority::Create("Test CA");
+  ASSERT_TRUE(ca.has_value());
+  auto request = CreateRequest("nina");
+  ASSERT_TRUE(request.has_value()) << request.error();
+  auto cert = (*ca)->SignRequest(request->cert_pem, "nina");
+  ASSERT_TRUE(cert.has_value()) << cert.error();
+  EXPECT_EQ(VerifyFlags((*ca)->credential().cert_pem, *cert), 0u);
+
+  EXPECT_THAT((*ca)->SignRequest(request->cert_pem, "sam").error(),
+              ::testing::HasSubstr("the request is for \"nina\", not \"sam\""));
+  // Change one character inside the signed part: the signature no longer verifies.
+  std::string tampered = request->cert_pem;
+  const size_t body = tampered.find('\n') + 40;
+  tampered[body] = tampered[body] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE((*ca)->SignRequest(tampered, "nina").has_value());
+  EXPECT_FALSE((*ca)->SignRequest("garbage", "nina").has_value());
+}
+
 }  // namespace
 }  // namespace sbc::mgmt::pki

@@ -7,6 +7,9 @@
 // Credentials: --ca, --cert, --key (or SBCCTL_DIR holding ca.pem, <user>.pem/.key).
 // Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 denied or not
 // authenticated, 4 appliance unreachable.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -15,6 +18,7 @@
 #include <tuple>
 
 #include "print.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/tls/tls_client.h"
 #include "sbc/schema/control.pb.h"
 #include "ssh_tunnel.h"
@@ -91,6 +95,16 @@ int main(int argc, char** argv) {
           ->required();
     cmd->callback([&request, rpc] { request.set_rpc(rpc); });
   }
+  // A new operator makes a key and a request locally; a security-admin approves it.
+  std::string request_name, request_dir = ".", csr_file, cert_out;
+  auto* request_cert = users->add_subcommand("request-cert", "make a key and certificate request (offline)");
+  request_cert->add_option("name", request_name, "your user name")->required();
+  request_cert->add_option("--dir", request_dir, "where to write NAME.key (0600) and NAME.csr");
+  auto* approve = users->add_subcommand("approve-cert", "have the appliance's CA sign a user's request");
+  approve->add_option("name", user_name)->required();
+  approve->add_option("--csr", csr_file, "the user's NAME.csr")->required();
+  approve->add_option("--out", cert_out, "where to write the certificate")->required();
+  approve->callback([&] { request.set_rpc(schema::CERT_APPROVE); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
@@ -100,6 +114,24 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  if (*request_cert) {
+    auto made = mgmt::pki::CreateRequest(request_name);
+    if (!made) return Fail(kExitRefused, made.error());
+    const std::string key_path = request_dir + "/" + request_name + ".key";
+    const int fd = open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, made->key_pem.data(), made->key_pem.size()) != ssize_t(made->key_pem.size()))
+      return Fail(kExitUsage, key_path + ": cannot create (exists?)");
+    close(fd);
+    std::ofstream(request_dir + "/" + request_name + ".csr") << made->cert_pem;
+    std::cout << "wrote " << key_path << " and " << request_dir << "/" << request_name
+              << ".csr; send the .csr to a security-admin" << std::endl;
+    return kExitOk;
+  }
+  if (request.rpc() == schema::CERT_APPROVE) {
+    auto csr = ReadFile(csr_file);
+    if (!csr) return Fail(kExitUsage, csr_file + ": cannot be read");
+    request.set_csr_pem(*csr);
+  }
   if (request.rpc() == schema::CONFIG_PUSH) {
     auto bytes = ReadFile(bundle_file);
     if (!bytes) return Fail(kExitUsage, bundle_file + ": cannot be read");
@@ -149,6 +181,11 @@ int main(int argc, char** argv) {
   schema::Response response;
   if (!response.ParseFromString(*reply)) return Fail(kExitRefused, "the appliance answered garbage");
 
+  if (request.rpc() == schema::CERT_APPROVE && response.outcome() == schema::OK) {
+    std::ofstream(cert_out) << response.certificate_pem();
+    std::cout << "wrote " << cert_out << std::endl;
+    return kExitOk;
+  }
   if (output == "json") std::cout << tools::AsJson(response);
   else if (response.outcome() == schema::OK) std::cout << tools::AsText(request.rpc(), response);
   if (!response.warning().empty()) std::cerr << "sbcctl: warning: " << response.warning() << std::endl;

@@ -26,6 +26,12 @@ class CertificateAuthority {
   ~CertificateAuthority();
 
   const Credential& credential() const { return ca_; }
+
+  // Signs a certificate signing request: its own signature must verify (the requester
+  // holds the key), its key must be ECDSA P-256/P-384, and its subject CN must equal
+  // `required_cn`. Valid from now for `days` days. Returns the PEM certificate.
+  [[nodiscard]] std::expected<std::string, std::string> SignRequest(const std::string& csr_pem,
+                                                                    const std::string& required_cn, int days = 365);
   // A new key and a certificate for `common_name` signed by this CA, valid between
   // the two times (YYYYMMDDhhmmss, UTC). Serial numbers increase per CA object.
   [[nodiscard]] std::expected<Credential, std::string> Issue(
@@ -38,5 +44,9 @@ class CertificateAuthority {
   std::unique_ptr<Impl> impl_;
   Credential ca_;
 };
+
+// The requester's side: a new P-256 key and a CSR for `common_name`; the result's
+// cert_pem holds the CSR (PEM), key_pem the new private key.
+[[nodiscard]] std::expected<Credential, std::string> CreateRequest(const std::string& common_name);
 
 }  // namespace sbc::mgmt::pki

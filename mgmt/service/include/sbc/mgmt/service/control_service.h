@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "sbc/mgmt/store/config_store.h"
 #include "sbc/schema/control.pb.h"
@@ -30,6 +31,10 @@ class ControlService {
   // USER_REMOVE and USER_SET_ROLES fail. Called under the service's lock.
   using SaveUsers = std::function<std::expected<void, std::string>(const schema::UserDirectory&)>;
   void SetUserPersistence(SaveUsers save);
+
+  // The management CA that signs approved certificate requests (may be null: then
+  // CERT_APPROVE fails). Must outlive the service.
+  void AttachCertificateAuthority(pki::CertificateAuthority* ca);
 
   // The dataplane that runs what the store accepts (may be null: then COUNTERS fails
   // and pushes only reach the store). Must outlive the service.
@@ -56,6 +61,7 @@ class ControlService {
   const store::Clock& clock_;
   DataplaneLink* dataplane_ = nullptr;
   SaveUsers save_users_;
+  pki::CertificateAuthority* ca_ = nullptr;
   std::mutex mutex_;
 };
 
