@@ -39,12 +39,15 @@ int Fail(int code, const std::string& line) {
 int main(int argc, char** argv) {
   using namespace sbc;
   CLI::App app{"sbc-mgmtd: the appliance's management daemon"};
-  std::string board_file, data_dir, listen = "127.0.0.1", provision_admin, client_dir;
-  uint16_t port = 4443;
+  std::string board_file, data_dir, listen, provision_admin, client_dir;
+  int port = -1;
   app.add_option("--board", board_file, "board description (storage paths)")->required();
   app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
-  app.add_option("--listen", listen, "address to listen on; keep loopback and use ssh -L");
-  app.add_option("--port", port, "TCP port (0: any free port, printed at start)");
+  app.add_option("--listen", listen,
+                 "address to listen on, instead of the running config's management.listen_address "
+                 "(default 127.0.0.1: operators come through ssh -L)");
+  app.add_option("--port", port, "TCP port, instead of management.listen_port (default 4443; 0: any free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--provision-dev", provision_admin,
                  "development appliances only: create the management CA, the daemon's certificate "
                  "and an administrator with this name, then exit");
@@ -110,9 +113,20 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, OnStop);
   std::signal(SIGTERM, OnStop);
-  auto server = mgmt::tls::TlsServer::Start(
-      {.listen_address = listen, .port = port, .ca_pem = files->ca_pem, .cert_pem = files->server.cert_pem,
-       .key_pem = files->server.key_pem},
+  // Where and how to listen: the running signed config says, the command line may
+  // override, and without either it is loopback:4443.
+  const schema::Management management =
+      (*store)->Running() ? (*store)->Running()->config().management() : schema::Management{};
+  if (listen.empty()) listen = management.listen_address().empty() ? "127.0.0.1" : management.listen_address();
+  if (port < 0) port = management.listen_port() ? static_cast<int>(management.listen_port()) : 4443;
+  mgmt::tls::TlsServerConfig tls_config{.listen_address = listen, .port = static_cast<uint16_t>(port),
+                                        .ca_pem = files->ca_pem, .cert_pem = files->server.cert_pem,
+                                        .key_pem = files->server.key_pem};
+  if (management.max_clients()) tls_config.max_clients = management.max_clients();
+  // session_idle_timeout_s is not applied yet: the read timeout also bounds the
+  // handshake, and stretching it to an idle timeout would let stalled handshakes hold
+  // client slots. Connections live for one sbcctl command today.
+  auto server = mgmt::tls::TlsServer::Start(tls_config,
       [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
         return service.HandleFrame(who.common_name, frame);
       });

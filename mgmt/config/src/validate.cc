@@ -223,6 +223,8 @@ void CheckManagement(const ApplianceConfig& config, Report& report) {
   if (m.max_clients() > 1024)
     report.Fail("management.max_clients", std::to_string(m.max_clients()) + " is above 1024");
   CheckTimeout("management.session_idle_timeout_s", m.session_idle_timeout_s(), report);
+  if (m.login_banner().size() > 4096)
+    report.Fail("management.login_banner", std::to_string(m.login_banner().size()) + " bytes, at most 4096");
 }
 
 void CheckPrivacy(const ApplianceConfig& config, const std::set<std::string>& sets,

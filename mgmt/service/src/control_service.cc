@@ -69,6 +69,7 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_running_version(store_.running_version());
       r.set_highest_version(store_.highest_version());
       if (store_.state().has_pending()) r.set_pending_version(store_.state().pending().version());
+      if (auto running = store_.Running()) r.set_login_banner(running->config().management().login_banner());
       return r;
     }
     case schema::CONFIG_SHOW: {

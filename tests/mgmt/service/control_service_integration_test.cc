@@ -162,6 +162,19 @@ TEST_F(ControlServiceTest, EveryRpcWithEveryRoleOverMutualTls) {
   EXPECT_EQ(verified.entries, uint64_t(calls));
 }
 
+TEST_F(ControlServiceTest, StatusCarriesTheConfiguredLoginBanner) {
+  auto viewer = ClientFor("vera-viewer");
+  EXPECT_EQ(Call(*viewer, Rpc(schema::STATUS)).login_banner(), "");
+  schema::ConfigBundle bundle;
+  *bundle.mutable_meta() = testing::TestSigners::Meta(1, schema::DEVELOPMENT);
+  *bundle.mutable_config() = testing::SampleConfig();
+  bundle.mutable_config()->mutable_management()->set_login_banner("Authorised use only.");
+  schema::Request push = Rpc(schema::CONFIG_PUSH);
+  push.set_bundle(signers_.Sign(bundle, {0}));
+  ASSERT_EQ(Call(*ClientFor("otto-operator"), push).outcome(), schema::OK);
+  EXPECT_EQ(Call(*viewer, Rpc(schema::STATUS)).login_banner(), "Authorised use only.");
+}
+
 TEST_F(ControlServiceTest, UnknownUsersAreDeniedEvenWithAValidCertificate) {
   auto client = ClientFor("mallory");
   ASSERT_TRUE(client->handshake_ok());

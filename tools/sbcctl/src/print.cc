@@ -20,6 +20,7 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
   std::ostringstream out;
   switch (rpc) {
     case schema::STATUS:
+      if (!r.login_banner().empty()) out << r.login_banner() << (r.login_banner().back() == '\n' ? "" : "\n");
       out << "running config version " << r.running_version() << " (highest accepted " << r.highest_version() << ")";
       if (r.pending_version()) out << "; version " << r.pending_version() << " awaits confirmation";
       out << "\n";
