@@ -12,6 +12,7 @@
 #include <chrono>
 
 #include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/tls/ssl_transport.h"
 #include "sbc/mgmt/tls/tls_config.h"
 
 namespace sbc::mgmt::tls {
@@ -23,35 +24,6 @@ std::string MbedError(int code) {
   return text;
 }
 
-class Transport final : public control::Transport {
- public:
-  explicit Transport(mbedtls_ssl_context* ssl) : ssl_(ssl) {}
-  std::expected<size_t, control::FrameError> Read(void* buffer, size_t size,
-                                                  std::chrono::steady_clock::time_point) override {
-    for (;;) {
-      const int n = mbedtls_ssl_read(ssl_, static_cast<unsigned char*>(buffer), size);
-      if (n > 0) return static_cast<size_t>(n);
-      if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
-      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
-      if (n == MBEDTLS_ERR_SSL_TIMEOUT) return std::unexpected(control::FrameError::kTimeout);
-      return std::unexpected(control::FrameError::kIo);
-    }
-  }
-  std::expected<void, control::FrameError> WriteAll(std::string_view bytes) override {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const int n = mbedtls_ssl_write(ssl_, reinterpret_cast<const unsigned char*>(bytes.data()) + done,
-                                      bytes.size() - done);
-      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
-      if (n <= 0) return std::unexpected(control::FrameError::kIo);
-      done += static_cast<size_t>(n);
-    }
-    return {};
-  }
-
- private:
-  mbedtls_ssl_context* ssl_;
-};
 
 }  // namespace
 
@@ -125,7 +97,7 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
 }
 
 std::expected<std::string, ClientFailure> TlsClient::Call(const std::string& request) {
-  Transport transport(&impl_->ssl);
+  SslTransport transport(&impl_->ssl);
   if (!control::WriteFrame(transport, request))
     return std::unexpected(ClientFailure{ClientError::kConnection, "connection lost while sending"});
   auto reply = control::ReadFrame(transport, std::chrono::seconds(60));

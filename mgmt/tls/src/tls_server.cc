@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/tls/ssl_transport.h"
 #include "sbc/mgmt/tls/tls_config.h"
 
 namespace sbc::mgmt::tls {
@@ -37,37 +38,6 @@ std::string MbedError(int code) {
 // PEM parsers want the terminating NUL counted.
 const unsigned char* Pem(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.c_str()); }
 
-// Frames over an established TLS session.
-class TlsTransport final : public control::Transport {
- public:
-  explicit TlsTransport(mbedtls_ssl_context* ssl) : ssl_(ssl) {}
-  std::expected<size_t, control::FrameError> Read(void* buffer, size_t size,
-                                                  Clock::time_point deadline) override {
-    for (;;) {
-      if (Clock::now() >= deadline) return std::unexpected(control::FrameError::kTimeout);
-      const int n = mbedtls_ssl_read(ssl_, static_cast<unsigned char*>(buffer), size);
-      if (n > 0) return static_cast<size_t>(n);
-      if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
-      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
-      if (n == MBEDTLS_ERR_SSL_TIMEOUT) return std::unexpected(control::FrameError::kTimeout);
-      return std::unexpected(control::FrameError::kIo);
-    }
-  }
-  std::expected<void, control::FrameError> WriteAll(std::string_view bytes) override {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const int n = mbedtls_ssl_write(ssl_, reinterpret_cast<const unsigned char*>(bytes.data()) + done,
-                                      bytes.size() - done);
-      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
-      if (n <= 0) return std::unexpected(control::FrameError::kIo);
-      done += static_cast<size_t>(n);
-    }
-    return {};
-  }
-
- private:
-  mbedtls_ssl_context* ssl_;
-};
 
 ClientIdentity IdentityOf(const mbedtls_x509_crt* cert) {
   ClientIdentity id;
@@ -140,7 +110,7 @@ struct TlsServer::State {
       Count(&TlsServerStats::handshake_failures);
     } else {
       const ClientIdentity identity = IdentityOf(mbedtls_ssl_get_peer_cert(&ssl));
-      TlsTransport transport(&ssl);
+      SslTransport transport(&ssl);
       while (!stopping.load()) {
         auto request = control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes);
         if (!request) {
