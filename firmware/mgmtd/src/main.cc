@@ -123,9 +123,8 @@ int main(int argc, char** argv) {
                                         .ca_pem = files->ca_pem, .cert_pem = files->server.cert_pem,
                                         .key_pem = files->server.key_pem};
   if (management.max_clients()) tls_config.max_clients = management.max_clients();
-  // session_idle_timeout_s is not applied yet: the read timeout also bounds the
-  // handshake, and stretching it to an idle timeout would let stalled handshakes hold
-  // client slots. Connections live for one sbcctl command today.
+  if (management.session_idle_timeout_s())
+    tls_config.idle_timeout = std::chrono::seconds(management.session_idle_timeout_s());
   auto server = mgmt::tls::TlsServer::Start(tls_config,
       [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
         return service.HandleFrame(who.common_name, frame);

@@ -10,6 +10,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -112,6 +113,10 @@ struct TlsServer::State {
       const ClientIdentity identity = IdentityOf(mbedtls_ssl_get_peer_cert(&ssl));
       SslTransport transport(&ssl);
       while (!stopping.load()) {
+        if (!WaitForFrame(c.net.fd, &ssl)) {
+          Count(&TlsServerStats::idle_closed);
+          break;
+        }
         auto request = control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes);
         if (!request) {
           if (request.error() != control::FrameError::kClosed) Count(&TlsServerStats::bad_frames);
@@ -125,6 +130,21 @@ struct TlsServer::State {
     mbedtls_ssl_free(&ssl);
     mbedtls_net_free(&c.net);
     c.done = true;
+  }
+
+  // Waits, idle, until the peer sends something or idle_timeout passes. mbedTLS is not
+  // involved (a context must not be reused after its read times out).
+  bool WaitForFrame(int fd, mbedtls_ssl_context* ssl) {
+    if (mbedtls_ssl_get_bytes_avail(ssl) > 0) return true;
+    const auto deadline = Clock::now() + config.idle_timeout;
+    while (!stopping.load()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return false;
+      pollfd pfd{fd, POLLIN, 0};
+      // Short slices so Stop() is noticed; a signal (EINTR) simply loops.
+      if (poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 200))) > 0) return true;
+    }
+    return false;
   }
 
   // Joins the threads of finished connections; returns how many are still open.

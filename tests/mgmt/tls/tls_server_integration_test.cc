@@ -177,6 +177,28 @@ TEST_F(TlsServerTest, ConnectionsBeyondTheLimitAreRefused) {
   ExpectStillServing();
 }
 
+TEST(TlsServerIdleTest, AnIdleSessionIsClosedAndAnActiveOneIsNot) {
+  TestPki pki;
+  const Credential server = pki.Issue("sbc-appliance");
+  auto s = TlsServer::Start({.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server.cert_pem,
+                             .key_pem = server.key_pem, .idle_timeout = std::chrono::milliseconds(400)},
+                            [](const ClientIdentity&, const std::string& r) { return r; });
+  ASSERT_TRUE(s.has_value()) << s.error();
+  const ClientOptions options{.credential = pki.Issue("operator-1")};
+  {
+    testing::TlsTestClient active((*s)->port(), pki.ca_pem(), options);
+    for (int i = 0; i < 8; ++i) {  // a frame every 150 ms: never idle for 400 ms
+      EXPECT_EQ(active.Call("still here"), "still here") << "call " << i;
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+  }  // closes cleanly, not by the idle timer
+  testing::TlsTestClient idle((*s)->port(), pki.ca_pem(), options);
+  EXPECT_EQ(idle.Call("hello"), "hello");
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_FALSE(idle.Call("too late").has_value()) << "the idle session was kept open";
+  EXPECT_EQ((*s)->stats().idle_closed, 1u);
+}
+
 TEST(TlsServerStartTest, BadCredentialsAreNamed) {
   TestPki pki;
   const Credential server = pki.Issue("sbc-appliance");

@@ -26,6 +26,9 @@ struct TlsServerConfig {
   std::string key_pem;   // its private key
   uint32_t max_clients = 32;
   std::chrono::milliseconds read_timeout{10'000};  // per frame, and for the handshake
+  // A connection with no new frame for this long is closed
+  // (management.session_idle_timeout_s). Waited for outside mbedTLS, on the socket.
+  std::chrono::milliseconds idle_timeout{900'000};
   uint32_t max_frame_bytes = 4u << 20;
 };
 
@@ -41,6 +44,7 @@ struct TlsServerStats {
   uint64_t refused_over_limit = 0;
   uint64_t frames = 0;
   uint64_t bad_frames = 0;  // connections closed for a bad, oversized or late frame
+  uint64_t idle_closed = 0; // connections closed after idle_timeout without a frame
 };
 
 // Turns one request frame into one response frame. Runs on connection threads,
