@@ -90,7 +90,12 @@ uint64_t Dataplane::PacketLogSuppressed() const {
 }
 
 std::vector<dataplane::RuleCounter> Dataplane::RuleCounters() const {
-  std::vector<dataplane::RuleCounter> sum(rule_names().size());
+  size_t rules;
+  {
+    std::lock_guard lock(rules_mutex_);
+    rules = rule_names_.size();
+  }
+  std::vector<dataplane::RuleCounter> sum(rules);
   for (const auto& worker : workers_) {
     const auto counters = worker->rule_counters();
     for (size_t r = 0; r < sum.size(); ++r) {
