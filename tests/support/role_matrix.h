@@ -12,16 +12,18 @@ namespace sbc::testing {
 inline const std::map<schema::Role, std::set<schema::Rpc>>& ExpectedRoleMatrix() {
   using namespace schema;
   static const std::map<Role, std::set<Rpc>> kMatrix = {
-      {VIEWER, {STATUS, COUNTERS}},
+      // CONSOLE_LOGIN: every role may log in on the console with a password (over TLS
+      // it is refused, not denied).
+      {VIEWER, {STATUS, COUNTERS, CONSOLE_LOGIN}},
       {OPERATOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, CONFIG_PUSH,
-                  CONFIG_CONFIRM, CONFIG_ROLLBACK}},
-      {SIGNALING, {STATUS, MEDIA_SESSION_CREATE, MEDIA_SESSION_DELETE, MEDIA_SESSION_LIST}},
+                  CONFIG_CONFIRM, CONFIG_ROLLBACK, CONSOLE_LOGIN}},
+      {SIGNALING, {STATUS, MEDIA_SESSION_CREATE, MEDIA_SESSION_DELETE, MEDIA_SESSION_LIST, CONSOLE_LOGIN}},
       {AUDITOR, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_READ, AUDIT_VERIFY,
-                 PROCESSING_REGISTER, USER_LIST}},
+                 PROCESSING_REGISTER, USER_LIST, CONSOLE_LOGIN}},
       {SECURITY_ADMIN, {STATUS, COUNTERS, CONFIG_SHOW, CONFIG_HISTORY, CONFIG_DIFF, AUDIT_VERIFY,
                         PROCESSING_REGISTER, USER_LIST, USER_ADD, USER_REMOVE, USER_SET_ROLES,
                         CERT_APPROVE, KEY_ROTATE, FIRMWARE_UPDATE, SUBJECT_EXPORT, SUBJECT_ERASE,
-                        CLOCK_SET}},
+                        CLOCK_SET, USER_SET_PASSWORD, CONSOLE_LOGIN}},
   };
   return kMatrix;
 }

@@ -16,14 +16,19 @@
 
 namespace sbc::testing {
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s,
-                         int signal_after_ms, int signal_number) {
-  int out_pipe[2], err_pipe[2];
+namespace {
+
+ProcessResult Run(const std::vector<std::string>& argv, const std::string* input, int timeout_s, int signal_after_ms,
+                  int signal_number) {
+  int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
+  // Small inputs only (one pipe buffer): written whole before the child is waited for.
+  if (input != nullptr && (input->size() > 16384 || pipe(in_pipe) != 0)) return {};
   const pid_t pid = fork();
   if (pid == 0) {
     const int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
+    dup2(input != nullptr ? in_pipe[0] : devnull, 0);
+    if (input != nullptr) close(in_pipe[1]);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     close(out_pipe[0]);
@@ -36,6 +41,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s,
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (input != nullptr) {
+    signal(SIGPIPE, SIG_IGN);  // a child that exits without reading must not kill the test
+    close(in_pipe[0]);
+    (void)!write(in_pipe[1], input->data(), input->size());
+    close(in_pipe[1]);
+  }
 
   ProcessResult result;
   const auto start = std::chrono::steady_clock::now();
@@ -72,6 +83,16 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s,
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
+}
+
+}  // namespace
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s, int signal_after_ms, int signal_number) {
+  return Run(argv, nullptr, timeout_s, signal_after_ms, signal_number);
+}
+
+ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
+  return Run(argv, &input, timeout_s, 0, 0);
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& log_file)

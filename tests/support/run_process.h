@@ -20,6 +20,9 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s = 60,
                          int signal_after_ms = 0, int signal = 0);
 
+// RunProcess with `input` (at most 16 KiB) on the child's stdin.
+ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input, int timeout_s = 60);
+
 // A process that runs while the test does (a daemon), its stdout and stderr in a
 // file. The destructor sends SIGTERM and waits.
 class BackgroundProcess {

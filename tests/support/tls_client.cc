@@ -87,6 +87,8 @@ TlsTestClient::TlsTestClient(uint16_t port, const std::string& ca_pem, const Tls
   while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
   }
   handshake_ok_ = ret == 0;
+  if (const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&i.ssl); peer != nullptr)
+    peer_der_.assign(reinterpret_cast<const char*>(peer->raw.p), peer->raw.len);
 }
 
 TlsTestClient::~TlsTestClient() = default;

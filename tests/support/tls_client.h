@@ -24,6 +24,8 @@ class TlsTestClient {
   TlsTestClient(uint16_t port, const std::string& ca_pem, const TlsClientOptions& options);
   ~TlsTestClient();
   bool handshake_ok() const { return handshake_ok_; }
+  // The certificate the server presented (DER), empty if none.
+  const std::string& peer_certificate_der() const { return peer_der_; }
   // Sends one frame and returns the reply frame, or nullopt if the connection failed.
   std::optional<std::string> Call(const std::string& request);
 
@@ -31,6 +33,7 @@ class TlsTestClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   bool handshake_ok_ = false;
+  std::string peer_der_;
 };
 
 }  // namespace sbc::testing

@@ -12,11 +12,7 @@
 namespace sbc::firmware {
 
 std::expected<std::unique_ptr<IpcServer>, std::string> IpcServer::Start(const std::string& path, IpcHandler handler) {
-  if (auto live = mgmt::control::ConnectUnix(path); live) {
-    close(*live);
-    return std::unexpected("another process serves " + path + " (is sbc-dataplane already running?)");
-  }
-  auto fd = mgmt::control::ListenUnix(path);
+  auto fd = mgmt::control::ListenUnixExclusive(path, "sbc-dataplane");
   if (!fd) return std::unexpected(fd.error());
   std::unique_ptr<IpcServer> server(new IpcServer());
   server->path_ = path;
@@ -40,8 +36,7 @@ void IpcServer::Serve() {
     if (poll(&pfd, 1, 200) <= 0) continue;
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    const uid_t peer = mgmt::control::PeerUid(fd);
-    if (peer != geteuid() && peer != 0) {
+    if (!mgmt::control::PeerIsTrusted(fd)) {
       ++refused_peers_;
       close(fd);
       continue;

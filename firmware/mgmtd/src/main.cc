@@ -4,6 +4,9 @@
 //
 //   sbc-mgmtd --board board/sim.textproto [--data-dir DIR] [--port 4443]
 //   sbc-mgmtd --board board/sim.textproto --provision-dev admin --client-dir DIR
+//
+// Besides TLS it serves the local console socket (<data dir>/run/console.sock, 0600):
+// password break-glass for an operator at the appliance's console (sbcctl --console).
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
@@ -11,15 +14,16 @@
 #include <iostream>
 #include <thread>
 
-#include <google/protobuf/text_format.h>
-
 #include "key_store.h"
 #include "sbc/mgmt/store/atomic_file.h"
 #include "sbc/board/board.h"
 #include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/clock/settable_clock.h"
+#include "sbc/mgmt/control/console_server.h"
 #include "sbc/mgmt/service/control_service.h"
 #include "sbc/mgmt/store/config_store.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
+#include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "sbc/mgmt/trust/text_files.h"
 
@@ -52,9 +56,11 @@ int main(int argc, char** argv) {
                  "development appliances only: create the management CA, the daemon's certificate "
                  "and an administrator with this name, then exit");
   app.add_option("--client-dir", client_dir, "where --provision-dev writes the administrator's credential");
-  std::string dataplane_socket;
+  std::string dataplane_socket, console_socket;
   app.add_option("--dataplane-socket", dataplane_socket,
                  "sbc-dataplane's IPC socket (default <data dir>/run/dataplane.sock; none: no dataplane)");
+  app.add_option("--console-socket", console_socket,
+                 "the console's password login socket (default <data dir>/run/console.sock; none: no console)");
   CLI11_PARSE(app, argc, argv);
 
   auto board = board::LoadBoard(board_file);
@@ -81,18 +87,20 @@ int main(int argc, char** argv) {
 
   auto files = firmware::mgmtd::LoadKeyStore(key_store);
   if (!files) return Fail(kExitBadInput, files.error());
-  mgmt::store::SystemClock clock;
+  // The board says whose clock this is: the system's, or (sim) an offset of our own.
+  auto clock = board->clock().offset_file().empty()
+                   ? mgmt::clock::SystemRealtimeClock()
+                   : mgmt::clock::OffsetFileClock(board::ResolveStoragePath(*board, board->clock().offset_file()));
+  if (!clock) return Fail(kExitBadInput, "clock: " + clock.error());
   const auto state_dir = board::ResolveStoragePath(*board, "mgmt");
-  auto store = mgmt::store::ConfigStore::Open(state_dir / "config", *verifier, clock, {});
+  auto store = mgmt::store::ConfigStore::Open(state_dir / "config", *verifier, **clock, {});
   if (!store) return Fail(kExitFailure, store.error());
   auto audit = mgmt::audit::AuditLog::Open(state_dir / "audit");
   if (!audit) return Fail(kExitFailure, audit.error());
-  mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), clock);
-  service.SetUserPersistence([&key_store](const schema::UserDirectory& users) -> std::expected<void, std::string> {
-    std::string text = "# Who may use the control API: client certificate CN -> roles.\n";
-    std::string body;
-    google::protobuf::TextFormat::PrintToString(users, &body);
-    return mgmt::store::WriteFileAtomically(key_store, firmware::mgmtd::kUsers, text + body);
+  mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), **clock);
+  service.AttachClock(clock->get());
+  service.SetUserPersistence([&key_store](const schema::UserDirectory& users) {
+    return firmware::mgmtd::WriteUsers(key_store, users);
   });
   // The CA key lives on the key store of appliances that issue their own certificates.
   std::unique_ptr<mgmt::pki::CertificateAuthority> ca;
@@ -130,6 +138,36 @@ int main(int argc, char** argv) {
         return service.HandleFrame(who.common_name, frame);
       });
   if (!server) return Fail(kExitFailure, server.error());
+  if (ca) {
+    // KEY_ROTATE mgmtd-tls: a new server key and certificate, on disk first, then
+    // presented from the next handshake on.
+    service.AttachKeyRotation("mgmtd-tls", [&, current = files->server.cert_pem]() mutable
+                              -> std::expected<std::string, std::string> {
+      const auto old_key = mgmt::pki::KeyFingerprint(current);
+      auto fresh = firmware::mgmtd::RotateServerCredential(key_store, *ca);
+      if (!fresh) return std::unexpected(fresh.error());
+      current = fresh->cert_pem;
+      if (auto ok = (*server)->ReplaceCredential(fresh->cert_pem, fresh->key_pem); !ok)
+        return std::unexpected("stored, but not yet served (restart sbc-mgmtd): " + ok.error());
+      return "key " + old_key.value_or("?") + " -> " + mgmt::pki::KeyFingerprint(fresh->cert_pem).value_or("?");
+    });
+  }
+  std::unique_ptr<mgmt::control::ConsoleServer> console;
+  if (console_socket != "none") {
+    mgmt::control::ConsoleServerConfig console_config{
+        .socket_path = console_socket.empty() ? board::ResolveStoragePath(*board, "run/console.sock").string()
+                                              : console_socket};
+    console_config.idle_timeout = tls_config.idle_timeout;
+    auto started = mgmt::control::ConsoleServer::Start(
+        console_config,
+        [&service](const std::string& user, const std::string& password) {
+          return service.ConsoleLogin(user, password);
+        },
+        [&service](const std::string& user, const std::string& frame) { return service.HandleFrame(user, frame); });
+    if (!started) return Fail(kExitFailure, "console: " + started.error());
+    console = std::move(*started);
+    std::cout << "sbc-mgmtd: console login on " << console_config.socket_path << std::endl;
+  }
   std::cout << "sbc-mgmtd: control API on " << listen << ":" << (*server)->port()
             << " (TLS 1.2, client certificates required); running config version "
             << (*store)->running_version() << std::endl;
@@ -137,6 +175,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     service.Tick();
   }
+  if (console) console->Stop();
   (*server)->Stop();
   std::cout << "sbc-mgmtd: stopped" << std::endl;
   return kExitOk;

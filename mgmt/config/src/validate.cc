@@ -225,6 +225,17 @@ void CheckManagement(const ApplianceConfig& config, Report& report) {
   CheckTimeout("management.session_idle_timeout_s", m.session_idle_timeout_s(), report);
   if (m.login_banner().size() > 4096)
     report.Fail("management.login_banner", std::to_string(m.login_banner().size()) + " bytes, at most 4096");
+  // Zero means the default; anything set must lie in its range.
+  const schema::PasswordPolicy& p = m.password_policy();
+  const auto in_range = [&](const char* field, uint32_t value, uint32_t low, uint32_t high) {
+    if (value != 0 && (value < low || value > high))
+      report.Fail(std::string("management.password_policy.") + field,
+                  std::to_string(value) + " is outside [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+  };
+  in_range("min_length", p.min_length(), 8, 128);
+  in_range("min_character_classes", p.min_character_classes(), 1, 4);
+  in_range("max_failed_logins", p.max_failed_logins(), 1, 20);
+  in_range("lockout_s", p.lockout_s(), 60, 86400);
 }
 
 void CheckPrivacy(const ApplianceConfig& config, const std::set<std::string>& sets,

@@ -46,6 +46,9 @@ constexpr std::array kTable = {
     Entry{schema::SUBJECT_EXPORT, kSecurityAdmin},
     Entry{schema::SUBJECT_ERASE, kSecurityAdmin},
     Entry{schema::CLOCK_SET, kSecurityAdmin},
+    Entry{schema::USER_SET_PASSWORD, kSecurityAdmin},
+    // Password-gated, not role-gated: anyone with a console password may log in there.
+    Entry{schema::CONSOLE_LOGIN, kViewer | kOperator | kSignaling | kAuditor | kSecurityAdmin},
 };
 
 uint32_t MaskFor(Rpc rpc) {

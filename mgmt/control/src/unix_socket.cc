@@ -1,5 +1,6 @@
 #include "sbc/mgmt/control/unix_socket.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -7,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 namespace sbc::mgmt::control {
@@ -41,6 +43,14 @@ std::expected<int, std::string> ListenUnix(const std::string& path) {
   return fd;
 }
 
+std::expected<int, std::string> ListenUnixExclusive(const std::string& path, const std::string& what) {
+  if (auto live = ConnectUnix(path); live) {
+    close(*live);
+    return std::unexpected("another process serves " + path + " (is " + what + " already running?)");
+  }
+  return ListenUnix(path);
+}
+
 std::expected<int, std::string> ConnectUnix(const std::string& path) {
   auto addr = Address(path);
   if (!addr) return std::unexpected(addr.error());
@@ -58,6 +68,24 @@ uid_t PeerUid(int fd) {
   socklen_t len = sizeof(cred);
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return static_cast<uid_t>(-1);
   return cred.uid;
+}
+
+bool PeerIsTrusted(int fd) {
+  const uid_t peer = PeerUid(fd);
+  return peer == geteuid() || peer == 0;
+}
+
+bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!stop.load()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd pfd{fd, POLLIN, 0};
+    // A signal (EINTR) simply loops.
+    if (poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 200))) > 0) return true;
+  }
+  return false;
 }
 
 }  // namespace sbc::mgmt::control

@@ -6,6 +6,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
@@ -204,6 +205,44 @@ std::expected<Credential, std::string> CertificateAuthority::Issue(const std::st
   }
   mbedtls_pk_free(&key);
   return result;
+}
+
+std::expected<std::string, std::string> KeyFingerprint(const std::string& cert_pem) {
+  mbedtls_x509_crt cert;
+  mbedtls_x509_crt_init(&cert);
+  std::expected<std::string, std::string> result = std::unexpected(std::string("not a PEM certificate"));
+  unsigned char der[512];
+  if (mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0) {
+    // mbedtls_pk_write_pubkey_der writes at the end of the buffer.
+    const int len = mbedtls_pk_write_pubkey_der(&cert.pk, der, sizeof(der));
+    unsigned char digest[32];
+    if (len > 0 && mbedtls_sha256_ret(der + sizeof(der) - len, static_cast<size_t>(len), digest, 0) == 0) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex = "sha256:";
+      for (int i = 0; i < 8; ++i) {
+        hex += kHex[digest[i] >> 4];
+        hex += kHex[digest[i] & 15];
+      }
+      result = hex;
+    }
+  }
+  mbedtls_x509_crt_free(&cert);
+  return result;
+}
+
+bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_pem) {
+  mbedtls_x509_crt cert;
+  mbedtls_pk_context key;
+  mbedtls_x509_crt_init(&cert);
+  mbedtls_pk_init(&key);
+  const bool match =
+      mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0 &&
+      mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(key_pem.c_str()), key_pem.size() + 1, nullptr,
+                           0) == 0 &&
+      mbedtls_pk_check_pair(&cert.pk, &key) == 0;
+  mbedtls_pk_free(&key);
+  mbedtls_x509_crt_free(&cert);
+  return match;
 }
 
 }  // namespace sbc::mgmt::pki

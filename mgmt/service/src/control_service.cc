@@ -47,17 +47,92 @@ schema::Response ControlService::Handle(const std::string& user, const schema::R
   else
     response = Dispatch(request, &detail);
   response.set_user(user);
+  response.set_clock_unix_ms(clock_.NowUnixMs());
+  if (auto ok = Audit(user, roles, request.rpc(), response.outcome(), detail.empty() ? response.error() : detail); !ok) {
+    // An action that cannot be audited is not reported as done.
+    return Result(schema::FAILED, "audit log: " + ok.error());
+  }
+  return response;
+}
 
+std::expected<void, std::string> ControlService::Audit(const std::string& user, const std::vector<schema::Role>& roles,
+                                                       schema::Rpc rpc, schema::Outcome outcome,
+                                                       const std::string& detail) {
   schema::AuditEntry entry;
   entry.set_time_unix_ms(clock_.NowUnixMs());
   entry.set_user(user);
   for (schema::Role r : roles) entry.add_roles(r);
-  entry.set_rpc(request.rpc());
-  entry.set_outcome(response.outcome());
-  entry.set_detail(detail.empty() ? response.error() : detail);
-  if (auto ok = audit_.Append(entry); !ok) {
-    // An action that cannot be audited is not reported as done.
+  entry.set_rpc(rpc);
+  entry.set_outcome(outcome);
+  entry.set_detail(detail);
+  if (auto appended = audit_.Append(entry); !appended) return std::unexpected(appended.error());
+  return {};
+}
+
+users::PasswordPolicy ControlService::Policy() const {
+  auto running = store_.Running();
+  return users::PolicyFrom(running ? running->config().management().password_policy() : schema::PasswordPolicy{});
+}
+
+schema::Response ControlService::ConsoleLogin(const std::string& user, const std::string& password) {
+  std::unique_lock lock(mutex_);
+  int64_t now = clock_.NowUnixMs() / 1000;
+  auto target = users::LoginTarget(users_, user, now);
+  users::LoginResult result;
+  if (target) {
+    lock.unlock();  // 600,000 PBKDF2 iterations must not stall the API
+    const bool matched = users::Matches(*target, password);
+    lock.lock();
+    now = clock_.NowUnixMs() / 1000;
+    result = users::RecordAttempt(users_, user, matched, now, Policy());
+    // Failure counts and lockouts survive a restart; a login that cannot be recorded
+    // does not count as a login.
+    if (save_users_) {
+      if (auto saved = save_users_(users_); !saved && result == users::LoginResult::kOk)
+        return Result(schema::FAILED, "users file: " + saved.error());
+    }
+  } else {
+    result = target.error();
+  }
+
+  const schema::User* known = Find(users_, user);
+  std::vector<schema::Role> roles;
+  if (known != nullptr && result != users::LoginResult::kUnknownUser)
+    for (int r : known->roles()) roles.push_back(static_cast<schema::Role>(r));
+  schema::Response response;
+  std::string detail;
+  switch (result) {
+    case users::LoginResult::kOk:
+      response = Result(schema::OK);
+      detail = "console login";
+      break;
+    case users::LoginResult::kWrongPassword:
+      response = Result(schema::DENIED, "wrong user name or password");
+      detail = "console login: wrong password";
+      if (known != nullptr && known->locked_until_unix() > now)
+        detail += "; locked out until " + clock::FormatUtc(known->locked_until_unix() * 1000);
+      break;
+    case users::LoginResult::kLocked:
+      // Same answer as a wrong password: the console does not tell a guesser which
+      // accounts exist or are locked. The audit log does.
+      response = Result(schema::DENIED, "wrong user name or password");
+      detail = "console login refused: locked out until " + clock::FormatUtc(known->locked_until_unix() * 1000);
+      break;
+    case users::LoginResult::kUnknownUser:
+      response = Result(schema::DENIED, "wrong user name or password");
+      detail = "console login: no such user, or no console password set";
+      break;
+  }
+  // What was typed as a user name may be a password typed one field early: an unknown
+  // name is not written to the log.
+  const std::string logged_user = result == users::LoginResult::kUnknownUser && Find(users_, user) == nullptr
+                                      ? "(unknown user)" : user;
+  if (auto ok = Audit(logged_user, roles, schema::CONSOLE_LOGIN, response.outcome(), detail); !ok)
     return Result(schema::FAILED, "audit log: " + ok.error());
+  if (response.outcome() == schema::OK) {
+    response.set_user(user);
+    if (auto running = store_.Running()) response.set_login_banner(running->config().management().login_banner());
+    response.set_clock_unix_ms(clock_.NowUnixMs());
   }
   return response;
 }
@@ -144,6 +219,8 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
         out->set_name(u.name());
         *out->mutable_roles() = u.roles();
         out->set_disabled(u.disabled());
+        out->set_password_set(u.has_password());
+        out->set_locked_until_unix(u.locked_until_unix());
       }
       return r;
     }
@@ -177,9 +254,76 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_audit_entries(v.entries);
       return r;
     }
+    case schema::USER_SET_PASSWORD:
+      return SetPassword(request, detail);
+    case schema::CLOCK_SET:
+      return SetClock(request, detail);
+    case schema::KEY_ROTATE:
+      return RotateKeyNamed(request.key_name(), detail);
+    case schema::CONSOLE_LOGIN:
+      return Result(schema::REFUSED, "CONSOLE_LOGIN is taken on the console socket only; the API authenticates by certificate");
     default:
       return Result(schema::FAILED, schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
   }
+}
+
+schema::Response ControlService::SetPassword(const schema::Request& request, std::string* detail) {
+  if (!save_users_) return Result(schema::FAILED, "user changes are not enabled on this appliance");
+  schema::UserDirectory next = users_;
+  schema::User* user = nullptr;
+  for (auto& u : *next.mutable_users())
+    if (u.name() == request.user_name()) user = &u;
+  if (user == nullptr) return Result(schema::REFUSED, "no user \"" + request.user_name() + "\"");
+  if (auto ok = users::CheckPolicy(user->name(), request.password(), Policy()); !ok)
+    return Result(schema::REFUSED, "password policy: " + ok.error());
+  // One PBKDF2 under the lock (about a third of a second): password changes are rare.
+  auto hash = users::HashPassword(request.password());
+  if (!hash) return Result(schema::FAILED, hash.error());
+  *user->mutable_password() = std::move(*hash);
+  user->set_failed_logins(0);
+  user->set_locked_until_unix(0);  // a new password also lifts a lockout
+  if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+  users_ = std::move(next);
+  *detail = "set the console password of " + request.user_name();
+  return Result(schema::OK);
+}
+
+schema::Response ControlService::SetClock(const schema::Request& request, std::string* detail) {
+  if (settable_clock_ == nullptr) return Result(schema::FAILED, "this appliance's clock cannot be set");
+  const int64_t before = clock_.NowUnixMs();
+  if (request.clock_unix_ms() < clock::kEarliestUnixMs || request.clock_unix_ms() >= clock::kLatestUnixMs)
+    return Result(schema::REFUSED, clock::FormatUtc(request.clock_unix_ms()) + " is outside " +
+                                       clock::FormatUtc(clock::kEarliestUnixMs) + " to " +
+                                       clock::FormatUtc(clock::kLatestUnixMs));
+  if (auto ok = settable_clock_->Set(request.clock_unix_ms()); !ok) return Result(schema::FAILED, ok.error());
+  *detail = "clock set from " + clock::FormatUtc(before) + " to " + clock::FormatUtc(request.clock_unix_ms());
+  return Result(schema::OK);
+}
+
+schema::Response ControlService::RotateKeyNamed(const std::string& key_name, std::string* detail) {
+  const auto it = key_rotations_.find(key_name);
+  if (it == key_rotations_.end()) {
+    std::string known;
+    for (const auto& [name, rotate] : key_rotations_) known += (known.empty() ? "" : ", ") + name;
+    return Result(schema::REFUSED, "no key \"" + key_name + "\" to rotate; this appliance rotates: " +
+                                       (known.empty() ? "none" : known));
+  }
+  auto rotated = it->second();
+  if (!rotated) return Result(schema::FAILED, key_name + ": " + rotated.error());
+  *detail = "rotated " + key_name + ": " + *rotated;
+  schema::Response r = Result(schema::OK);
+  r.set_text(*detail);
+  return r;
+}
+
+void ControlService::AttachClock(clock::SettableClock* clock) {
+  std::lock_guard lock(mutex_);
+  settable_clock_ = clock;
+}
+
+void ControlService::AttachKeyRotation(const std::string& key_name, RotateKey rotate) {
+  std::lock_guard lock(mutex_);
+  key_rotations_[key_name] = std::move(rotate);
 }
 
 void ControlService::SetUserPersistence(SaveUsers save) {
@@ -247,15 +391,11 @@ void ControlService::Tick() {
   const uint64_t pending = store_.state().pending().version();
   if (!store_.Tick()) return;
   const std::string not_applied = SyncDataplane();
-  schema::AuditEntry entry;
-  entry.set_time_unix_ms(clock_.NowUnixMs());
-  entry.set_user("sbc-mgmtd");
-  entry.set_rpc(schema::CONFIG_ROLLBACK);
-  entry.set_outcome(schema::OK);
-  entry.set_detail("version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
-                   std::to_string(store_.running_version()) +
-                   (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
-  (void)audit_.Append(entry);  // the revert stands even if the log is failing
+  // The revert stands even if the log is failing.
+  (void)Audit("sbc-mgmtd", {}, schema::CONFIG_ROLLBACK, schema::OK,
+              "version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
+                  std::to_string(store_.running_version()) +
+                  (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
 }
 
 std::string ControlService::HandleFrame(const std::string& user, const std::string& frame) {

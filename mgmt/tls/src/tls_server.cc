@@ -10,25 +10,23 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstring>
-#include <list>
 #include <mutex>
 #include <thread>
 
+#include "sbc/mgmt/control/connection_threads.h"
 #include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/control/unix_socket.h"
 #include "sbc/mgmt/tls/ssl_transport.h"
 #include "sbc/mgmt/tls/tls_config.h"
 
 namespace sbc::mgmt::tls {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string MbedError(int code) {
   char text[160];
@@ -53,41 +51,50 @@ ClientIdentity IdentityOf(const mbedtls_x509_crt* cert) {
 
 }  // namespace
 
+// The server's own certificate and key with the TLS configuration that presents them.
+// Replaced whole when the key is rotated; a connection holds the one it started with.
+struct ServerCredential {
+  mbedtls_x509_crt cert;
+  mbedtls_pk_context key;
+  mbedtls_ssl_config conf;
+  ServerCredential() {
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+    mbedtls_ssl_config_init(&conf);
+  }
+  ~ServerCredential() {
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&cert);
+  }
+  ServerCredential(const ServerCredential&) = delete;
+  ServerCredential& operator=(const ServerCredential&) = delete;
+};
+
 struct TlsServer::State {
   TlsServerConfig config;
   FrameHandler handler;
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;  // thread-safe: mbedTLS is built with MBEDTLS_THREADING_C
-  mbedtls_x509_crt ca, cert;
-  mbedtls_pk_context key;
-  mbedtls_ssl_config conf;
+  mbedtls_x509_crt ca;
+  std::shared_ptr<const ServerCredential> credential;  // guarded by mutex
   mbedtls_net_context listener;
   std::thread acceptor;
   std::atomic<bool> stopping{false};
 
-  struct Connection {
-    mbedtls_net_context net;
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-  std::mutex mutex;  // guards connections and stats
-  std::list<Connection> connections;
+  std::mutex mutex;  // guards credential and stats
   TlsServerStats stats;
+  std::unique_ptr<control::ConnectionThreads> connections;
 
   State() {
     mbedtls_entropy_init(&entropy);
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_x509_crt_init(&ca);
-    mbedtls_x509_crt_init(&cert);
-    mbedtls_pk_init(&key);
-    mbedtls_ssl_config_init(&conf);
     mbedtls_net_init(&listener);
   }
   ~State() {
     mbedtls_net_free(&listener);
-    mbedtls_ssl_config_free(&conf);
-    mbedtls_pk_free(&key);
-    mbedtls_x509_crt_free(&cert);
+    credential.reset();
     mbedtls_x509_crt_free(&ca);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
@@ -98,11 +105,38 @@ struct TlsServer::State {
     ++(stats.*field);
   }
 
-  void Serve(Connection& c) {
+  std::expected<std::shared_ptr<const ServerCredential>, std::string> LoadCredential(const std::string& cert_pem,
+                                                                                   const std::string& key_pem) {
+    auto c = std::make_shared<ServerCredential>();
+    int ret;
+    if ((ret = mbedtls_x509_crt_parse(&c->cert, Pem(cert_pem), cert_pem.size() + 1)) != 0)
+      return std::unexpected("TLS: server certificate: " + MbedError(ret));
+    if ((ret = mbedtls_pk_parse_key(&c->key, Pem(key_pem), key_pem.size() + 1, nullptr, 0)) != 0)
+      return std::unexpected("TLS: server key: " + MbedError(ret));
+    if ((ret = mbedtls_pk_check_pair(&c->cert.pk, &c->key)) != 0)
+      return std::unexpected("TLS: the server key does not belong to the server certificate");
+    if ((ret = ApplyStrictSettings(&c->conf, MBEDTLS_SSL_IS_SERVER)) != 0)
+      return std::unexpected("TLS: configuration: " + MbedError(ret));
+    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &drbg);
+    mbedtls_ssl_conf_ca_chain(&c->conf, &ca, nullptr);
+    mbedtls_ssl_conf_read_timeout(&c->conf, static_cast<uint32_t>(config.read_timeout.count()));
+    if ((ret = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key)) != 0)
+      return std::unexpected("TLS: server certificate and key: " + MbedError(ret));
+    return c;
+  }
+
+  void Serve(int fd) {
+    mbedtls_net_context net;  // not freed here: ConnectionThreads closes the socket
+    net.fd = fd;
+    std::shared_ptr<const ServerCredential> own;  // outlives `ssl`, which points into it
+    {
+      std::lock_guard lock(mutex);
+      own = credential;
+    }
     mbedtls_ssl_context ssl;
     mbedtls_ssl_init(&ssl);
-    mbedtls_ssl_set_bio(&ssl, &c.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
-    int ret = mbedtls_ssl_setup(&ssl, &conf);
+    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
+    int ret = mbedtls_ssl_setup(&ssl, &own->conf);
     while (ret == 0 && (ret = mbedtls_ssl_handshake(&ssl)) != 0) {
       if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) break;
       ret = 0;
@@ -113,7 +147,7 @@ struct TlsServer::State {
       const ClientIdentity identity = IdentityOf(mbedtls_ssl_get_peer_cert(&ssl));
       SslTransport transport(&ssl);
       while (!stopping.load()) {
-        if (!WaitForFrame(c.net.fd, &ssl)) {
+        if (!WaitForFrame(fd, &ssl)) {
           Count(&TlsServerStats::idle_closed);
           break;
         }
@@ -128,38 +162,13 @@ struct TlsServer::State {
       mbedtls_ssl_close_notify(&ssl);
     }
     mbedtls_ssl_free(&ssl);
-    mbedtls_net_free(&c.net);
-    c.done = true;
   }
 
   // Waits, idle, until the peer sends something or idle_timeout passes. mbedTLS is not
   // involved (a context must not be reused after its read times out).
   bool WaitForFrame(int fd, mbedtls_ssl_context* ssl) {
     if (mbedtls_ssl_get_bytes_avail(ssl) > 0) return true;
-    const auto deadline = Clock::now() + config.idle_timeout;
-    while (!stopping.load()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return false;
-      pollfd pfd{fd, POLLIN, 0};
-      // Short slices so Stop() is noticed; a signal (EINTR) simply loops.
-      if (poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 200))) > 0) return true;
-    }
-    return false;
-  }
-
-  // Joins the threads of finished connections; returns how many are still open.
-  size_t Reap() {
-    size_t open = 0;
-    for (auto it = connections.begin(); it != connections.end();) {
-      if (it->done.load()) {
-        it->thread.join();
-        it = connections.erase(it);
-      } else {
-        ++open;
-        ++it;
-      }
-    }
-    return open;
+    return control::WaitReadable(fd, config.idle_timeout, stopping);
   }
 
   void Accept() {
@@ -171,20 +180,12 @@ struct TlsServer::State {
         if (stopping.load()) return;
         continue;
       }
-      std::lock_guard lock(mutex);
-      if (Reap() >= config.max_clients) {
-        ++stats.refused_over_limit;
-        mbedtls_net_free(&client);
-        continue;
-      }
-      ++stats.accepted;
       // Small frames and TLS flights: without this, Nagle and delayed ACKs stall each
       // exchange by tens of milliseconds.
       const int one = 1;
       setsockopt(client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      Connection& c = connections.emplace_back();
-      c.net = client;
-      c.thread = std::thread([this, &c] { Serve(c); });
+      Count(connections->Start(client.fd, [this](int fd) { Serve(fd); }) ? &TlsServerStats::accepted
+                                                                           : &TlsServerStats::refused_over_limit);
     }
   }
 };
@@ -196,23 +197,16 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(const Tl
   State& s = *server->state_;
   s.config = config;
   s.handler = std::move(handler);
+  s.connections = std::make_unique<control::ConnectionThreads>(config.max_clients);
   static constexpr unsigned char kPersonalisation[] = "sbc-mgmtd-tls";
   int ret = mbedtls_ctr_drbg_seed(&s.drbg, mbedtls_entropy_func, &s.entropy, kPersonalisation,
                                   sizeof(kPersonalisation) - 1);
   if (ret != 0) return std::unexpected("TLS: cannot seed the random generator: " + MbedError(ret));
   if ((ret = mbedtls_x509_crt_parse(&s.ca, Pem(config.ca_pem), config.ca_pem.size() + 1)) != 0)
     return std::unexpected("TLS: management CA certificate: " + MbedError(ret));
-  if ((ret = mbedtls_x509_crt_parse(&s.cert, Pem(config.cert_pem), config.cert_pem.size() + 1)) != 0)
-    return std::unexpected("TLS: server certificate: " + MbedError(ret));
-  if ((ret = mbedtls_pk_parse_key(&s.key, Pem(config.key_pem), config.key_pem.size() + 1, nullptr, 0)) != 0)
-    return std::unexpected("TLS: server key: " + MbedError(ret));
-  if ((ret = ApplyStrictSettings(&s.conf, MBEDTLS_SSL_IS_SERVER)) != 0)
-    return std::unexpected("TLS: configuration: " + MbedError(ret));
-  mbedtls_ssl_conf_rng(&s.conf, mbedtls_ctr_drbg_random, &s.drbg);
-  mbedtls_ssl_conf_ca_chain(&s.conf, &s.ca, nullptr);
-  mbedtls_ssl_conf_read_timeout(&s.conf, static_cast<uint32_t>(config.read_timeout.count()));
-  if ((ret = mbedtls_ssl_conf_own_cert(&s.conf, &s.cert, &s.key)) != 0)
-    return std::unexpected("TLS: server certificate and key: " + MbedError(ret));
+  auto credential = s.LoadCredential(config.cert_pem, config.key_pem);
+  if (!credential) return std::unexpected(credential.error());
+  s.credential = std::move(*credential);
 
   const std::string port = std::to_string(config.port);
   if ((ret = mbedtls_net_bind(&s.listener, config.listen_address.c_str(), port.c_str(), MBEDTLS_NET_PROTO_TCP)) != 0)
@@ -226,6 +220,14 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(const Tl
   return server;
 }
 
+std::expected<void, std::string> TlsServer::ReplaceCredential(const std::string& cert_pem, const std::string& key_pem) {
+  auto credential = state_->LoadCredential(cert_pem, key_pem);
+  if (!credential) return std::unexpected(credential.error());
+  std::lock_guard lock(state_->mutex);
+  state_->credential = std::move(*credential);
+  return {};
+}
+
 TlsServerStats TlsServer::stats() const {
   std::lock_guard lock(state_->mutex);
   return state_->stats;
@@ -236,10 +238,7 @@ void TlsServer::Stop() {
   State& s = *state_;
   shutdown(s.listener.fd, SHUT_RDWR);  // wakes the blocked accept
   if (s.acceptor.joinable()) s.acceptor.join();
-  std::lock_guard lock(s.mutex);
-  for (auto& c : s.connections) shutdown(c.net.fd, SHUT_RDWR);
-  for (auto& c : s.connections) c.thread.join();
-  s.connections.clear();
+  s.connections->StopAll();
 }
 
 TlsServer::~TlsServer() { Stop(); }

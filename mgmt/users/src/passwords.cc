@@ -87,14 +87,33 @@ bool Matches(const schema::PasswordHash& stored, const std::string& password) {
   return diff == 0;
 }
 
-LoginResult Login(schema::UserDirectory& directory, const std::string& name, const std::string& password,
-                  int64_t now, const PasswordPolicy& policy) {
+PasswordPolicy PolicyFrom(const schema::PasswordPolicy& configured) {
+  PasswordPolicy policy;
+  if (configured.min_length()) policy.min_length = configured.min_length();
+  if (configured.min_character_classes()) policy.min_character_classes = static_cast<int>(configured.min_character_classes());
+  if (configured.max_failed_logins()) policy.max_failures = configured.max_failed_logins();
+  if (configured.lockout_s()) policy.lockout_s = configured.lockout_s();
+  return policy;
+}
+
+std::expected<schema::PasswordHash, LoginResult> LoginTarget(const schema::UserDirectory& directory,
+                                                             const std::string& name, int64_t now) {
+  for (const auto& u : directory.users()) {
+    if (u.name() != name) continue;
+    if (u.disabled() || !u.has_password()) break;
+    if (u.locked_until_unix() > now) return std::unexpected(LoginResult::kLocked);
+    return u.password();
+  }
+  return std::unexpected(LoginResult::kUnknownUser);
+}
+
+LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& name, bool password_matched,
+                          int64_t now, const PasswordPolicy& policy) {
   schema::User* user = nullptr;
   for (auto& u : *directory.mutable_users())
     if (u.name() == name) user = &u;
   if (user == nullptr || user->disabled() || !user->has_password()) return LoginResult::kUnknownUser;
-  if (user->locked_until_unix() > now) return LoginResult::kLocked;
-  if (Matches(user->password(), password)) {
+  if (password_matched) {
     user->set_failed_logins(0);
     return LoginResult::kOk;
   }
@@ -110,6 +129,13 @@ LoginResult Login(schema::UserDirectory& directory, const std::string& name, con
     }
   }
   return LoginResult::kWrongPassword;
+}
+
+LoginResult Login(schema::UserDirectory& directory, const std::string& name, const std::string& password,
+                  int64_t now, const PasswordPolicy& policy) {
+  auto target = LoginTarget(directory, name, now);
+  if (!target) return target.error();
+  return RecordAttempt(directory, name, Matches(*target, password), now, policy);
 }
 
 }  // namespace sbc::mgmt::users

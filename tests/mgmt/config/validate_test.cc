@@ -91,6 +91,18 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"management_address",
                     [](auto& c) { c.mutable_management()->set_listen_address("localhost"); },
                     {"management.listen_address: \"localhost\" is not an IPv4 or IPv6 address"}},
+        InvalidCase{"password_policy",
+                    [](auto& c) {
+                      auto* p = c.mutable_management()->mutable_password_policy();
+                      p->set_min_length(6);
+                      p->set_min_character_classes(5);
+                      p->set_max_failed_logins(100);
+                      p->set_lockout_s(10);
+                    },
+                    {"management.password_policy.min_length: 6 is outside [8, 128]",
+                     "management.password_policy.min_character_classes: 5 is outside [1, 4]",
+                     "management.password_policy.max_failed_logins: 100 is outside [1, 20]",
+                     "management.password_policy.lockout_s: 10 is outside [60, 86400]"}},
         InvalidCase{"privacy_egress",
                     [](auto& c) { c.mutable_privacy()->add_allowed_egress_sets("anywhere"); },
                     {"privacy.allowed_egress_sets[0]: no prefix set named \"anywhere\""}},

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/service/control_service.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "support/role_matrix.h"
@@ -33,10 +34,13 @@ class ControlServiceTest : public ::testing::Test {
            ("sbc-service-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
+    auto settable = clock::OffsetFileClock(dir_ / "clock-offset");
+    ASSERT_TRUE(settable.has_value()) << settable.error();
+    clock_ = std::move(*settable);
     auto verifier = trust::Verifier::Create(signers_.root(), signers_.Identity("SN-1"));
     ASSERT_TRUE(verifier.has_value());
     verifier_.emplace(std::move(*verifier));
-    auto store = store::ConfigStore::Open(dir_ / "config", *verifier_, clock_, {});
+    auto store = store::ConfigStore::Open(dir_ / "config", *verifier_, *clock_, {});
     ASSERT_TRUE(store.has_value()) << store.error();
     store_ = std::move(*store);
     auto audit = audit::AuditLog::Open(dir_ / "audit");
@@ -49,7 +53,8 @@ class ControlServiceTest : public ::testing::Test {
       u->set_name(name);
       u->add_roles(role);
     }
-    service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(), clock_);
+    service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(), *clock_);
+    service_->AttachClock(clock_.get());
     service_->SetUserPersistence([this](const schema::UserDirectory& d) -> std::expected<void, std::string> {
       saved_users_ = d;
       return {};
@@ -87,10 +92,39 @@ class ControlServiceTest : public ::testing::Test {
     r.set_rpc(rpc);
     return r;
   }
+  // Pushes a config whose management section is `management`, as the operator.
+  void PushManagement(const schema::Management& management, uint64_t version = 1) {
+    schema::ConfigBundle bundle;
+    *bundle.mutable_meta() = testing::TestSigners::Meta(version, schema::DEVELOPMENT);
+    *bundle.mutable_config() = testing::SampleConfig();
+    *bundle.mutable_config()->mutable_management() = management;
+    schema::Request push = Rpc(schema::CONFIG_PUSH);
+    push.set_bundle(signers_.Sign(bundle, {0}));
+    const schema::Response pushed = Call(*ClientFor("otto-operator"), push);
+    ASSERT_EQ(pushed.outcome(), schema::OK) << pushed.error();
+  }
+  void SetPassword(const std::string& user, const std::string& password, schema::Outcome expected,
+                   const std::string& error = "") {
+    schema::Request set = Rpc(schema::USER_SET_PASSWORD);
+    set.set_user_name(user);
+    set.set_password(password);
+    const schema::Response r = Call(*ClientFor("sam-secadmin"), set);
+    EXPECT_EQ(r.outcome(), expected) << r.error();
+    EXPECT_THAT(r.error(), HasSubstr(error));
+  }
+  // Audit entries of `rpc`, oldest first.
+  std::vector<schema::AuditEntry> Audited(schema::Rpc rpc) {
+    std::vector<schema::AuditEntry> found;
+    auto entries = audit::ReadAll(dir_ / "audit");
+    EXPECT_TRUE(entries.has_value());
+    for (const auto& e : entries.value_or(std::vector<schema::AuditEntry>{}))
+      if (e.rpc() == rpc) found.push_back(e);
+    return found;
+  }
 
   testing::TestSigners signers_;
   std::optional<trust::Verifier> verifier_;
-  store::SystemClock clock_;
+  std::unique_ptr<clock::SettableClock> clock_;
   std::filesystem::path dir_;
   std::unique_ptr<store::ConfigStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
@@ -228,6 +262,130 @@ TEST_F(ControlServiceTest, OperatorPushesDiffsRollsBackAndConfirms) {
   EXPECT_TRUE(rollback_recorded);
   const schema::Response verify = Call(*auditor, Rpc(schema::AUDIT_VERIFY));
   EXPECT_TRUE(verify.audit_intact()) << verify.error();
+}
+
+TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) {
+  schema::Management management;
+  management.set_login_banner("Authorised use only.");
+  management.mutable_password_policy()->set_min_length(14);
+  management.mutable_password_policy()->set_max_failed_logins(2);
+  management.mutable_password_policy()->set_lockout_s(600);
+  PushManagement(management);
+
+  // The configured policy, not the default: 13 characters are too few here.
+  SetPassword("otto-operator", "Correct-Hors3", schema::REFUSED, "shorter than 14");
+  SetPassword("nobody", "Correct-Horse-42", schema::REFUSED, "no user \"nobody\"");
+  SetPassword("otto-operator", "Correct-Horse-42", schema::OK);
+  SetPassword("sam-secadmin", "Battery-Staple-7", schema::OK);
+  const schema::Response list = Call(*ClientFor("sam-secadmin"), Rpc(schema::USER_LIST));
+  for (const auto& u : list.users()) {
+    EXPECT_FALSE(u.has_password()) << "a password hash left the appliance";
+    EXPECT_EQ(u.password_set(), u.name() == "otto-operator" || u.name() == "sam-secadmin") << u.name();
+  }
+  ASSERT_TRUE(saved_users_.users(1).has_password()) << "the hash was not persisted";
+
+  // A good login carries the banner; a wrong one says nothing about which part was wrong.
+  const schema::Response ok = service_->ConsoleLogin("otto-operator", "Correct-Horse-42");
+  EXPECT_EQ(ok.outcome(), schema::OK) << ok.error();
+  EXPECT_EQ(ok.login_banner(), "Authorised use only.");
+  const schema::Response wrong = service_->ConsoleLogin("otto-operator", "Correct-Horse-43");
+  EXPECT_EQ(wrong.outcome(), schema::DENIED);
+  EXPECT_EQ(wrong.error(), "wrong user name or password");
+  // The second failure (max_failed_logins 2) locks otto out: the right password no
+  // longer works, and the answer is the same as for a wrong one.
+  EXPECT_EQ(service_->ConsoleLogin("otto-operator", "nope").outcome(), schema::DENIED);
+  const schema::Response locked = service_->ConsoleLogin("otto-operator", "Correct-Horse-42");
+  EXPECT_EQ(locked.outcome(), schema::DENIED);
+  EXPECT_EQ(locked.error(), "wrong user name or password");
+  EXPECT_GT(saved_users_.users(1).locked_until_unix(), 0) << "the lockout was not persisted";
+
+  // The last security-admin able to log in is never locked out.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "wrong").outcome(), schema::DENIED);
+  EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::OK);
+  // A new password from a security-admin lifts otto's lockout.
+  SetPassword("otto-operator", "Another-Horse-43", schema::OK);
+  EXPECT_EQ(service_->ConsoleLogin("otto-operator", "Another-Horse-43").outcome(), schema::OK);
+  EXPECT_EQ(service_->ConsoleLogin("vera-viewer", "no-password-set").outcome(), schema::DENIED);
+  EXPECT_EQ(service_->ConsoleLogin("Correct-Horse-42", "typed one field early").outcome(), schema::DENIED);
+
+  // Every attempt is audited, with why it failed, and no password anywhere in the log.
+  std::vector<std::string> details;
+  for (const auto& e : Audited(schema::CONSOLE_LOGIN)) details.push_back(e.user() + ": " + e.detail());
+  EXPECT_THAT(details, ::testing::ElementsAre(
+                           "otto-operator: console login", "otto-operator: console login: wrong password",
+                           ::testing::StartsWith("otto-operator: console login: wrong password; locked out until 20"),
+                           ::testing::StartsWith("otto-operator: console login refused: locked out until 20"),
+                           "sam-secadmin: console login: wrong password", "sam-secadmin: console login: wrong password",
+                           "sam-secadmin: console login: wrong password", "sam-secadmin: console login: wrong password",
+                           "sam-secadmin: console login", "otto-operator: console login",
+                           "vera-viewer: console login: no such user, or no console password set",
+                           "(unknown user): console login: no such user, or no console password set"));
+  const auto changes = Audited(schema::USER_SET_PASSWORD);
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(changes[2].detail(), "set the console password of otto-operator");
+  auto all = audit::ReadAll(dir_ / "audit");
+  ASSERT_TRUE(all.has_value());
+  for (const auto& e : *all)
+    for (const char* secret : {"Correct-Horse-42", "Battery-Staple-7", "Another-Horse-43", "Correct-Hors3"})
+      EXPECT_EQ(e.detail().find(secret), std::string::npos) << "a password in the audit log: " << e.detail();
+}
+
+TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
+  auto admin = ClientFor("sam-secadmin");
+  const int64_t before = Call(*admin, Rpc(schema::STATUS)).clock_unix_ms();
+  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()), 5000.0);
+
+  const int64_t target = *clock::ParseUtc("2031-03-04T05:06:07Z");
+  schema::Request set = Rpc(schema::CLOCK_SET);
+  set.set_clock_unix_ms(target);
+  const schema::Response r = Call(*admin, set);
+  ASSERT_EQ(r.outcome(), schema::OK) << r.error();
+  EXPECT_NEAR(static_cast<double>(Call(*admin, Rpc(schema::STATUS)).clock_unix_ms()), static_cast<double>(target),
+              5000.0);
+
+  set.set_clock_unix_ms(0);
+  const schema::Response refused = Call(*admin, set);
+  EXPECT_EQ(refused.outcome(), schema::REFUSED);
+  EXPECT_THAT(refused.error(), HasSubstr("1970-01-01T00:00:00.000Z is outside 2024-01-01T00:00:00.000Z"));
+
+  const auto entries = Audited(schema::CLOCK_SET);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_THAT(entries[0].detail(), ::testing::MatchesRegex(
+                                       "clock set from 20[0-9-]+T[0-9:.]+Z to 2031-03-04T05:06:07.000Z"));
+  EXPECT_THAT(entries[0].detail(), HasSubstr(clock::FormatUtc(before).substr(0, 16)));
+  // Entries after the change carry the new time; the offset survives a restart.
+  EXPECT_GE(entries[1].time_unix_ms(), target);
+  auto reopened = clock::OffsetFileClock(dir_ / "clock-offset");
+  ASSERT_TRUE(reopened.has_value());
+  EXPECT_NEAR(static_cast<double>((*reopened)->NowUnixMs()), static_cast<double>(target), 5000.0);
+}
+
+TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {
+  std::string current = pki_.Issue("sbc-appliance").cert_pem;
+  service_->AttachKeyRotation("mgmtd-tls", [&]() -> std::expected<std::string, std::string> {
+    const testing::Credential next = pki_.Issue("sbc-appliance");
+    if (auto ok = tls_->ReplaceCredential(next.cert_pem, next.key_pem); !ok) return std::unexpected(ok.error());
+    const std::string detail = "key " + *pki::KeyFingerprint(current) + " -> " + *pki::KeyFingerprint(next.cert_pem);
+    current = next.cert_pem;
+    return detail;
+  });
+  auto admin = ClientFor("sam-secadmin");
+  schema::Request rotate = Rpc(schema::KEY_ROTATE);
+  rotate.set_key_name("mgmtd-tls");
+  const schema::Response r = Call(*admin, rotate);
+  ASSERT_EQ(r.outcome(), schema::OK) << r.error();
+  EXPECT_THAT(r.text(), ::testing::MatchesRegex("rotated mgmtd-tls: key sha256:[0-9a-f]{16} -> sha256:[0-9a-f]{16}"));
+  EXPECT_THAT(r.text(), HasSubstr(*pki::KeyFingerprint(current)));
+  EXPECT_EQ(Call(*ClientFor("sam-secadmin"), Rpc(schema::STATUS)).outcome(), schema::OK) << "not served after rotation";
+
+  rotate.set_key_name("ssh-host");
+  const schema::Response refused = Call(*admin, rotate);
+  EXPECT_EQ(refused.outcome(), schema::REFUSED);
+  EXPECT_EQ(refused.error(), "no key \"ssh-host\" to rotate; this appliance rotates: mgmtd-tls");
+  const auto entries = Audited(schema::KEY_ROTATE);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].detail(), r.text());
+  EXPECT_EQ(entries[1].outcome(), schema::REFUSED);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <mbedtls/x509_crt.h>
 #include <mbedtls/ssl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -197,6 +198,41 @@ TEST(TlsServerIdleTest, AnIdleSessionIsClosedAndAnActiveOneIsNot) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   EXPECT_FALSE(idle.Call("too late").has_value()) << "the idle session was kept open";
   EXPECT_EQ((*s)->stats().idle_closed, 1u);
+}
+
+// The DER of a PEM certificate, as a client sees it on the wire.
+std::string Der(const std::string& pem) {
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt_init(&crt);
+  std::string der;
+  if (mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1) == 0)
+    der.assign(reinterpret_cast<const char*>(crt.raw.p), crt.raw.len);
+  mbedtls_x509_crt_free(&crt);
+  return der;
+}
+
+TEST_F(TlsServerTest, ARotatedCredentialIsPresentedFromTheNextHandshakeOn) {
+  testing::TlsTestClient before(server_->port(), pki_.ca_pem(), {.credential = good_});
+  ASSERT_TRUE(before.Call("one").has_value());
+  const std::string old_der = before.peer_certificate_der();
+
+  const Credential next = pki_.Issue("sbc-appliance");
+  ASSERT_TRUE(server_->ReplaceCredential(next.cert_pem, next.key_pem).has_value());
+  testing::TlsTestClient after(server_->port(), pki_.ca_pem(), {.credential = good_});
+  ASSERT_TRUE(after.Call("two").has_value());
+  EXPECT_EQ(after.peer_certificate_der(), Der(next.cert_pem));
+  EXPECT_NE(after.peer_certificate_der(), old_der);
+  // The connection opened before the rotation goes on with its session.
+  EXPECT_EQ(before.Call("three"), "hello operator-1: three");
+
+  // A key that does not belong to the certificate is refused, and the current pair stays.
+  const Credential other = pki_.Issue("sbc-appliance");
+  const auto refused = server_->ReplaceCredential(next.cert_pem, other.key_pem);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error(), ::testing::HasSubstr("does not belong"));
+  testing::TlsTestClient still(server_->port(), pki_.ca_pem(), {.credential = good_});
+  ASSERT_TRUE(still.Call("four").has_value());
+  EXPECT_EQ(still.peer_certificate_der(), Der(next.cert_pem));
 }
 
 TEST(TlsServerStartTest, BadCredentialsAreNamed) {

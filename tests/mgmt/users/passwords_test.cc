@@ -29,6 +29,22 @@ TEST(PasswordsTest, PolicyNamesWhatIsWrong) {
   EXPECT_TRUE(CheckPolicy("otto", "Correct-Horse-42", policy).has_value());
 }
 
+TEST(PasswordsTest, PolicyComesFromTheConfigWithDefaultsForUnsetFields) {
+  const PasswordPolicy defaults = PolicyFrom(schema::PasswordPolicy{});
+  EXPECT_EQ(defaults.min_length, 12u);
+  EXPECT_EQ(defaults.min_character_classes, 3);
+  EXPECT_EQ(defaults.max_failures, 5u);
+  EXPECT_EQ(defaults.lockout_s, 900);
+  schema::PasswordPolicy configured;
+  configured.set_min_length(20);
+  configured.set_max_failed_logins(2);
+  const PasswordPolicy policy = PolicyFrom(configured);
+  EXPECT_EQ(policy.min_length, 20u);
+  EXPECT_EQ(policy.min_character_classes, 3) << "an unset field keeps its default";
+  EXPECT_EQ(policy.max_failures, 2u);
+  EXPECT_THAT(CheckPolicy("otto", "Correct-Horse-42", policy).error(), HasSubstr("shorter than 20"));
+}
+
 schema::User* AddUser(schema::UserDirectory& d, const std::string& name, schema::Role role) {
   schema::User* u = d.add_users();
   u->set_name(name);

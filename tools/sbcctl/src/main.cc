@@ -3,8 +3,10 @@
 //   sbcctl --ssh admin@appliance status
 //   sbcctl --connect 127.0.0.1:4443 config push site-v7.bundle --confirm-within 300
 //   sbcctl --output json audit verify
+//   sbcctl --console /var/lib/sbc/run/console.sock --user admin users list   (break-glass)
 //
-// Credentials: --ca, --cert, --key (or SBCCTL_DIR holding ca.pem, <user>.pem/.key).
+// Credentials: --ca, --cert, --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY). On the
+// console, a password instead: asked on the terminal, or the first line of stdin.
 // Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 denied or not
 // authenticated, 4 appliance unreachable.
 #include <fcntl.h>
@@ -17,17 +19,18 @@
 #include <sstream>
 #include <tuple>
 
+#include "connection.h"
+#include "password_input.h"
 #include "print.h"
+#include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
-#include "sbc/mgmt/tls/tls_client.h"
 #include "sbc/schema/control.pb.h"
 #include "ssh_tunnel.h"
 
 namespace {
 
 using namespace sbc;
-
-constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitDenied = 3, kExitUnreachable = 4;
+using tools::kExitDenied, tools::kExitOk, tools::kExitRefused, tools::kExitUnreachable, tools::kExitUsage;
 
 int Fail(int code, const std::string& line) {
   std::cerr << "sbcctl: " << line << std::endl;
@@ -56,6 +59,11 @@ int main(int argc, char** argv) {
   app.add_option("--ca", ca, "the appliance's management CA certificate")->envname("SBCCTL_CA");
   app.add_option("--cert", cert, "your certificate")->envname("SBCCTL_CERT");
   app.add_option("--key", key, "your private key")->envname("SBCCTL_KEY");
+  std::string console_socket, console_user;
+  app.add_option("--console", console_socket,
+                 "break-glass: the appliance's console socket, instead of TLS (log in with a password)")
+      ->envname("SBCCTL_CONSOLE");
+  app.add_option("--user", console_user, "your user name, with --console");
 
   schema::Request request;
   app.add_subcommand("status", "running config version and pending confirmation")
@@ -95,8 +103,11 @@ int main(int argc, char** argv) {
           ->required();
     cmd->callback([&request, rpc] { request.set_rpc(rpc); });
   }
+  users->add_subcommand("set-password", "set a user's console break-glass password (asked, never an argument)")
+      ->callback([&] { request.set_rpc(schema::USER_SET_PASSWORD); })
+      ->add_option("name", user_name)->required();
   // A new operator makes a key and a request locally; a security-admin approves it.
-  std::string request_name, request_dir = ".", csr_file, cert_out;
+  std::string request_name, request_dir = ".", csr_file, cert_out, request_name_for_key;
   auto* request_cert = users->add_subcommand("request-cert", "make a key and certificate request (offline)");
   request_cert->add_option("name", request_name, "your user name")->required();
   request_cert->add_option("--dir", request_dir, "where to write NAME.key (0600) and NAME.csr");
@@ -105,6 +116,15 @@ int main(int argc, char** argv) {
   approve->add_option("--csr", csr_file, "the user's NAME.csr")->required();
   approve->add_option("--out", cert_out, "where to write the certificate")->required();
   approve->callback([&] { request.set_rpc(schema::CERT_APPROVE); });
+  auto* clock = app.add_subcommand("clock", "the appliance's clock")->require_subcommand(1);
+  std::string clock_text;
+  auto* clock_set = clock->add_subcommand("set", "set the appliance's time (audited with old and new time)");
+  clock_set->add_option("time", clock_text, "UTC, e.g. 2026-11-28T20:15:00Z")->required();
+  clock_set->callback([&] { request.set_rpc(schema::CLOCK_SET); });
+  auto* keys = app.add_subcommand("keys", "the appliance's own keys")->require_subcommand(1);
+  auto* rotate = keys->add_subcommand("rotate", "replace a key (mgmtd-tls: the control API's server key)");
+  rotate->add_option("name", request_name_for_key, "which key")->required();
+  rotate->callback([&] { request.set_rpc(schema::KEY_ROTATE); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
@@ -154,32 +174,57 @@ int main(int argc, char** argv) {
     request.add_roles(parsed);
   }
 
-  if (ca.empty() || cert.empty() || key.empty())
-    return Fail(kExitUsage, "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
-  const auto ca_pem = ReadFile(ca), cert_pem = ReadFile(cert), key_pem = ReadFile(key);
-  if (!ca_pem || !cert_pem || !key_pem) return Fail(kExitUsage, "cannot read the CA, certificate or key file");
+  if (request.rpc() == schema::CLOCK_SET) {
+    auto when = mgmt::clock::ParseUtc(clock_text);
+    if (!when) return Fail(kExitUsage, when.error());
+    request.set_clock_unix_ms(*when);
+  }
+  request.set_key_name(request_name_for_key);
 
-  const size_t colon = connect.rfind(':');
-  std::string host = connect.substr(0, colon);
-  uint16_t port = static_cast<uint16_t>(std::stoul(connect.substr(colon + 1)));
-  std::optional<tools::SshTunnel> tunnel;
-  if (!ssh.empty()) {
-    auto opened = tools::SshTunnel::Open(ssh, port, ssh_options);
-    if (!opened) return Fail(kExitUnreachable, opened.error());
-    tunnel.emplace(std::move(*opened));
-    host = "127.0.0.1";
-    port = tunnel->local_port();
+  std::unique_ptr<tools::Connection> connection;
+  if (!console_socket.empty()) {
+    if (console_user.empty()) return Fail(kExitUsage, "--console needs --user");
+    auto password = tools::ReadPassword("console password for " + console_user + ": ");
+    if (!password) return Fail(kExitUsage, password.error());
+    schema::Response login;
+    auto connected = tools::ConnectConsole(console_socket, console_user, *password, &login);
+    std::fill(password->begin(), password->end(), '\0');
+    if (!connected) return Fail(connected.error().exit_code, connected.error().message);
+    connection = std::move(*connected);
+    if (!login.login_banner().empty() && output == "text") std::cerr << login.login_banner() << std::endl;
+  }
+  // After the login's password, so both can come from stdin in that order.
+  if (request.rpc() == schema::USER_SET_PASSWORD) {
+    auto password = tools::ReadNewPassword(user_name);
+    if (!password) return Fail(kExitUsage, password.error());
+    request.set_password(*password);
   }
 
-  auto client = mgmt::tls::TlsClient::Connect(host, port, *ca_pem, *cert_pem, *key_pem);
-  if (!client)
-    return Fail(client.error().kind == mgmt::tls::ClientError::kUnreachable ? kExitUnreachable : kExitDenied,
-                client.error().message);
-  auto reply = (*client)->Call(request.SerializeAsString());
-  // TLS 1.2 lets the server refuse our certificate after our side of the handshake.
-  if (!reply) return Fail(kExitDenied, "the appliance closed the connection: " + reply.error().message);
-  schema::Response response;
-  if (!response.ParseFromString(*reply)) return Fail(kExitRefused, "the appliance answered garbage");
+  std::optional<tools::SshTunnel> tunnel;
+  if (!connection) {
+    if (ca.empty() || cert.empty() || key.empty())
+      return Fail(kExitUsage, "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
+    const auto ca_pem = ReadFile(ca), cert_pem = ReadFile(cert), key_pem = ReadFile(key);
+    if (!ca_pem || !cert_pem || !key_pem) return Fail(kExitUsage, "cannot read the CA, certificate or key file");
+
+    const size_t colon = connect.rfind(':');
+    std::string host = connect.substr(0, colon);
+    uint16_t port = static_cast<uint16_t>(std::stoul(connect.substr(colon + 1)));
+    if (!ssh.empty()) {
+      auto opened = tools::SshTunnel::Open(ssh, port, ssh_options);
+      if (!opened) return Fail(kExitUnreachable, opened.error());
+      tunnel.emplace(std::move(*opened));
+      host = "127.0.0.1";
+      port = tunnel->local_port();
+    }
+    auto connected = tools::ConnectTls(host, port, *ca_pem, *cert_pem, *key_pem);
+    if (!connected) return Fail(connected.error().exit_code, connected.error().message);
+    connection = std::move(*connected);
+  }
+
+  auto reply = connection->Call(request);
+  if (!reply) return Fail(reply.error().exit_code, reply.error().message);
+  const schema::Response& response = *reply;
 
   if (request.rpc() == schema::CERT_APPROVE && response.outcome() == schema::OK) {
     std::ofstream(cert_out) << response.certificate_pem();

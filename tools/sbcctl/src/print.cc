@@ -2,7 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <ctime>
+
+#include "sbc/mgmt/clock/settable_clock.h"
 #include <sstream>
 
 namespace sbc::tools {
@@ -23,7 +24,10 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       if (!r.login_banner().empty()) out << r.login_banner() << (r.login_banner().back() == '\n' ? "" : "\n");
       out << "running config version " << r.running_version() << " (highest accepted " << r.highest_version() << ")";
       if (r.pending_version()) out << "; version " << r.pending_version() << " awaits confirmation";
-      out << "\n";
+      out << "\nappliance time " << mgmt::clock::FormatUtc(r.clock_unix_ms()) << "\n";
+      break;
+    case schema::CLOCK_SET:
+      out << "appliance time " << mgmt::clock::FormatUtc(r.clock_unix_ms()) << "\n";
       break;
     case schema::CONFIG_HISTORY:
       for (uint64_t v : r.versions()) out << v << (v == r.running_version() ? "  (running)" : "") << "\n";
@@ -34,10 +38,7 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       break;
     case schema::AUDIT_READ:
       for (const auto& e : r.audit()) {
-        const std::time_t t = e.time_unix_ms() / 1000;
-        char when[32];
-        std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-        out << e.sequence() << " " << when << " " << e.user() << " " << schema::Rpc_Name(e.rpc()) << " "
+        out << e.sequence() << " " << mgmt::clock::FormatUtc(e.time_unix_ms()) << " " << e.user() << " " << schema::Rpc_Name(e.rpc()) << " "
             << schema::Outcome_Name(e.outcome());
         const std::string first_line = e.detail().substr(0, e.detail().find('\n'));
         if (!first_line.empty()) out << "  " << first_line;
@@ -55,7 +56,10 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         out << u.name() << " ";
         for (int i = 0; i < u.roles_size(); ++i)
           out << (i ? "," : "") << schema::Role_Name(static_cast<schema::Role>(u.roles(i)));
-        out << (u.disabled() ? " (disabled)" : "") << "\n";
+        out << (u.disabled() ? " (disabled)" : "") << (u.password_set() ? " (console password)" : "");
+        if (u.locked_until_unix() * 1000 > r.clock_unix_ms() && u.locked_until_unix() != 0)
+          out << " (console locked until " << mgmt::clock::FormatUtc(u.locked_until_unix() * 1000) << ")";
+        out << "\n";
       }
       break;
     case schema::AUDIT_VERIFY:

@@ -49,4 +49,11 @@ class CertificateAuthority {
 // cert_pem holds the CSR (PEM), key_pem the new private key.
 [[nodiscard]] std::expected<Credential, std::string> CreateRequest(const std::string& common_name);
 
+// "sha256:" and the first 8 bytes, in hex, of the SHA-256 of the certificate's public
+// key (DER): names a key in audit entries without revealing anything secret.
+[[nodiscard]] std::expected<std::string, std::string> KeyFingerprint(const std::string& cert_pem);
+
+// The private key `key_pem` belongs to the certificate `cert_pem`.
+[[nodiscard]] bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_pem);
+
 }  // namespace sbc::mgmt::pki

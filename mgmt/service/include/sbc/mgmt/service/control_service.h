@@ -6,13 +6,16 @@
 
 #include <expected>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
 #include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "sbc/mgmt/store/config_store.h"
+#include "sbc/mgmt/users/passwords.h"
 #include "sbc/schema/control.pb.h"
 
 namespace sbc::mgmt::service {
@@ -27,6 +30,12 @@ class ControlService {
   // `user` is the verified client certificate's common name.
   [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
 
+  // A console break-glass login (the console socket's first frame): the user's
+  // password against its stored PBKDF2 hash, failures counted and locked out by the
+  // running config's password policy; audited as CONSOLE_LOGIN either way. OK means
+  // the caller may go on with Handle() as `user`. The PBKDF2 runs outside the lock.
+  [[nodiscard]] schema::Response ConsoleLogin(const std::string& user, const std::string& password);
+
   // Where user changes go (the key store's users file); without it USER_ADD,
   // USER_REMOVE and USER_SET_ROLES fail. Called under the service's lock.
   using SaveUsers = std::function<std::expected<void, std::string>(const schema::UserDirectory&)>;
@@ -40,6 +49,16 @@ class ControlService {
   // and pushes only reach the store). Must outlive the service.
   void AttachDataplane(DataplaneLink* link);
 
+  // The clock CLOCK_SET sets (may be null: then CLOCK_SET fails). Must be the clock
+  // the service was constructed with, or one it reads; must outlive the service.
+  void AttachClock(clock::SettableClock* clock);
+
+  // KEY_ROTATE of `key_name`: `rotate` replaces the key and returns what the audit
+  // entry should say (old and new key fingerprints), or why it could not. Runs under
+  // the service's lock.
+  using RotateKey = std::function<std::expected<std::string, std::string>()>;
+  void AttachKeyRotation(const std::string& key_name, RotateKey rotate);
+
   // Reverts an unconfirmed push whose deadline passed (audited as the daemon's own
   // action), and hands the running bundle to the dataplane if it runs another
   // version (it restarted, or missed a change). Call about once a second.
@@ -51,6 +70,13 @@ class ControlService {
  private:
   schema::Response Dispatch(const schema::Request& request, std::string* detail);
   schema::Response ChangeUsers(const schema::Request& request, std::string* detail);
+  schema::Response SetPassword(const schema::Request& request, std::string* detail);
+  schema::Response SetClock(const schema::Request& request, std::string* detail);
+  schema::Response RotateKeyNamed(const std::string& key_name, std::string* detail);
+  // The running config's password policy (defaults without a config).
+  users::PasswordPolicy Policy() const;
+  std::expected<void, std::string> Audit(const std::string& user, const std::vector<schema::Role>& roles,
+                                         schema::Rpc rpc, schema::Outcome outcome, const std::string& detail);
   // Hands the running bundle to the dataplane; the reason if it did not take it.
   std::string SyncDataplane();
 
@@ -62,6 +88,8 @@ class ControlService {
   DataplaneLink* dataplane_ = nullptr;
   SaveUsers save_users_;
   pki::CertificateAuthority* ca_ = nullptr;
+  clock::SettableClock* settable_clock_ = nullptr;
+  std::map<std::string, RotateKey> key_rotations_;
   std::mutex mutex_;
 };
 

@@ -62,6 +62,11 @@ class TlsServer {
   TlsServer& operator=(const TlsServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // Presents a new certificate and key from the next handshake on (key rotation);
+  // connections already open keep theirs. Refuses a pair that does not match, and
+  // then the old one stays. Any thread.
+  [[nodiscard]] std::expected<void, std::string> ReplaceCredential(const std::string& cert_pem,
+                                                                   const std::string& key_pem);
   TlsServerStats stats() const;
   // Stops accepting, closes every connection and waits for their threads.
   void Stop();

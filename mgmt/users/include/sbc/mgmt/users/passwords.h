@@ -7,6 +7,7 @@
 #include <expected>
 #include <string>
 
+#include "sbc/schema/config.pb.h"
 #include "sbc/schema/control.pb.h"
 
 namespace sbc::mgmt::users {
@@ -19,6 +20,9 @@ struct PasswordPolicy {
   uint32_t max_failures = 5;      // then locked
   int64_t lockout_s = 900;
 };
+
+// The running config's management.password_policy, with defaults for unset fields.
+[[nodiscard]] PasswordPolicy PolicyFrom(const schema::PasswordPolicy& configured);
 
 // The reason `password` breaks `policy` for `user`, if it does.
 [[nodiscard]] std::expected<void, std::string> CheckPolicy(const std::string& user, const std::string& password,
@@ -39,5 +43,16 @@ enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 // the caller persists it.
 [[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& user, const std::string& password,
                                 int64_t now_unix, const PasswordPolicy& policy);
+
+// Login() in two halves, so that the slow PBKDF2 in between can run without holding
+// the lock that guards `directory`:
+//   1. LoginTarget: the stored hash to compare against, or why there is none to try
+//      (kUnknownUser, kLocked);
+//   2. Matches(hash, password), unlocked;
+//   3. RecordAttempt: counts the result and locks out as Login() does.
+[[nodiscard]] std::expected<schema::PasswordHash, LoginResult> LoginTarget(const schema::UserDirectory& directory,
+                                                                           const std::string& user, int64_t now_unix);
+LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& user, bool password_matched,
+                          int64_t now_unix, const PasswordPolicy& policy);
 
 }  // namespace sbc::mgmt::users

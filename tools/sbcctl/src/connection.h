@@ -1,0 +1,42 @@
+// How sbcctl reaches the control API: mutually authenticated TLS (to a local port,
+// perhaps forwarded by ssh -L), or the appliance's console socket after a password
+// login (break-glass, on the appliance itself). Either way: one Request frame out,
+// one Response frame back.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+
+#include "sbc/schema/control.pb.h"
+
+namespace sbc::tools {
+
+// sbcctl's exit codes.
+inline constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitDenied = 3, kExitUnreachable = 4;
+
+struct Failure {
+  int exit_code;
+  std::string message;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  [[nodiscard]] virtual std::expected<schema::Response, Failure> Call(const schema::Request& request) = 0;
+};
+
+[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(const std::string& host, uint16_t port,
+                                                                             const std::string& ca_pem,
+                                                                             const std::string& cert_pem,
+                                                                             const std::string& key_pem);
+
+// Connects to the console socket and logs in as `user`; `login` receives the login's
+// Response (banner, time). A refused login is kExitDenied.
+[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(const std::string& socket_path,
+                                                                                 const std::string& user,
+                                                                                 const std::string& password,
+                                                                                 schema::Response* login);
+
+}  // namespace sbc::tools
