@@ -24,10 +24,23 @@ std::string ReadFile(const std::filesystem::path& path) {
   return text.str();
 }
 
-// Writes `text` to a fresh file named `name` in a per-test temp dir.
+std::filesystem::path TestDir() {
+  return std::filesystem::temp_directory_path() / ("sbc-board-test-" + std::to_string(getpid()));
+}
+
+// Removes this process's board files when the tests end.
+class RemoveTestDir : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(TestDir(), ec);
+  }
+};
+[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTestDir);
+
+// Writes `text` to a fresh file named `name` in this process's temp dir.
 std::filesystem::path WriteBoard(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sbc-board-test-" + std::to_string(getpid()));
+  const auto dir = TestDir();
   std::filesystem::create_directories(dir);
   const auto path = dir / name;
   std::ofstream(path) << text;

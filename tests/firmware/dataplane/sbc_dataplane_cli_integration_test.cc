@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,15 +26,41 @@ using ::testing::StartsWith;
 
 const std::string kSimBoard = std::string(SBC_SOURCE_DIR) + "/board/sim.textproto";
 
+// Every file and directory a test made in the temp directory, removed when the binary
+// ends. Names come from mkstemp/mkdtemp: unique even when a later run reuses a pid.
+std::vector<std::filesystem::path>& Made() {
+  static std::vector<std::filesystem::path> made;
+  return made;
+}
+class RemoveWhatTestsMade : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    for (const auto& p : Made()) std::filesystem::remove_all(p, ec);
+  }
+};
+[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveWhatTestsMade);
+
+std::filesystem::path UniqueTemp(const std::string& stem, bool directory) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
+  if (directory) {
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
+  } else {
+    const int fd = mkstemp(pattern.data());
+    if (fd < 0) throw std::runtime_error("mkstemp " + pattern);
+    close(fd);
+  }
+  Made().push_back(pattern);
+  return pattern;
+}
+
 std::string SimBoardWith(const std::string& from, const std::string& to) {
   std::ifstream in(kSimBoard);
   std::ostringstream text;
   text << in.rdbuf();
   std::string s = text.str();
   s.replace(s.find(from), from.size(), to);
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("sbc-cli-test-" + std::to_string(getpid()) + "-" + std::to_string(rand()) +
-                     ".textproto");
+  const auto path = UniqueTemp("sbc-cli-board", false);
   std::ofstream(path) << s;
   return path.string();
 }
@@ -40,8 +68,7 @@ std::string SimBoardWith(const std::string& from, const std::string& to) {
 // A data directory whose key store holds the sim board's trust root and identity, as
 // tools/run provisions it.
 std::string ProvisionedDataDir() {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sbc-cli-data-" + std::to_string(getpid()) + "-" + std::to_string(rand()));
+  const auto dir = UniqueTemp("sbc-cli-data", true);
   std::filesystem::create_directories(dir / "keys");
   for (const char* file : {"trust-root.textproto", "identity.textproto"})
     std::filesystem::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/" + file, dir / "keys" / file);
@@ -208,8 +235,7 @@ TEST(SbcDataplaneCliTest, TamperedConfigIsRefusedBeforeAnyPortOpens) {
 }
 
 TEST(SbcDataplaneCliTest, ConfigWithoutATrustRootIsRefused) {
-  const auto dir = std::filesystem::temp_directory_path() / ("sbc-cli-empty-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = UniqueTemp("sbc-cli-empty", true);
   const auto r = Dataplane({"--board", kSimBoard, "--data-dir", dir.string(), "--config", kDemoBundle});
   EXPECT_EQ(r.exit_code, 2);
   ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -28,9 +29,11 @@ class StoreFixture : public ::testing::Test {
   StoreFixture() : signers_(3, 2) {}
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sbc-store-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // Parameterised tests' names hold a '/': keep the directory one level deep, so
+    // TearDown removes all of it.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = std::filesystem::temp_directory_path() / ("sbc-store-test-" + std::to_string(getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     auto v = trust::Verifier::Create(signers_.root(), signers_.Identity("SN-1"));
     ASSERT_TRUE(v.has_value()) << v.error();

@@ -13,14 +13,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::filesystem::path TempDir() {
-  auto dir = std::filesystem::temp_directory_path() /
+// A fresh directory for one test, removed when it goes out of scope.
+struct TempDir {
+  TempDir()
+      : path(std::filesystem::temp_directory_path() /
              ("sbc-keys-test-" + std::to_string(getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+  std::filesystem::path path;
+};
 
 TEST(KeysTest, SignaturesVerifyOnBothCurvesAndOnlyForTheirMessage) {
   for (Curve curve : {Curve::kP256, Curve::kP384}) {
@@ -41,7 +49,7 @@ TEST(KeysTest, SignaturesVerifyOnBothCurvesAndOnlyForTheirMessage) {
 }
 
 TEST(KeysTest, SavedKeyIsPrivateAndLoadsBack) {
-  const auto dir = TempDir();
+  const TempDir dir;
   auto key = PrivateKey::Generate(Curve::kP256);
   ASSERT_TRUE(key->Save(dir / "k.pem").has_value());
   struct stat st {};
@@ -54,7 +62,7 @@ TEST(KeysTest, SavedKeyIsPrivateAndLoadsBack) {
 }
 
 TEST(KeysTest, RefusesAKeyOthersCanRead) {
-  const auto dir = TempDir();
+  const TempDir dir;
   auto key = PrivateKey::Generate(Curve::kP256);
   ASSERT_TRUE(key->Save(dir / "k.pem").has_value());
   chmod((dir / "k.pem").c_str(), 0644);
@@ -65,7 +73,7 @@ TEST(KeysTest, RefusesAKeyOthersCanRead) {
 
 TEST(KeysTest, RefusesGarbageKeys) {
   EXPECT_FALSE(PublicKey::Parse("not a key").has_value());
-  const auto dir = TempDir();
+  const TempDir dir;
   std::ofstream(dir / "junk.pem") << "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
   chmod((dir / "junk.pem").c_str(), 0600);
   auto loaded = PrivateKey::Load(dir / "junk.pem");
