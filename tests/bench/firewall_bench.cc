@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_eal.h"
 #include "sbc/dataplane/firewall_worker.h"
 #include "sbc/dataplane/table_slot.h"
 #include "sbc/dataplane/wire_worker.h"
@@ -137,12 +138,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "measurements per mode; the median is reported");
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<std::string> eal = {"firewall_bench", "--no-huge", "-m", "3072", "--no-pci", "--no-shconf",
-                                  "--file-prefix=fwbench-" + std::to_string(getpid()), "-l", "0",
-                                  "--log-level=*:warning", "--no-telemetry"};
-  std::vector<char*> eal_argv;
-  for (auto& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(int(eal_argv.size()), eal_argv.data()) < 0) Die(std::string("EAL: ") + rte_strerror(rte_errno));
+  sbc::bench::InitEal("firewall_bench", 3072);
 
   const uint32_t ring_size = rte_align32pow2(flows + 1024);
   rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", flows + 4096, 256, 0,

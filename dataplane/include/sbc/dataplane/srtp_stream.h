@@ -1,0 +1,92 @@
+// One direction of one SRTP stream as the fast path holds it: the crypto device's
+// sessions for SRTP and SRTCP (key schedules live in the device's session pool), the
+// session salts for the IVs, the packet index windows, and counters. Built and
+// released on the control lcore by SrtpStreamFactory (key derivation, RFC 3711 §4.3,
+// through the crypto device); used on one worker only (symmetric RSS keeps a
+// stream's packets on one worker), so nothing in it is shared or locked.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+
+#include "sbc/dataplane/srtp_index.h"
+#include "sbc/dataplane/srtp_suite.h"
+
+struct rte_mempool;
+
+namespace sbc::dataplane {
+
+enum class SrtpDirection : uint8_t {
+  kProtect,    // plain in, SRTP out: we encrypt toward a leg
+  kUnprotect,  // SRTP in, plain out: we authenticate and decrypt from a leg
+};
+
+struct SrtpStreamCounters {
+  uint64_t packets = 0;        // SRTP + SRTCP done
+  uint64_t bytes = 0;          // plaintext bytes
+  uint64_t auth_failures = 0;
+  uint64_t replays = 0;        // an index seen before, or older than the window
+  uint64_t malformed = 0;      // too short, wrong version, no room for the tag
+};
+
+struct SrtpStream {
+  // AEAD sessions fix the AAD length, which is the RTP header's (CSRCs and header
+  // extension vary it), so SRTP keeps one session per header length it has met, up
+  // to this many; a packet with yet another length is refused (kUnsupported).
+  static constexpr int kRtpSessions = 6;
+  struct RtpSession {
+    void* session = nullptr;
+    uint16_t header_bytes = 0;  // AAD length (AEAD); 0 for AES-CM, whose one session fits all
+  };
+
+  SrtpSuite suite = SrtpSuite::kAesCm128HmacSha1_80;
+  SrtpDirection direction = SrtpDirection::kProtect;
+  bool ssrc_known = false;
+  uint32_t ssrc = 0;           // the stream's SSRC once seen (authenticated, when unprotecting)
+  uint32_t next_rtcp_index = 0;  // kProtect: the SRTCP index the next packet gets
+  PacketIndexWindow rtp_index, rtcp_index;
+  uint8_t rtp_salt[14] = {}, rtcp_salt[14] = {};
+  void* rtcp_session = nullptr;
+  RtpSession rtp_sessions[kRtpSessions];
+  // AEAD only: the SRTP session key, to make a session for another header length.
+  uint8_t rtp_aead_key[32] = {};
+  SrtpStreamCounters counters;
+};
+
+// The fast path's per-stream-direction state; key schedules live in the device.
+static_assert(sizeof(SrtpStream) <= 512, "fast-path state of one stream direction is budgeted at 512 bytes");
+
+// Builds streams on the control lcore: derives the session keys from a master key
+// through the crypto device (queue pair `control_qp`) and creates the sessions.
+class SrtpStreamFactory {
+ public:
+  SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool, rte_mempool* op_pool);
+  ~SrtpStreamFactory();
+  SrtpStreamFactory(const SrtpStreamFactory&) = delete;
+  SrtpStreamFactory& operator=(const SrtpStreamFactory&) = delete;
+
+  // RFC 3711 §4.3.1 with key derivation rate 0; AEAD suites as RFC 7714 §11 says.
+  [[nodiscard]] std::expected<SrtpStreamKeys, std::string> Derive(const SrtpMasterKey& master);
+  // A stream from session keys (tests give RFC vectors' session keys directly).
+  [[nodiscard]] std::expected<void, std::string> Build(const SrtpStreamKeys& keys, SrtpDirection direction,
+                                                       SrtpStream* stream);
+  // Frees the stream's sessions (after an RCU grace period: no worker holds it).
+  void Release(SrtpStream* stream);
+
+ private:
+  [[nodiscard]] std::expected<void, std::string> Prf(const uint8_t* key, uint8_t key_bytes, const uint8_t* salt,
+                                                     uint8_t salt_bytes, uint8_t label, uint8_t* out, size_t out_bytes);
+  uint8_t device_;
+  uint16_t qp_;
+  rte_mempool* session_pool_;
+  rte_mempool* op_pool_;
+  rte_mempool* mbuf_pool_ = nullptr;  // a few small buffers for the PRF's input
+};
+
+// A session for one direction of one packet kind (used by the factory and, for a new
+// AEAD header length, by the worker). nullptr on failure.
+void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite suite, SrtpDirection direction,
+                        bool rtcp, const SrtpSessionKeys& keys, uint16_t aead_aad_bytes);
+
+}  // namespace sbc::dataplane
