@@ -18,6 +18,8 @@
 
 #include "sbc/dataplane/srtp_batch.h"
 #include "sbc/drivers/crypto/crypto_device.h"
+#include "support/crypto_test_device.h"
+#include "support/libsrtp_reference.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -35,22 +37,17 @@ Bytes Hex(std::string text) {
 constexpr uint16_t kOffset = 42;
 constexpr const char* kDevice = "crypto_aesni_mb_srtp_test";
 
+using testing::Libsrtp;
+
 class SrtpEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_EQ(rte_vdev_init(kDevice, nullptr), 0) << "crypto_aesni_mb not available";
-    auto device = drivers::crypto::CryptoDevice::Open({.name = kDevice, .queue_pairs = 2, .sessions = 512, .ops = 512});
-    ASSERT_TRUE(device.has_value()) << device.error();
-    device_ = device->release();
-    pool_ = rte_pktmbuf_pool_create("srtp_test_mbufs", 1023, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM, 0);
-    ASSERT_NE(pool_, nullptr);
-    ASSERT_EQ(srtp_init(), srtp_err_status_ok);
+    bed_.Open(kDevice, 512, 1023);
+    device_ = &bed_.device();
+    pool_ = bed_.pool();
+    Libsrtp::Init();
   }
-  static void TearDownTestSuite() {
-    delete device_;
-    rte_mempool_free(pool_);
-    rte_vdev_uninit(kDevice);
-  }
+  static void TearDownTestSuite() { bed_.Close(); }
   void SetUp() override {
     factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(), device_->op_pool());
     batch_ = std::make_unique<SrtpBatch>(device_->id(), 0, device_->op_pool(), device_->session_pool());
@@ -116,6 +113,7 @@ class SrtpEngineTest : public ::testing::Test {
   }
   Out One(const Bytes& packet, bool rtcp, SrtpStream* stream) { return Process({packet}, rtcp, stream)[0]; }
 
+  static testing::CryptoTestDevice bed_;
   static drivers::crypto::CryptoDevice* device_;
   static rte_mempool* pool_;
   std::unique_ptr<SrtpStreamFactory> factory_;
@@ -123,6 +121,7 @@ class SrtpEngineTest : public ::testing::Test {
   std::vector<SrtpStream*> streams_;
 };
 
+testing::CryptoTestDevice SrtpEngineTest::bed_;
 drivers::crypto::CryptoDevice* SrtpEngineTest::device_ = nullptr;
 rte_mempool* SrtpEngineTest::pool_ = nullptr;
 
@@ -211,56 +210,6 @@ TEST_F(SrtpEngineTest, AeadPacketsMatchRfc7714Sections16And17) {
     EXPECT_EQ(One(Hex(v.srtcp), true, in).bytes, rtcp);
   }
 }
-
-// libsrtp2, the reference: one session of one direction, any SSRC.
-class Libsrtp {
- public:
-  Libsrtp(const SrtpMasterKey& master, bool outbound) {
-    srtp_policy_t policy{};
-    switch (master.suite) {
-      case SrtpSuite::kAesCm128HmacSha1_80:
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-        break;
-      case SrtpSuite::kAesCm128HmacSha1_32:
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);  // SRTCP keeps 80 bits
-        break;
-      case SrtpSuite::kAeadAes128Gcm:
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-        break;
-      case SrtpSuite::kAeadAes256Gcm:
-        srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
-        srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
-        break;
-    }
-    const SrtpSuiteSizes sizes = SizesOf(master.suite);
-    key_.assign(master.key, master.key + sizes.master_key);
-    key_.insert(key_.end(), master.salt, master.salt + sizes.master_salt);
-    policy.key = key_.data();
-    policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
-    policy.window_size = 128;
-    EXPECT_EQ(srtp_create(&session_, &policy), srtp_err_status_ok);
-  }
-  ~Libsrtp() { srtp_dealloc(session_); }
-  // The packet out, or empty if libsrtp refused it.
-  Bytes Run(Bytes packet, bool rtcp, bool protect) {
-    int len = static_cast<int>(packet.size());
-    packet.resize(packet.size() + SRTP_MAX_TRAILER_LEN);
-    srtp_err_status_t r = protect ? (rtcp ? srtp_protect_rtcp(session_, packet.data(), &len)
-                                          : srtp_protect(session_, packet.data(), &len))
-                                  : (rtcp ? srtp_unprotect_rtcp(session_, packet.data(), &len)
-                                          : srtp_unprotect(session_, packet.data(), &len));
-    if (r != srtp_err_status_ok) return {};
-    packet.resize(static_cast<size_t>(len));
-    return packet;
-  }
-
- private:
-  Bytes key_;
-  srtp_t session_ = nullptr;
-};
 
 constexpr SrtpSuite kSuites[] = {SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAesCm128HmacSha1_32,
                                  SrtpSuite::kAeadAes128Gcm, SrtpSuite::kAeadAes256Gcm};

@@ -45,7 +45,14 @@ namespace sbc::dataplane {
   X(kSourceFlowLimit, "source_flow_limit", "source has its maximum number of flows")           \
   X(kFlowTableFull, "flow_table_full", "connection table full")                                \
   X(kOwnAddressLimited, "own_address_limited", "ARP/ND/echo to our address over its rate")     \
-  X(kTxQueueFull, "tx_queue_full", "the egress port's transmit queue had no room")
+  X(kTxQueueFull, "tx_queue_full", "the egress port's transmit queue had no room")          \
+  X(kMediaNoSession, "media_no_session", "to a relay port no media session holds")           \
+  X(kMediaWrongSource, "media_wrong_source", "media from other than the leg's (latched) remote") \
+  X(kMediaNotRtp, "media_not_rtp", "on a relay port, but not RTP/RTCP version 2")           \
+  X(kMediaAuthFailed, "media_auth_failed", "SRTP/SRTCP that did not authenticate")          \
+  X(kMediaReplayed, "media_replayed", "SRTP/SRTCP index seen before or too old")            \
+  X(kMediaCrypto, "media_crypto", "SRTP could not be applied (no room, device, index space)") \
+  X(kMediaLegNotReady, "media_leg_not_ready", "the other leg's remote or link address is not known yet")
 
 enum class DropReason : uint8_t {
 #define SBC_DROP_REASON_ENUM(id, name, help) id,

@@ -1,0 +1,197 @@
+#include "sbc/dataplane/media_relay.h"
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include "sbc/dataplane/counters.h"
+
+namespace sbc::dataplane {
+namespace {
+
+constexpr uint8_t kTtl = 64;  // we originate the relayed packet
+
+uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t Be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+
+bool SameAddress(const MediaEndpoint& e, const PacketMeta& m) {
+  return std::memcmp(e.address.data(), m.src.data(), e.family == Family::kIpv4 ? 4 : 16) == 0;
+}
+
+template <typename T>
+void Bump(T& counter, uint64_t by = 1) {
+  WorkerCounters::Add(counter, by);
+}
+
+}  // namespace
+
+// Per packet of a burst, between the stages.
+struct MediaRelay::Work {
+  MediaSession* session;
+  MediaLeg* in;
+  MediaLeg* out;
+  uint16_t index;     // in the burst
+  uint16_t payload;   // offset of the RTP/RTCP packet in the frame
+  bool rtcp;
+  bool latch;         // the source is new: take it once the packet authenticates
+};
+
+MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint64_t tsc_hz)
+    : table_(table), batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool), tsc_hz_(tsc_hz) {}
+
+void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
+                         std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
+                         uint8_t* tx_slot) noexcept {
+  Work work[SrtpBatch::kMaxBurst];
+  uint16_t live = 0;
+
+  // 1. Which session and leg; is the source the leg's remote; is it RTP at all.
+  for (uint16_t k = 0; k < count && k < SrtpBatch::kMaxBurst; ++k) {
+    const uint16_t i = which[k];
+    const PacketMeta& m = meta[i];
+    MediaEndpoint local{.family = m.family, .address = m.dst, .port = m.dst_port};
+    if (m.family == Family::kIpv4) std::memset(local.address.data() + 4, 0, 12);
+    const MediaPort* port = table_.Find(local);
+    if (port == nullptr) {
+      verdict[i] = DropReason::kMediaNoSession;
+      continue;
+    }
+    rte_mbuf* f = frames[i];
+    const uint8_t* udp = rte_pktmbuf_mtod_offset(f, const uint8_t*, m.l4_offset);
+    const uint16_t udp_length = Be16(udp + 4);
+    // The parser checked the UDP length against the frame; drop link-layer padding.
+    rte_pktmbuf_trim(f, static_cast<uint16_t>(f->pkt_len - (m.l4_offset + udp_length)));
+    const uint8_t* rtp = udp + 8;
+    const uint16_t rtp_length = static_cast<uint16_t>(udp_length - 8);
+    bool rtcp = port->rtcp;
+    if (rtp_length >= 2 && !rtcp) rtcp = rtp[1] >= 192 && rtp[1] <= 223;  // RFC 5761 demultiplexing
+    if (rtp_length < (rtcp ? 8 : 12) || (rtp[0] >> 6) != 2) {
+      verdict[i] = DropReason::kMediaNotRtp;
+      continue;
+    }
+    MediaSession* session = port->session;
+    MediaLeg& in = session->legs[port->leg];
+    Work& w = work[live];
+    w = {session, &in, &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8), rtcp, false};
+    // RTCP must come from the remote's address; RTP from its exact address and port.
+    const bool from_remote = in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
+    if (!from_remote) {
+      const bool may_latch = !rtcp && (in.srtp ? !in.spec.remote.has_value()
+                                               : !in.remote_known && in.spec.plain_latching == PlainLatching::kFirstPacket);
+      if (!may_latch) {
+        Bump(in.counters.wrong_source);
+        verdict[i] = DropReason::kMediaWrongSource;
+        continue;
+      }
+      w.latch = true;
+    }
+    ++live;
+  }
+
+  // 2. Unprotect what came as SRTP; a packet that fails moves nothing.
+  auto run = [&](bool protect) {
+    for (uint16_t k = 0; k < live; ++k) {
+      Work& w = work[k];
+      if (verdict[w.index] != kNotDropped) continue;
+      MediaLeg* leg = protect ? w.out : w.in;
+      if (!leg->srtp) continue;
+      const SrtpResult r = batch_.Add(frames[w.index], w.payload, w.rtcp, protect ? &leg->to_leg : &leg->from_leg, k);
+      if (r != SrtpResult::kOk)
+        verdict[w.index] = r == SrtpResult::kAuthFailed ? DropReason::kMediaAuthFailed
+                           : (r == SrtpResult::kReplayed || r == SrtpResult::kTooOld) ? DropReason::kMediaReplayed
+                           : r == SrtpResult::kMalformed                                ? DropReason::kMediaNotRtp
+                                                                                         : DropReason::kMediaCrypto;
+    }
+    SrtpDone done[SrtpBatch::kMaxBurst];
+    const uint16_t n = batch_.Run(done);
+    for (uint16_t d = 0; d < n; ++d) {
+      const SrtpResult r = done[d].result;
+      if (r == SrtpResult::kOk) continue;
+      verdict[work[done[d].user].index] = r == SrtpResult::kAuthFailed ? DropReason::kMediaAuthFailed
+                                          : (r == SrtpResult::kReplayed || r == SrtpResult::kTooOld)
+                                              ? DropReason::kMediaReplayed
+                                              : DropReason::kMediaCrypto;
+    }
+  };
+  run(false);
+
+  // Calls fn(work, frame, meta) for each packet still going.
+  auto each_live = [&](auto fn) {
+    for (uint16_t k = 0; k < live; ++k)
+      if (verdict[work[k].index] == kNotDropped) fn(work[k], frames[work[k].index], meta[work[k].index]);
+  };
+
+  // 3. Accepted: latch, learn the link address, account; then check the other leg.
+  const uint64_t hz = tsc_hz_;
+  each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
+    const uint16_t i = w.index;
+    MediaLeg& in = *w.in;
+    if (w.latch) {
+      in.remote = {.family = m.family, .address = m.src, .port = m.src_port};
+      if (m.family == Family::kIpv4) std::memset(in.remote.address.data() + 4, 0, 12);
+      in.remote_known = true;
+      Bump(in.counters.latches);
+    }
+    const rte_ether_hdr* eth = rte_pktmbuf_mtod(f, const rte_ether_hdr*);
+    std::memcpy(in.link.data(), eth->src_addr.addr_bytes, 6);
+    in.link_known = true;
+    const uint8_t* rtp = rte_pktmbuf_mtod_offset(f, const uint8_t*, w.payload);
+    const uint32_t length = f->pkt_len - w.payload;
+    if (!w.rtcp) {
+      const uint32_t arrival = static_cast<uint32_t>(now_tsc / (hz / in.spec.clock_rate));
+      in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
+    }
+    Bump(in.counters.packets_in);
+    Bump(in.counters.bytes_in, length);
+    w.session->last_active_tsc.store(now_tsc, std::memory_order_relaxed);
+    if (!w.out->remote_known || !w.out->link_known) verdict[i] = DropReason::kMediaLegNotReady;
+  });
+
+  // 4. Protect for the other leg.
+  run(true);
+
+  // 5. Readdress: from our relay port on the other leg to its remote.
+  each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
+    MediaLeg& out = *w.out;
+    const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - w.payload);
+    const bool separate_rtcp = w.rtcp && !out.spec.rtcp_mux;
+    rte_ether_hdr* eth = rte_pktmbuf_mtod(f, rte_ether_hdr*);
+    std::memcpy(eth->dst_addr.addr_bytes, out.link.data(), 6);
+    eth->src_addr = port_macs[out.spec.port_slot];
+    uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
+    auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, m.l4_offset);
+    udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.spec.local.port + (separate_rtcp ? 1 : 0)));
+    udp->dst_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
+    udp->dgram_cksum = 0;
+    if (m.family == Family::kIpv4) {
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
+      std::memcpy(&ip->src_addr, out.spec.local.address.data(), 4);
+      std::memcpy(&ip->dst_addr, out.remote.address.data(), 4);
+      ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset + 8 + payload_length));
+      ip->time_to_live = kTtl;
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+      udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+    } else {
+      auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
+      std::memcpy(ip->src_addr, out.spec.local.address.data(), 16);
+      std::memcpy(ip->dst_addr, out.remote.address.data(), 16);
+      ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset - 40 + 8 + payload_length));
+      ip->hop_limits = kTtl;
+      udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
+    }
+    tx_slot[w.index] = out.spec.port_slot;
+    Bump(out.counters.packets_out);
+    Bump(out.counters.bytes_out, payload_length);
+  });
+  // Beyond one crypto burst (more than kMaxBurst media packets in one receive burst
+  // cannot happen: receive bursts are smaller), nothing is left over.
+  for (uint16_t k = SrtpBatch::kMaxBurst; k < count; ++k) verdict[which[k]] = DropReason::kMediaCrypto;
+}
+
+}  // namespace sbc::dataplane

@@ -1,0 +1,347 @@
+// The media relay stage on real frames and the real crypto device: RTP <-> SRTP and
+// SRTP <-> SRTP between two legs, checked against libsrtp2; latching only on packets
+// that authenticate (spoofed and replayed packets move nothing); strict sources for
+// given remotes; RTCP on port + 1; readdressing with valid checksums; sessions added
+// and removed; sequence gaps and jitter.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rte_bus_vdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "sbc/dataplane/media_relay.h"
+#include "sbc/drivers/crypto/crypto_device.h"
+#include "support/crypto_test_device.h"
+#include "support/libsrtp_reference.h"
+#include "support/packet_builder.h"
+
+namespace sbc::dataplane {
+namespace {
+
+using testing::Bytes;
+using testing::Ip;
+using testing::Libsrtp;
+
+constexpr const char* kDevice = "crypto_aesni_mb_media_test";
+constexpr uint8_t kSlotA = 0, kSlotB = 1;
+
+MediaEndpoint V4(const char* address, uint16_t port) {
+  return {.family = Family::kIpv4, .address = Ip(address), .port = port};
+}
+
+SrtpMasterKey RandomMaster(std::mt19937& rng) {
+  SrtpMasterKey m;
+  for (auto& b : m.key) b = static_cast<uint8_t>(rng());
+  for (auto& b : m.salt) b = static_cast<uint8_t>(rng());
+  return m;
+}
+
+Bytes Rtp(uint32_t ssrc, uint16_t seq, uint32_t ts, std::mt19937& rng, size_t payload = 160) {
+  Bytes p = {0x80, 0x00, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8),
+             uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  for (size_t i = 0; i < payload; ++i) p.push_back(uint8_t(rng()));
+  return p;
+}
+
+Bytes Rtcp(uint32_t ssrc) {
+  Bytes p = {0x80, 200, 0x00, 0x06, uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  for (int i = 0; i < 20; ++i) p.push_back(uint8_t(i));
+  return p;
+}
+
+class MediaRelayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    bed_.Open(kDevice, 256, 255);
+    device_ = &bed_.device();
+    pool_ = bed_.pool();
+    Libsrtp::Init();
+  }
+  static void TearDownTestSuite() { bed_.Close(); }
+  void SetUp() override {
+    factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(), device_->op_pool());
+    auto table = MediaTable::Create(64, nullptr, factory_.get());
+    ASSERT_TRUE(table.has_value()) << table.error();
+    table_ = std::move(*table);
+    relay_ = std::make_unique<MediaRelay>(
+        *table_, MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool()}, rte_get_tsc_hz());
+    macs_[kSlotA] = {{0x02, 0xaa, 0, 0, 0, 0x01}};
+    macs_[kSlotB] = {{0x02, 0xbb, 0, 0, 0, 0x01}};
+  }
+  void TearDown() override {
+    relay_.reset();
+    table_.reset();
+    factory_.reset();
+    EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "packet buffers leaked";
+  }
+
+  SrtpStreamKeys Keys(const SrtpMasterKey& master) {
+    auto keys = factory_->Derive(master);
+    EXPECT_TRUE(keys.has_value());
+    return keys.value_or(SrtpStreamKeys{});
+  }
+
+  // What came of one datagram sent from `from` to `to` (our relay port).
+  struct Result {
+    DropReason verdict = kNotDropped;
+    uint8_t tx_slot = 0xff;
+    MediaEndpoint source, destination;
+    Bytes payload;
+    std::array<uint8_t, 6> eth_src{}, eth_dst{};
+    bool checksums_ok = false;
+  };
+  Result Send(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
+    testing::FrameSpec spec;
+    spec.src_ip = from.address;
+    spec.dst_ip = to.address;
+    spec.src_port = from.port;
+    spec.dst_port = to.port;
+    spec.payload = static_cast<uint16_t>(payload.size());
+    spec.mutate = [&](uint8_t* frame, uint16_t) { std::memcpy(frame + 42, payload.data(), payload.size()); };
+    rte_mbuf* f = testing::BuildFrame(pool_, spec);
+    PacketMeta meta;
+    EXPECT_EQ(ParseFrame(f, &meta), kNotDropped);
+    Result r;
+    const uint16_t which = 0;
+    DropReason verdict = kNotDropped;
+    uint8_t slot = 0xff;
+    EXPECT_TRUE(table_->MayBeMedia(meta));
+    relay_->Process(&f, &meta, &which, 1, macs_, rte_get_tsc_cycles(), &verdict, &slot);
+    r.verdict = verdict;
+    r.tx_slot = slot;
+    if (verdict == kNotDropped) {
+      const uint8_t* d = rte_pktmbuf_mtod(f, const uint8_t*);
+      std::memcpy(r.eth_dst.data(), d, 6);
+      std::memcpy(r.eth_src.data(), d + 6, 6);
+      auto* ip = rte_pktmbuf_mtod_offset(f, rte_ipv4_hdr*, 14);
+      auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, 34);
+      std::memcpy(r.source.address.data(), &ip->src_addr, 4);
+      std::memcpy(r.destination.address.data(), &ip->dst_addr, 4);
+      r.source.port = rte_be_to_cpu_16(udp->src_port);
+      r.destination.port = rte_be_to_cpu_16(udp->dst_port);
+      r.payload.assign(d + 42, d + f->pkt_len);
+      // A correct UDP checksum sums, with the pseudo-header, to 0xffff.
+      const uint16_t stored = udp->dgram_cksum;
+      udp->dgram_cksum = 0;
+      const uint16_t expected = rte_ipv4_udptcp_cksum(ip, udp);
+      udp->dgram_cksum = stored;
+      r.checksums_ok = rte_ipv4_cksum(ip) == 0 && stored == expected &&
+                       rte_be_to_cpu_16(ip->total_length) == f->pkt_len - 14 &&
+                       rte_be_to_cpu_16(udp->dgram_len) == f->pkt_len - 34;
+    }
+    rte_pktmbuf_free(f);
+    return r;
+  }
+
+  static testing::CryptoTestDevice bed_;
+  static drivers::crypto::CryptoDevice* device_;
+  static rte_mempool* pool_;
+  std::unique_ptr<SrtpStreamFactory> factory_;
+  std::unique_ptr<MediaTable> table_;
+  std::unique_ptr<MediaRelay> relay_;
+  std::array<rte_ether_addr, 2> macs_{};
+  std::mt19937 rng_{3};
+};
+
+testing::CryptoTestDevice MediaRelayTest::bed_;
+drivers::crypto::CryptoDevice* MediaRelayTest::device_ = nullptr;
+rte_mempool* MediaRelayTest::pool_ = nullptr;
+
+// Leg A: a plain RTP gateway at a given address on port slot 0. Leg B: an SRTP phone
+// whose address is latched, on port slot 1.
+struct RtpToSrtp {
+  MediaEndpoint a_remote = V4("203.0.113.5", 4000), a_local = V4("192.0.2.250", 20000);
+  MediaEndpoint b_remote = V4("198.51.100.7", 5000), b_local = V4("192.0.2.250", 20002);
+  SrtpMasterKey phone_key, our_key;  // what B sends with; what we send B with
+};
+
+TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacket) {
+  RtpToSrtp s;
+  s.phone_key = RandomMaster(rng_);
+  s.our_key = RandomMaster(rng_);
+  MediaSessionSpec spec{.id = 7};
+  spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
+  spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
+                  .srtp_to_leg = Keys(s.our_key)};
+  ASSERT_TRUE(table_->Add(spec).has_value());
+  Libsrtp phone_out(s.phone_key, true), phone_in(s.our_key, false);
+
+  // B has not been heard: nowhere to send A's media yet.
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict, DropReason::kMediaLegNotReady);
+
+  // B speaks: authenticated, so its address is latched; the plain RTP goes to A.
+  const Bytes b1 = Rtp(0xb, 100, 8000, rng_);
+  const Result to_a = Send(s.b_remote, s.b_local, phone_out.Run(b1, false, true));
+  ASSERT_EQ(to_a.verdict, kNotDropped);
+  EXPECT_EQ(to_a.tx_slot, kSlotA);
+  EXPECT_EQ(to_a.payload, b1) << "decrypted bit for bit";
+  EXPECT_EQ(to_a.source.port, s.a_local.port);
+  EXPECT_EQ(to_a.destination.port, s.a_remote.port);
+  EXPECT_EQ(0, std::memcmp(to_a.source.address.data(), s.a_local.address.data(), 4));
+  EXPECT_EQ(0, std::memcmp(to_a.destination.address.data(), s.a_remote.address.data(), 4));
+  EXPECT_EQ(to_a.eth_src, (std::array<uint8_t, 6>{0x02, 0xaa, 0, 0, 0, 1})) << "leaves by A's port, with its address";
+  EXPECT_TRUE(to_a.checksums_ok);
+
+  // A's media now reaches B as SRTP that B's own stack decrypts.
+  for (uint16_t seq = 2; seq < 50; ++seq) {
+    const Bytes a = Rtp(0xa, seq, 160u * seq, rng_);
+    const Result to_b = Send(s.a_remote, s.a_local, a);
+    ASSERT_EQ(to_b.verdict, kNotDropped) << seq;
+    EXPECT_EQ(to_b.tx_slot, kSlotB);
+    EXPECT_EQ(phone_in.Run(to_b.payload, false, false), a) << seq;
+    EXPECT_EQ(to_b.destination.port, s.b_remote.port);
+    EXPECT_EQ(to_b.source.port, s.b_local.port);
+    EXPECT_EQ(to_b.eth_dst, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x0a})) << "B's link address, learnt";
+    EXPECT_TRUE(to_b.checksums_ok);
+  }
+  // RTCP on port + 1, both ways.
+  const Result rtcp_to_b = Send(V4("203.0.113.5", 4001), V4("192.0.2.250", 20001), Rtcp(0xa));
+  ASSERT_EQ(rtcp_to_b.verdict, kNotDropped);
+  EXPECT_EQ(rtcp_to_b.destination.port, 5001);
+  EXPECT_EQ(rtcp_to_b.source.port, 20003);
+  EXPECT_EQ(phone_in.Run(rtcp_to_b.payload, true, false), Rtcp(0xa));
+  const Result rtcp_to_a = Send(V4("198.51.100.7", 5001), V4("192.0.2.250", 20003), phone_out.Run(Rtcp(0xb), true, true));
+  ASSERT_EQ(rtcp_to_a.verdict, kNotDropped);
+  EXPECT_EQ(rtcp_to_a.payload, Rtcp(0xb));
+  EXPECT_EQ(rtcp_to_a.destination.port, 4001);
+
+  const MediaSession* session = table_->Sessions()[0];
+  EXPECT_EQ(session->legs[1].counters.latches, 1u);
+  EXPECT_EQ(session->legs[0].counters.packets_in, 49u + 1);
+  EXPECT_EQ(session->legs[1].counters.packets_out, 48u + 1);
+}
+
+TEST_F(MediaRelayTest, SpoofedOrReplayedPacketsNeverMoveALatchedStream) {
+  RtpToSrtp s;
+  s.phone_key = RandomMaster(rng_);
+  s.our_key = RandomMaster(rng_);
+  MediaSessionSpec spec{.id = 8};
+  spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
+  spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
+                  .srtp_to_leg = Keys(s.our_key)};
+  ASSERT_TRUE(table_->Add(spec).has_value());
+  Libsrtp phone_out(s.phone_key, true), stranger(RandomMaster(rng_), true);
+  const MediaEndpoint attacker = V4("198.51.100.66", 6666);
+
+  // Before anything authenticated, a forged packet latches nothing.
+  EXPECT_EQ(Send(attacker, s.b_local, stranger.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
+            DropReason::kMediaAuthFailed);
+  const MediaSession* session = table_->Sessions()[0];
+  EXPECT_FALSE(session->legs[1].remote_known);
+
+  // A speaks (nowhere to go yet, but its link address is learnt), then B for real.
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 0, rng_)).verdict, DropReason::kMediaLegNotReady);
+  const Bytes genuine = phone_out.Run(Rtp(0xb, 2, 160, rng_), false, true);
+  ASSERT_EQ(Send(s.b_remote, s.b_local, genuine).verdict, kNotDropped);
+  // The attacker replays the genuine packet from elsewhere, or forges one: neither moves B.
+  EXPECT_EQ(Send(attacker, s.b_local, genuine).verdict, DropReason::kMediaReplayed);
+  Bytes flipped = phone_out.Run(Rtp(0xb, 3, 320, rng_), false, true);
+  flipped[14] ^= 1;
+  EXPECT_EQ(Send(attacker, s.b_local, flipped).verdict, DropReason::kMediaAuthFailed);
+  EXPECT_EQ(session->legs[1].remote, s.b_remote);
+  EXPECT_EQ(session->legs[1].counters.latches, 1u);
+  // Media from A still goes to the real B.
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 2, 160, rng_)).destination.port, s.b_remote.port);
+  // A's remote was given: nothing from elsewhere is taken, plain RTP having no proof.
+  EXPECT_EQ(Send(attacker, s.a_local, Rtp(0xa, 3, 320, rng_)).verdict, DropReason::kMediaWrongSource);
+  EXPECT_EQ(session->legs[0].counters.wrong_source, 1u);
+}
+
+TEST_F(MediaRelayTest, SrtpIsReEncryptedBetweenLegsWithTheirOwnKeys) {
+  for (SrtpSuite suite : {SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAeadAes128Gcm}) {
+    SCOPED_TRACE(SrtpSuiteName(suite));
+    SrtpMasterKey keys[4];
+    for (auto& k : keys) {
+      k = RandomMaster(rng_);
+      k.suite = suite;
+    }
+    const uint16_t base = suite == SrtpSuite::kAeadAes128Gcm ? 21100 : 21000;
+    const MediaEndpoint a_remote = V4("203.0.113.9", 7000), a_local = V4("192.0.2.250", base);
+    const MediaEndpoint b_remote = V4("198.51.100.9", 8000), b_local = V4("192.0.2.250", uint16_t(base + 2));
+    MediaSessionSpec spec{.id = suite == SrtpSuite::kAeadAes128Gcm ? 11u : 10u};
+    spec.legs[0] = {.local = a_local, .rtcp_mux = true, .remote = a_remote, .port_slot = kSlotA,
+                    .srtp_from_leg = Keys(keys[0]), .srtp_to_leg = Keys(keys[1])};
+    spec.legs[0].rtcp_mux = true;
+    spec.legs[1] = {.local = b_local, .remote = b_remote, .port_slot = kSlotB, .srtp_from_leg = Keys(keys[2]),
+                    .srtp_to_leg = Keys(keys[3])};
+    spec.legs[1].rtcp_mux = true;
+    ASSERT_TRUE(table_->Add(spec).has_value());
+    Libsrtp a_out(keys[0], true), a_in(keys[1], false), b_out(keys[2], true), b_in(keys[3], false);
+    // B first (so A's link is unknown only until A speaks).
+    ASSERT_EQ(Send(b_remote, b_local, b_out.Run(Rtp(0xb, 9, 0, rng_), false, true)).verdict,
+              DropReason::kMediaLegNotReady);
+    for (uint16_t seq = 65500; seq != 40; ++seq) {  // across the wrap
+      const Bytes a = Rtp(0xa, seq, 160u * seq, rng_);
+      const Result to_b = Send(a_remote, a_local, a_out.Run(a, false, true));
+      ASSERT_EQ(to_b.verdict, kNotDropped) << seq;
+      ASSERT_EQ(b_in.Run(to_b.payload, false, false), a) << seq;
+    }
+    const Bytes b = Rtp(0xb, 10, 160, rng_);
+    const Result to_a = Send(b_remote, b_local, b_out.Run(b, false, true));
+    ASSERT_EQ(to_a.verdict, kNotDropped);
+    EXPECT_EQ(a_in.Run(to_a.payload, false, false), b);
+    // Muxed RTCP on the RTP port.
+    const Result rtcp = Send(a_remote, a_local, a_out.Run(Rtcp(0xa), true, true));
+    ASSERT_EQ(rtcp.verdict, kNotDropped);
+    EXPECT_EQ(rtcp.destination.port, b_remote.port);
+    EXPECT_EQ(b_in.Run(rtcp.payload, true, false), Rtcp(0xa));
+  }
+}
+
+TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {
+  MediaSessionSpec spec{.id = 1};
+  spec.legs[0] = {.local = V4("192.0.2.250", 22000), .remote = V4("203.0.113.1", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {.local = V4("192.0.2.250", 22002), .remote = V4("198.51.100.1", 2000), .port_slot = kSlotB};
+  ASSERT_TRUE(table_->Add(spec).has_value());
+  MediaSessionSpec clash = spec;
+  clash.id = 2;
+  clash.legs[1].local.port = 22010;
+  const auto refused = table_->Add(clash);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error(), ::testing::HasSubstr("192.0.2.250:22000 is in use"));
+  EXPECT_FALSE(table_->Add(spec).has_value()) << "duplicate id";
+  MediaSessionSpec one_way = spec;
+  one_way.id = 3;
+  one_way.legs[0].local.port = 22020;
+  one_way.legs[1].local.port = 22022;
+  one_way.legs[0].srtp_from_leg = Keys(RandomMaster(rng_));
+  EXPECT_THAT(table_->Add(one_way).error(), ::testing::HasSubstr("needs keys both ways"));
+
+  ASSERT_EQ(Send(V4("198.51.100.1", 2000), V4("192.0.2.250", 22002), Rtp(1, 1, 0, rng_)).verdict,
+            DropReason::kMediaLegNotReady);
+  ASSERT_EQ(Send(V4("203.0.113.1", 1000), V4("192.0.2.250", 22000), Rtp(2, 1, 0, rng_)).verdict, kNotDropped);
+  EXPECT_TRUE(table_->Remove(1));
+  EXPECT_EQ(Send(V4("203.0.113.1", 1000), V4("192.0.2.250", 22000), Rtp(2, 2, 160, rng_)).verdict,
+            DropReason::kMediaNoSession);
+  EXPECT_FALSE(table_->Remove(1));
+  EXPECT_TRUE(table_->Add(clash).has_value()) << "the freed port is free again";
+}
+
+TEST_F(MediaRelayTest, ReceptionCountsGapsAndJitter) {
+  MediaSessionSpec spec{.id = 4};
+  spec.legs[0] = {.local = V4("192.0.2.250", 23000), .remote = V4("203.0.113.2", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {.local = V4("192.0.2.250", 23002), .remote = V4("198.51.100.2", 2000), .port_slot = kSlotB};
+  ASSERT_TRUE(table_->Add(spec).has_value());
+  for (uint16_t seq : {1, 2, 3, 6, 7, 5, 8})
+    (void)Send(V4("203.0.113.2", 1000), V4("192.0.2.250", 23000), Rtp(3, seq, 160u * seq, rng_));
+  const RtpReceptionStats& stats = table_->Sessions()[0]->legs[0].rtp_stats;
+  EXPECT_EQ(stats.packets(), 7u);
+  EXPECT_EQ(stats.gaps(), 2u) << "4 and 5 skipped at 6; 5 came late but the gap stays counted";
+}
+
+TEST(RtpReceptionStatsTest, JitterFollowsRfc3550) {
+  RtpReceptionStats s;
+  // Packets 20 ms apart (160 units at 8 kHz) arriving with alternating 0 and 40 units of delay.
+  for (uint32_t i = 0; i < 200; ++i) s.Update(uint16_t(i), 160 * i, 160 * i + (i % 2 ? 40 : 0), 172);
+  // |D| is 40 each time: J converges to 40.
+  EXPECT_NEAR(double(s.jitter()), 40.0, 1.0);
+  EXPECT_EQ(s.gaps(), 0u);
+}
+
+}  // namespace
+}  // namespace sbc::dataplane
