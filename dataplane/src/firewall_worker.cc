@@ -122,6 +122,8 @@ bool IsHalfOpen(FlowState s) { return s == FlowState::kTcpSynSent || s == FlowSt
 struct Slot {
   DropReason verdict = kNotDropped;
   bool own_address = false;  // a request to us, turned into its reply
+  bool media = false;        // to a relay port: the media relay decides
+  uint8_t media_tx_slot = 0;
   int32_t flow = -1;  // connection-table position for a hit
   bool is_a = false;
   bool needs_rules = false;
@@ -132,8 +134,17 @@ struct Slot {
 }  // namespace
 
 std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Create(
-    std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id, uint32_t flow_capacity) {
+    std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id, uint32_t flow_capacity,
+    const MediaStage* media) {
   std::unique_ptr<FirewallWorker> w(new FirewallWorker());
+  if (media != nullptr && media->table != nullptr) {
+    w->media_table_ = media->table;
+    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto, rte_get_tsc_hz());
+  }
+  for (const WireLink& l : links) {
+    w->port_id_of_slot_[l.rx_slot] = l.rx_port_id;
+    w->port_id_of_slot_[l.tx_slot] = l.tx_port_id;
+  }
   w->slot_ = &slot;
   w->thread_id_ = thread_id;
   w->link_count_ = std::min(links.size(), kMaxLinks);
@@ -394,6 +405,29 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     }
   }
 
+  // 1c. Media to our relay ports: relayed by its session, never by the rules.
+  if (media_ != nullptr && whole_burst == kNotDropped) {
+    uint16_t which[kWireBurst];
+    uint16_t media_count = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || !media_table_->MayBeMedia(meta[i])) continue;
+      s.media = true;
+      which[media_count++] = i;
+    }
+    if (media_count != 0) {
+      DropReason verdicts[kWireBurst];
+      uint8_t tx_slots[kWireBurst];
+      for (uint16_t k = 0; k < media_count; ++k) verdicts[which[k]] = kNotDropped;
+      media_->Process(frames, meta, which, media_count, tables->port_macs, now, verdicts, tx_slots);
+      for (uint16_t k = 0; k < media_count; ++k) {
+        Slot& s = slots[which[k]];
+        s.verdict = verdicts[which[k]];
+        s.media_tx_slot = tx_slots[which[k]];
+      }
+    }
+  }
+
   // 2. Connection lookup, in bulk; misses need the rules.
   const FlowKey* lookup_keys[kWireBurst];
   uint16_t lookup_index[kWireBurst];
@@ -401,7 +435,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   uint32_t lookups = 0;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]) ||
+    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]) ||
         IsStateless(meta[i]))
       continue;
     s.key = MakeFlowKey(meta[i], &s.is_a);
@@ -416,7 +450,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   AclBatch misses;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
+    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]))
+      continue;
     if (s.flow >= 0) {
       const FlowEntry& e = flows_->at(s.flow);
       const bool expired = now - e.last_seen_tsc > Timeout(tables, e.state);
@@ -437,7 +472,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   bool created = false;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i])) continue;
+    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]))
+      continue;
     if (s.needs_rules && created && !IsStateless(meta[i])) {
       s.flow = flows_->Find(s.key);  // opened by an earlier packet of this burst
       if (s.flow >= 0) s.needs_rules = false;
@@ -472,6 +508,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   // 5. Forward what passed, answer our own requests, count and free the rest.
   rte_mbuf* dropped[kWireBurst];
   rte_mbuf* replies[kWireBurst];
+  rte_mbuf* relayed[kMaxPorts][kWireBurst];
+  uint16_t relayed_count[kMaxPorts] = {};
   uint16_t kept = 0, dropped_count = 0, reply_count = 0;
   uint64_t kept_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
@@ -481,6 +519,9 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
       if (IsIp(meta[i])) log_->Record(meta[i], slots[i].verdict, link.rx_slot, 0, now);
     } else if (slots[i].own_address) {
       replies[reply_count++] = frames[i];
+    } else if (slots[i].media) {
+      const uint8_t out = slots[i].media_tx_slot;
+      relayed[out][relayed_count[out]++] = frames[i];
     } else {
       kept_bytes += frames[i]->pkt_len;
       frames[kept++] = frames[i];
@@ -488,6 +529,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   }
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
   if (reply_count != 0) Transmit(link.rx_port_id, link.queue, link.rx_slot, replies, reply_count);
+  for (uint8_t out = 0; out < kMaxPorts; ++out)
+    if (relayed_count[out] != 0) Transmit(port_id_of_slot_[out], link.queue, out, relayed[out], relayed_count[out]);
   if (kept == 0) return n;
   Transmit(link.tx_port_id, link.queue, link.tx_slot, frames, kept);
   return n;

@@ -102,7 +102,8 @@ SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_memp
   prefetch_lines_ = static_cast<uint16_t>(std::min<uint32_t>(32, (session_pool_->elt_size + 63) / 64));
   // The batch owns its ops for good: no pool traffic per packet. Every field an op
   // needs is set again in Add().
-  if (rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) != kMaxBurst)
+  if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
+      rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) != kMaxBurst)
     std::memset(ops_, 0, sizeof(ops_));
 }
 

@@ -96,13 +96,7 @@ class MediaRelayTest : public ::testing::Test {
     bool checksums_ok = false;
   };
   Result Send(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
-    testing::FrameSpec spec;
-    spec.src_ip = from.address;
-    spec.dst_ip = to.address;
-    spec.src_port = from.port;
-    spec.dst_port = to.port;
-    spec.payload = static_cast<uint16_t>(payload.size());
-    spec.mutate = [&](uint8_t* frame, uint16_t) { std::memcpy(frame + 42, payload.data(), payload.size()); };
+    const testing::FrameSpec spec = testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
     rte_mbuf* f = testing::BuildFrame(pool_, spec);
     PacketMeta meta;
     EXPECT_EQ(ParseFrame(f, &meta), kNotDropped);

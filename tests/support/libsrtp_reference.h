@@ -20,8 +20,11 @@ using Bytes = std::vector<uint8_t>;
 
 class Libsrtp {
  public:
-  // Call once per process before the first session.
-  static void Init() { ASSERT_EQ(srtp_init(), srtp_err_status_ok); }
+  // Before the first session; once per process however often it is called.
+  static void Init() {
+    static const srtp_err_status_t status = srtp_init();
+    ASSERT_EQ(status, srtp_err_status_ok);
+  }
 
   Libsrtp(const SrtpMasterKey& master, bool outbound) {
     srtp_policy_t policy{};

@@ -32,6 +32,22 @@ FrameSpec Reversed(FrameSpec spec) {
   return spec;
 }
 
+FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port, const std::array<uint8_t, 16>& dst,
+                      uint16_t dst_port, std::vector<uint8_t> payload, bool ipv6) {
+  FrameSpec spec;
+  spec.ipv6 = ipv6;
+  spec.src_ip = src;
+  spec.dst_ip = dst;
+  spec.src_port = src_port;
+  spec.dst_port = dst_port;
+  spec.payload = static_cast<uint16_t>(payload.size());
+  const size_t at = 14 + (ipv6 ? 40 : 20) + 8;
+  spec.mutate = [payload = std::move(payload), at](uint8_t* frame, uint16_t) {
+    std::memcpy(frame + at, payload.data(), payload.size());
+  };
+  return spec;
+}
+
 rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   rte_mbuf* frame = rte_pktmbuf_alloc(pool);
   if (frame == nullptr) return nullptr;

@@ -42,6 +42,10 @@ struct FrameSpec {
 // Dotted IPv4 or IPv6 text into FrameSpec's address layout.
 std::array<uint8_t, 16> Ip(const char* text);
 
+// A UDP datagram (IPv4, or IPv6 with `ipv6`) carrying exactly `payload`.
+FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port, const std::array<uint8_t, 16>& dst,
+                      uint16_t dst_port, std::vector<uint8_t> payload, bool ipv6 = false);
+
 // The spec with source and destination (addresses and ports) swapped: the reply.
 FrameSpec Reversed(FrameSpec spec);
 

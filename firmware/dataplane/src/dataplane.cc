@@ -1,6 +1,8 @@
 #include "sbc/firmware/dataplane.h"
 #include "sbc/firmware/telemetry.h"
 
+#include <rte_bus_vdev.h>
+#include <rte_cryptodev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -33,6 +35,7 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
   auto slot = dataplane::TableSlot::Create(queues);
   if (!slot) return std::unexpected(slot.error());
   dp->tables_ = std::move(*slot);
+  if (auto media = dp->OpenMedia(options); !media) return std::unexpected(media.error());
   if (auto launched = dp->LaunchWorkers(options); !launched) return std::unexpected(launched.error());
   PublishTelemetry(dp.get());
   return dp;
@@ -50,6 +53,60 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   rule_names_ = spec.rule_names;
   pseudonymise_log_ = spec.pseudonymise_log_addresses;
   return {};
+}
+
+std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& options) {
+  const auto workers = static_cast<uint16_t>(board_.cpu().worker_cores_size());
+  // The board's crypto device: a vdev by name, or the first device a PCI probe found.
+  std::string name = board_.crypto().vdev();
+  if (name.empty() && rte_cryptodev_count() > 0) name = rte_cryptodev_name_get(0);
+  if (!name.empty()) {
+    // EAL creates the board's vdev from its arguments; a process that started EAL
+    // itself (the tests) gets it here, and removes it again on close.
+    if (!board_.crypto().vdev().empty() && rte_cryptodev_get_dev_id(name.c_str()) < 0) {
+      if (rte_vdev_init(name.c_str(), nullptr) != 0) return std::unexpected("crypto device " + name + ": cannot create it");
+      created_vdev_ = name;
+    }
+    auto device = drivers::crypto::CryptoDevice::Open(
+        {.name = name,
+         .queue_pairs = static_cast<uint16_t>(workers + 1),  // one per worker, one for key derivation
+         .sessions = 8 * options.media_sessions + 64,
+         .ops = static_cast<uint32_t>(dataplane::SrtpBatch::kMaxBurst) * (workers + 1u) + 64});
+    if (!device) return std::unexpected(device.error());
+    crypto_ = std::move(*device);
+    srtp_ = std::make_unique<dataplane::SrtpStreamFactory>(crypto_->id(), workers, crypto_->session_pool(),
+                                                           crypto_->op_pool());
+  }
+  auto table = dataplane::MediaTable::Create(options.media_sessions, tables_->qsbr(), srtp_.get());
+  if (!table) return std::unexpected(table.error());
+  media_ = std::move(*table);
+  return {};
+}
+
+std::expected<void, std::string> Dataplane::AddMediaSession(const dataplane::MediaSessionSpec& spec) {
+  std::lock_guard lock(media_mutex_);
+  return media_->Add(spec);
+}
+
+bool Dataplane::RemoveMediaSession(uint64_t id) {
+  std::lock_guard lock(media_mutex_);
+  return media_->Remove(id);
+}
+
+std::vector<uint64_t> Dataplane::RemoveIdleMediaSessions(uint32_t idle_s) {
+  std::lock_guard lock(media_mutex_);
+  return media_->RemoveIdle(rte_get_tsc_cycles(), uint64_t{idle_s} * rte_get_tsc_hz());
+}
+
+void Dataplane::VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const {
+  std::lock_guard lock(media_mutex_);
+  for (const dataplane::MediaSession* s : media_->Sessions()) visit(*s);
+}
+
+std::expected<dataplane::SrtpStreamKeys, std::string> Dataplane::DeriveSrtpKeys(const dataplane::SrtpMasterKey& master) {
+  std::lock_guard lock(media_mutex_);  // the key-derivation queue pair has one user at a time
+  if (srtp_ == nullptr) return std::unexpected(std::string("this board has no crypto device: no SRTP"));
+  return srtp_->Derive(master);
 }
 
 uint64_t Dataplane::rules_version() const {
@@ -134,8 +191,10 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
                              std::to_string(lcore) + " is not a free EAL worker lcore");
     }
     for (auto& link : links) link.queue = static_cast<uint16_t>(q);
+    dataplane::MediaStage media{.table = media_.get()};
+    if (crypto_) media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(), crypto_->session_pool()};
     auto worker = dataplane::FirewallWorker::Create(links, *tables_, static_cast<uint32_t>(q),
-                                                   options.flows_per_worker);
+                                                   options.flows_per_worker, &media);
     if (!worker) {
       Stop();
       return std::unexpected(worker.error());
@@ -170,7 +229,14 @@ void Dataplane::Close() {
   if (ports_) ports_->Close();
 }
 
-Dataplane::~Dataplane() { Close(); }
+Dataplane::~Dataplane() {
+  Close();
+  workers_.clear();  // their crypto ops go back before the pools do
+  media_.reset();
+  srtp_.reset();
+  crypto_.reset();
+  if (!created_vdev_.empty()) rte_vdev_uninit(created_vdev_.c_str());
+}
 
 dataplane::CounterTotals Dataplane::Counters() const {
   std::vector<const dataplane::WorkerCounters*> blocks;

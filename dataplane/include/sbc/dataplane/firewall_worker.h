@@ -16,6 +16,7 @@
 #include "sbc/dataplane/conntrack.h"
 #include "sbc/dataplane/counters.h"
 #include "sbc/dataplane/firewall_tables.h"
+#include "sbc/dataplane/media_relay.h"
 #include "sbc/dataplane/packet_log.h"
 #include "sbc/dataplane/table_slot.h"
 #include "sbc/dataplane/wire_worker.h"
@@ -30,13 +31,21 @@ struct RuleCounter {
   uint64_t bytes = 0;
 };
 
+// The media relay a worker runs besides the firewall (optional): the sessions, and
+// the crypto device queue pair that is this worker's alone.
+struct MediaStage {
+  const MediaTable* table = nullptr;
+  MediaCrypto crypto;
+};
+
 class FirewallWorker {
  public:
   // Control thread, before launch. `thread_id` is the worker's RCU reader id
-  // (0..max_workers-1 of `slot`); `flow_capacity` sizes its connection table.
+  // (0..max_workers-1 of `slot`); `flow_capacity` sizes its connection table. With
+  // `media`, UDP to a relay port goes to the media relay instead of the rules.
   [[nodiscard]] static std::expected<std::unique_ptr<FirewallWorker>, std::string> Create(
       std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id,
-      uint32_t flow_capacity);
+      uint32_t flow_capacity, const MediaStage* media = nullptr);
 
   // Worker lcore. Registers with RCU, polls until `stop`, drains (as WireWorker
   // does), and goes offline. Reports a quiescent state after every poll.
@@ -82,6 +91,9 @@ class FirewallWorker {
   uint32_t thread_id_ = 0;
   std::array<WireLink, kMaxLinks> links_{};
   size_t link_count_ = 0;
+  std::unique_ptr<MediaRelay> media_;
+  const MediaTable* media_table_ = nullptr;
+  std::array<uint16_t, kMaxPorts> port_id_of_slot_{};  // for media, which leaves by its leg's port
 };
 
 }  // namespace sbc::dataplane

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -12,6 +13,8 @@
 
 #include "sbc/board/board.h"
 #include "sbc/dataplane/counters.h"
+#include "sbc/dataplane/media_table.h"
+#include "sbc/drivers/crypto/crypto_device.h"
 #include "sbc/dataplane/firewall_worker.h"
 #include "sbc/dataplane/rule_spec.h"
 #include "sbc/dataplane/table_slot.h"
@@ -23,6 +26,8 @@ namespace sbc::firmware {
 struct DataplaneOptions {
   // Connection-table entries per worker (the config's max_flows is capped by it).
   uint32_t flows_per_worker = 1u << 16;
+  // Media sessions the relay can hold at once (each takes up to 8 crypto sessions).
+  uint32_t media_sessions = 1024;
 };
 
 class Dataplane {
@@ -50,6 +55,19 @@ class Dataplane {
   // Control thread. The packet-log lines the workers recorded since the last call,
   // formatted (and pseudonymised if the rules in force say so), oldest first per worker.
   [[nodiscard]] std::vector<std::string> TakePacketLog();
+
+  // Media sessions. Control or IPC thread; never stalls the workers (RCU). Without a
+  // crypto device on the board, only plain RTP sessions are accepted.
+  [[nodiscard]] std::expected<void, std::string> AddMediaSession(const dataplane::MediaSessionSpec& spec);
+  [[nodiscard]] bool RemoveMediaSession(uint64_t id);
+  // Sessions with no packet either way for `idle_s` seconds, removed; their ids.
+  std::vector<uint64_t> RemoveIdleMediaSessions(uint32_t idle_s);
+  // Calls `visit` for each session under the media lock (counters read relaxed).
+  void VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const;
+  // Derives session keys from a master key on the crypto device (SDES keys in).
+  [[nodiscard]] std::expected<dataplane::SrtpStreamKeys, std::string> DeriveSrtpKeys(
+      const dataplane::SrtpMasterKey& master);
+  bool has_crypto() const { return crypto_ != nullptr; }
   // Records the workers' log meters or full rings kept back, in all.
   [[nodiscard]] uint64_t PacketLogSuppressed() const;
 
@@ -75,10 +93,18 @@ class Dataplane {
  private:
   explicit Dataplane(const board::Board& board) : board_(board) {}
   [[nodiscard]] std::expected<void, std::string> LaunchWorkers(const DataplaneOptions& options);
+  [[nodiscard]] std::expected<void, std::string> OpenMedia(const DataplaneOptions& options);
 
   board::Board board_;
   std::unique_ptr<drivers::nic::PortSet> ports_;
   std::unique_ptr<dataplane::TableSlot> tables_;
+  // Destroyed in reverse: workers (their crypto ops) before the media table (its
+  // sessions) before the key factory before the device; the table needs tables_'s QSBR.
+  std::unique_ptr<drivers::crypto::CryptoDevice> crypto_;
+  std::unique_ptr<dataplane::SrtpStreamFactory> srtp_;
+  std::unique_ptr<dataplane::MediaTable> media_;
+  mutable std::mutex media_mutex_;  // one media change (or listing) at a time
+  std::string created_vdev_;       // the crypto vdev this object created (not EAL)
   std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
   // Control-side state of the rules in force: ApplyRules may run on the IPC thread
   // while the main thread reports. Workers never take this lock.
