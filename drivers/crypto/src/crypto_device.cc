@@ -34,8 +34,10 @@ std::expected<std::unique_ptr<CryptoDevice>, std::string> CryptoDevice::Open(con
   device->session_pool_ = rte_cryptodev_sym_session_pool_create(("sbc_csess_" + tag).c_str(), options.sessions,
                                                                   device->session_bytes_, 0, 0, socket);
   if (device->session_pool_ == nullptr) return std::unexpected(Why(options.name, "session pool", rte_errno));
+  // No per-lcore cache: workers take their ops once for good, and a cache would let
+  // one lcore's refill strand the rest where the control lcore cannot reach them.
   device->op_pool_ = rte_crypto_op_pool_create(("sbc_cop_" + tag).c_str(), RTE_CRYPTO_OP_TYPE_SYMMETRIC,
-                                               options.ops, 128, kOpPrivateBytes, socket);
+                                               options.ops, 0, kOpPrivateBytes, socket);
   if (device->op_pool_ == nullptr) return std::unexpected(Why(options.name, "op pool", rte_errno));
 
   rte_cryptodev_config config{};

@@ -52,7 +52,13 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   rules_version_ = spec.version;
   rule_names_ = spec.rule_names;
   pseudonymise_log_ = spec.pseudonymise_log_addresses;
+  media_settings_ = spec.media;
   return {};
+}
+
+dataplane::MediaSettings Dataplane::media_settings() const {
+  std::lock_guard lock(rules_mutex_);
+  return media_settings_;
 }
 
 std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& options) {

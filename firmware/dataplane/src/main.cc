@@ -24,6 +24,7 @@
 #include "sbc/drivers/eal.h"
 #include "sbc/firmware/dataplane.h"
 #include "sbc/firmware/ipc_server.h"
+#include "sbc/firmware/media_service.h"
 #include "sbc/firmware/signed_config.h"
 #include "sbc/firmware/sim_traffic_run.h"
 #include "sbc/mgmt/trust/text_files.h"
@@ -160,6 +161,10 @@ int main(int argc, char** argv) {
     } else {
       std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
     }
+    // Media sessions from sbc-mgmtd; idle ones end on their own.
+    sbc::firmware::MediaService media(dp, [](const std::string& line) {
+      std::cout << "sbc-dataplane: " << line << std::endl;
+    });
     // sbc-mgmtd hands over accepted bundles here; each is verified again before use.
     std::unique_ptr<sbc::firmware::IpcServer> ipc;
     if (ipc_socket != "none") {
@@ -175,6 +180,17 @@ int main(int argc, char** argv) {
           response.set_ok(applied.has_value());
           if (!applied) response.set_error(applied.error());
           else std::cout << "sbc-dataplane: rules version " << dp.rules_version() << " applied from sbc-mgmtd" << std::endl;
+        } else if (request.has_media_create() || request.has_media_delete() || request.has_media_list()) {
+          const std::vector<sbc::schema::MediaSession> asked(
+              request.has_media_create() ? request.media_create().sessions().begin()
+                                         : request.media_delete().sessions().begin(),
+              request.has_media_create() ? request.media_create().sessions().end()
+                                         : request.media_delete().sessions().end());
+          const auto sessions = request.has_media_create()   ? media.Create(asked)
+                                : request.has_media_delete() ? media.Delete(asked)
+                                                             : media.List();
+          for (const auto& s : sessions) *response.add_media_sessions() = s;
+          response.set_ok(true);
         } else if (request.has_get_counters()) {
           for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {
             auto* c = response.add_counters();
@@ -244,6 +260,7 @@ int main(int argc, char** argv) {
       std::cout << "sbc-dataplane: stopping" << std::endl;
     }
     ipc.reset();  // no rule change from sbc-mgmtd while stopping
+    media.Stop();
     dp.Stop();
     print_counters();
     if (const uint64_t suppressed = dp.PacketLogSuppressed(); suppressed != 0)

@@ -100,8 +100,17 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
                          c.new_flows_per_second_per_source);
   c.max_half_open_tcp = config.flood_protection().max_half_open_tcp();
   spec.pseudonymise_log_addresses = config.privacy().pseudonymise();
-  for (const auto& address : config.media().service_addresses())
+  const schema::MediaRelay& media = config.media();
+  for (const auto& address : media.service_addresses()) {
     spec.local_addresses.push_back(*ParseAddress(address));
+    spec.media.service_addresses.push_back(*ParseAddress(address));
+  }
+  spec.media.port_min = static_cast<uint16_t>(media.port_min());
+  spec.media.port_max = static_cast<uint16_t>(media.port_max());
+  for (int suite : media.allowed_suites()) spec.media.allowed_suites.push_back(static_cast<uint8_t>(suite));
+  spec.media.plain_rtp_latches = media.latching() == schema::LATCH_FIRST_PACKET;
+  spec.media.idle_timeout_s = Or(media.idle_timeout_s(), spec.media.idle_timeout_s);
+  spec.media.max_sessions = Or(media.max_sessions(), spec.media.max_sessions);
   return spec;
 }
 

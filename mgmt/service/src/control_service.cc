@@ -254,6 +254,10 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_audit_entries(v.entries);
       return r;
     }
+    case schema::MEDIA_SESSION_CREATE:
+    case schema::MEDIA_SESSION_DELETE:
+    case schema::MEDIA_SESSION_LIST:
+      return Media(request, detail);
     case schema::USER_SET_PASSWORD:
       return SetPassword(request, detail);
     case schema::CLOCK_SET:
@@ -265,6 +269,47 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
     default:
       return Result(schema::FAILED, schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
   }
+}
+
+schema::Response ControlService::Media(const schema::Request& request, std::string* detail) {
+  if (dataplane_ == nullptr) return Result(schema::FAILED, "no dataplane is attached");
+  schema::DataplaneRequest ipc;
+  if (request.rpc() == schema::MEDIA_SESSION_CREATE) *ipc.mutable_media_create()->mutable_sessions() = request.media_sessions();
+  else if (request.rpc() == schema::MEDIA_SESSION_DELETE) *ipc.mutable_media_delete()->mutable_sessions() = request.media_sessions();
+  else ipc.set_media_list(true);
+  if (request.rpc() != schema::MEDIA_SESSION_LIST && request.media_sessions_size() == 0)
+    return Result(schema::REFUSED, "no media sessions in the request");
+  auto reply = dataplane_->Call(ipc);
+  if (!reply) return Result(schema::FAILED, reply.error());
+  if (!reply->ok()) return Result(schema::FAILED, "the dataplane refused: " + reply->error());
+  schema::Response r = Result(schema::OK);
+  *r.mutable_media_sessions() = reply->media_sessions();
+  if (request.rpc() == schema::MEDIA_SESSION_LIST) return r;
+  // The audit entry names sessions, interfaces and suites: never addresses (personal
+  // data) or keys.
+  std::string done, refused;
+  int failures = 0;
+  for (const auto& s : reply->media_sessions()) {
+    if (!s.error().empty()) {
+      ++failures;
+      refused += (refused.empty() ? "" : "; ") + (s.id() ? std::to_string(s.id()) : std::string("a new session")) +
+                 ": " + s.error();
+      continue;
+    }
+    std::string legs;
+    for (const auto& leg : s.legs())
+      legs += (legs.empty() ? "" : " <-> ") + leg.interface() + " " +
+              (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain" : schema::SrtpSuite_Name(leg.suite()));
+    done += (done.empty() ? "" : ", ") + std::to_string(s.id()) + (legs.empty() ? "" : " (" + legs + ")");
+  }
+  const char* verb = request.rpc() == schema::MEDIA_SESSION_CREATE ? "created" : "deleted";
+  *detail = (done.empty() ? "" : std::string(verb) + " " + done) +
+            (refused.empty() ? "" : std::string(done.empty() ? "" : "; ") + "refused " + refused);
+  if (failures == reply->media_sessions_size()) {
+    r.set_outcome(schema::REFUSED);
+    r.set_error(reply->media_sessions(0).error());
+  }
+  return r;
 }
 
 schema::Response ControlService::SetPassword(const schema::Request& request, std::string* detail) {

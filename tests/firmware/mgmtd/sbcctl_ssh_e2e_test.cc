@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "sbc/mgmt/service/dataplane_link.h"
-#include "support/run_process.h"
+#include "support/appliance_processes.h"
 
 namespace sbc::testing {
 namespace {
@@ -37,35 +37,19 @@ class SbcctlSshTest : public ::testing::Test {
     if (geteuid() != 0 || !fs::exists("/usr/sbin/sshd")) GTEST_SKIP() << "needs root and openssh-server (tools/setup)";
     dir_ = fs::temp_directory_path() / ("sbc-e2e-" + std::to_string(getpid()));
     fs::remove_all(dir_);
-    fs::create_directories(dir_ / "keys");
     fs::create_directories(dir_ / "ssh");
     fs::create_directories("/run/sshd");  // sshd's privilege-separation directory
 
     // A signing key of our own, trusted by this appliance's development trust root.
-    const auto key = Run({SBC_SIGN_BIN, "keygen", "--out", P("signer.key")});
-    ASSERT_EQ(key.exit_code, 0) << key.err;
-    std::ofstream(dir_ / "keys/trust-root.textproto")
-        << "environment: DEVELOPMENT\n" << key.out.substr(key.out.find("keys {"))
-        << "thresholds { role: CONFIG threshold: 1 }\n";
-    fs::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/identity.textproto", dir_ / "keys/identity.textproto");
+    appliance_ = std::make_unique<ApplianceProcesses>(
+        dir_, ApplianceBinaries{SBC_SIGN_BIN, SBC_MGMTD_BIN, SBC_DATAPLANE_BIN});
+    ASSERT_EQ(appliance_->Provision(), "");
     for (int v : {1, 2}) MakeBundle(v);
-
-    const auto provisioned = Run({SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
-                                  "--provision-dev", "admin", "--client-dir", P("client")});
-    ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
     // The dataplane starts with no rules (everything dropped) and waits for sbc-mgmtd.
-    dataplane_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_DATAPLANE_BIN, "--board", Board(), "--data-dir", dir_.string(), "--keep-running",
-                                 "--sim-rate", "20000", "--stats-interval", "3600"},
-        P("dataplane.log"));
-    ASSERT_THAT(dataplane_->WaitForLog("forwarding"), HasSubstr("forwarding")) << Slurp(dir_ / "dataplane.log");
-    mgmtd_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", "0"},
-        P("mgmtd.log"));
-    const std::string log = mgmtd_->WaitForLog("control API on");
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(log, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"))) << log;
-    mgmtd_port_ = m[1];
+    dataplane_ = appliance_->StartDataplane({"--keep-running", "--sim-rate", "20000", "--stats-interval", "3600"});
+    ASSERT_NE(dataplane_, nullptr);
+    mgmtd_ = appliance_->StartMgmtd(&mgmtd_port_);
+    ASSERT_NE(mgmtd_, nullptr);
 
     // sshd with its own host key, the test's client key authorised, forwarding allowed.
     for (const char* k : {"host", "id", "stranger"})
@@ -94,14 +78,10 @@ class SbcctlSshTest : public ::testing::Test {
   static ProcessResult Run(std::vector<std::string> argv) { return RunProcess(argv, 60); }
 
   void MakeBundle(int version) {
-    const std::string out = P("v" + std::to_string(version) + ".bundle");
     // Version 2 shortens the UDP timeout, so the two differ.
     std::string config = Slurp(std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto");
     if (version == 2) config.replace(config.find("udp_timeout_s: 120"), 18, "udp_timeout_s: 90");
-    std::ofstream(P("config.textproto")) << config;
-    ASSERT_EQ(Run({SBC_SIGN_BIN, "bundle", "--config", P("config.textproto"), "--version", std::to_string(version),
-                   "--environment", "development", "--expires", "+1d", "--out", out}).exit_code, 0);
-    ASSERT_EQ(Run({SBC_SIGN_BIN, "sign", "--key", P("signer.key"), "--in", out}).exit_code, 0);
+    ASSERT_EQ(appliance_->SignedBundle(config, version), P("v" + std::to_string(version) + ".bundle"));
   }
 
   // sbcctl through the real tunnel, as the user this test runs as.
@@ -141,6 +121,7 @@ class SbcctlSshTest : public ::testing::Test {
     return std::stol(m[2]);
   }
 
+  std::unique_ptr<ApplianceProcesses> appliance_;
   std::unique_ptr<BackgroundProcess> dataplane_, mgmtd_, sshd_;
   std::string mgmtd_port_, ssh_port_;
 };

@@ -21,6 +21,7 @@
 
 #include "connection.h"
 #include "password_input.h"
+#include "media_legs.h"
 #include "print.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
@@ -125,6 +126,23 @@ int main(int argc, char** argv) {
   auto* rotate = keys->add_subcommand("rotate", "replace a key (mgmtd-tls: the control API's server key)");
   rotate->add_option("name", request_name_for_key, "which key")->required();
   rotate->callback([&] { request.set_rpc(schema::KEY_ROTATE); });
+  auto* media = app.add_subcommand("media", "media sessions (signaling role)")->require_subcommand(1);
+  std::vector<std::string> leg_specs;
+  uint64_t media_id = 0;
+  auto* media_create = media->add_subcommand("create", "anchor a call's media: two legs");
+  media_create->add_option("--leg", leg_specs,
+                           "interface=wan0[,remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80,key=BASE64]"
+                           "[,mux][,clock=8000] (twice: one per party)")
+      ->required()
+      ->expected(2);
+  media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");
+  media_create->callback([&] { request.set_rpc(schema::MEDIA_SESSION_CREATE); });
+  std::vector<uint64_t> media_ids;
+  auto* media_delete = media->add_subcommand("delete", "end media sessions");
+  media_delete->add_option("id", media_ids)->required();
+  media_delete->callback([&] { request.set_rpc(schema::MEDIA_SESSION_DELETE); });
+  media->add_subcommand("list", "sessions with their counters, and those recently ended")
+      ->callback([&] { request.set_rpc(schema::MEDIA_SESSION_LIST); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
@@ -180,6 +198,16 @@ int main(int argc, char** argv) {
     request.set_clock_unix_ms(*when);
   }
   request.set_key_name(request_name_for_key);
+  if (request.rpc() == schema::MEDIA_SESSION_CREATE) {
+    schema::MediaSession* session = request.add_media_sessions();
+    session->set_id(media_id);
+    for (const std::string& text : leg_specs) {
+      auto leg = tools::ParseLeg(text);
+      if (!leg) return Fail(kExitUsage, "--leg " + text + ": " + leg.error());
+      *session->add_legs() = *leg;
+    }
+  }
+  for (uint64_t id : media_ids) request.add_media_sessions()->set_id(id);
 
   std::unique_ptr<tools::Connection> connection;
   if (!console_socket.empty()) {

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 
+#include "media_legs.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include <sstream>
 
@@ -60,6 +61,28 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         if (u.locked_until_unix() * 1000 > r.clock_unix_ms() && u.locked_until_unix() != 0)
           out << " (console locked until " << mgmt::clock::FormatUtc(u.locked_until_unix() * 1000) << ")";
         out << "\n";
+      }
+      break;
+    case schema::MEDIA_SESSION_CREATE:
+    case schema::MEDIA_SESSION_DELETE:
+    case schema::MEDIA_SESSION_LIST:
+      for (const auto& m : r.media_sessions()) {
+        out << "media session " << m.id();
+        if (!m.error().empty()) out << ": " << m.error();
+        if (!m.ended().empty()) out << " ended: " << m.ended();
+        out << "\n";
+        for (const auto& leg : m.legs()) {
+          out << "  " << leg.interface() << " local " << leg.local() << " "
+              << (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain" : schema::SrtpSuite_Name(leg.suite()));
+          if (!leg.our_key().empty()) out << " our key " << Base64(leg.our_key());
+          if (rpc == schema::MEDIA_SESSION_LIST) {
+            out << " remote " << (leg.remote().empty() ? "(not yet)" : leg.remote()) << (leg.latched() ? " latched" : "")
+                << " in " << leg.packets_in() << " out " << leg.packets_out() << " auth_failures "
+                << leg.auth_failures() << " replays " << leg.replays() << " gaps " << leg.sequence_gaps() << " jitter "
+                << leg.jitter();
+          }
+          out << "\n";
+        }
       }
       break;
     case schema::AUDIT_VERIFY:

@@ -60,6 +60,18 @@ struct ConntrackSpec {
   uint32_t max_half_open_tcp = 0;
 };
 
+// The media relay's part of the config (media): where relay ports come from and what
+// sessions may ask for. Suites use the numbering of the config schema's SrtpSuite
+// (1..4), which is also SrtpSuite's order + 1.
+struct MediaSettings {
+  std::vector<IpPrefix> service_addresses;  // host prefixes; the first of a family serves it
+  uint16_t port_min = 0, port_max = 0;      // 0/0: no media relay configured
+  std::vector<uint8_t> allowed_suites;      // empty: every SRTP suite
+  bool plain_rtp_latches = false;           // LATCH_FIRST_PACKET
+  uint32_t idle_timeout_s = 60;
+  uint32_t max_sessions = 100000;
+};
+
 struct RuleTableSpec {
   uint64_t version = 0;  // the signed bundle's version
   std::vector<std::string> zone_names;  // for counters and logs
@@ -72,6 +84,7 @@ struct RuleTableSpec {
   std::vector<IpPrefix> local_addresses;
   // Packet log lines show keyed pseudonyms instead of addresses (privacy.pseudonymise).
   bool pseudonymise_log_addresses = false;
+  MediaSettings media;
 };
 
 }  // namespace sbc::dataplane

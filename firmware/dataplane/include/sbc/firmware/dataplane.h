@@ -68,6 +68,8 @@ class Dataplane {
   [[nodiscard]] std::expected<dataplane::SrtpStreamKeys, std::string> DeriveSrtpKeys(
       const dataplane::SrtpMasterKey& master);
   bool has_crypto() const { return crypto_ != nullptr; }
+  // The running config's media settings (empty before the first rules). Any thread.
+  [[nodiscard]] dataplane::MediaSettings media_settings() const;
   // Records the workers' log meters or full rings kept back, in all.
   [[nodiscard]] uint64_t PacketLogSuppressed() const;
 
@@ -112,6 +114,7 @@ class Dataplane {
   uint64_t rules_version_ = 0;
   std::vector<std::string> rule_names_;
   bool pseudonymise_log_ = false;
+  dataplane::MediaSettings media_settings_;
   std::array<uint8_t, 32> log_key_ = RandomLogKey();
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> stop_{false};

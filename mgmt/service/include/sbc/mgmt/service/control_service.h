@@ -71,6 +71,7 @@ class ControlService {
   schema::Response Dispatch(const schema::Request& request, std::string* detail);
   schema::Response ChangeUsers(const schema::Request& request, std::string* detail);
   schema::Response SetPassword(const schema::Request& request, std::string* detail);
+  schema::Response Media(const schema::Request& request, std::string* detail);
   schema::Response SetClock(const schema::Request& request, std::string* detail);
   schema::Response RotateKeyNamed(const std::string& key_name, std::string* detail);
   // The running config's password policy (defaults without a config).

@@ -1,0 +1,60 @@
+#include "media_legs.h"
+
+#include <mbedtls/base64.h>
+
+#include <sstream>
+
+namespace sbc::tools {
+
+std::string Base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  size_t written = 0;
+  mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &written,
+                        reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  out.resize(written);
+  return out;
+}
+
+std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text) {
+  schema::MediaLeg leg;
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (key == "interface") {
+      leg.set_interface(value);
+    } else if (key == "remote") {
+      leg.set_remote(value);
+    } else if (key == "mux" && eq == std::string::npos) {
+      leg.set_rtcp_mux(true);
+    } else if (key == "clock") {
+      try {
+        leg.set_clock_rate(static_cast<uint32_t>(std::stoul(value)));
+      } catch (...) {
+        return std::unexpected("clock=" + value + " is not a number");
+      }
+    } else if (key == "suite") {
+      schema::SrtpSuite suite;
+      if (!schema::SrtpSuite_Parse(value, &suite) || suite == schema::SRTP_SUITE_UNSPECIFIED)
+        return std::unexpected("unknown suite \"" + value + "\"");
+      leg.set_suite(suite);
+    } else if (key == "key") {
+      std::string bytes(value.size(), '\0');
+      size_t written = 0;
+      if (mbedtls_base64_decode(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), &written,
+                                reinterpret_cast<const unsigned char*>(value.data()), value.size()) != 0)
+        return std::unexpected(std::string("key is not base64"));
+      bytes.resize(written);
+      leg.set_leg_key(bytes);
+    } else {
+      return std::unexpected("unknown item \"" + item + "\"");
+    }
+  }
+  if (leg.interface().empty()) return std::unexpected(std::string("interface= is required"));
+  if ((leg.suite() != schema::SRTP_SUITE_UNSPECIFIED) != !leg.leg_key().empty())
+    return std::unexpected(std::string("suite= and key= go together"));
+  return leg;
+}
+
+}  // namespace sbc::tools
