@@ -116,11 +116,26 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
       if (!remote) return refuse(at + "remote: " + remote.error());
       ls.remote = *remote;
     }
-    // Our address: the first service address of the remote's family (IPv4 when latching).
-    const bool want_v6 = ls.remote && ls.remote->family == Family::kIpv6;
+    // Our address: the one asked for, if it is a service address; else the first
+    // service address of the remote's family (IPv4 when latching).
     const dataplane::IpPrefix* service = nullptr;
-    for (const auto& a : settings.service_addresses)
-      if (a.ipv6 == want_v6 && service == nullptr) service = &a;
+    bool want_v6 = ls.remote && ls.remote->family == Family::kIpv6;
+    if (!leg.local_address().empty()) {
+      auto asked = ParseEndpoint(leg.local_address().find(':') != std::string::npos && leg.local_address()[0] != '['
+                                     ? "[" + leg.local_address() + "]:1"
+                                     : leg.local_address() + ":1");
+      if (!asked) return refuse(at + "local_address: " + asked.error());
+      want_v6 = asked->family == Family::kIpv6;
+      for (const auto& a : settings.service_addresses)
+        if (a.ipv6 == want_v6 && std::memcmp(a.address.data(), asked->address.data(), want_v6 ? 16 : 4) == 0)
+          service = &a;
+      if (service == nullptr) return refuse(at + "local_address " + leg.local_address() + " is not a media service address");
+      if (ls.remote && ls.remote->family != asked->family)
+        return refuse(at + "local_address and remote are of different address families");
+    } else {
+      for (const auto& a : settings.service_addresses)
+        if (a.ipv6 == want_v6 && service == nullptr) service = &a;
+    }
     if (service == nullptr) return refuse(at + "no media service address of the remote's family");
     ls.local = {.family = want_v6 ? Family::kIpv6 : Family::kIpv4, .address = service->address, .port = 0};
     ls.rtcp_mux = leg.rtcp_mux();

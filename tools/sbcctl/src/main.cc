@@ -131,8 +131,8 @@ int main(int argc, char** argv) {
   uint64_t media_id = 0;
   auto* media_create = media->add_subcommand("create", "anchor a call's media: two legs");
   media_create->add_option("--leg", leg_specs,
-                           "interface=wan0[,remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80,key=BASE64]"
-                           "[,mux][,clock=8000] (twice: one per party)")
+                           "interface=wan0[,remote=203.0.113.5:4000][,local=SERVICE_ADDRESS]"
+                           "[,suite=AES_CM_128_HMAC_SHA1_80,key=BASE64][,mux][,clock=8000] (twice: one per party)")
       ->required()
       ->expected(2);
   media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");

@@ -26,6 +26,8 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text) {
       leg.set_interface(value);
     } else if (key == "remote") {
       leg.set_remote(value);
+    } else if (key == "local") {
+      leg.set_local_address(value);
     } else if (key == "mux" && eq == std::string::npos) {
       leg.set_rtcp_mux(true);
     } else if (key == "clock") {
