@@ -4,6 +4,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include <cstring>
@@ -48,14 +49,36 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
                          uint8_t* tx_slot) noexcept {
   Work work[SrtpBatch::kMaxBurst];
   uint16_t live = 0;
+  const uint16_t n = count < SrtpBatch::kMaxBurst ? count : SrtpBatch::kMaxBurst;
 
-  // 1. Which session and leg; is the source the leg's remote; is it RTP at all.
-  for (uint16_t k = 0; k < count && k < SrtpBatch::kMaxBurst; ++k) {
+  // 1. Which session and leg (one bulk lookup, then the sessions' state is asked for
+  //    while the packets are checked); is the source the leg's remote; is it RTP.
+  MediaEndpoint locals[SrtpBatch::kMaxBurst];
+  const MediaEndpoint* local_pointers[SrtpBatch::kMaxBurst] = {};
+  const MediaPort* ports[SrtpBatch::kMaxBurst];
+  for (uint16_t k = 0; k < n; ++k) {
+    const PacketMeta& m = meta[which[k]];
+    locals[k] = {.family = m.family, .address = m.dst, .port = m.dst_port};
+    if (m.family == Family::kIpv4) std::memset(locals[k].address.data() + 4, 0, 12);
+    local_pointers[k] = &locals[k];
+  }
+  table_.FindBulk(local_pointers, n, ports);
+  for (uint16_t k = 0; k < n; ++k) {
+    if (ports[k] == nullptr) continue;
+    const MediaSession* s = ports[k]->session;
+    const MediaLeg& in = s->legs[ports[k]->leg];
+    const MediaLeg& out = s->legs[1 - ports[k]->leg];
+    rte_prefetch0(&in.remote);
+    rte_prefetch0(&in.from_leg);
+    rte_prefetch0(&in.from_leg.rtp_index);
+    rte_prefetch0(&out.to_leg);
+    rte_prefetch0(&out.to_leg.rtp_index);
+    rte_prefetch0(&out.remote);
+  }
+  for (uint16_t k = 0; k < n; ++k) {
     const uint16_t i = which[k];
     const PacketMeta& m = meta[i];
-    MediaEndpoint local{.family = m.family, .address = m.dst, .port = m.dst_port};
-    if (m.family == Family::kIpv4) std::memset(local.address.data() + 4, 0, 12);
-    const MediaPort* port = table_.Find(local);
+    const MediaPort* port = ports[k];
     if (port == nullptr) {
       verdict[i] = DropReason::kMediaNoSession;
       continue;
@@ -107,8 +130,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
                                                                                          : DropReason::kMediaCrypto;
     }
     SrtpDone done[SrtpBatch::kMaxBurst];
-    const uint16_t n = batch_.Run(done);
-    for (uint16_t d = 0; d < n; ++d) {
+    const uint16_t finished = batch_.Run(done);
+    for (uint16_t d = 0; d < finished; ++d) {
       const SrtpResult r = done[d].result;
       if (r == SrtpResult::kOk) continue;
       verdict[work[done[d].user].index] = r == SrtpResult::kAuthFailed ? DropReason::kMediaAuthFailed

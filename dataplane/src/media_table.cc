@@ -25,7 +25,8 @@ HashKey KeyOf(const MediaEndpoint& e) {
   HashKey k{};
   k.family = static_cast<uint8_t>(e.family);
   k.port = e.port;
-  std::memcpy(k.address, e.address.data(), e.family == Family::kIpv4 ? 4 : 16);
+  std::memcpy(k.address, e.address.data(), sizeof(k.address));
+  if (e.family == Family::kIpv4) std::memset(k.address + 4, 0, 12);  // whatever the caller left there
   return k;
 }
 
@@ -61,13 +62,12 @@ std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint3
 }
 
 MediaTable::~MediaTable() {
-  while (!sessions_.empty()) (void)Remove(sessions_.back()->id);
+  while (!sessions_.empty()) (void)Remove(sessions_.begin()->first);
   rte_hash_free(hash_);
 }
 
 std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
-  for (const auto& s : sessions_)
-    if (s->id == spec.id) return std::unexpected("media session " + std::to_string(spec.id) + " exists");
+  if (sessions_.contains(spec.id)) return std::unexpected("media session " + std::to_string(spec.id) + " exists");
   if (spec.legs[0].local.family != spec.legs[1].local.family)
     return std::unexpected(std::string("legs of different address families are not relayed"));
   auto session = std::make_unique<MediaSession>();
@@ -127,7 +127,8 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
     max_port_.store(std::max(hi, session->ports[p].local.port), std::memory_order_relaxed);
   }
   session->last_active_tsc.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
-  sessions_.push_back(std::move(session));
+  const uint64_t id = session->id;
+  sessions_.emplace(id, std::move(session));
   return {};
 }
 
@@ -140,9 +141,9 @@ void MediaTable::Free(std::unique_ptr<MediaSession> session) {
 }
 
 bool MediaTable::Remove(uint64_t id) {
-  const auto it = std::find_if(sessions_.begin(), sessions_.end(), [&](const auto& s) { return s->id == id; });
+  const auto it = sessions_.find(id);
   if (it == sessions_.end()) return false;
-  std::unique_ptr<MediaSession> session = std::move(*it);
+  std::unique_ptr<MediaSession> session = std::move(it->second);
   sessions_.erase(it);
   int32_t positions[4];
   for (uint8_t p = 0; p < session->port_count; ++p) {
@@ -159,15 +160,16 @@ bool MediaTable::Remove(uint64_t id) {
 
 std::vector<uint64_t> MediaTable::RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc) {
   std::vector<uint64_t> idle;
-  for (const auto& s : sessions_)
-    if (now_tsc - s->last_active_tsc.load(std::memory_order_relaxed) >= idle_tsc) idle.push_back(s->id);
+  for (const auto& [id, s] : sessions_)
+    if (now_tsc - s->last_active_tsc.load(std::memory_order_relaxed) >= idle_tsc) idle.push_back(id);
   for (uint64_t id : idle) (void)Remove(id);
   return idle;
 }
 
 std::vector<const MediaSession*> MediaTable::Sessions() const {
   std::vector<const MediaSession*> out;
-  for (const auto& s : sessions_) out.push_back(s.get());
+  for (const auto& [id, s] : sessions_) out.push_back(s.get());
+  std::sort(out.begin(), out.end(), [](const MediaSession* a, const MediaSession* b) { return a->id < b->id; });
   return out;
 }
 
@@ -176,6 +178,24 @@ const MediaPort* MediaTable::Find(const MediaEndpoint& local) const noexcept {
   void* data = nullptr;
   if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
   return static_cast<const MediaPort*>(data);
+}
+
+void MediaTable::FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept {
+  HashKey keys[RTE_HASH_LOOKUP_BULK_MAX];
+  const void* key_pointers[RTE_HASH_LOOKUP_BULK_MAX];
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  for (uint32_t done = 0; done < count;) {
+    const uint32_t n = std::min<uint32_t>(count - done, RTE_HASH_LOOKUP_BULK_MAX);
+    for (uint32_t i = 0; i < n; ++i) {
+      keys[i] = KeyOf(*locals[done + i]);
+      key_pointers[i] = &keys[i];
+    }
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(hash_, key_pointers, n, &hits, data);
+    for (uint32_t i = 0; i < n; ++i)
+      found[done + i] = (hits >> i) & 1 ? static_cast<const MediaPort*>(data[i]) : nullptr;
+    done += n;
+  }
 }
 
 bool MediaTable::MayBeMedia(const PacketMeta& meta) const noexcept {
