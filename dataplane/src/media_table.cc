@@ -93,6 +93,9 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
         return std::unexpected(ok.error());
       }
       leg.srtp = true;
+      // The streams hold what the fast path needs; the session keys go no further.
+      leg.spec.srtp_from_leg.reset();
+      leg.spec.srtp_to_leg.reset();
     }
     session->ports[session->port_count++] = {session.get(), l, false, ls.local};
     if (!ls.rtcp_mux) {
