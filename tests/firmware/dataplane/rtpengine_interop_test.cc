@@ -18,6 +18,9 @@
 #include <mbedtls/base64.h>
 #include <netinet/in.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -128,6 +131,10 @@ class RtpengineInteropTest : public ::testing::Test {
     if (geteuid() != 0 || !fs::exists(kRtpengine) || !fs::exists("/dev/net/tun"))
       GTEST_SKIP() << "needs root, /dev/net/tun and rtpengine-daemon (tools/setup)";
     tag_ = std::to_string(getpid() % 100000);
+    // A container may hold root without the right to make tap devices or namespaces.
+    if (!CanMakeTap("sbcprobe" + tag_)) GTEST_SKIP() << "this machine does not let us create tap devices";
+    if (Ip({"netns", "add", "sbcprobe" + tag_}) != 0) GTEST_SKIP() << "this machine does not let us create network namespaces";
+    (void)Ip({"netns", "del", "sbcprobe" + tag_});
     dir_ = fs::temp_directory_path() / ("sbc-rtpengine-" + tag_);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -212,6 +219,16 @@ class RtpengineInteropTest : public ::testing::Test {
     return out;
   }
 
+  static bool CanMakeTap(const std::string& name) {
+    const int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    ifreq request{};
+    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    const bool made = ioctl(fd, TUNSETIFF, &request) == 0;
+    close(fd);  // the device goes with the descriptor
+    return made;
+  }
   static int Ip(std::vector<std::string> args) {
     args.insert(args.begin(), "/usr/sbin/ip");
     return RunProcess(args, 30).exit_code;
