@@ -23,6 +23,17 @@ bool SameAddress(const MediaEndpoint& e, const PacketMeta& m) {
   return std::memcmp(e.address.data(), m.src.data(), e.family == Family::kIpv4 ? 4 : 16) == 0;
 }
 
+// Why a packet the SRTP engine refused is dropped.
+DropReason DropFor(SrtpResult r) {
+  switch (r) {
+    case SrtpResult::kAuthFailed: return DropReason::kMediaAuthFailed;
+    case SrtpResult::kReplayed:
+    case SrtpResult::kTooOld: return DropReason::kMediaReplayed;
+    case SrtpResult::kMalformed: return DropReason::kMediaNotRtp;
+    default: return DropReason::kMediaCrypto;
+  }
+}
+
 template <typename T>
 void Bump(T& counter, uint64_t by = 1) {
   WorkerCounters::Add(counter, by);
@@ -58,8 +69,7 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   const MediaPort* ports[SrtpBatch::kMaxBurst];
   for (uint16_t k = 0; k < n; ++k) {
     const PacketMeta& m = meta[which[k]];
-    locals[k] = {.family = m.family, .address = m.dst, .port = m.dst_port};
-    if (m.family == Family::kIpv4) std::memset(locals[k].address.data() + 4, 0, 12);
+    locals[k] = {.family = m.family, .address = m.dst, .port = m.dst_port};  // the table's key ignores IPv4's spare bytes
     local_pointers[k] = &locals[k];
   }
   table_.FindBulk(local_pointers, n, ports);
@@ -123,22 +133,12 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       MediaLeg* leg = protect ? w.out : w.in;
       if (!leg->srtp) continue;
       const SrtpResult r = batch_.Add(frames[w.index], w.payload, w.rtcp, protect ? &leg->to_leg : &leg->from_leg, k);
-      if (r != SrtpResult::kOk)
-        verdict[w.index] = r == SrtpResult::kAuthFailed ? DropReason::kMediaAuthFailed
-                           : (r == SrtpResult::kReplayed || r == SrtpResult::kTooOld) ? DropReason::kMediaReplayed
-                           : r == SrtpResult::kMalformed                                ? DropReason::kMediaNotRtp
-                                                                                         : DropReason::kMediaCrypto;
+      if (r != SrtpResult::kOk) verdict[w.index] = DropFor(r);
     }
     SrtpDone done[SrtpBatch::kMaxBurst];
     const uint16_t finished = batch_.Run(done);
-    for (uint16_t d = 0; d < finished; ++d) {
-      const SrtpResult r = done[d].result;
-      if (r == SrtpResult::kOk) continue;
-      verdict[work[done[d].user].index] = r == SrtpResult::kAuthFailed ? DropReason::kMediaAuthFailed
-                                          : (r == SrtpResult::kReplayed || r == SrtpResult::kTooOld)
-                                              ? DropReason::kMediaReplayed
-                                              : DropReason::kMediaCrypto;
-    }
+    for (uint16_t d = 0; d < finished; ++d)
+      if (done[d].result != SrtpResult::kOk) verdict[work[done[d].user].index] = DropFor(done[d].result);
   };
   run(false);
 

@@ -1,5 +1,6 @@
 #include "sbc/dataplane/media_table.h"
 
+#include <arpa/inet.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_cycles.h>
@@ -7,7 +8,6 @@
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 namespace sbc::dataplane {
@@ -30,16 +30,14 @@ HashKey KeyOf(const MediaEndpoint& e) {
   return k;
 }
 
-std::string Describe(const MediaEndpoint& e) {
-  char text[64];
-  if (e.family == Family::kIpv4)
-    std::snprintf(text, sizeof(text), "%u.%u.%u.%u:%u", e.address[0], e.address[1], e.address[2], e.address[3], e.port);
-  else
-    std::snprintf(text, sizeof(text), "[ipv6]:%u", e.port);
-  return text;
-}
-
 }  // namespace
+
+std::string ToText(const MediaEndpoint& e) {
+  char address[INET6_ADDRSTRLEN] = {};
+  inet_ntop(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, e.address.data(), address, sizeof(address));
+  return e.family == Family::kIpv6 ? "[" + std::string(address) + "]:" + std::to_string(e.port)
+                                   : std::string(address) + ":" + std::to_string(e.port);
+}
 
 std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint32_t max_sessions, rte_rcu_qsbr* qsbr,
                                                                           SrtpStreamFactory* srtp) {
@@ -110,7 +108,7 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
     bool clash = rte_hash_lookup(hash_, &key) >= 0;
     for (uint8_t q = 0; q < p; ++q) clash |= session->ports[q].local == session->ports[p].local;
     if (clash) {
-      const std::string why = "relay port " + Describe(session->ports[p].local) + " is in use";
+      const std::string why = "relay port " + ToText(session->ports[p].local) + " is in use";
       Free(std::move(session));
       return std::unexpected(why);
     }

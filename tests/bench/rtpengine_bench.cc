@@ -15,7 +15,6 @@
 //   cmake --preset release && cmake --build --preset release --target rtpengine_bench
 //   build/release/tests/bench/rtpengine_bench --sessions 10000 --repeats 3
 #include <arpa/inet.h>
-#include <mbedtls/base64.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <srtp2/srtp.h>
@@ -35,7 +34,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/rtpengine_ng.h"
+
 namespace {
+
+using sbc::testing::Base64;
+using sbc::testing::Bencode;
 
 pid_t g_rtpengine = 0;  // stopped on every way out
 
@@ -70,28 +74,18 @@ void SendTo(int fd, uint16_t port, const std::string& bytes) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   (void)sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
 }
-std::string Base64(const unsigned char* bytes, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  size_t w = 0;
-  mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &w, bytes, n);
-  out.resize(w);
-  return out;
-}
-std::string B(const std::string& s) { return std::to_string(s.size()) + ":" + s; }
-
 // One ng command; the reply's SDP.
 std::string Ng(int fd, uint16_t ng_port, int cookie, const std::string& body) {
-  SendTo(fd, ng_port, "c" + std::to_string(cookie) + " d" + body + "e");
+  SendTo(fd, ng_port, sbc::testing::NgMessage(cookie, body));
   char buf[65536];
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   const ssize_t n = recv(fd, buf, sizeof(buf), 0);
   if (n <= 0) Die("rtpengine did not answer an ng command");
   const std::string reply(buf, size_t(n));
-  const size_t at = reply.find("3:sdp");
-  if (at == std::string::npos) Die("ng: " + reply);
-  const size_t colon = reply.find(':', at + 5);
-  return reply.substr(colon + 1, std::stoul(reply.substr(at + 5, colon - at - 5)));
+  const std::string sdp = sbc::testing::NgReplySdp(reply);
+  if (sdp.empty()) Die("ng: " + reply);
+  return sdp;
 }
 
 }  // namespace
@@ -129,10 +123,10 @@ int main(int argc, char** argv) {
     const std::string call = "bench-" + std::to_string(i);
     const std::string offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
                               std::to_string(PortOf(receiver)) + " RTP/AVP 0\r\na=sendrecv\r\n";
-    const std::string to_callee = Ng(ng, ng_port, 2 * int(i), B("command") + B("offer") + B("call-id") + B(call) +
-                                                                B("from-tag") + B("a") + B("sdp") + B(offer) +
-                                                                B("transport-protocol") + B("RTP/SAVP") + B("ICE") +
-                                                                B("remove"));
+    const std::string to_callee = Ng(ng, ng_port, 2 * int(i), Bencode("command") + Bencode("offer") + Bencode("call-id") + Bencode(call) +
+                                                                Bencode("from-tag") + Bencode("a") + Bencode("sdp") + Bencode(offer) +
+                                                                Bencode("transport-protocol") + Bencode("RTP/SAVP") + Bencode("ICE") +
+                                                                Bencode("remove"));
     std::smatch m;
     if (!std::regex_search(to_callee, m, std::regex("m=audio ([0-9]+) RTP/SAVP"))) Die("offer: " + to_callee);
     targets[i] = uint16_t(std::stoi(m[1]));
@@ -143,9 +137,9 @@ int main(int argc, char** argv) {
     for (auto& b : key) b = uint8_t(rng());
     const std::string answer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
                                std::to_string(PortOf(sender)) + " RTP/SAVP 0\r\na=crypto:" + tag +
-                               " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(key, 30) + "\r\na=sendrecv\r\n";
-    (void)Ng(ng, ng_port, 2 * int(i) + 1, B("command") + B("answer") + B("call-id") + B(call) + B("from-tag") + B("a") +
-                                              B("to-tag") + B("b") + B("sdp") + B(answer));
+                               " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(std::string(reinterpret_cast<char*>(key), 30)) + "\r\na=sendrecv\r\n";
+    (void)Ng(ng, ng_port, 2 * int(i) + 1, Bencode("command") + Bencode("answer") + Bencode("call-id") + Bencode(call) + Bencode("from-tag") + Bencode("a") +
+                                              Bencode("to-tag") + Bencode("b") + Bencode("sdp") + Bencode(answer));
     // What we, the callee, send: SRTP under our key.
     srtp_policy_t policy{};
     srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);

@@ -14,13 +14,6 @@ constexpr size_t kEndedKept = 64;
 using dataplane::Family;
 using dataplane::MediaEndpoint;
 
-std::string Text(const MediaEndpoint& e) {
-  char address[INET6_ADDRSTRLEN] = {};
-  inet_ntop(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, e.address.data(), address, sizeof(address));
-  return e.family == Family::kIpv6 ? "[" + std::string(address) + "]:" + std::to_string(e.port)
-                                   : std::string(address) + ":" + std::to_string(e.port);
-}
-
 // "203.0.113.5:4000" or "[2001:db8::5]:4000".
 std::expected<MediaEndpoint, std::string> ParseEndpoint(const std::string& text) {
   MediaEndpoint e;
@@ -189,7 +182,7 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
     ports_in_use_.insert(port);
     taken.push_back(port);
     spec.legs[l].local.port = port;
-    reply.mutable_legs(l)->set_local(Text(spec.legs[l].local));
+    reply.mutable_legs(l)->set_local(dataplane::ToText(spec.legs[l].local));
     reply.mutable_legs(l)->set_interface(interfaces[l]);
     reply.mutable_legs(l)->set_suite(request.legs(l).suite());
   }
@@ -237,8 +230,8 @@ std::vector<schema::MediaSession> MediaService::List() const {
       const dataplane::MediaLeg& leg = s.legs[l];
       schema::MediaLeg* m = r.add_legs();
       if (names != interfaces_.end()) m->set_interface(names->second[l]);
-      m->set_local(Text(leg.spec.local));
-      if (leg.remote_known) m->set_remote(Text(leg.remote));
+      m->set_local(dataplane::ToText(leg.spec.local));
+      if (leg.remote_known) m->set_remote(dataplane::ToText(leg.remote));
       m->set_latched(leg.remote_known && !leg.spec.remote.has_value());
       m->set_rtcp_mux(leg.spec.rtcp_mux);
       if (leg.srtp) m->set_suite(static_cast<schema::SrtpSuite>(static_cast<int>(leg.from_leg.suite) + 1));

@@ -125,8 +125,8 @@ schema::Response ControlService::ConsoleLogin(const std::string& user, const std
   }
   // What was typed as a user name may be a password typed one field early: an unknown
   // name is not written to the log.
-  const std::string logged_user = result == users::LoginResult::kUnknownUser && Find(users_, user) == nullptr
-                                      ? "(unknown user)" : user;
+  const std::string logged_user =
+      result == users::LoginResult::kUnknownUser && known == nullptr ? "(unknown user)" : user;
   if (auto ok = Audit(logged_user, roles, schema::CONSOLE_LOGIN, response.outcome(), detail); !ok)
     return Result(schema::FAILED, "audit log: " + ok.error());
   if (response.outcome() == schema::OK) {

@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <mbedtls/base64.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -35,6 +34,7 @@
 
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "support/appliance_processes.h"
+#include "support/rtpengine_ng.h"
 
 namespace sbc::testing {
 namespace {
@@ -53,27 +53,6 @@ prefix_sets { name: "outside-nets" prefixes: ["203.0.113.0/24"] }
 prefix_sets { name: "inside-nets" prefixes: ["198.51.100.0/24"] }
 media { service_addresses: ["203.0.113.250", "198.51.100.250"] port_min: 20000 port_max: 20999 }
 )";
-
-std::string Base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  size_t n = 0;
-  mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &n,
-                        reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  out.resize(n);
-  return out;
-}
-std::string Unbase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  size_t n = 0;
-  if (mbedtls_base64_decode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &n,
-                            reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 0)
-    return "";
-  out.resize(n);
-  return out;
-}
-
-// A bencoded dictionary for rtpengine's ng protocol.
-std::string BString(const std::string& s) { return std::to_string(s.size()) + ":" + s; }
 
 class UdpSocket {
  public:
@@ -190,16 +169,11 @@ class RtpengineInteropTest : public ::testing::Test {
   // One ng command; the reply's "sdp", or "" with the whole reply in *raw.
   std::string Ng(const std::string& command, const std::string& sdp, const std::string& extra, std::string* raw) {
     UdpSocket ng("127.0.0.1");
-    // A cookie per command: rtpengine answers a repeated cookie from its cache.
-    const std::string message = "cookie" + std::to_string(++cookies_) + " d" + BString("command") + BString(command) + BString("call-id") +
-                                BString("sbc-interop-" + tag_) + BString("sdp") + BString(sdp) + extra + "e";
-    ng.SendTo("127.0.0.1", ng_port_, message);
+    ng.SendTo("127.0.0.1", ng_port_,
+              NgMessage(++cookies_, Bencode("command") + Bencode(command) + Bencode("call-id") +
+                                        Bencode("sbc-interop-" + tag_) + Bencode("sdp") + Bencode(sdp) + extra));
     *raw = ng.Receive(std::chrono::milliseconds(5000));
-    const size_t at = raw->find("3:sdp");
-    if (at == std::string::npos) return "";
-    size_t colon = raw->find(':', at + 5);
-    const size_t length = std::stoul(raw->substr(at + 5, colon - at - 5));
-    return raw->substr(colon + 1, length);
+    return NgReplySdp(*raw);
   }
 
   // What each side saw, for a failure message.
@@ -252,8 +226,8 @@ TEST_F(RtpengineInteropTest, MediaCrossesRtpengineAndOurRelayBothWays) {
                             "a=sendrecv\r\n";
   std::string raw;
   const std::string to_us = Ng("offer", offer,
-                               BString("from-tag") + BString("caller") + BString("transport-protocol") +
-                                   BString("RTP/SAVP") + BString("ICE") + BString("remove"),
+                               Bencode("from-tag") + Bencode("caller") + Bencode("transport-protocol") +
+                                   Bencode("RTP/SAVP") + Bencode("ICE") + Bencode("remove"),
                                &raw);
   ASSERT_FALSE(to_us.empty()) << raw;
   std::smatch m;
@@ -294,7 +268,7 @@ TEST_F(RtpengineInteropTest, MediaCrossesRtpengineAndOurRelayBothWays) {
                              "a=crypto:" + crypto_tag + " AES_CM_128_HMAC_SHA1_80 inline:" +
                              Base64(ours.legs(0).our_key()) + "\r\na=sendrecv\r\n";
   const std::string to_caller =
-      Ng("answer", answer, BString("from-tag") + BString("caller") + BString("to-tag") + BString("callee"), &raw);
+      Ng("answer", answer, Bencode("from-tag") + Bencode("caller") + Bencode("to-tag") + Bencode("callee"), &raw);
   ASSERT_FALSE(to_caller.empty()) << raw;
   ASSERT_TRUE(std::regex_search(to_caller, m, std::regex("m=audio ([0-9]+) RTP/AVP"))) << to_caller;
   const uint16_t rtpengine_caller_port = uint16_t(std::stoi(m[1]));

@@ -39,6 +39,9 @@ struct MediaEndpoint {
   friend bool operator==(const MediaEndpoint&, const MediaEndpoint&) = default;
 };
 
+// "203.0.113.5:4000" or "[2001:db8::5]:4000".
+[[nodiscard]] std::string ToText(const MediaEndpoint& endpoint);
+
 // Plain RTP has nothing to authenticate, so whether an unknown remote may be learnt
 // from the first packet is the operator's policy.
 enum class PlainLatching : uint8_t { kFirstPacket, kNever };
