@@ -49,6 +49,7 @@ std::expected<std::unique_ptr<Table<Key, Entry>>, std::string> Table<Key, Entry>
   t->capacity_ = capacity;
   // rte_hash may hand out positions up to its internal size; size entries to match.
   t->entries_.resize(capacity + 64);
+  t->occupied_.resize((t->entries_.size() + 63) / 64);
   return t;
 }
 
@@ -86,6 +87,7 @@ int32_t Table<Key, Entry>::Add(const Key& key) noexcept {
   }
   ++size_;
   entries_[pos] = Entry{};
+  occupied_[pos / 64] |= uint64_t{1} << (pos % 64);
   return pos;
 }
 
@@ -93,7 +95,9 @@ template <typename Key, typename Entry>
 void Table<Key, Entry>::Remove(int32_t position) noexcept {
   void* key = nullptr;
   if (rte_hash_get_key_with_position(hash_, position, &key) != 0) return;
-  if (rte_hash_del_key(hash_, key) >= 0) --size_;
+  if (rte_hash_del_key(hash_, key) < 0) return;
+  --size_;
+  occupied_[position / 64] &= ~(uint64_t{1} << (position % 64));
 }
 
 template <typename Key, typename Entry>
@@ -104,15 +108,13 @@ const Key& Table<Key, Entry>::key(int32_t position) const noexcept {
 }
 
 template <typename Key, typename Entry>
-int32_t Table<Key, Entry>::NextForSweep() noexcept {
-  const void* key = nullptr;
-  void* data = nullptr;
-  const int32_t pos = rte_hash_iterate(hash_, &key, &data, &sweep_cursor_);
-  if (pos < 0) {
-    sweep_cursor_ = 0;
-    return -1;
-  }
-  return pos;
+uint32_t Table<Key, Entry>::NextForSweep(int32_t* positions) noexcept {
+  const uint32_t word = sweep_cursor_;
+  sweep_cursor_ = word + 1 == occupied_.size() ? 0 : word + 1;
+  uint32_t found = 0;
+  for (uint64_t bits = occupied_[word]; bits != 0; bits &= bits - 1)
+    positions[found++] = static_cast<int32_t>(word * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
+  return found;
 }
 
 template class Table<FlowKey, FlowEntry>;

@@ -82,14 +82,17 @@ class Table {
   const Key& key(int32_t position) const noexcept;
   uint32_t size() const noexcept { return size_; }
   uint32_t capacity() const noexcept { return capacity_; }
-  // Next occupied position from the sweep cursor, -1 at the end of a pass (the
-  // cursor then restarts).
-  int32_t NextForSweep() noexcept;
+  // The occupied positions among the next 64 from the sweep cursor (which then moves
+  // on, wrapping at the end): up to 64 into `positions`, their count returned. The
+  // cost is bounded by positions looked at, not entries found, so a sparse or empty
+  // table costs a sweep as little as a full one.
+  uint32_t NextForSweep(int32_t* positions) noexcept;
 
  private:
   Table() = default;
   rte_hash* hash_ = nullptr;
   std::vector<Entry> entries_;
+  std::vector<uint64_t> occupied_;  // bit per position
   uint32_t capacity_ = 0;
   uint32_t size_ = 0;
   uint32_t sweep_cursor_ = 0;
