@@ -141,7 +141,7 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
   std::unique_ptr<FirewallWorker> w(new FirewallWorker());
   if (media != nullptr && media->table != nullptr) {
     w->media_table_ = media->table;
-    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto, rte_get_tsc_hz());
+    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto);
   }
   for (const WireLink& l : links) {
     w->port_id_of_slot_[l.rx_slot] = l.rx_port_id;

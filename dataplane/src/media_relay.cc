@@ -43,7 +43,7 @@ void Bump(T& counter, uint64_t by = 1) {
 
 // Per packet of a burst, between the stages.
 struct MediaRelay::Work {
-  MediaSession* session;
+  const MediaPort* port;
   MediaLeg* in;
   MediaLeg* out;
   uint16_t index;     // in the burst
@@ -52,8 +52,8 @@ struct MediaRelay::Work {
   bool latch;         // the source is new: take it once the packet authenticates
 };
 
-MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint64_t tsc_hz)
-    : table_(table), batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool), tsc_hz_(tsc_hz) {}
+MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto)
+    : table_(table), batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool) {}
 
 void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
                          std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
@@ -73,17 +73,29 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     local_pointers[k] = &locals[k];
   }
   table_.FindBulk(local_pointers, n, ports);
+  // The legs' hot lines and the rest of each packet (the parser read its first line;
+  // the crypto reads all of it) are asked for before any is needed.
   for (uint16_t k = 0; k < n; ++k) {
+    const char* data = rte_pktmbuf_mtod(frames[which[k]], const char*);
+    for (uint32_t line = 64; line < frames[which[k]]->data_len; line += 64) rte_prefetch0(data + line);
     if (ports[k] == nullptr) continue;
     const MediaSession* s = ports[k]->session;
     const MediaLeg& in = s->legs[ports[k]->leg];
     const MediaLeg& out = s->legs[1 - ports[k]->leg];
-    rte_prefetch0(&in.remote);
-    rte_prefetch0(&in.from_leg);
-    rte_prefetch0(&in.from_leg.rtp_index);
-    rte_prefetch0(&out.to_leg);
-    rte_prefetch0(&out.to_leg.rtp_index);
-    rte_prefetch0(&out.remote);
+    rte_prefetch0(&in);
+    rte_prefetch0(&in.rtp_stats);
+    rte_prefetch0(&out);
+    rte_prefetch0(&out.counters.packets_out);
+    // The streams in use (an RTP packet reads a stream's first two lines only).
+    if (ports[k]->unprotect_session != nullptr) {
+      batch_.Prefetch(ports[k]->unprotect_session);
+      rte_prefetch0(&in.from_leg);
+      rte_prefetch0(reinterpret_cast<const char*>(&in.from_leg) + 64);
+    }
+    if (ports[k]->other_leg_srtp) {
+      rte_prefetch0(&out.to_leg);
+      rte_prefetch0(reinterpret_cast<const char*>(&out.to_leg) + 64);
+    }
   }
   for (uint16_t k = 0; k < n; ++k) {
     const uint16_t i = which[k];
@@ -96,8 +108,10 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     rte_mbuf* f = frames[i];
     const uint8_t* udp = rte_pktmbuf_mtod_offset(f, const uint8_t*, m.l4_offset);
     const uint16_t udp_length = Be16(udp + 4);
-    // The parser checked the UDP length against the frame; drop link-layer padding.
-    rte_pktmbuf_trim(f, static_cast<uint16_t>(f->pkt_len - (m.l4_offset + udp_length)));
+    // The parser checked the UDP length against the frame; drop link-layer padding
+    // (the crypto takes the packet to end where the frame does).
+    const uint32_t padding = f->pkt_len - (m.l4_offset + udp_length);
+    if (padding != 0) rte_pktmbuf_trim(f, static_cast<uint16_t>(padding));
     const uint8_t* rtp = udp + 8;
     const uint16_t rtp_length = static_cast<uint16_t>(udp_length - 8);
     bool rtcp = port->rtcp;
@@ -109,12 +123,12 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     MediaSession* session = port->session;
     MediaLeg& in = session->legs[port->leg];
     Work& w = work[live];
-    w = {session, &in, &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8), rtcp, false};
+    w = {port, &in, &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8), rtcp, false};
     // RTCP must come from the remote's address; RTP from its exact address and port.
     const bool from_remote = in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
     if (!from_remote) {
-      const bool may_latch = !rtcp && (in.srtp ? !in.spec.remote.has_value()
-                                               : !in.remote_known && in.spec.plain_latching == PlainLatching::kFirstPacket);
+      const bool may_latch = !rtcp && !in.remote_given &&
+                             (in.srtp || (!in.remote_known && in.plain_latching == PlainLatching::kFirstPacket));
       if (!may_latch) {
         Bump(in.counters.wrong_source);
         verdict[i] = DropReason::kMediaWrongSource;
@@ -136,7 +150,9 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       if (r != SrtpResult::kOk) verdict[w.index] = DropFor(r);
     }
     SrtpDone done[SrtpBatch::kMaxBurst];
-    const uint16_t finished = batch_.Run(done);
+    // Unprotecting sessions were asked for with the lookups (step 1).
+    const uint16_t finished =
+        batch_.Run(done, protect ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
     for (uint16_t d = 0; d < finished; ++d)
       if (done[d].result != SrtpResult::kOk) verdict[work[done[d].user].index] = DropFor(done[d].result);
   };
@@ -149,7 +165,6 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   };
 
   // 3. Accepted: latch, learn the link address, account; then check the other leg.
-  const uint64_t hz = tsc_hz_;
   each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
     const uint16_t i = w.index;
     MediaLeg& in = *w.in;
@@ -165,12 +180,12 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const uint8_t* rtp = rte_pktmbuf_mtod_offset(f, const uint8_t*, w.payload);
     const uint32_t length = f->pkt_len - w.payload;
     if (!w.rtcp) {
-      const uint32_t arrival = static_cast<uint32_t>(now_tsc / (hz / in.spec.clock_rate));
+      const auto arrival = static_cast<uint32_t>((static_cast<unsigned __int128>(now_tsc) * in.rtp_units_per_tsc_q32) >> 32);
       in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
     }
     Bump(in.counters.packets_in);
     Bump(in.counters.bytes_in, length);
-    w.session->last_active_tsc.store(now_tsc, std::memory_order_relaxed);
+    w.port->last_active_tsc.store(now_tsc, std::memory_order_relaxed);
     if (!w.out->remote_known || !w.out->link_known) verdict[i] = DropReason::kMediaLegNotReady;
   });
 
@@ -181,19 +196,19 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
     MediaLeg& out = *w.out;
     const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - w.payload);
-    const bool separate_rtcp = w.rtcp && !out.spec.rtcp_mux;
+    const bool separate_rtcp = w.rtcp && !out.rtcp_mux;
     rte_ether_hdr* eth = rte_pktmbuf_mtod(f, rte_ether_hdr*);
     std::memcpy(eth->dst_addr.addr_bytes, out.link.data(), 6);
-    eth->src_addr = port_macs[out.spec.port_slot];
+    eth->src_addr = port_macs[out.port_slot];
     uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
     auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, m.l4_offset);
-    udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.spec.local.port + (separate_rtcp ? 1 : 0)));
+    udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
     udp->dst_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
     udp->dgram_cksum = 0;
     if (m.family == Family::kIpv4) {
       auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
-      std::memcpy(&ip->src_addr, out.spec.local.address.data(), 4);
+      std::memcpy(&ip->src_addr, out.local.address.data(), 4);
       std::memcpy(&ip->dst_addr, out.remote.address.data(), 4);
       ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset + 8 + payload_length));
       ip->time_to_live = kTtl;
@@ -202,13 +217,13 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
     } else {
       auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
-      std::memcpy(ip->src_addr, out.spec.local.address.data(), 16);
+      std::memcpy(ip->src_addr, out.local.address.data(), 16);
       std::memcpy(ip->dst_addr, out.remote.address.data(), 16);
       ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset - 40 + 8 + payload_length));
       ip->hop_limits = kTtl;
       udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
     }
-    tx_slot[w.index] = out.spec.port_slot;
+    tx_slot[w.index] = out.port_slot;
     Bump(out.counters.packets_out);
     Bump(out.counters.bytes_out, payload_length);
   });

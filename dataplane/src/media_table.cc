@@ -1,8 +1,7 @@
 #include "sbc/dataplane/media_table.h"
 
 #include <arpa/inet.h>
-#include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_prefetch.h>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
@@ -13,24 +12,29 @@
 namespace sbc::dataplane {
 namespace {
 
-struct HashKey {
-  uint8_t family;
-  uint8_t pad;
-  uint16_t port;
-  uint8_t address[16];
-};
-static_assert(sizeof(HashKey) == 20);
+constexpr size_t kPortNumbers = 65536;
 
-HashKey KeyOf(const MediaEndpoint& e) {
-  HashKey k{};
-  k.family = static_cast<uint8_t>(e.family);
-  k.port = e.port;
-  std::memcpy(k.address, e.address.data(), sizeof(k.address));
-  if (e.family == Family::kIpv4) std::memset(k.address + 4, 0, 12);  // whatever the caller left there
-  return k;
+// The relay address of `port` is `local` (the port numbers are equal: same list).
+bool SameRelayAddress(const MediaEndpoint& port, const MediaEndpoint& local) {
+  if (port.family != local.family) return false;
+  // Fixed-size compares, inlined: a call to memcmp would wait on the port's line anyway.
+  if (local.family == Family::kIpv4) return std::memcmp(port.address.data(), local.address.data(), 4) == 0;
+  return std::memcmp(port.address.data(), local.address.data(), 16) == 0;
+}
+
+// TSC ticks to units of an RTP clock, 32.32 fixed point.
+uint64_t RtpUnitsPerTscQ32(uint32_t clock_rate) {
+  const uint64_t hz = rte_get_tsc_hz();
+  return hz == 0 ? 0 : static_cast<uint64_t>((static_cast<unsigned __int128>(clock_rate) << 32) / hz);
 }
 
 }  // namespace
+
+uint64_t MediaSession::LastActiveTsc() const {
+  uint64_t last = 0;
+  for (uint8_t p = 0; p < port_count; ++p) last = std::max(last, ports[p].last_active_tsc.load(std::memory_order_relaxed));
+  return last;
+}
 
 std::string ToText(const MediaEndpoint& e) {
   char address[INET6_ADDRSTRLEN] = {};
@@ -41,19 +45,11 @@ std::string ToText(const MediaEndpoint& e) {
 
 std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint32_t max_sessions, rte_rcu_qsbr* qsbr,
                                                                           SrtpStreamFactory* srtp) {
-  static std::atomic<int> serial{0};
-  const std::string name = "sbc_media_" + std::to_string(serial++);
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  params.entries = std::max<uint32_t>(8, max_sessions * 4);
-  params.key_len = sizeof(HashKey);
-  params.hash_func = rte_jhash;
-  params.socket_id = static_cast<int>(rte_socket_id());
-  // Lock-free readers; one writer (the control lcore); key slots freed after a grace period.
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  if (max_sessions == 0) return std::unexpected(std::string("media table: room for no session"));
   std::unique_ptr<MediaTable> table(new MediaTable());
-  table->hash_ = rte_hash_create(&params);
-  if (table->hash_ == nullptr) return std::unexpected(std::string("media table: cannot create its hash"));
+  table->max_sessions_ = max_sessions;
+  table->by_port_ = std::make_unique<std::atomic<MediaPort*>[]>(kPortNumbers);
+  for (size_t p = 0; p < kPortNumbers; ++p) table->by_port_[p].store(nullptr, std::memory_order_relaxed);
   table->qsbr_ = qsbr;
   table->srtp_ = srtp;
   return table;
@@ -61,33 +57,90 @@ std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint3
 
 MediaTable::~MediaTable() {
   while (!sessions_.empty()) (void)Remove(sessions_.begin()->first);
-  rte_hash_free(hash_);
+}
+
+// A port goes in fully formed, then becomes visible with one release store.
+void MediaTable::Link(MediaPort* port) {
+  std::atomic<MediaPort*>& head = by_port_[port->local.port];
+  port->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  head.store(port, std::memory_order_release);
+}
+
+// A reader on `port` still finds its way on through port->next, which stays as it is
+// until the session is freed after a grace period.
+void MediaTable::Unlink(MediaPort* port) {
+  std::atomic<MediaPort*>* link = &by_port_[port->local.port];
+  for (MediaPort* p = link->load(std::memory_order_relaxed); p != nullptr;
+       link = &p->next, p = link->load(std::memory_order_relaxed)) {
+    if (p == port) {
+      link->store(port->next.load(std::memory_order_relaxed), std::memory_order_release);
+      return;
+    }
+  }
 }
 
 std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
   if (sessions_.contains(spec.id)) return std::unexpected("media session " + std::to_string(spec.id) + " exists");
+  if (sessions_.size() >= max_sessions_)
+    return std::unexpected("media table full (" + std::to_string(max_sessions_) + " sessions)");
   if (spec.legs[0].local.family != spec.legs[1].local.family)
     return std::unexpected(std::string("legs of different address families are not relayed"));
+  for (uint8_t l = 0; l < 2; ++l) {
+    const MediaLegSpec& ls = spec.legs[l];
+    if (ls.remote && ls.remote->family != ls.local.family)
+      return std::unexpected("leg " + std::to_string(l) + ": remote and relay address families differ");
+    if (ls.srtp_from_leg.has_value() != ls.srtp_to_leg.has_value())
+      return std::unexpected("leg " + std::to_string(l) + ": SRTP needs keys both ways");
+    if (ls.srtp_from_leg && srtp_ == nullptr)
+      return std::unexpected(std::string("SRTP asked for, but this dataplane has no crypto device"));
+    if (!ls.rtcp_mux && ls.local.port == 0xffff)
+      return std::unexpected("leg " + std::to_string(l) + ": RTCP needs port " + std::to_string(ls.local.port) + " + 1");
+  }
   auto session = std::make_unique<MediaSession>();
   session->id = spec.id;
+  // RTP ports first (see MediaSession), then RTCP's.
+  auto add_port = [&session, &spec](uint8_t leg, bool rtcp) {
+    MediaPort& port = session->ports[session->port_count++];
+    port.session = session.get();
+    port.leg = leg;
+    port.rtcp = rtcp;
+    port.local = spec.legs[leg].local;
+    if (port.local.family == Family::kIpv4) std::memset(port.local.address.data() + 4, 0, 12);
+    if (rtcp) ++port.local.port;
+  };
+  for (uint8_t l = 0; l < 2; ++l) add_port(l, false);
+  for (uint8_t l = 0; l < 2; ++l)
+    if (!spec.legs[l].rtcp_mux) add_port(l, true);
+  // Every relay port must be free before any is taken.
+  for (uint8_t p = 0; p < session->port_count; ++p) {
+    const MediaEndpoint& local = session->ports[p].local;
+    bool clash = Find(local) != nullptr;
+    for (uint8_t q = 0; q < p; ++q) clash |= session->ports[q].local == local;
+    if (clash) return std::unexpected("relay port " + ToText(local) + " is in use");
+  }
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegSpec& ls = spec.legs[l];
     MediaLeg& leg = session->legs[l];
     leg.spec = ls;
+    leg.local = ls.local;
+    leg.rtcp_mux = ls.rtcp_mux;
+    leg.port_slot = ls.port_slot;
+    leg.plain_latching = ls.plain_latching;
+    leg.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(ls.clock_rate);
     if (ls.remote) {
-      if (ls.remote->family != ls.local.family)
-        return std::unexpected("leg " + std::to_string(l) + ": remote and relay address families differ");
+      leg.remote_given = true;
       leg.remote_known = true;
       leg.remote = *ls.remote;
+      if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
     }
-    if (ls.srtp_from_leg.has_value() != ls.srtp_to_leg.has_value())
-      return std::unexpected("leg " + std::to_string(l) + ": SRTP needs keys both ways");
     if (ls.srtp_from_leg) {
-      if (srtp_ == nullptr) return std::unexpected(std::string("SRTP asked for, but this dataplane has no crypto device"));
-      if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg); !ok)
+      if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg); !ok) {
+        Free(std::move(session));
         return std::unexpected(ok.error());
+      }
       if (auto ok = srtp_->Build(*ls.srtp_to_leg, SrtpDirection::kProtect, &leg.to_leg); !ok) {
         srtp_->Release(&leg.from_leg);
+        Free(std::move(session));
         return std::unexpected(ok.error());
       }
       leg.srtp = true;
@@ -95,39 +148,22 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       leg.spec.srtp_from_leg.reset();
       leg.spec.srtp_to_leg.reset();
     }
-    session->ports[session->port_count++] = {session.get(), l, false, ls.local};
-    if (!ls.rtcp_mux) {
-      MediaEndpoint rtcp = ls.local;
-      rtcp.port = static_cast<uint16_t>(ls.local.port + 1);
-      session->ports[session->port_count++] = {session.get(), l, true, rtcp};
-    }
-  }
-  // Every relay port must be free before any is taken.
-  for (uint8_t p = 0; p < session->port_count; ++p) {
-    const HashKey key = KeyOf(session->ports[p].local);
-    bool clash = rte_hash_lookup(hash_, &key) >= 0;
-    for (uint8_t q = 0; q < p; ++q) clash |= session->ports[q].local == session->ports[p].local;
-    if (clash) {
-      const std::string why = "relay port " + ToText(session->ports[p].local) + " is in use";
-      Free(std::move(session));
-      return std::unexpected(why);
-    }
   }
   for (uint8_t p = 0; p < session->port_count; ++p) {
-    const HashKey key = KeyOf(session->ports[p].local);
-    if (rte_hash_add_key_data(hash_, &key, &session->ports[p]) < 0) {
-      for (uint8_t q = 0; q < p; ++q) {
-        const HashKey undo = KeyOf(session->ports[q].local);
-        (void)rte_hash_del_key(hash_, &undo);
-      }
-      Free(std::move(session));
-      return std::unexpected(std::string("media table full"));
-    }
-    uint16_t lo = min_port_.load(), hi = max_port_.load();
-    min_port_.store(std::min(lo, session->ports[p].local.port), std::memory_order_relaxed);
-    max_port_.store(std::max(hi, session->ports[p].local.port), std::memory_order_relaxed);
+    MediaPort& port = session->ports[p];
+    const MediaLeg& leg = session->legs[port.leg];
+    if (leg.srtp) port.unprotect_session = port.rtcp ? leg.from_leg.rtcp_session : leg.from_leg.rtp_sessions[0].session;
+    port.other_leg_srtp = session->legs[1 - port.leg].srtp;
   }
-  session->last_active_tsc.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
+  const uint64_t now = rte_get_tsc_cycles();
+  for (uint8_t p = 0; p < session->port_count; ++p)
+    session->ports[p].last_active_tsc.store(now, std::memory_order_relaxed);
+  for (uint8_t p = 0; p < session->port_count; ++p) {
+    const uint16_t number = session->ports[p].local.port;
+    Link(&session->ports[p]);
+    min_port_.store(std::min(min_port_.load(std::memory_order_relaxed), number), std::memory_order_relaxed);
+    max_port_.store(std::max(max_port_.load(std::memory_order_relaxed), number), std::memory_order_relaxed);
+  }
   const uint64_t id = session->id;
   sessions_.emplace(id, std::move(session));
   return {};
@@ -146,15 +182,9 @@ bool MediaTable::Remove(uint64_t id) {
   if (it == sessions_.end()) return false;
   std::unique_ptr<MediaSession> session = std::move(it->second);
   sessions_.erase(it);
-  int32_t positions[4];
-  for (uint8_t p = 0; p < session->port_count; ++p) {
-    const HashKey key = KeyOf(session->ports[p].local);
-    positions[p] = rte_hash_del_key(hash_, &key);
-  }
-  // No worker may still hold the session or its key slots.
+  for (uint8_t p = 0; p < session->port_count; ++p) Unlink(&session->ports[p]);
+  // No worker may still hold the session.
   if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
-  for (uint8_t p = 0; p < session->port_count; ++p)
-    if (positions[p] >= 0) rte_hash_free_key_with_position(hash_, positions[p]);
   Free(std::move(session));
   return true;
 }
@@ -162,7 +192,7 @@ bool MediaTable::Remove(uint64_t id) {
 std::vector<uint64_t> MediaTable::RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc) {
   std::vector<uint64_t> idle;
   for (const auto& [id, s] : sessions_)
-    if (now_tsc - s->last_active_tsc.load(std::memory_order_relaxed) >= idle_tsc) idle.push_back(id);
+    if (now_tsc - s->LastActiveTsc() >= idle_tsc) idle.push_back(id);
   for (uint64_t id : idle) (void)Remove(id);
   return idle;
 }
@@ -174,29 +204,25 @@ std::vector<const MediaSession*> MediaTable::Sessions() const {
   return out;
 }
 
+const MediaPort* MediaTable::FindIn(const MediaPort* port, const MediaEndpoint& local) const noexcept {
+  for (; port != nullptr; port = port->next.load(std::memory_order_acquire))
+    if (SameRelayAddress(port->local, local)) return port;
+  return nullptr;
+}
+
 const MediaPort* MediaTable::Find(const MediaEndpoint& local) const noexcept {
-  const HashKey key = KeyOf(local);
-  void* data = nullptr;
-  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
-  return static_cast<const MediaPort*>(data);
+  return FindIn(by_port_[local.port].load(std::memory_order_acquire), local);
 }
 
 void MediaTable::FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept {
-  HashKey keys[RTE_HASH_LOOKUP_BULK_MAX];
-  const void* key_pointers[RTE_HASH_LOOKUP_BULK_MAX];
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  for (uint32_t done = 0; done < count;) {
-    const uint32_t n = std::min<uint32_t>(count - done, RTE_HASH_LOOKUP_BULK_MAX);
-    for (uint32_t i = 0; i < n; ++i) {
-      keys[i] = KeyOf(*locals[done + i]);
-      key_pointers[i] = &keys[i];
-    }
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(hash_, key_pointers, n, &hits, data);
-    for (uint32_t i = 0; i < n; ++i)
-      found[done + i] = (hits >> i) & 1 ? static_cast<const MediaPort*>(data[i]) : nullptr;
-    done += n;
+  // Ask for every port's first list entry (inside its session, read next anyway), then walk.
+  for (uint32_t i = 0; i < count; ++i) {
+    const MediaPort* head = by_port_[locals[i]->port].load(std::memory_order_acquire);
+    found[i] = head;
+    if (head != nullptr) rte_prefetch0(head);
   }
+  for (uint32_t i = 0; i < count; ++i)
+    if (found[i] != nullptr) found[i] = FindIn(found[i], *locals[i]);
 }
 
 bool MediaTable::MayBeMedia(const PacketMeta& meta) const noexcept {

@@ -78,6 +78,14 @@ uint16_t RtpHeaderBytes(const uint8_t* p, uint32_t limit) {
   return bytes <= limit ? static_cast<uint16_t>(bytes) : 0;
 }
 
+// An HMAC-SHA1 tag, 10 or 4 bytes: fixed-size copies compile to a move or two, where
+// a copy of a run-time length becomes a call or a slow-starting string move.
+void CopyTag(uint8_t* to, const uint8_t* from, uint8_t bytes) {
+  if (bytes == 10) std::memcpy(to, from, 10);
+  else if (bytes == 4) std::memcpy(to, from, 4);
+  else std::memcpy(to, from, bytes);
+}
+
 }  // namespace
 
 const char* SrtpResultName(SrtpResult result) {
@@ -200,7 +208,10 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   rte_crypto_op* op = ops_[count_];
   if (op == nullptr) return Refuse(stream, SrtpResult::kDeviceError);  // the op pool was empty at start
   op->status = RTE_CRYPTO_OP_STATUS_NOT_PROCESSED;
-  if (protect) rte_pktmbuf_append(m, static_cast<uint16_t>(trailer));  // room checked above
+  if (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
+    m->data_len = static_cast<uint16_t>(m->data_len + trailer);
+    m->pkt_len += trailer;
+  }
   rte_crypto_op_attach_sym_session(op, session);
   rte_crypto_sym_op* sym = op->sym;
   sym->m_src = m;
@@ -238,7 +249,7 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
     } else {
       // Authenticated: header, ciphertext and the ROC, which is not sent. It goes
       // where the tag will be, so the tag is made (or, received, kept) aside.
-      if (!protect) std::memcpy(scratch, p + plain, tag);
+      if (!protect) CopyTag(scratch, p + plain, tag);
       PutBe32(p + plain, static_cast<uint32_t>(ctx.index >> 16));
       sym->auth.data.length = plain + 4;
       sym->auth.digest.data = scratch;
@@ -277,8 +288,11 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
   }
   if (result == SrtpResult::kOk) {
     const uint32_t plain = protect ? ctx.length : ctx.length - trailer;
-    if (protect && !ctx.rtcp && !sizes.aead) std::memcpy(p + plain, Private(op, kDigestAt), tag);
-    if (!protect) rte_pktmbuf_trim(m, static_cast<uint16_t>(trailer));
+    if (protect && !ctx.rtcp && !sizes.aead) CopyTag(p + plain, Private(op, kDigestAt), tag);
+    if (!protect) {  // the tag (and SRTCP's E||index) off; one segment (see Add)
+      m->data_len = static_cast<uint16_t>(m->data_len - trailer);
+      m->pkt_len -= trailer;
+    }
     ++stream->counters.packets;
     stream->counters.bytes += plain;
   } else {
@@ -287,15 +301,18 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
   done[ctx.slot] = {m, stream, ctx.user, result};
 }
 
-uint16_t SrtpBatch::Run(SrtpDone* done) {
+void SrtpBatch::Prefetch(const void* session) const noexcept {
+  const char* lines = static_cast<const char*>(session);
+  for (uint16_t line = 0; line < prefetch_lines_; ++line) rte_prefetch0(lines + 64 * line);
+}
+
+uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
   const uint16_t n = count_;
   if (n == 0) return 0;
   // With thousands of streams every session's key schedule is cold: ask for all of
   // this burst's at once, so the device's work on one overlaps the loads of the next.
-  for (uint16_t i = 0; i < n; ++i) {
-    const char* session = static_cast<const char*>(ops_[i]->sym->session);
-    for (uint16_t line = 0; line < prefetch_lines_; ++line) rte_prefetch0(session + 64 * line);
-  }
+  if (cached == SessionsCached::kNo)
+    for (uint16_t i = 0; i < n; ++i) Prefetch(ops_[i]->sym->session);
   uint16_t sent = 0;
   for (int tries = 0; sent < n && tries < 1000; ++tries)
     sent = static_cast<uint16_t>(sent + rte_cryptodev_enqueue_burst(device_, qp_, ops_ + sent, n - sent));

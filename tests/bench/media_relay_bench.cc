@@ -91,8 +91,29 @@ int main(int argc, char** argv) {
   uint32_t sessions = 10000, repeats = 5;
   app.add_option("--sessions", sessions);
   app.add_option("--repeats", repeats, "measurements per mode; the median is reported");
+  std::string only_suite, only_mode;
+  app.add_option("--suite", only_suite, "only this suite (e.g. AES_CM_128_HMAC_SHA1_80), for profiling");
+  app.add_option("--mode", only_mode, "only this path (SRTP->RTP, RTP->SRTP or SRTP->SRTP), for profiling");
+  std::string perf_control, perf_ack;
+  auto* control = app.add_option("--perf-control", perf_control,
+                                 "the FIFOs given to `perf record -D -1 --control=fifo:CONTROL,ACK`: the bench "
+                                 "enables perf around the timed relay polls only, so a profile leaves out set-up");
+  app.add_option("--perf-ack", perf_ack)->needs(control);
+  control->needs(app.get_option("--perf-ack"));
   CLI11_PARSE(app, argc, argv);
+  FILE* perf = perf_control.empty() ? nullptr : std::fopen(perf_control.c_str(), "w");
+  FILE* ack = perf_ack.empty() ? nullptr : std::fopen(perf_ack.c_str(), "r");
+  if (!perf_control.empty() && (perf == nullptr || ack == nullptr)) Die("cannot open the perf FIFOs");
+  // perf answers each command with "ack" once it has taken effect.
+  auto profile = [perf, ack](const char* command) {
+    if (perf == nullptr) return;
+    std::fputs(command, perf);
+    std::fflush(perf);
+    char line[16];
+    if (std::fgets(line, sizeof line, ack) == nullptr) Die("perf did not acknowledge");
+  };
   if (sessions == 0 || sessions > 20000) Die("--sessions must be 1..20000");
+  if (repeats == 0 || repeats > 100) Die("--repeats must be 1..100");
 
   sbc::bench::InitEal("media_relay_bench", 2048);
   if (rte_vdev_init("crypto_aesni_mb_relay", nullptr) != 0) Die("crypto_aesni_mb vdev");
@@ -145,7 +166,9 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(3);
   for (SrtpSuite suite : {SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAeadAes128Gcm}) {
+    if (!only_suite.empty() && only_suite != SrtpSuiteName(suite)) continue;
     for (Mode mode : {Mode{"SRTP->RTP", true, false}, Mode{"RTP->SRTP", false, true}, Mode{"SRTP->SRTP", true, true}}) {
+      if (!only_mode.empty() && only_mode != mode.name) continue;
       auto table = MediaTable::Create(sessions, (*slot)->qsbr(), &factory);
       if (!table) Die(table.error());
       std::vector<SrtpStream> senders(sessions);  // the calling party's own encryption, for input
@@ -211,10 +234,12 @@ int main(int argc, char** argv) {
         if (rte_ring_enqueue_bulk(a_rx, reinterpret_cast<void* const*>(rounds[r].data()), sessions, nullptr) != sessions)
           Die("rx ring");
         // Timed: the worker's polls until the offered frames are all taken.
+        profile("enable\n");
         uint64_t start = rte_rdtsc_precise();
         uint64_t taken = 0;
         while (taken < sessions) taken += (*worker)->PollOnce();
         const uint64_t relay_cycles = rte_rdtsc_precise() - start;
+        profile("disable\n");
         if (rte_ring_count(b_tx) != sessions)
           Die(std::to_string(sessions - rte_ring_count(b_tx)) + " packets not relayed in " + mode.name);
         // The same frames once more, bare rx->tx: the ring ports' own cost.

@@ -69,7 +69,7 @@ class MediaRelayTest : public ::testing::Test {
     ASSERT_TRUE(table.has_value()) << table.error();
     table_ = std::move(*table);
     relay_ = std::make_unique<MediaRelay>(
-        *table_, MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool()}, rte_get_tsc_hz());
+        *table_, MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool()});
     macs_[kSlotA] = {{0x02, 0xaa, 0, 0, 0, 0x01}};
     macs_[kSlotB] = {{0x02, 0xbb, 0, 0, 0, 0x01}};
   }
@@ -314,6 +314,66 @@ TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {
             DropReason::kMediaNoSession);
   EXPECT_FALSE(table_->Remove(1));
   EXPECT_TRUE(table_->Add(clash).has_value()) << "the freed port is free again";
+}
+
+// The table indexes relay ports by number; one number may serve several relay
+// addresses (and families), each its own session, and unlinking one leaves the others.
+TEST_F(MediaRelayTest, OnePortNumberOnSeveralRelayAddressesReachesEachItsOwnSession) {
+  const std::array<MediaEndpoint, 3> locals = {
+      V4("192.0.2.250", 24000), V4("192.0.2.251", 24000),
+      MediaEndpoint{.family = Family::kIpv6, .address = Ip("2001:db8::250"), .port = 24000}};
+  for (uint64_t id = 1; id <= 3; ++id) {
+    MediaSessionSpec spec{.id = id};
+    MediaEndpoint other = locals[id - 1];
+    other.port = 24002;
+    spec.legs[0] = {.local = locals[id - 1], .remote = std::nullopt, .port_slot = kSlotA};
+    spec.legs[1] = {.local = other, .remote = std::nullopt, .port_slot = kSlotB};
+    ASSERT_TRUE(table_->Add(spec).has_value()) << id;
+  }
+  for (uint64_t id = 1; id <= 3; ++id) {
+    const MediaPort* port = table_->Find(locals[id - 1]);
+    ASSERT_NE(port, nullptr) << id;
+    EXPECT_EQ(port->session->id, id);
+    EXPECT_EQ(port->leg, 0);
+    EXPECT_FALSE(port->rtcp);
+    MediaEndpoint rtcp = locals[id - 1];
+    rtcp.port = 24001;
+    ASSERT_NE(table_->Find(rtcp), nullptr) << "RTCP on port + 1";
+    EXPECT_TRUE(table_->Find(rtcp)->rtcp);
+  }
+  EXPECT_EQ(table_->Find(V4("192.0.2.252", 24000)), nullptr) << "a port number in use, on another address";
+  MediaEndpoint v4_spare_bytes = locals[0];
+  v4_spare_bytes.address[10] = 0xff;
+  EXPECT_EQ(table_->Find(v4_spare_bytes), table_->Find(locals[0])) << "IPv4 compares its four bytes only";
+
+  ASSERT_TRUE(table_->Remove(2));  // the middle of the list
+  EXPECT_EQ(table_->Find(locals[1]), nullptr);
+  ASSERT_NE(table_->Find(locals[0]), nullptr);
+  EXPECT_EQ(table_->Find(locals[0])->session->id, 1u);
+  ASSERT_NE(table_->Find(locals[2]), nullptr);
+  EXPECT_EQ(table_->Find(locals[2])->session->id, 3u);
+  const MediaEndpoint* wanted[] = {&locals[0], &locals[1], &locals[2]};
+  const MediaPort* found[3] = {};
+  table_->FindBulk(wanted, 3, found);
+  EXPECT_EQ(found[0], table_->Find(locals[0]));
+  EXPECT_EQ(found[1], nullptr);
+  EXPECT_EQ(found[2], table_->Find(locals[2]));
+}
+
+TEST_F(MediaRelayTest, ASessionIsIdleOnlyWhenNoneOfItsPortsHasSeenAPacket) {
+  MediaSessionSpec spec{.id = 5};
+  spec.legs[0] = {.local = V4("192.0.2.250", 25000), .remote = V4("203.0.113.3", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {.local = V4("192.0.2.250", 25002), .remote = V4("198.51.100.3", 2000), .port_slot = kSlotB};
+  ASSERT_TRUE(table_->Add(spec).has_value());
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t created = table_->Sessions()[0]->LastActiveTsc();
+  // Leg B's RTCP port hears something a while after creation.
+  const uint64_t later = created + hz;
+  table_->Find(V4("192.0.2.250", 25003))->last_active_tsc.store(later);
+  EXPECT_EQ(table_->Sessions()[0]->LastActiveTsc(), later);
+  EXPECT_TRUE(table_->RemoveIdle(later + hz / 2, hz).empty()) << "heard from half a second ago";
+  EXPECT_EQ(table_->RemoveIdle(later + 2 * hz, hz), std::vector<uint64_t>{5});
+  EXPECT_EQ(table_->Find(V4("192.0.2.250", 25000)), nullptr);
 }
 
 TEST_F(MediaRelayTest, ReceptionCountsGapsAndJitter) {

@@ -33,7 +33,7 @@ struct MediaCrypto {
 
 class MediaRelay {
  public:
-  MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint64_t tsc_hz);
+  MediaRelay(const MediaTable& table, const MediaCrypto& crypto);
 
   // frames[which[k]] for k < count are UDP packets for which table.MayBeMedia() held.
   // For each, sets verdict[which[k]]: kNotDropped and tx_slot[which[k]] when it was
@@ -47,7 +47,6 @@ class MediaRelay {
   struct Work;
   const MediaTable& table_;
   SrtpBatch batch_;
-  uint64_t tsc_hz_;
 };
 
 }  // namespace sbc::dataplane

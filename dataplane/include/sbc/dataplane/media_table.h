@@ -4,9 +4,13 @@
 // for what it sends us, ours for what we send it.
 //
 // The control lcore adds and removes sessions; workers look them up by (relay
-// address, port) in an rte_hash with lock-free readers, and a removed session is
-// freed only after an rte_rcu_qsbr grace period (the same QSBR variable the rule
-// tables use), so creating or deleting a session never stalls a worker.
+// address, port). Relay ports are ours to give out, so the port number is a perfect
+// hash: an array of 65,536 heads, each a short list of the ports of that number (one
+// per relay address using it), linked and unlinked RCU-style with release stores and
+// read lock-free. A removed session is freed only after an rte_rcu_qsbr grace period
+// (the same QSBR variable the rule tables use), so creating or deleting a session
+// never stalls a worker. Against a general hash this saves the bucket and key lines
+// a lookup would miss on, per packet.
 //
 // A leg's runtime state (latched remote, link address, SRTP windows, counters) is
 // written by the one worker its packets reach (symmetric RSS) and read by the control
@@ -27,7 +31,6 @@
 #include "sbc/dataplane/rtp_stats.h"
 #include "sbc/dataplane/srtp_stream.h"
 
-struct rte_hash;
 struct rte_rcu_qsbr;
 
 namespace sbc::dataplane {
@@ -62,42 +65,67 @@ struct MediaSessionSpec {
   std::array<MediaLegSpec, 2> legs;
 };
 
+// In the order the relay touches them: a packet from the leg writes the first three,
+// one to the leg the next two.
 struct MediaLegCounters {
   uint64_t packets_in = 0, bytes_in = 0;    // accepted from the leg
-  uint64_t packets_out = 0, bytes_out = 0;  // relayed to the leg
   uint64_t wrong_source = 0;                // from other than the leg's remote
+  uint64_t packets_out = 0, bytes_out = 0;  // relayed to the leg
   uint64_t latches = 0;                     // times the remote was learnt
 };
 
-// Runtime state of one leg (see the header comment for who writes what).
-struct MediaLeg {
-  MediaLegSpec spec;
-  bool remote_known = false;
-  MediaEndpoint remote;          // RTP; RTCP at remote.port + 1 unless muxed
-  bool link_known = false;
+// Runtime state of one leg (see the header comment for who writes what). The fields
+// the relay touches per packet come first: addresses and flags in the first cache
+// line, reception stats and inbound counters in the second, outbound counters at the
+// start of the third; then the SRTP streams; the spec as created (keys cleared) last,
+// for listings.
+struct alignas(64) MediaLeg {
+  MediaEndpoint local;            // our relay address and RTP port
+  MediaEndpoint remote;           // RTP; RTCP at remote.port + 1 unless muxed
   std::array<uint8_t, 6> link{};  // the remote's (or its router's) MAC, learnt from its packets
+  bool remote_known = false;
+  bool link_known = false;
   bool srtp = false;
-  SrtpStream from_leg, to_leg;
+  bool rtcp_mux = false;
+  bool remote_given = false;      // a given remote never moves: nothing latches
+  PlainLatching plain_latching = PlainLatching::kFirstPacket;
+  uint8_t port_slot = 0;
+  // TSC to RTP clock units, as a 32.32 fixed-point factor: no division per packet.
+  uint64_t rtp_units_per_tsc_q32 = 0;
   RtpReceptionStats rtp_stats;
   MediaLegCounters counters;
+  SrtpStream from_leg, to_leg;
+  MediaLegSpec spec;
 };
 
 struct MediaSession;
 
-// What a relay port maps to.
-struct MediaPort {
+// What a relay port maps to: one cache line, the first a packet reads. The table
+// indexes ports by number; ports of one number on other addresses hang off `next`
+// (written by the control lcore, read by workers).
+struct alignas(64) MediaPort {
+  std::atomic<MediaPort*> next{nullptr};
   MediaSession* session = nullptr;
+  // The crypto session that unprotects what arrives here (nullptr: plain), for the
+  // relay to ask for ahead of use.
+  const void* unprotect_session = nullptr;
+  // When a packet last arrived here (TSC; the worker writes, the control lcore reads):
+  // a session is idle when all its ports are.
+  mutable std::atomic<uint64_t> last_active_tsc{0};
+  MediaEndpoint local;
   uint8_t leg = 0;
   bool rtcp = false;
-  MediaEndpoint local;
+  bool other_leg_srtp = false;  // the packets go out protected
 };
 
 struct MediaSession {
   uint64_t id = 0;
-  std::array<MediaLeg, 2> legs;
-  std::atomic<uint64_t> last_active_tsc{0};
-  std::array<MediaPort, 4> ports;  // RTP and (unless muxed) RTCP of each leg; the hash points here
+  // The legs' RTP ports first, then RTCP's.
+  std::array<MediaPort, 4> ports;
   uint8_t port_count = 0;
+  std::array<MediaLeg, 2> legs;
+  // Last packet on any of its ports (control lcore).
+  uint64_t LastActiveTsc() const;
 };
 
 class MediaTable {
@@ -123,7 +151,8 @@ class MediaTable {
 
   // Workers. The relay port `local` (address family, address, port), or nullptr.
   [[nodiscard]] const MediaPort* Find(const MediaEndpoint& local) const noexcept;
-  // Workers. Find() for up to 64 relay ports at once (the hash prefetches its buckets).
+  // Workers. Find() for up to 64 relay ports at once: every list head is asked for
+  // before any is walked.
   void FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept;
   // Workers: could this be media? (UDP to a port in the relay range seen so far).
   [[nodiscard]] bool MayBeMedia(const PacketMeta& meta) const noexcept;
@@ -133,8 +162,12 @@ class MediaTable {
  private:
   MediaTable() = default;
   void Free(std::unique_ptr<MediaSession> session);
+  [[nodiscard]] const MediaPort* FindIn(const MediaPort* head, const MediaEndpoint& local) const noexcept;
+  void Link(MediaPort* port);
+  void Unlink(MediaPort* port);
 
-  rte_hash* hash_ = nullptr;
+  uint32_t max_sessions_ = 0;
+  std::unique_ptr<std::atomic<MediaPort*>[]> by_port_;  // 65,536 list heads, by port number
   rte_rcu_qsbr* qsbr_ = nullptr;
   SrtpStreamFactory* srtp_ = nullptr;
   std::unordered_map<uint64_t, std::unique_ptr<MediaSession>> sessions_;  // by id: Add and Remove in O(1)

@@ -30,7 +30,7 @@ struct SrtpStreamCounters {
   uint64_t malformed = 0;      // too short, wrong version, no room for the tag
 };
 
-struct SrtpStream {
+struct alignas(64) SrtpStream {
   // AEAD sessions fix the AAD length, which is the RTP header's (CSRCs and header
   // extension vary it), so SRTP keeps one session per header length it has met, up
   // to this many; a packet with yet another length is refused (kUnsupported).
@@ -40,18 +40,22 @@ struct SrtpStream {
     uint16_t header_bytes = 0;  // AAD length (AEAD); 0 for AES-CM, whose one session fits all
   };
 
+  // An RTP packet reads and writes the first two cache lines only (the fields up to
+  // the first two RTP sessions); RTCP and the AEAD key come after.
   SrtpSuite suite = SrtpSuite::kAesCm128HmacSha1_80;
   SrtpDirection direction = SrtpDirection::kProtect;
   bool ssrc_known = false;
   uint32_t ssrc = 0;           // the stream's SSRC once seen (authenticated, when unprotecting)
-  uint32_t next_rtcp_index = 0;  // kProtect: the SRTCP index the next packet gets
-  PacketIndexWindow rtp_index, rtcp_index;
-  uint8_t rtp_salt[14] = {}, rtcp_salt[14] = {};
-  void* rtcp_session = nullptr;
+  uint8_t rtp_salt[14] = {};
+  PacketIndexWindow rtp_index;
+  SrtpStreamCounters counters;
   RtpSession rtp_sessions[kRtpSessions];
+  uint32_t next_rtcp_index = 0;  // kProtect: the SRTCP index the next packet gets
+  uint8_t rtcp_salt[14] = {};
+  void* rtcp_session = nullptr;
+  PacketIndexWindow rtcp_index;
   // AEAD only: the SRTP session key, to make a session for another header length.
   uint8_t rtp_aead_key[32] = {};
-  SrtpStreamCounters counters;
 };
 
 // The fast path's per-stream-direction state; key schedules live in the device.
