@@ -149,12 +149,7 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       leg.spec.srtp_to_leg.reset();
     }
   }
-  for (uint8_t p = 0; p < session->port_count; ++p) {
-    MediaPort& port = session->ports[p];
-    const MediaLeg& leg = session->legs[port.leg];
-    if (leg.srtp) port.unprotect_session = port.rtcp ? leg.from_leg.rtcp_session : leg.from_leg.rtp_sessions[0].session;
-    port.other_leg_srtp = session->legs[1 - port.leg].srtp;
-  }
+  SetPortHints(*session);
   const uint64_t now = rte_get_tsc_cycles();
   for (uint8_t p = 0; p < session->port_count; ++p)
     session->ports[p].last_active_tsc.store(now, std::memory_order_relaxed);
@@ -166,6 +161,90 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
   }
   const uint64_t id = session->id;
   sessions_.emplace(id, std::move(session));
+  return {};
+}
+
+void MediaTable::SetPortHints(MediaSession& session) {
+  for (uint8_t p = 0; p < session.port_count; ++p) {
+    MediaPort& port = session.ports[p];
+    const MediaLeg& leg = session.legs[port.leg];
+    port.unprotect_session = !leg.srtp ? nullptr
+                             : port.rtcp ? leg.from_leg.rtcp_session
+                                         : leg.from_leg.rtp_sessions[0].session;
+    port.other_leg_srtp = session.legs[1 - port.leg].srtp;
+  }
+}
+
+std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& update) {
+  const auto it = sessions_.find(update.id);
+  if (it == sessions_.end()) return std::unexpected("no media session " + std::to_string(update.id));
+  MediaSession& session = *it->second;
+  for (uint8_t l = 0; l < 2; ++l) {
+    const MediaLegUpdate& u = update.legs[l];
+    const MediaLeg& leg = session.legs[l];
+    if (u.remote && u.remote->family != leg.local.family)
+      return std::unexpected("leg " + std::to_string(l) + ": remote and relay address families differ");
+    if (u.srtp && !leg.srtp && (!u.srtp_from_leg || !u.srtp_to_leg))
+      return std::unexpected("leg " + std::to_string(l) + ": SRTP needs keys both ways");
+    if (u.srtp && srtp_ == nullptr)
+      return std::unexpected(std::string("SRTP asked for, but this dataplane has no crypto device"));
+  }
+  // New streams first, so a failure changes nothing.
+  struct Fresh {
+    SrtpStream stream;
+    bool built = false;
+  };
+  Fresh fresh[2][2];  // [leg][0: from the leg, 1: to the leg]
+  auto release_fresh = [&] {
+    for (auto& leg : fresh)
+      for (Fresh& f : leg)
+        if (f.built) srtp_->Release(&f.stream);
+  };
+  for (uint8_t l = 0; l < 2; ++l) {
+    const MediaLegUpdate& u = update.legs[l];
+    const MediaLeg& leg = session.legs[l];
+    if (!u.srtp) continue;
+    const std::optional<SrtpStreamKeys>* keys[2] = {&u.srtp_from_leg, &u.srtp_to_leg};
+    const SrtpStream* current[2] = {&leg.from_leg, &leg.to_leg};
+    const SrtpDirection direction[2] = {SrtpDirection::kUnprotect, SrtpDirection::kProtect};
+    for (int d = 0; d < 2; ++d) {
+      if (!keys[d]->has_value() || (leg.srtp && BuiltFrom(*current[d], **keys[d]))) continue;
+      if (auto ok = srtp_->Build(**keys[d], direction[d], &fresh[l][d].stream); !ok) {
+        release_fresh();
+        return std::unexpected(ok.error());
+      }
+      fresh[l][d].built = true;
+    }
+  }
+  // Off the workers' path for a grace period; then the session is the control lcore's.
+  for (uint8_t p = 0; p < session.port_count; ++p) Unlink(&session.ports[p]);
+  if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  for (uint8_t l = 0; l < 2; ++l) {
+    const MediaLegUpdate& u = update.legs[l];
+    MediaLeg& leg = session.legs[l];
+    if (u.remote) {
+      leg.remote = *u.remote;
+      if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
+      leg.remote_known = true;
+      leg.remote_given = true;
+    } else if (leg.remote_given) {
+      leg.remote_known = false;  // was given, is now to be learnt
+      leg.remote_given = false;
+    }
+    leg.spec.remote = u.remote;
+    leg.spec.clock_rate = u.clock_rate;
+    leg.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(u.clock_rate);
+    SrtpStream* current[2] = {&leg.from_leg, &leg.to_leg};
+    for (int d = 0; d < 2; ++d) {
+      if (u.srtp && !fresh[l][d].built) continue;  // goes on as it is
+      if (leg.srtp) srtp_->Release(current[d]);
+      if (u.srtp) *current[d] = fresh[l][d].stream;
+      else *current[d] = SrtpStream{};
+    }
+    leg.srtp = u.srtp;
+  }
+  SetPortHints(session);
+  for (uint8_t p = 0; p < session.port_count; ++p) Link(&session.ports[p]);
   return {};
 }
 
@@ -202,6 +281,11 @@ std::vector<const MediaSession*> MediaTable::Sessions() const {
   for (const auto& [id, s] : sessions_) out.push_back(s.get());
   std::sort(out.begin(), out.end(), [](const MediaSession* a, const MediaSession* b) { return a->id < b->id; });
   return out;
+}
+
+const MediaSession* MediaTable::Get(uint64_t id) const {
+  const auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
 }
 
 const MediaPort* MediaTable::FindIn(const MediaPort* port, const MediaEndpoint& local) const noexcept {

@@ -176,4 +176,11 @@ void SrtpStreamFactory::Release(SrtpStream* stream) {
   *stream = SrtpStream();  // also wipes the AEAD key
 }
 
+bool BuiltFrom(const SrtpStream& stream, const SrtpStreamKeys& keys) {
+  if (stream.suite != keys.suite) return false;
+  const uint8_t salt = SizesOf(keys.suite).master_salt;
+  return std::memcmp(stream.rtp_salt, keys.rtp.salt, salt) == 0 &&
+         std::memcmp(stream.rtcp_salt, keys.rtcp.salt, salt) == 0;
+}
+
 }  // namespace sbc::dataplane

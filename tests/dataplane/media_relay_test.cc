@@ -86,6 +86,26 @@ class MediaRelayTest : public ::testing::Test {
     return keys.value_or(SrtpStreamKeys{});
   }
 
+  // Leg A: a plain RTP gateway at a given address on port slot 0. Leg B: an SRTP phone
+  // whose address is latched, on port slot 1.
+  struct RtpToSrtp {
+    MediaEndpoint a_remote = V4("203.0.113.5", 4000), a_local = V4("192.0.2.250", 20000);
+    MediaEndpoint b_remote = V4("198.51.100.7", 5000), b_local = V4("192.0.2.250", 20002);
+    SrtpMasterKey phone_key, our_key;  // what B sends with; what we send B with
+  };
+  RtpToSrtp AddRtpToSrtp(uint64_t id) {
+    RtpToSrtp s;
+    s.phone_key = RandomMaster(rng_);
+    s.our_key = RandomMaster(rng_);
+    MediaSessionSpec spec{.id = id};
+    spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
+    spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
+                    .srtp_to_leg = Keys(s.our_key)};
+    const auto added = table_->Add(spec);
+    EXPECT_TRUE(added.has_value()) << added.error();
+    return s;
+  }
+
   // What came of one datagram sent from `from` to `to` (our relay port).
   struct Result {
     DropReason verdict = kNotDropped;
@@ -146,23 +166,9 @@ testing::CryptoTestDevice MediaRelayTest::bed_;
 drivers::crypto::CryptoDevice* MediaRelayTest::device_ = nullptr;
 rte_mempool* MediaRelayTest::pool_ = nullptr;
 
-// Leg A: a plain RTP gateway at a given address on port slot 0. Leg B: an SRTP phone
-// whose address is latched, on port slot 1.
-struct RtpToSrtp {
-  MediaEndpoint a_remote = V4("203.0.113.5", 4000), a_local = V4("192.0.2.250", 20000);
-  MediaEndpoint b_remote = V4("198.51.100.7", 5000), b_local = V4("192.0.2.250", 20002);
-  SrtpMasterKey phone_key, our_key;  // what B sends with; what we send B with
-};
-
 TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacket) {
-  RtpToSrtp s;
-  s.phone_key = RandomMaster(rng_);
-  s.our_key = RandomMaster(rng_);
-  MediaSessionSpec spec{.id = 7};
-  spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
-  spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
-                  .srtp_to_leg = Keys(s.our_key)};
-  ASSERT_TRUE(table_->Add(spec).has_value());
+  const RtpToSrtp s = AddRtpToSrtp(7);
+  ASSERT_FALSE(HasFailure());
   Libsrtp phone_out(s.phone_key, true), phone_in(s.our_key, false);
 
   // B has not been heard: nowhere to send A's media yet.
@@ -211,14 +217,8 @@ TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacke
 }
 
 TEST_F(MediaRelayTest, SpoofedOrReplayedPacketsNeverMoveALatchedStream) {
-  RtpToSrtp s;
-  s.phone_key = RandomMaster(rng_);
-  s.our_key = RandomMaster(rng_);
-  MediaSessionSpec spec{.id = 8};
-  spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
-  spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
-                  .srtp_to_leg = Keys(s.our_key)};
-  ASSERT_TRUE(table_->Add(spec).has_value());
+  const RtpToSrtp s = AddRtpToSrtp(8);
+  ASSERT_FALSE(HasFailure());
   Libsrtp phone_out(s.phone_key, true), stranger(RandomMaster(rng_), true);
   const MediaEndpoint attacker = V4("198.51.100.66", 6666);
 
@@ -285,6 +285,91 @@ TEST_F(MediaRelayTest, SrtpIsReEncryptedBetweenLegsWithTheirOwnKeys) {
     EXPECT_EQ(rtcp.destination.port, b_remote.port);
     EXPECT_EQ(b_in.Run(rtcp.payload, true, false), Rtcp(0xa));
   }
+}
+
+// A re-offer (re-INVITE) updates a live session. Keys repeated as they were keep their
+// streams going: the replay window stays shut and our sender never reuses an index
+// (a restarted index under the same key would reuse keystream). New keys start new
+// streams; a remote given, or made latchable, moves what is accepted.
+TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWithNewKeys) {
+  const RtpToSrtp s = AddRtpToSrtp(12);
+  ASSERT_FALSE(HasFailure());
+  Libsrtp phone_out(s.phone_key, true), phone_in(s.our_key, false);
+  std::vector<Bytes> heard;  // what B sent, as sent
+  for (uint16_t seq = 1; seq <= 5; ++seq) {
+    heard.push_back(phone_out.Run(Rtp(0xb, seq, 160u * seq, rng_), false, true));
+    ASSERT_NE(Send(s.b_remote, s.b_local, heard.back()).verdict, DropReason::kMediaAuthFailed) << seq;
+  }
+  for (uint16_t seq = 1; seq <= 5; ++seq) {
+    const Result to_b = Send(s.a_remote, s.a_local, Rtp(0xa, seq, 160u * seq, rng_));
+    ASSERT_EQ(to_b.verdict, kNotDropped) << seq;
+    ASSERT_FALSE(phone_in.Run(to_b.payload, false, false).empty()) << seq;
+  }
+
+  // The same offer again (same remote for A, B latched, the same SDES keys).
+  MediaSessionUpdate same{.id = 12};
+  same.legs[0] = {.remote = s.a_remote};
+  same.legs[1] = {.srtp = true, .srtp_from_leg = Keys(s.phone_key), .srtp_to_leg = Keys(s.our_key)};
+  ASSERT_TRUE(table_->Update(same).has_value());
+  const MediaSession* session = table_->Sessions()[0];
+  EXPECT_EQ(session->legs[1].remote, s.b_remote) << "a latched remote is kept";
+  EXPECT_EQ(Send(s.b_remote, s.b_local, heard[2]).verdict, DropReason::kMediaReplayed) << "the window stays shut";
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 5, 800, rng_)).verdict, DropReason::kMediaReplayed)
+      << "A repeats a sequence number: our sender's index 5 is spent under this key, update or not";
+  for (uint16_t seq = 6; seq <= 8; ++seq) {
+    const Result to_b = Send(s.a_remote, s.a_local, Rtp(0xa, seq, 160u * seq, rng_));
+    ASSERT_EQ(to_b.verdict, kNotDropped);
+    EXPECT_FALSE(phone_in.Run(to_b.payload, false, false).empty()) << seq;
+  }
+  const Bytes b6 = phone_out.Run(Rtp(0xb, 6, 960, rng_), false, true);
+  EXPECT_EQ(Send(s.b_remote, s.b_local, b6).verdict, kNotDropped);
+
+  // B re-keys, and its address is now given (another one).
+  const SrtpMasterKey phone_key2 = RandomMaster(rng_);
+  const MediaEndpoint b_moved = V4("198.51.100.8", 5002);
+  MediaSessionUpdate rekey{.id = 12};
+  rekey.legs[0] = {.remote = s.a_remote};
+  rekey.legs[1] = {.remote = b_moved, .srtp = true, .srtp_from_leg = Keys(phone_key2)};
+  ASSERT_TRUE(table_->Update(rekey).has_value());
+  Libsrtp phone_out2(phone_key2, true);
+  EXPECT_EQ(Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0xb, 7, 1120, rng_), false, true)).verdict,
+            DropReason::kMediaWrongSource) << "from the old address";
+  EXPECT_EQ(Send(b_moved, s.b_local, phone_out.Run(Rtp(0xb, 8, 1280, rng_), false, true)).verdict,
+            DropReason::kMediaAuthFailed) << "under the old key";
+  const Bytes fresh = Rtp(0xb, 1, 160, rng_);
+  const Result to_a = Send(b_moved, s.b_local, phone_out2.Run(fresh, false, true));
+  ASSERT_EQ(to_a.verdict, kNotDropped) << "a new stream: index 1 is new under the new key";
+  EXPECT_EQ(to_a.payload, fresh);
+  const Result to_b = Send(s.a_remote, s.a_local, Rtp(0xa, 9, 1440, rng_));
+  ASSERT_EQ(to_b.verdict, kNotDropped);
+  EXPECT_EQ(to_b.destination.port, b_moved.port);
+  EXPECT_FALSE(phone_in.Run(to_b.payload, false, false).empty()) << "our key was not repeated: it went on";
+
+  // B drops to plain RTP, its remote to be learnt again.
+  MediaSessionUpdate plain{.id = 12};
+  plain.legs[0] = {.remote = s.a_remote};
+  plain.legs[1] = {};
+  ASSERT_TRUE(table_->Update(plain).has_value());
+  EXPECT_FALSE(session->legs[1].srtp);
+  EXPECT_FALSE(session->legs[1].remote_known) << "given before, to be latched now";
+  const Bytes clear = Rtp(0xb, 2, 320, rng_);
+  const Result plain_to_a = Send(s.b_remote, s.b_local, clear);
+  ASSERT_EQ(plain_to_a.verdict, kNotDropped);
+  EXPECT_EQ(plain_to_a.payload, clear);
+
+  // Refused, and nothing changed: unknown id, SRTP one way only on a plain leg, a remote
+  // of the other family.
+  MediaSessionUpdate unknown = plain;
+  unknown.id = 99;
+  EXPECT_THAT(table_->Update(unknown).error(), ::testing::HasSubstr("no media session 99"));
+  MediaSessionUpdate one_way = plain;
+  one_way.legs[1] = {.srtp = true, .srtp_from_leg = Keys(s.phone_key)};
+  EXPECT_THAT(table_->Update(one_way).error(), ::testing::HasSubstr("needs keys both ways"));
+  MediaSessionUpdate v6 = plain;
+  v6.legs[0].remote = MediaEndpoint{.family = Family::kIpv6, .address = Ip("2001:db8::9"), .port = 4000};
+  EXPECT_THAT(table_->Update(v6).error(), ::testing::HasSubstr("address families differ"));
+  EXPECT_FALSE(session->legs[1].srtp);
+  EXPECT_EQ(session->legs[0].remote, s.a_remote);
 }
 
 TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {

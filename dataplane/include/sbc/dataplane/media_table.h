@@ -65,6 +65,24 @@ struct MediaSessionSpec {
   std::array<MediaLegSpec, 2> legs;
 };
 
+// A live session's leg as a re-offer describes it (relay port, data port and RTCP
+// multiplexing stay).
+struct MediaLegUpdate {
+  std::optional<MediaEndpoint> remote;  // given; nullopt: latched (a remote latched before is kept)
+  uint32_t clock_rate = 8000;
+  bool srtp = false;                    // SRTP from now on (else plain RTP)
+  // With `srtp`: the keys each way. Absent: the current stream goes on. The keys the
+  // stream was built from: it goes on too, its index, replay window and rollover
+  // counter as they are (a repeated SDES line must not reopen the window). Other
+  // keys: a new stream.
+  std::optional<SrtpStreamKeys> srtp_from_leg, srtp_to_leg;
+};
+
+struct MediaSessionUpdate {
+  uint64_t id = 0;
+  std::array<MediaLegUpdate, 2> legs;
+};
+
 // In the order the relay touches them: a packet from the leg writes the first three,
 // one to the leg the next two.
 struct MediaLegCounters {
@@ -141,6 +159,12 @@ class MediaTable {
   // different address families, and SRTP keys given one way only; builds the SRTP
   // streams. The session is live when this returns.
   [[nodiscard]] std::expected<void, std::string> Add(const MediaSessionSpec& spec);
+  // Control lcore. Changes a live session as `update` says; refused (nothing changed)
+  // for an unknown id, a remote of the other address family, or SRTP without keys
+  // both ways on a leg that had none. The workers stop finding the session for one
+  // grace period (their next poll: packets then are dropped as media_no_session),
+  // so nothing they write is lost or raced.
+  [[nodiscard]] std::expected<void, std::string> Update(const MediaSessionUpdate& update);
   // Control lcore. Unhooks the session, waits for a grace period, frees it.
   [[nodiscard]] bool Remove(uint64_t id);
   // Control lcore: sessions idle (no packet either way) for at least `idle_tsc` at
@@ -148,6 +172,8 @@ class MediaTable {
   std::vector<uint64_t> RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc);
   // Control lcore: the sessions, for listing; valid until the next Add/Remove.
   std::vector<const MediaSession*> Sessions() const;
+  // Control lcore: one session, or nullptr; valid until the next Add/Update/Remove.
+  [[nodiscard]] const MediaSession* Get(uint64_t id) const;
 
   // Workers. The relay port `local` (address family, address, port), or nullptr.
   [[nodiscard]] const MediaPort* Find(const MediaEndpoint& local) const noexcept;
@@ -165,6 +191,7 @@ class MediaTable {
   [[nodiscard]] const MediaPort* FindIn(const MediaPort* head, const MediaEndpoint& local) const noexcept;
   void Link(MediaPort* port);
   void Unlink(MediaPort* port);
+  void SetPortHints(MediaSession& session);
 
   uint32_t max_sessions_ = 0;
   std::unique_ptr<std::atomic<MediaPort*>[]> by_port_;  // 65,536 list heads, by port number

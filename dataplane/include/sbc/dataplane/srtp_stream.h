@@ -61,6 +61,12 @@ struct alignas(64) SrtpStream {
 // The fast path's per-stream-direction state; key schedules live in the device.
 static_assert(sizeof(SrtpStream) <= 512, "fast-path state of one stream direction is budgeted at 512 bytes");
 
+// Were `keys` what `stream` was built from? Compares the suite and the derived session
+// salts: each is a PRF output of the master key and salt (RFC 3711 4.3), so equal salts
+// mean the same master key but for a chance of 2^-96 or less, and no key is kept to
+// compare with. Control lcore.
+[[nodiscard]] bool BuiltFrom(const SrtpStream& stream, const SrtpStreamKeys& keys);
+
 // Builds streams on the control lcore: derives the session keys from a master key
 // through the crypto device (queue pair `control_qp`) and creates the sessions.
 class SrtpStreamFactory {
