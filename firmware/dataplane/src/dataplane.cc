@@ -94,6 +94,11 @@ std::expected<void, std::string> Dataplane::AddMediaSession(const dataplane::Med
   return media_->Add(spec);
 }
 
+std::expected<void, std::string> Dataplane::UpdateMediaSession(const dataplane::MediaSessionUpdate& update) {
+  std::lock_guard lock(media_mutex_);
+  return media_->Update(update);
+}
+
 bool Dataplane::RemoveMediaSession(uint64_t id) {
   std::lock_guard lock(media_mutex_);
   return media_->Remove(id);
@@ -107,6 +112,14 @@ std::vector<uint64_t> Dataplane::RemoveIdleMediaSessions(uint32_t idle_s) {
 void Dataplane::VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const {
   std::lock_guard lock(media_mutex_);
   for (const dataplane::MediaSession* s : media_->Sessions()) visit(*s);
+}
+
+bool Dataplane::VisitMediaSession(uint64_t id,
+                                  const std::function<void(const dataplane::MediaSession&)>& visit) const {
+  std::lock_guard lock(media_mutex_);
+  const dataplane::MediaSession* s = media_->Get(id);
+  if (s != nullptr) visit(*s);
+  return s != nullptr;
 }
 
 std::expected<dataplane::SrtpStreamKeys, std::string> Dataplane::DeriveSrtpKeys(const dataplane::SrtpMasterKey& master) {

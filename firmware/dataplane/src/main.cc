@@ -180,13 +180,14 @@ int main(int argc, char** argv) {
           response.set_ok(applied.has_value());
           if (!applied) response.set_error(applied.error());
           else std::cout << "sbc-dataplane: rules version " << dp.rules_version() << " applied from sbc-mgmtd" << std::endl;
-        } else if (request.has_media_create() || request.has_media_delete() || request.has_media_list()) {
-          const std::vector<sbc::schema::MediaSession> asked(
-              request.has_media_create() ? request.media_create().sessions().begin()
-                                         : request.media_delete().sessions().begin(),
-              request.has_media_create() ? request.media_create().sessions().end()
-                                         : request.media_delete().sessions().end());
+        } else if (request.has_media_create() || request.has_media_update() || request.has_media_delete() ||
+                   request.has_media_list()) {
+          const sbc::schema::MediaBatch& batch = request.has_media_create()   ? request.media_create()
+                                                 : request.has_media_update() ? request.media_update()
+                                                                              : request.media_delete();
+          const std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(), batch.sessions().end());
           const auto sessions = request.has_media_create()   ? media.Create(asked)
+                                : request.has_media_update() ? media.Update(asked)
                                 : request.has_media_delete() ? media.Delete(asked)
                                                              : media.List();
           for (const auto& s : sessions) *response.add_media_sessions() = s;

@@ -40,6 +40,14 @@ std::expected<MediaEndpoint, std::string> ParseEndpoint(const std::string& text)
   return e;
 }
 
+// A session refused: its id and why, nothing half-made (least of all a key).
+schema::MediaSession Refusal(uint64_t id, const std::string& why) {
+  schema::MediaSession refused;
+  refused.set_id(id);
+  refused.set_error(why);
+  return refused;
+}
+
 }  // namespace
 
 MediaService::MediaService(Dataplane& dataplane, std::function<void(const std::string&)> log)
@@ -62,23 +70,24 @@ void MediaService::Stop() {
 
 MediaService::~MediaService() { Stop(); }
 
-std::vector<schema::MediaSession> MediaService::Create(const std::vector<schema::MediaSession>& sessions) {
+std::vector<schema::MediaSession> MediaService::EachUnderLock(const std::vector<schema::MediaSession>& sessions,
+                                                              OneSession one) {
   const dataplane::MediaSettings settings = dp_.media_settings();
   std::lock_guard lock(mutex_);
   std::vector<schema::MediaSession> out;
-  for (const auto& s : sessions) out.push_back(CreateOne(s, settings));
+  for (const auto& s : sessions) out.push_back((this->*one)(s, settings));
   return out;
+}
+
+std::vector<schema::MediaSession> MediaService::Create(const std::vector<schema::MediaSession>& sessions) {
+  return EachUnderLock(sessions, &MediaService::CreateOne);
 }
 
 schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request,
                                              const dataplane::MediaSettings& settings) {
   schema::MediaSession reply;
   reply.set_id(request.id());
-  auto refuse = [&reply](const std::string& why) {
-    reply.clear_legs();  // nothing half-made goes back, least of all a key
-    reply.set_error(why);
-    return reply;
-  };
+  auto refuse = [&request](const std::string& why) { return Refusal(request.id(), why); };
   if (settings.port_min == 0 || settings.service_addresses.empty())
     return refuse("the running config has no media relay (media.service_addresses, port range)");
   if (request.legs_size() != 2) return refuse("a media session has exactly 2 legs");
@@ -135,35 +144,17 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
     ls.clock_rate = leg.clock_rate() ? leg.clock_rate() : 8000;
     ls.plain_latching = settings.plain_rtp_latches ? dataplane::PlainLatching::kFirstPacket
                                                    : dataplane::PlainLatching::kNever;
+    schema::MediaLeg* answer = reply.add_legs();
     if (leg.suite() != schema::SRTP_SUITE_UNSPECIFIED) {
-      if (!settings.allowed_suites.empty() &&
-          std::find(settings.allowed_suites.begin(), settings.allowed_suites.end(), leg.suite()) ==
-              settings.allowed_suites.end())
-        return refuse(at + schema::SrtpSuite_Name(leg.suite()) + " is not in media.allowed_suites");
-      const auto suite = static_cast<dataplane::SrtpSuite>(leg.suite() - 1);
-      const dataplane::SrtpSuiteSizes sizes = dataplane::SizesOf(suite);
-      if (leg.leg_key().size() != size_t{sizes.master_key} + sizes.master_salt)
-        return refuse(at + "leg_key must be " + std::to_string(sizes.master_key + sizes.master_salt) +
-                      " bytes (master key and salt) for " + schema::SrtpSuite_Name(leg.suite()));
-      dataplane::SrtpMasterKey theirs, ours;
-      theirs.suite = ours.suite = suite;
-      std::memcpy(theirs.key, leg.leg_key().data(), sizes.master_key);
-      std::memcpy(theirs.salt, leg.leg_key().data() + sizes.master_key, sizes.master_salt);
-      if (getrandom(ours.key, sizes.master_key, 0) != sizes.master_key ||
-          getrandom(ours.salt, sizes.master_salt, 0) != sizes.master_salt)
-        return refuse(at + "cannot draw a key from the OS");
-      auto their_keys = dp_.DeriveSrtpKeys(theirs);
-      auto our_keys = dp_.DeriveSrtpKeys(ours);
-      if (!their_keys || !our_keys) return refuse(at + (their_keys ? our_keys.error() : their_keys.error()));
-      ls.srtp_from_leg = *their_keys;
-      ls.srtp_to_leg = *our_keys;
-      std::string our_key(reinterpret_cast<char*>(ours.key), sizes.master_key);
-      our_key.append(reinterpret_cast<char*>(ours.salt), sizes.master_salt);
-      reply.add_legs()->set_our_key(our_key);
-      ours = {};  // the master keys do not outlive this call
-      theirs = {};
-    } else {
-      reply.add_legs();
+      auto suite = AllowedSuite(leg.suite(), settings);
+      if (!suite) return refuse(at + suite.error());
+      auto theirs = TheirKeys(leg.leg_key(), *suite);
+      if (!theirs) return refuse(at + theirs.error());
+      auto ours = OurKeys(*suite);
+      if (!ours) return refuse(at + ours.error());
+      ls.srtp_from_leg = *theirs;
+      ls.srtp_to_leg = ours->keys;
+      answer->set_our_key(ours->sdes);
     }
   }
   // Relay ports: even, with port + 1 for RTCP, from the configured range, next fit.
@@ -188,13 +179,126 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
   }
   if (auto added = dp_.AddMediaSession(spec); !added) {
     for (uint16_t p : taken) ports_in_use_.erase(p);
-    reply.clear_legs();
     return refuse(added.error());
   }
   ports_[id] = taken;
   interfaces_[id] = interfaces;
   if (picked) next_id_ = id + 1;
   reply.set_id(id);
+  return reply;
+}
+
+std::expected<dataplane::SrtpSuite, std::string> MediaService::AllowedSuite(schema::SrtpSuite suite,
+                                                                        const dataplane::MediaSettings& settings) {
+  if (!settings.allowed_suites.empty() &&
+      std::find(settings.allowed_suites.begin(), settings.allowed_suites.end(), suite) == settings.allowed_suites.end())
+    return std::unexpected(schema::SrtpSuite_Name(suite) + " is not in media.allowed_suites");
+  return static_cast<dataplane::SrtpSuite>(suite - 1);
+}
+
+std::expected<dataplane::SrtpStreamKeys, std::string> MediaService::TheirKeys(const std::string& sdes,
+                                                                          dataplane::SrtpSuite suite) {
+  const dataplane::SrtpSuiteSizes sizes = dataplane::SizesOf(suite);
+  if (sdes.size() != size_t{sizes.master_key} + sizes.master_salt)
+    return std::unexpected("leg_key must be " + std::to_string(sizes.master_key + sizes.master_salt) +
+                           " bytes (master key and salt) for " + dataplane::SrtpSuiteName(suite));
+  dataplane::SrtpMasterKey master;
+  master.suite = suite;
+  std::memcpy(master.key, sdes.data(), sizes.master_key);
+  std::memcpy(master.salt, sdes.data() + sizes.master_key, sizes.master_salt);
+  auto keys = dp_.DeriveSrtpKeys(master);
+  master = {};  // the master key does not outlive this call
+  return keys;
+}
+
+std::expected<MediaService::DrawnKeys, std::string> MediaService::OurKeys(dataplane::SrtpSuite suite) {
+  const dataplane::SrtpSuiteSizes sizes = dataplane::SizesOf(suite);
+  dataplane::SrtpMasterKey master;
+  master.suite = suite;
+  if (getrandom(master.key, sizes.master_key, 0) != sizes.master_key ||
+      getrandom(master.salt, sizes.master_salt, 0) != sizes.master_salt)
+    return std::unexpected(std::string("cannot draw a key from the OS"));
+  auto keys = dp_.DeriveSrtpKeys(master);
+  DrawnKeys drawn;
+  if (keys) {
+    drawn.keys = *keys;
+    drawn.sdes.assign(reinterpret_cast<char*>(master.key), sizes.master_key);
+    drawn.sdes.append(reinterpret_cast<char*>(master.salt), sizes.master_salt);
+  }
+  master = {};
+  if (!keys) return std::unexpected(keys.error());
+  return drawn;
+}
+
+std::vector<schema::MediaSession> MediaService::Update(const std::vector<schema::MediaSession>& sessions) {
+  return EachUnderLock(sessions, &MediaService::UpdateOne);
+}
+
+schema::MediaSession MediaService::UpdateOne(const schema::MediaSession& request,
+                                             const dataplane::MediaSettings& settings) {
+  schema::MediaSession reply;
+  reply.set_id(request.id());
+  auto refuse = [&request](const std::string& why) { return Refusal(request.id(), why); };
+  const uint64_t id = request.id();
+  // What stays: each leg's relay port and address, data port and RTCP multiplexing.
+  struct Current {
+    dataplane::MediaEndpoint local;
+    bool rtcp_mux = false;
+    bool srtp = false;
+    dataplane::SrtpSuite suite{};
+  };
+  std::array<Current, 2> current;
+  const bool exists = dp_.VisitMediaSession(id, [&current](const dataplane::MediaSession& s) {
+    for (int l = 0; l < 2; ++l)
+      current[l] = {s.legs[l].local, s.legs[l].rtcp_mux, s.legs[l].srtp, s.legs[l].from_leg.suite};
+  });
+  if (!exists || !interfaces_.contains(id)) return refuse("no media session " + std::to_string(id));
+  if (request.legs_size() != 2) return refuse("a media session has exactly 2 legs");
+
+  dataplane::MediaSessionUpdate update{.id = id};
+  for (int l = 0; l < 2; ++l) {
+    const schema::MediaLeg& leg = request.legs(l);
+    const Current& now = current[l];
+    const std::string at = "legs[" + std::to_string(l) + "]: ";
+    const std::string& interface = interfaces_[id][l];
+    if (!leg.interface().empty() && leg.interface() != interface)
+      return refuse(at + "a live leg stays on its data port (" + interface + "); create a new session to move it");
+    if (leg.rtcp_mux() != now.rtcp_mux)
+      return refuse(at + "rtcp_mux of a live leg stays as created (" + (now.rtcp_mux ? "on" : "off") + ")");
+    dataplane::MediaLegUpdate& u = update.legs[l];
+    if (!leg.remote().empty()) {
+      auto remote = ParseEndpoint(leg.remote());
+      if (!remote) return refuse(at + "remote: " + remote.error());
+      u.remote = *remote;
+    }
+    u.clock_rate = leg.clock_rate() ? leg.clock_rate() : 8000;
+    schema::MediaLeg* answer = reply.add_legs();
+    answer->set_interface(interface);
+    answer->set_local(dataplane::ToText(now.local));
+    answer->set_rtcp_mux(now.rtcp_mux);
+    answer->set_suite(leg.suite());
+    if (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED) continue;
+    auto suite = AllowedSuite(leg.suite(), settings);
+    if (!suite) return refuse(at + suite.error());
+    u.srtp = true;
+    const bool same_suite = now.srtp && now.suite == *suite;
+    // The party's key: the same again keeps its stream (the table tells); none keeps it too.
+    if (!leg.leg_key().empty()) {
+      auto theirs = TheirKeys(leg.leg_key(), *suite);
+      if (!theirs) return refuse(at + theirs.error());
+      u.srtp_from_leg = *theirs;
+    } else if (!same_suite) {
+      return refuse(at + "leg_key is needed for " + schema::SrtpSuite_Name(leg.suite()));
+    }
+    // Ours: kept while the suite stays, unless a new one is asked for.
+    if (!same_suite || leg.new_our_key()) {
+      auto ours = OurKeys(*suite);
+      if (!ours) return refuse(at + ours.error());
+      u.srtp_to_leg = ours->keys;
+      answer->set_our_key(ours->sdes);
+    }
+  }
+  if (auto updated = dp_.UpdateMediaSession(update); !updated) return refuse(updated.error());
   return reply;
 }
 

@@ -31,6 +31,7 @@ constexpr std::array kTable = {
     Entry{schema::CONFIG_CONFIRM, kOperator},
     Entry{schema::CONFIG_ROLLBACK, kOperator},
     Entry{schema::MEDIA_SESSION_CREATE, kSignaling},
+    Entry{schema::MEDIA_SESSION_UPDATE, kSignaling},
     Entry{schema::MEDIA_SESSION_DELETE, kSignaling},
     Entry{schema::MEDIA_SESSION_LIST, kSignaling},
     Entry{schema::AUDIT_READ, kAuditor},

@@ -255,6 +255,7 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       return r;
     }
     case schema::MEDIA_SESSION_CREATE:
+    case schema::MEDIA_SESSION_UPDATE:
     case schema::MEDIA_SESSION_DELETE:
     case schema::MEDIA_SESSION_LIST:
       return Media(request, detail);
@@ -275,6 +276,7 @@ schema::Response ControlService::Media(const schema::Request& request, std::stri
   if (dataplane_ == nullptr) return Result(schema::FAILED, "no dataplane is attached");
   schema::DataplaneRequest ipc;
   if (request.rpc() == schema::MEDIA_SESSION_CREATE) *ipc.mutable_media_create()->mutable_sessions() = request.media_sessions();
+  else if (request.rpc() == schema::MEDIA_SESSION_UPDATE) *ipc.mutable_media_update()->mutable_sessions() = request.media_sessions();
   else if (request.rpc() == schema::MEDIA_SESSION_DELETE) *ipc.mutable_media_delete()->mutable_sessions() = request.media_sessions();
   else ipc.set_media_list(true);
   if (request.rpc() != schema::MEDIA_SESSION_LIST && request.media_sessions_size() == 0)
@@ -302,7 +304,9 @@ schema::Response ControlService::Media(const schema::Request& request, std::stri
               (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain" : schema::SrtpSuite_Name(leg.suite()));
     done += (done.empty() ? "" : ", ") + std::to_string(s.id()) + (legs.empty() ? "" : " (" + legs + ")");
   }
-  const char* verb = request.rpc() == schema::MEDIA_SESSION_CREATE ? "created" : "deleted";
+  const char* verb = request.rpc() == schema::MEDIA_SESSION_CREATE   ? "created"
+                     : request.rpc() == schema::MEDIA_SESSION_UPDATE ? "updated"
+                                                                     : "deleted";
   *detail = (done.empty() ? "" : std::string(verb) + " " + done) +
             (refused.empty() ? "" : std::string(done.empty() ? "" : "; ") + "refused " + refused);
   if (failures == reply->media_sessions_size()) {

@@ -72,6 +72,16 @@ class MediaControlTest : public ::testing::Test {
     dataplane_.reset();
     fs::remove_all(dir_);
   }
+  // A call as the signaling user creates it: a plain RTP gateway on wan0 (remote
+  // given), an SRTP phone on lan0 (latched). Its id ("" if refused); `created` the reply.
+  std::string CreateCall(ProcessResult* created) {
+    *created = As("sig", {"media", "create", "--leg", "interface=wan0,remote=203.0.113.5:4000", "--leg",
+                          std::string("interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
+    EXPECT_EQ(created->exit_code, 0) << created->err;
+    std::smatch m;
+    if (!std::regex_search(created->out, m, std::regex("media session ([0-9]+)\n"))) return "";
+    return m[1];
+  }
   std::string P(const std::string& name) const { return (dir_ / name).string(); }
   ProcessResult As(const std::string& user, std::vector<std::string> args) {
     std::vector<std::string> argv = {SBCCTL_BIN,  "--connect", "127.0.0.1:" + port_, "--ca", P("client/ca.pem"),
@@ -87,12 +97,9 @@ class MediaControlTest : public ::testing::Test {
 };
 
 TEST_F(MediaControlTest, SignalingCreatesListsAndDeletesSessions) {
-  auto r = As("sig", {"media", "create", "--leg", "interface=wan0,remote=203.0.113.5:4000", "--leg",
-                      std::string("interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("media session ([0-9]+)\n"))) << r.out;
-  const std::string id = m[1];
+  ProcessResult r;
+  const std::string id = CreateCall(&r);
+  ASSERT_FALSE(id.empty());
   EXPECT_THAT(r.out, ::testing::ContainsRegex("wan0 local 192\\.0\\.2\\.250:20[0-9]{3} plain"));
   // Our key for the phone, for the SDP answer: 30 bytes, base64.
   EXPECT_THAT(r.out, ::testing::ContainsRegex("lan0 local 192\\.0\\.2\\.250:20[0-9]{3} AES_CM_128_HMAC_SHA1_80 "
@@ -142,6 +149,61 @@ TEST_F(MediaControlTest, SignalingCreatesListsAndDeletesSessions) {
   EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_DELETE OK  deleted " + id));
   EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_DELETE REFUSED"));
   EXPECT_EQ(r.out.find("203.0.113.5"), std::string::npos) << "an address in the audit log";
+  EXPECT_EQ(r.out.find(kLegKey), std::string::npos) << "a key in the audit log";
+}
+
+// A re-offer (re-INVITE) changes a live session: a new remote, the same SDES key again
+// (its stream goes on, ours too: no new key in the reply), or a new key of ours when
+// asked. What cannot change on a live leg is refused with the reason.
+TEST_F(MediaControlTest, SignalingUpdatesALiveSession) {
+  ProcessResult r;
+  const std::string id = CreateCall(&r);
+  ASSERT_FALSE(id.empty());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("lan0 (local 192\\.0\\.2\\.250:20[0-9]{3}) "))) << r.out;
+  const std::string lan_local = m[1];
+
+  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg",
+                 std::string("suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("lan0 " + lan_local + " AES_CM_128_HMAC_SHA1_80\n")) << "the relay port stays";
+  EXPECT_EQ(r.out.find("our key"), std::string::npos) << "ours stays while the suite does";
+  r = As("sig", {"media", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("remote 203.0.113.6:4000"));
+
+  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg",
+                 "suite=AES_CM_128_HMAC_SHA1_80,newkey"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("lan0 local [0-9.:]+ AES_CM_128_HMAC_SHA1_80 our key [A-Za-z0-9+/]{40}\n"));
+
+  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg", "suite=AEAD_AES_128_GCM"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("legs[1]: leg_key is needed for AEAD_AES_128_GCM"));
+  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000,mux", "--leg", ""});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("legs[0]: rtcp_mux of a live leg stays as created (off)"));
+  r = As("sig", {"media", "update", id, "--leg", "interface=lan0", "--leg", ""});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("a live leg stays on its data port (wan0)"));
+  r = As("sig", {"media", "update", "999", "--leg", "", "--leg", ""});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no media session 999"));
+  r = As("sig", {"media", "update", id, "--leg", "key=" + std::string(kLegKey), "--leg", ""});
+  EXPECT_EQ(r.exit_code, 2) << "a key without a suite is a usage error";
+
+  // Plain both ways now; the session is still there, still on its ports.
+  r = As("sig", {"media", "update", id, "--leg", "", "--leg", ""});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = As("sig", {"media", "list"});
+  EXPECT_THAT(r.out, HasSubstr("lan0 " + lan_local + " plain"));
+
+  AddUser("aud", "auditor");
+  r = As("aud", {"audit", "show"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_UPDATE OK  updated " + id + " (wan0 plain <-> lan0 AES_CM_128_HMAC_SHA1_80)"));
+  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_UPDATE REFUSED"));
+  EXPECT_EQ(r.out.find("203.0.113.6"), std::string::npos) << "an address in the audit log";
   EXPECT_EQ(r.out.find(kLegKey), std::string::npos) << "a key in the audit log";
 }
 

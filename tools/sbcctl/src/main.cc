@@ -137,6 +137,17 @@ int main(int argc, char** argv) {
       ->expected(2);
   media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");
   media_create->callback([&] { request.set_rpc(schema::MEDIA_SESSION_CREATE); });
+  std::vector<std::string> update_leg_specs;
+  uint64_t update_id = 0;
+  auto* media_update = media->add_subcommand(
+      "update", "a live session as a re-offer has it (the same keys again keep their streams going)");
+  media_update->add_option("id", update_id)->required();
+  media_update->add_option("--leg", update_leg_specs,
+                           "[remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80[,key=BASE64][,newkey]][,mux]"
+                           "[,clock=8000] (twice: one per party, in the order created)")
+      ->required()
+      ->expected(2);
+  media_update->callback([&] { request.set_rpc(schema::MEDIA_SESSION_UPDATE); });
   std::vector<uint64_t> media_ids;
   auto* media_delete = media->add_subcommand("delete", "end media sessions");
   media_delete->add_option("id", media_ids)->required();
@@ -203,6 +214,15 @@ int main(int argc, char** argv) {
     session->set_id(media_id);
     for (const std::string& text : leg_specs) {
       auto leg = tools::ParseLeg(text);
+      if (!leg) return Fail(kExitUsage, "--leg " + text + ": " + leg.error());
+      *session->add_legs() = *leg;
+    }
+  }
+  if (request.rpc() == schema::MEDIA_SESSION_UPDATE) {
+    schema::MediaSession* session = request.add_media_sessions();
+    session->set_id(update_id);
+    for (const std::string& text : update_leg_specs) {
+      auto leg = tools::ParseLeg(text, tools::LegFor::kUpdate);
       if (!leg) return Fail(kExitUsage, "--leg " + text + ": " + leg.error());
       *session->add_legs() = *leg;
     }

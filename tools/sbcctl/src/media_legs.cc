@@ -15,7 +15,7 @@ std::string Base64(const std::string& bytes) {
   return out;
 }
 
-std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text) {
+std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, LegFor use) {
   schema::MediaLeg leg;
   std::stringstream items(text);
   std::string item;
@@ -30,6 +30,8 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text) {
       leg.set_local_address(value);
     } else if (key == "mux" && eq == std::string::npos) {
       leg.set_rtcp_mux(true);
+    } else if (key == "newkey" && eq == std::string::npos && use == LegFor::kUpdate) {
+      leg.set_new_our_key(true);
     } else if (key == "clock") {
       try {
         leg.set_clock_rate(static_cast<uint32_t>(std::stoul(value)));
@@ -53,9 +55,14 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text) {
       return std::unexpected("unknown item \"" + item + "\"");
     }
   }
+  const bool srtp = leg.suite() != schema::SRTP_SUITE_UNSPECIFIED;
+  if (use == LegFor::kUpdate) {
+    if (!srtp && (!leg.leg_key().empty() || leg.new_our_key()))
+      return std::unexpected(std::string("key= and newkey need suite="));
+    return leg;
+  }
   if (leg.interface().empty()) return std::unexpected(std::string("interface= is required"));
-  if ((leg.suite() != schema::SRTP_SUITE_UNSPECIFIED) != !leg.leg_key().empty())
-    return std::unexpected(std::string("suite= and key= go together"));
+  if (srtp != !leg.leg_key().empty()) return std::unexpected(std::string("suite= and key= go together"));
   return leg;
 }
 

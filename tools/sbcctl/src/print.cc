@@ -64,6 +64,7 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       }
       break;
     case schema::MEDIA_SESSION_CREATE:
+    case schema::MEDIA_SESSION_UPDATE:
     case schema::MEDIA_SESSION_DELETE:
     case schema::MEDIA_SESSION_LIST:
       for (const auto& m : r.media_sessions()) {

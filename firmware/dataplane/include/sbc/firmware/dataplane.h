@@ -59,11 +59,14 @@ class Dataplane {
   // Media sessions. Control or IPC thread; never stalls the workers (RCU). Without a
   // crypto device on the board, only plain RTP sessions are accepted.
   [[nodiscard]] std::expected<void, std::string> AddMediaSession(const dataplane::MediaSessionSpec& spec);
+  [[nodiscard]] std::expected<void, std::string> UpdateMediaSession(const dataplane::MediaSessionUpdate& update);
   [[nodiscard]] bool RemoveMediaSession(uint64_t id);
   // Sessions with no packet either way for `idle_s` seconds, removed; their ids.
   std::vector<uint64_t> RemoveIdleMediaSessions(uint32_t idle_s);
   // Calls `visit` for each session under the media lock (counters read relaxed).
   void VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const;
+  // Calls `visit` for session `id` under the media lock; false if there is none.
+  bool VisitMediaSession(uint64_t id, const std::function<void(const dataplane::MediaSession&)>& visit) const;
   // Derives session keys from a master key on the crypto device (SDES keys in).
   [[nodiscard]] std::expected<dataplane::SrtpStreamKeys, std::string> DeriveSrtpKeys(
       const dataplane::SrtpMasterKey& master);

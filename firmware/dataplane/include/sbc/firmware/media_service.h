@@ -33,6 +33,9 @@ class MediaService {
 
   // Each session as created (id, local ports, our keys) or with its error. Any thread.
   [[nodiscard]] std::vector<schema::MediaSession> Create(const std::vector<schema::MediaSession>& sessions);
+  // Each session as updated (our new keys, where ours changed) or with its error: the
+  // legs as a re-offer describes them (see control.proto's MediaLeg). Any thread.
+  [[nodiscard]] std::vector<schema::MediaSession> Update(const std::vector<schema::MediaSession>& sessions);
   // Each id, with an error if there was no such session.
   [[nodiscard]] std::vector<schema::MediaSession> Delete(const std::vector<schema::MediaSession>& sessions);
   // Every live session with its counters (never keys), then the recently ended.
@@ -41,7 +44,24 @@ class MediaService {
   std::vector<uint64_t> ExpireIdle();
 
  private:
+  // Runs `one` for each session under the service's lock, with the running settings.
+  using OneSession = schema::MediaSession (MediaService::*)(const schema::MediaSession&,
+                                                            const dataplane::MediaSettings&);
+  std::vector<schema::MediaSession> EachUnderLock(const std::vector<schema::MediaSession>& sessions, OneSession one);
   schema::MediaSession CreateOne(const schema::MediaSession& request, const dataplane::MediaSettings& settings);
+  schema::MediaSession UpdateOne(const schema::MediaSession& request, const dataplane::MediaSettings& settings);
+  // The suite, if the running config allows it.
+  static std::expected<dataplane::SrtpSuite, std::string> AllowedSuite(schema::SrtpSuite suite,
+                                                                       const dataplane::MediaSettings& settings);
+  // The party's SDES master key and salt, as session keys.
+  std::expected<dataplane::SrtpStreamKeys, std::string> TheirKeys(const std::string& sdes, dataplane::SrtpSuite suite);
+  // A master key of ours from the OS's CSPRNG: the session keys, and the SDES bytes
+  // for the answer.
+  struct DrawnKeys {
+    dataplane::SrtpStreamKeys keys;
+    std::string sdes;
+  };
+  std::expected<DrawnKeys, std::string> OurKeys(dataplane::SrtpSuite suite);
   void ReleasePorts(uint64_t id);
 
   Dataplane& dp_;
