@@ -88,7 +88,7 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     rte_prefetch0(&out.counters.packets_out);
     // The streams in use (an RTP packet reads a stream's first two lines only).
     if (ports[k]->unprotect_session != nullptr) {
-      batch_.Prefetch(ports[k]->unprotect_session);
+      SrtpBatch::Prefetch(ports[k]->unprotect_session, ports[k]->unprotect_session_lines);
       rte_prefetch0(&in.from_leg);
       rte_prefetch0(reinterpret_cast<const char*>(&in.from_leg) + 64);
     }

@@ -171,6 +171,7 @@ void MediaTable::SetPortHints(MediaSession& session) {
     port.unprotect_session = !leg.srtp ? nullptr
                              : port.rtcp ? leg.from_leg.rtcp_session
                                          : leg.from_leg.rtp_sessions[0].session;
+    port.unprotect_session_lines = leg.srtp ? leg.from_leg.session_lines : 0;
     port.other_leg_srtp = session.legs[1 - port.leg].srtp;
   }
 }

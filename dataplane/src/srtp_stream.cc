@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -166,6 +167,9 @@ std::expected<void, std::string> SrtpStreamFactory::Build(const SrtpStreamKeys& 
     return std::unexpected("crypto session for " + std::string(SrtpSuiteName(keys.suite)) + ": " +
                            rte_strerror(rte_errno));
   }
+  stream->session_lines =
+      LinesInUse(stream->rtp_sessions[0].session, session_pool_->elt_size) |
+      LinesInUse(stream->rtcp_session, session_pool_->elt_size);
   return {};
 }
 
@@ -174,6 +178,18 @@ void SrtpStreamFactory::Release(SrtpStream* stream) {
     if (s.session != nullptr) rte_cryptodev_sym_session_free(device_, s.session);
   if (stream->rtcp_session != nullptr) rte_cryptodev_sym_session_free(device_, stream->rtcp_session);
   *stream = SrtpStream();  // also wipes the AEAD key
+}
+
+uint32_t LinesInUse(const void* object, uint32_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(object);
+  uint32_t lines = 0;
+  for (uint32_t line = 0; line * 64 < size; ++line) {
+    const uint32_t end = std::min(size, (line + 1) * 64);
+    bool used = false;
+    for (uint32_t i = line * 64; i < end && !used; ++i) used = bytes[i] != 0;
+    if (used && line < 32) lines |= uint32_t{1} << line;
+  }
+  return lines;
 }
 
 bool BuiltFrom(const SrtpStream& stream, const SrtpStreamKeys& keys) {

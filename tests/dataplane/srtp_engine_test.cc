@@ -67,6 +67,8 @@ class SrtpEngineTest : public ::testing::Test {
     streams_.push_back(s);
     auto ok = factory_->Build(keys, direction, s);
     EXPECT_TRUE(ok.has_value()) << ok.error();
+    // The lines to ask for ahead: the sessions' key schedules are somewhere in them.
+    EXPECT_NE(s->session_lines, 0u);
     return s;
   }
   SrtpStream* Stream(const SrtpMasterKey& master, SrtpDirection direction) {

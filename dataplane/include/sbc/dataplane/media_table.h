@@ -127,6 +127,7 @@ struct alignas(64) MediaPort {
   // The crypto session that unprotects what arrives here (nullptr: plain), for the
   // relay to ask for ahead of use.
   const void* unprotect_session = nullptr;
+  uint32_t unprotect_session_lines = 0;  // SrtpStream::session_lines
   // When a packet last arrived here (TSC; the worker writes, the control lcore reads):
   // a session is idle when all its ports are.
   mutable std::atomic<uint64_t> last_active_tsc{0};

@@ -61,7 +61,8 @@ class SrtpBatch {
   // Asks for a crypto session's memory (its key schedules) ahead of Run(). With
   // thousands of streams every session is cold, and the earlier this is asked for the
   // less Run() waits.
-  void Prefetch(const void* session) const noexcept;
+  // `lines`: which of its cache lines (SrtpStream::session_lines).
+  static void Prefetch(const void* session, uint32_t lines) noexcept;
 
   // Sends everything queued through the device and waits for it: fills `done` (room
   // for kMaxBurst) in the order added; returns how many. kNo: Run() asks for the
@@ -81,7 +82,6 @@ class SrtpBatch {
   uint16_t qp_;
   rte_mempool* op_pool_;
   rte_mempool* session_pool_;
-  uint16_t prefetch_lines_ = 0;  // cache lines of one crypto session
   uint16_t count_ = 0;
   rte_crypto_op* ops_[kMaxBurst] = {};
 };
