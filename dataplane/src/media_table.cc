@@ -271,8 +271,12 @@ bool MediaTable::Remove(uint64_t id) {
 
 std::vector<uint64_t> MediaTable::RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc) {
   std::vector<uint64_t> idle;
-  for (const auto& [id, s] : sessions_)
-    if (now_tsc - s->LastActiveTsc() >= idle_tsc) idle.push_back(id);
+  for (const auto& [id, s] : sessions_) {
+    // A worker may have stamped a port after `now_tsc` was read: that session is busy,
+    // not 2^64 ticks idle.
+    const uint64_t last = s->LastActiveTsc();
+    if (last < now_tsc && now_tsc - last >= idle_tsc) idle.push_back(id);
+  }
   for (uint64_t id : idle) (void)Remove(id);
   return idle;
 }

@@ -457,6 +457,8 @@ TEST_F(MediaRelayTest, ASessionIsIdleOnlyWhenNoneOfItsPortsHasSeenAPacket) {
   table_->Find(V4("192.0.2.250", 25003))->last_active_tsc.store(later);
   EXPECT_EQ(table_->Sessions()[0]->LastActiveTsc(), later);
   EXPECT_TRUE(table_->RemoveIdle(later + hz / 2, hz).empty()) << "heard from half a second ago";
+  EXPECT_TRUE(table_->RemoveIdle(later - 1, hz).empty())
+      << "stamped by a worker just after the control lcore read its clock: busy, not idle";
   EXPECT_EQ(table_->RemoveIdle(later + 2 * hz, hz), std::vector<uint64_t>{5});
   EXPECT_EQ(table_->Find(V4("192.0.2.250", 25000)), nullptr);
 }
