@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", stats_interval, "seconds between counter reports")
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--log-level", log_level, "DPDK log level, EAL --log-level syntax");
+  uint32_t media_sessions = 1024;
+  app.add_option("--media-sessions", media_sessions,
+                 "media sessions the relay has room for (each SRTP session takes about 12 KB of crypto state)")
+      ->check(CLI::Range(1u, 200000u));
   uint32_t flows_per_worker = 1u << 16;
   app.add_option("--flows-per-worker", flows_per_worker,
                  "connection-table entries per worker (caps the config's max_flows)")
@@ -146,7 +150,8 @@ int main(int argc, char** argv) {
 
   int exit_code = kExitOk;
   {
-    auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker});
+    auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker,
+                                                                        .media_sessions = media_sessions});
     if (!dataplane) {
       sbc::drivers::CleanupEal(*board);
       return Fail(kExitFailure, dataplane.error());
