@@ -1,5 +1,6 @@
 // rtpengine's userspace relay rate on the traffic media_relay_bench gives ours: SRTP in
-// (AES_CM_128_HMAC_SHA1_80, 172-byte RTP with a 160-byte payload), plain RTP out,
+// (AES_CM_128_HMAC_SHA1_80, 172-byte RTP with a 160-byte payload), plain RTP out (or,
+// with --path rtp-to-srtp, the other way, as tools/traffic-bench drives ours),
 // many concurrent sessions, one rtpengine worker thread. Needs root-free loopback only,
 // and rtpengine (tools/setup installs Debian's rtpengine-daemon).
 //
@@ -93,7 +94,9 @@ std::string Ng(int fd, uint16_t ng_port, int cookie, const std::string& body) {
 int main(int argc, char** argv) {
   CLI::App app{"rtpengine's userspace SRTP->RTP relay rate, one worker thread"};
   uint32_t sessions = 10000, repeats = 3, packets_per_session = 30;
-  std::string rtpengine = "/usr/bin/rtpengine";
+  std::string rtpengine = "/usr/bin/rtpengine", path = "srtp-to-rtp";
+  app.add_option("--path", path, "srtp-to-rtp (we send SRTP, it decrypts) or rtp-to-srtp (we send RTP, it encrypts)")
+      ->check(CLI::IsMember({"srtp-to-rtp", "rtp-to-srtp"}));
   app.add_option("--sessions", sessions);
   app.add_option("--repeats", repeats, "measurements; the median is reported");
   app.add_option("--packets-per-session", packets_per_session, "distinct SRTP packets prepared per session");
@@ -119,10 +122,14 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   std::vector<uint16_t> targets(sessions);
   std::vector<std::vector<std::string>> wire(sessions);
+  // SRTP->RTP: we are the SRTP callee sending (sender) and the plain caller receiving
+  // (receiver). RTP->SRTP: the plain caller sends, the SRTP callee receives.
+  const bool encrypt = path == "rtp-to-srtp";
+  const int caller = encrypt ? sender : receiver, callee = encrypt ? receiver : sender;
   for (uint32_t i = 0; i < sessions; ++i) {
     const std::string call = "bench-" + std::to_string(i);
     const std::string offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                              std::to_string(PortOf(receiver)) + " RTP/AVP 0\r\na=sendrecv\r\n";
+                              std::to_string(PortOf(caller)) + " RTP/AVP 0\r\na=sendrecv\r\n";
     const std::string to_callee = Ng(ng, ng_port, 2 * int(i), Bencode("command") + Bencode("offer") + Bencode("call-id") + Bencode(call) +
                                                                 Bencode("from-tag") + Bencode("a") + Bencode("sdp") + Bencode(offer) +
                                                                 Bencode("transport-protocol") + Bencode("RTP/SAVP") + Bencode("ICE") +
@@ -136,10 +143,14 @@ int main(int argc, char** argv) {
     unsigned char key[30];
     for (auto& b : key) b = uint8_t(rng());
     const std::string answer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                               std::to_string(PortOf(sender)) + " RTP/SAVP 0\r\na=crypto:" + tag +
+                               std::to_string(PortOf(callee)) + " RTP/SAVP 0\r\na=crypto:" + tag +
                                " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(std::string(reinterpret_cast<char*>(key), 30)) + "\r\na=sendrecv\r\n";
-    (void)Ng(ng, ng_port, 2 * int(i) + 1, Bencode("command") + Bencode("answer") + Bencode("call-id") + Bencode(call) + Bencode("from-tag") + Bencode("a") +
+    const std::string to_caller = Ng(ng, ng_port, 2 * int(i) + 1, Bencode("command") + Bencode("answer") + Bencode("call-id") + Bencode(call) + Bencode("from-tag") + Bencode("a") +
                                               Bencode("to-tag") + Bencode("b") + Bencode("sdp") + Bencode(answer));
+    if (encrypt) {  // the caller sends to the port rtpengine answers it with
+      if (!std::regex_search(to_caller, m, std::regex("m=audio ([0-9]+) RTP/AVP"))) Die("answer: " + to_caller);
+      targets[i] = uint16_t(std::stoi(m[1]));
+    }
     // What we, the callee, send: SRTP under our key.
     srtp_policy_t policy{};
     srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
@@ -157,14 +168,15 @@ int main(int argc, char** argv) {
       pkt.resize(12 + 160, char(p));
       int len = int(pkt.size());
       pkt.resize(pkt.size() + SRTP_MAX_TRAILER_LEN);
-      if (srtp_protect(session, pkt.data(), &len) != srtp_err_status_ok) Die("protect");
+      if (!encrypt && srtp_protect(session, pkt.data(), &len) != srtp_err_status_ok) Die("protect");
       pkt.resize(size_t(len));
       wire[i].push_back(std::move(pkt));
     }
     srtp_dealloc(session);
   }
-  std::printf("rtpengine_bench: %u sessions set up; SRTP (AES_CM_128_HMAC_SHA1_80) -> RTP, 172-byte RTP, "
-              "rtpengine --num-threads=1 on loopback\n", sessions);
+  const char* shown = encrypt ? "RTP->SRTP" : "SRTP->RTP";
+  std::printf("rtpengine_bench: %u sessions set up; %s (AES_CM_128_HMAC_SHA1_80), 172-byte RTP, "
+              "rtpengine --num-threads=1 on loopback\n", sessions, shown);
 
   std::atomic<uint64_t> received{0};
   std::atomic<bool> stop{false};
@@ -222,9 +234,11 @@ int main(int argc, char** argv) {
   waitpid(child, nullptr, 0);
   std::sort(rates.begin(), rates.end());
   const double median = rates[rates.size() / 2];
-  std::printf("  rtpengine SRTP->RTP: %.3f Mpps relayed (median of %u; min %.3f max %.3f), "
+  std::printf("  rtpengine %s: %.3f Mpps relayed (median of %u; min %.3f max %.3f), "
               "%.0f cycles/packet at 2.60 GHz if one core\n",
-              median / 1e6, repeats, rates.front() / 1e6, rates.back() / 1e6, 2.6e9 / median);
-  std::printf("{\"rtpengine_srtp_to_rtp_mpps\":%.4f,\"sessions\":%u}\n", median / 1e6, sessions);
+              shown, median / 1e6, repeats, rates.front() / 1e6, rates.back() / 1e6, 2.6e9 / median);
+  std::printf("{\"rtpengine_%s_mpps\":%.4f,\"sessions\":%u,\"throughput_pps\":{\"median\":%.0f,\"min\":%.0f,"
+              "\"max\":%.0f}}\n",
+              encrypt ? "rtp_to_srtp" : "srtp_to_rtp", median / 1e6, sessions, median, rates.front(), rates.back());
   return 0;
 }
