@@ -1,0 +1,208 @@
+// sbc-pktgen: the traffic generator and sink for the appliance's benches on machines
+// without NICs. A separate DPDK process on virtual ports the appliance shares
+// (net_memif pairs, or net_af_packet on veths for the kernel's nftables as a peer), so
+// the appliance under test runs unmodified.
+//
+//   sbc-pktgen run    --port VDEV --port VDEV --profile firewall --pps 1e6 --seconds 2
+//   sbc-pktgen search --port VDEV --port VDEV --profile media --calls 1000 --connect 127.0.0.1:4443
+//                     --ca ca.pem --cert gen.pem --key gen.key --loss 0 --trial-seconds 2 --repeats 3
+//   sbc-pktgen reflect --port VDEV --port VDEV      (the generator's own ceiling: a sink that bounces)
+//
+// Frames go out of the first port and are expected back on the second. Results are one
+// JSON object on stdout; progress goes to stderr.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <arpa/inet.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "media_setup.h"
+#include "ports.h"
+#include "search.h"
+#include "traffic.h"
+#include "trial.h"
+
+namespace {
+
+using namespace sbc::tools::pktgen;
+
+std::atomic<bool> stop{false};
+
+int Fail(const std::string& why) {
+  std::cerr << "sbc-pktgen: " << why << std::endl;
+  return 1;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Bounces every frame from each port out of the other until stopped or `seconds` pass.
+void Reflect(const Ports& ports, double seconds) {
+  const uint64_t end = seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * rte_get_tsc_hz()) : ~0ull;
+  uint64_t moved = 0;
+  while (!stop.load(std::memory_order_relaxed) && rte_get_tsc_cycles() < end) {
+    for (size_t i = 0; i < 2; ++i) {
+      rte_mbuf* burst[64];
+      const uint16_t n = rte_eth_rx_burst(ports.ids[i], 0, burst, 64);
+      if (n == 0) continue;
+      // A sink must not lose what it is given: wait for room (the sender then feels it).
+      uint16_t sent = 0;
+      while (sent < n && !stop.load(std::memory_order_relaxed))
+        sent = static_cast<uint16_t>(sent + rte_eth_tx_burst(ports.ids[1 - i], 0, burst + sent, n - sent));
+      if (sent < n) rte_pktmbuf_free_bulk(burst + sent, n - sent);
+      moved += sent;
+    }
+  }
+  std::cerr << "sbc-pktgen reflect: " << moved << " frames bounced" << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sbc-pktgen: traffic generator and sink for the appliance's benches"};
+  app.require_subcommand(1);
+  EalSpec eal;
+  std::string profile = "firewall";
+  FirewallMixSpec mix;
+  std::string src_base = "10.0.0.1", dst_base = "192.0.2.1";
+  uint32_t calls = 100;
+  std::string codec_name = "g711", gateway = "198.51.100.1:10000", phone = "192.0.2.100:10000";
+  std::string connect, ca, cert, key;
+  uint32_t check_every = 64;
+  double pps = 1e6, seconds = 2, min_pps = 1e4, max_pps = 2e7, loss_percent = 0, resolution = 0.01;
+  uint32_t repeats = 3;
+  for (CLI::App* sub : {app.add_subcommand("run", "one trial at a fixed rate"),
+                        app.add_subcommand("search", "RFC 2544 zero-loss throughput, then latency at that rate"),
+                        app.add_subcommand("reflect", "bounce frames between the two ports (a sink for self-checks)")}) {
+    sub->add_option("--port", eal.vdevs, "a DPDK vdev, twice: out, then back (e.g. net_memif0,role=client,...)")
+        ->required()
+        ->expected(2);
+    sub->add_option("--file-prefix", eal.file_prefix, "EAL runtime file prefix");
+    sub->add_option("--lcore", eal.lcore, "the core to run on");
+    sub->add_option("--memory-mb", eal.memory_mb, "EAL memory (no hugepages)");
+    sub->add_option("--seconds", seconds, "run: trial length; reflect: how long (0: until stopped)");
+    if (std::string(sub->get_name()) == "reflect") continue;
+    sub->add_option("--profile", profile, "firewall or media")->check(CLI::IsMember({"firewall", "media"}));
+    sub->add_option("--flows", mix.flows, "firewall: distinct flows");
+    sub->add_option("--denied", mix.denied, "firewall: share of frames the rules deny");
+    sub->add_option("--malformed", mix.malformed, "firewall: share of malformed frames");
+    sub->add_option("--frame-size", mix.frame_bytes, "firewall: bytes on the wire, with FCS (64..1518)")
+        ->check(CLI::Range(64, 1518));
+    sub->add_option("--src", src_base, "firewall: first source address (outside)");
+    sub->add_option("--dst", dst_base, "firewall: first destination address (inside)");
+    sub->add_option("--allowed-port", mix.allowed_port, "firewall: UDP port the rules allow");
+    sub->add_option("--denied-port", mix.denied_port, "firewall: UDP port they do not");
+    sub->add_option("--calls", calls, "media: concurrent calls (sessions created through the control API)");
+    sub->add_option("--codec", codec_name, "media: g711, g722 or opus")->check(CLI::IsMember({"g711", "g722", "opus"}));
+    sub->add_option("--gateway", gateway, "media: first gateway address:port (wan0 side)");
+    sub->add_option("--phone", phone, "media: first phone address:port (lan0 side)");
+    sub->add_option("--connect", connect, "media: the control API, host:port");
+    sub->add_option("--ca", ca, "media: the management CA (PEM)");
+    sub->add_option("--cert", cert, "media: a signaling user's certificate (PEM)");
+    sub->add_option("--key", key, "media: its key (PEM)");
+    sub->add_option("--check-every", check_every, "media: decrypt every n-th SRTP packet back with libsrtp2");
+    sub->add_option("--pps", pps, "run: offered frames per second");
+    sub->add_option("--min-pps", min_pps, "search: bottom of the bracket");
+    sub->add_option("--max-pps", max_pps, "search: top of the bracket");
+    sub->add_option("--loss", loss_percent, "search: loss allowed, percent (0, or 0.001 as in RFC 2544 practice)");
+    sub->add_option("--trial-seconds", seconds, "search: each trial's length");
+    sub->add_option("--repeats", repeats, "search: whole searches; the median is reported")->check(CLI::Range(1, 99));
+    sub->add_option("--resolution", resolution, "search: stop when the bracket is this fraction of its top");
+  }
+  CLI11_PARSE(app, argc, argv);
+  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGTERM, [](int) { stop = true; });
+  const std::string mode = app.get_subcommands()[0]->get_name();
+
+  // A reflector waits for the generator it serves; a generator for what it tests.
+  auto ports = OpenPorts(eal, mode == "reflect" ? 60 : 10);
+  if (!ports) return Fail(ports.error());
+  if (mode == "reflect") {
+    Reflect(*ports, seconds);
+    ClosePorts(*ports);
+    return 0;
+  }
+
+  std::unique_ptr<Traffic> traffic;
+  std::vector<MediaCall> made;
+  std::unique_ptr<SrtpCheck> check;
+  ControlSpec control;
+  std::ostringstream params;
+  if (profile == "firewall") {
+    in_addr s{}, d{};
+    if (inet_pton(AF_INET, src_base.c_str(), &s) != 1 || inet_pton(AF_INET, dst_base.c_str(), &d) != 1)
+      return Fail("--src and --dst are IPv4 addresses");
+    mix.src_base = ntohl(s.s_addr);
+    mix.dst_base = ntohl(d.s_addr);
+    traffic = std::make_unique<FirewallMix>(mix);
+    params << "\"flows\":" << mix.flows << ",\"denied\":" << mix.denied << ",\"malformed\":" << mix.malformed
+           << ",\"frame_bytes\":" << mix.frame_bytes;
+  } else {
+    Codec codec{};
+    (void)CodecByName(codec_name, &codec);
+    CallPlan plan;
+    plan.calls = calls;
+    const size_t colon = connect.rfind(':');
+    if (colon == std::string::npos || ca.empty() || cert.empty() || key.empty() ||
+        !ParseEndpoint(gateway, &plan.gateway_base) || !ParseEndpoint(phone, &plan.phone_base))
+      return Fail("media needs --connect host:port, --ca, --cert, --key, and address:port for --gateway and --phone");
+    control = {connect.substr(0, colon), static_cast<uint16_t>(std::stoul(connect.substr(colon + 1))), ca, cert, key};
+    std::cerr << "sbc-pktgen: creating " << calls << " calls through the control API" << std::endl;
+    auto created = CreateCalls(control, plan);
+    if (!created) return Fail(created.error());
+    made = *created;
+    if (auto greeted = GreetFromPhones(made, *ports, 1); !greeted) return Fail(greeted.error());
+    auto stream = std::make_unique<MediaStream>(made, codec);
+    check = std::make_unique<SrtpCheck>(made, stream->ssrc_base(), std::max<uint32_t>(1, check_every));
+    stream->set_observer([c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
+    traffic = std::move(stream);
+    params << "\"calls\":" << calls << ",\"codec\":\"" << codec.name << "\",\"rtp_bytes\":" << 12 + codec.payload_bytes
+           << ",\"path\":\"RTP->SRTP\",\"suite\":\"AES_CM_128_HMAC_SHA1_80\"";
+  }
+
+  std::ostringstream out;
+  out << "{\"tool\":\"sbc-pktgen\",\"mode\":\"" << mode << "\",\"tsc_hz\":" << rte_get_tsc_hz() << ",\"profile\":\""
+      << profile << "\",\"params\":{"
+      << params.str() << "}";
+  if (mode == "run") {
+    const TrialResult r = RunTrial(*traffic, {.pps = pps, .seconds = seconds}, *ports);
+    out << ",\"trial\":" << ToJson(r);
+  } else {
+    const SearchSpec spec{.min_pps = min_pps, .max_pps = max_pps, .loss_ratio = loss_percent / 100,
+                          .resolution = resolution};
+    std::vector<double> found;
+    out << ",\"loss_percent\":" << loss_percent << ",\"trial_seconds\":" << seconds << ",\"searches\":[";
+    for (uint32_t rep = 0; rep < repeats && !stop; ++rep) {
+      const SearchResult s = FindThroughput(spec, [&](double rate) {
+        const TrialResult r = RunTrial(*traffic, {.pps = rate, .seconds = seconds}, *ports);
+        std::cerr << "sbc-pktgen: " << ToJson(r) << std::endl;
+        return r.outcome();
+      });
+      found.push_back(s.pps);
+      out << (rep ? "," : "") << "{\"pps\":" << s.pps << ",\"generator_bound\":" << (s.generator_bound ? "true" : "false")
+          << ",\"trials\":" << s.steps.size() << "}";
+    }
+    const double median = Median(found);
+    out << "],\"throughput_pps\":{\"median\":" << median << ",\"min\":" << *std::min_element(found.begin(), found.end())
+        << ",\"max\":" << *std::max_element(found.begin(), found.end()) << "}";
+    // Latency at the throughput found (RFC 2544 section 26.2).
+    if (median > 0) out << ",\"latency_trial\":" << ToJson(RunTrial(*traffic, {.pps = median, .seconds = seconds}, *ports));
+  }
+  if (check) out << ",\"srtp_checked\":{\"verified\":" << check->verified() << ",\"failed\":" << check->failed() << "}";
+  out << "}";
+  std::cout << out.str() << std::endl;
+  if (!made.empty())
+    if (auto deleted = DeleteCalls(control, made); !deleted) std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
+  ClosePorts(*ports);
+  return 0;
+}

@@ -1,0 +1,56 @@
+// Media calls for the bench, set up the way a signaling client does it: batches of
+// MEDIA_SESSION_CREATE over the control API (mutual TLS, a signaling user's
+// certificate). Our side of each call uses keys we draw (the phone's) and the
+// appliance's reply (its relay ports, its key toward the phone). Before traffic, each
+// phone sends one SRTP packet, protected with libsrtp2, so the relay learns its link.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "ports.h"
+#include "traffic.h"
+
+namespace sbc::tools::pktgen {
+
+struct ControlSpec {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string ca_file, cert_file, key_file;
+};
+
+struct CallPlan {
+  uint32_t calls = 100;
+  Endpoint gateway_base;  // gateway of call i: ip + i / 30000, port + 2 * (i % 30000)
+  Endpoint phone_base;
+  std::string gateway_interface = "wan0", phone_interface = "lan0";
+};
+
+[[nodiscard]] std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec& control,
+                                                                              const CallPlan& plan);
+[[nodiscard]] std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
+                                                           const std::vector<MediaCall>& calls);
+
+// One SRTP packet from each phone to its relay port, sent on `port` (the phone side).
+[[nodiscard]] std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls, const Ports& ports,
+                                                               uint16_t port);
+
+// Decrypts every `every`-th SRTP packet that reaches the phones with libsrtp2 and the
+// appliance's key: proof that what comes back is real SRTP under the negotiated key.
+class SrtpCheck {
+ public:
+  SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every);
+  ~SrtpCheck();
+  void Look(const uint8_t* srtp, uint16_t bytes);
+  uint64_t verified() const { return verified_; }
+  uint64_t failed() const { return failed_; }
+
+ private:
+  std::vector<void*> sessions_;  // srtp_t per call
+  uint32_t ssrc_base_, every_;
+  uint64_t seen_ = 0, verified_ = 0, failed_ = 0;
+};
+
+}  // namespace sbc::tools::pktgen

@@ -1,0 +1,198 @@
+#include "traffic.h"
+
+#include <arpa/inet.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+namespace sbc::tools::pktgen {
+namespace {
+
+constexpr uint32_t kStampMagic = 0x5bc07e57;          // a frame that should come back
+constexpr uint32_t kStampMagicDropped = 0x5bc0d0d0;   // one the device should drop
+constexpr uint16_t kEthIp = 42;  // Ethernet + IPv4 + UDP headers
+constexpr std::array<uint8_t, 6> kDstMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+constexpr std::array<uint8_t, 6> kSrcMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+
+void PutBe16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8), p[1] = uint8_t(v); }
+void PutBe32(uint8_t* p, uint32_t v) { p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v); }
+uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t Be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+
+// The UDP payload of a frame that came back, or nullptr (not IPv4/UDP, too short).
+const uint8_t* UdpPayload(const rte_mbuf* m, uint16_t* bytes) {
+  if (m->data_len < kEthIp) return nullptr;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (Be16(p + 12) != 0x0800 || (p[14] >> 4) != 4 || p[23] != 17) return nullptr;
+  const uint16_t ihl = static_cast<uint16_t>((p[14] & 0x0f) * 4);
+  const uint16_t udp = static_cast<uint16_t>(14 + ihl);
+  if (m->data_len < udp + 8) return nullptr;
+  *bytes = static_cast<uint16_t>(std::min<int>(Be16(p + udp + 4) - 8, m->data_len - udp - 8));
+  return p + udp + 8;
+}
+
+void Copy(rte_mbuf* m, const std::vector<uint8_t>& frame) {
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+  if (p != nullptr) std::memcpy(p, frame.data(), frame.size());
+}
+
+}  // namespace
+
+std::string ToText(const Endpoint& e) {
+  const uint32_t n = htonl(e.ip);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &n, text, sizeof text);
+  return std::string(text) + ":" + std::to_string(e.port);
+}
+
+bool ParseEndpoint(const std::string& text, Endpoint* e) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  in_addr a{};
+  if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1) return false;
+  const unsigned long port = std::strtoul(text.c_str() + colon + 1, nullptr, 10);
+  if (port == 0 || port > 65535) return false;
+  *e = {ntohl(a.s_addr), static_cast<uint16_t>(port)};
+  return true;
+}
+
+void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload, uint16_t payload_bytes,
+                   std::vector<uint8_t>* out) {
+  out->assign(kEthIp + payload_bytes, 0);
+  uint8_t* p = out->data();
+  std::memcpy(p, kDstMac.data(), 6);
+  std::memcpy(p + 6, kSrcMac.data(), 6);
+  PutBe16(p + 12, 0x0800);
+  uint8_t* ip = p + 14;
+  ip[0] = 0x45;
+  PutBe16(ip + 2, static_cast<uint16_t>(20 + 8 + payload_bytes));
+  ip[8] = 64;
+  ip[9] = 17;
+  PutBe32(ip + 12, src.ip);
+  PutBe32(ip + 16, dst.ip);
+  uint8_t* udp = ip + 20;
+  PutBe16(udp, src.port);
+  PutBe16(udp + 2, dst.port);
+  PutBe16(udp + 4, static_cast<uint16_t>(8 + payload_bytes));
+  if (payload_bytes != 0) std::memcpy(udp + 8, payload, payload_bytes);
+  auto* header = reinterpret_cast<rte_ipv4_hdr*>(ip);
+  header->hdr_checksum = rte_ipv4_cksum(header);
+  reinterpret_cast<rte_udp_hdr*>(udp)->dgram_cksum = rte_ipv4_udptcp_cksum(header, udp);
+}
+
+FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
+  // A cycle of frames in which the shares hold exactly, the kinds interleaved.
+  const uint32_t cycle = std::max<uint32_t>(spec.flows, 1000);
+  const auto malformed = static_cast<uint32_t>(spec.malformed * cycle + 0.5);
+  const auto denied = static_cast<uint32_t>(spec.denied * cycle + 0.5);
+  std::vector<uint8_t> kinds(cycle, 0);  // 0 allowed, 1 denied, 2 malformed
+  std::fill_n(kinds.begin(), std::min(cycle, malformed), uint8_t{2});
+  std::fill_n(kinds.begin() + std::min(cycle, malformed), std::min(cycle - std::min(cycle, malformed), denied), uint8_t{1});
+  std::shuffle(kinds.begin(), kinds.end(), std::mt19937(7));
+  const uint16_t payload = static_cast<uint16_t>(std::max<int>(spec.frame_bytes - 4 - kEthIp, 12));
+  std::vector<uint8_t> stamp(payload, 0), dropped(payload, 0);
+  PutBe32(stamp.data(), kStampMagic);
+  PutBe32(dropped.data(), kStampMagicDropped);
+  uint32_t allowed = 0, flow = 0;
+  for (uint32_t i = 0; i < cycle; ++i) {
+    const Endpoint src{spec.src_base + flow % spec.flows, static_cast<uint16_t>(10000 + flow % 50000)};
+    const Endpoint dst{spec.dst_base + flow % 200, kinds[i] == 1 ? spec.denied_port : spec.allowed_port};
+    ++flow;
+    std::vector<uint8_t>& frame = frames_.emplace_back();
+    BuildUdpFrame(src, dst, kinds[i] == 0 ? stamp.data() : dropped.data(), payload, &frame);
+    if (kinds[i] == 2) PutBe16(frame.data() + 16, static_cast<uint16_t>(frame.size() - 14 + 200));  // IPv4 length past the frame
+    back_.push_back(kinds[i] == 0);
+    allowed += kinds[i] == 0;
+  }
+  allowed_share_ = static_cast<double>(allowed) / cycle;
+}
+
+bool FirewallMix::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
+  const size_t slot = next_;
+  next_ = next_ + 1 == frames_.size() ? 0 : next_ + 1;
+  Copy(m, frames_[slot]);
+  uint8_t* stamp = rte_pktmbuf_mtod_offset(m, uint8_t*, kEthIp + 4);
+  std::memcpy(stamp, &now_tsc, sizeof now_tsc);  // after the magic; the UDP checksum goes stale: 0 is "none"
+  *rte_pktmbuf_mtod_offset(m, uint16_t*, 40) = 0;
+  return back_[slot] != 0;
+}
+
+uint64_t FirewallMix::SentAt(const rte_mbuf* m, bool* wanted) noexcept {
+  uint16_t bytes = 0;
+  const uint8_t* payload = UdpPayload(m, &bytes);
+  if (payload == nullptr || bytes < 12) return 0;
+  const uint32_t magic = Be32(payload);
+  if (magic != kStampMagic && magic != kStampMagicDropped) return 0;
+  *wanted = magic == kStampMagic;
+  uint64_t tsc = 0;
+  std::memcpy(&tsc, payload + 4, sizeof tsc);
+  return tsc;
+}
+
+bool CodecByName(const std::string& name, Codec* codec) {
+  static constexpr Codec kCodecs[] = {{"g711", 160, 160}, {"g722", 160, 160}, {"opus", 80, 960}};
+  for (const Codec& c : kCodecs)
+    if (name == c.name) {
+      *codec = c;
+      return true;
+    }
+  return false;
+}
+
+MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec)
+    : calls_(std::move(calls)), codec_(codec), state_(calls_.size()), sent_at_(calls_.size() * kRemembered, 0) {
+  if (!calls_.empty()) ssrc_base_ = calls_[0].ssrc;
+}
+
+bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
+  const size_t call = next_;
+  next_ = next_ + 1 == calls_.size() ? 0 : next_ + 1;
+  State& s = state_[call];
+  ++s.seq;
+  s.timestamp += codec_.clock_per_packet;
+  const MediaCall& c = calls_[call];
+  const uint16_t rtp = static_cast<uint16_t>(12 + codec_.payload_bytes);
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + rtp)));
+  if (p == nullptr) return false;
+  std::memset(p, 0, kEthIp);
+  std::memcpy(p, kDstMac.data(), 6);
+  std::memcpy(p + 6, kSrcMac.data(), 6);
+  PutBe16(p + 12, 0x0800);
+  uint8_t* ip = p + 14;
+  ip[0] = 0x45;
+  PutBe16(ip + 2, static_cast<uint16_t>(28 + rtp));
+  ip[8] = 64;
+  ip[9] = 17;
+  PutBe32(ip + 12, c.gateway.ip);
+  PutBe32(ip + 16, c.relay_a.ip);
+  reinterpret_cast<rte_ipv4_hdr*>(ip)->hdr_checksum = rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
+  uint8_t* udp = ip + 20;
+  PutBe16(udp, c.gateway.port);
+  PutBe16(udp + 2, c.relay_a.port);
+  PutBe16(udp + 4, static_cast<uint16_t>(8 + rtp));  // checksum 0: none (IPv4)
+  uint8_t* r = udp + 8;
+  r[0] = 0x80;
+  r[1] = 0;  // PCMU
+  PutBe16(r + 2, s.seq);
+  PutBe32(r + 4, s.timestamp);
+  PutBe32(r + 8, c.ssrc);
+  std::memset(r + 12, 0xd5, codec_.payload_bytes);  // silence, as a codec would send it
+  sent_at_[call * kRemembered + s.seq % kRemembered] = now_tsc;
+  return true;
+}
+
+uint64_t MediaStream::SentAt(const rte_mbuf* m, bool* wanted) noexcept {
+  *wanted = true;
+  uint16_t bytes = 0;
+  const uint8_t* rtp = UdpPayload(m, &bytes);
+  if (rtp == nullptr || bytes < 12 || (rtp[0] >> 6) != 2) return 0;
+  const uint32_t call = Be32(rtp + 8) - ssrc_base_;
+  if (call >= calls_.size()) return 0;
+  if (observer_) observer_(rtp, bytes);
+  return sent_at_[call * kRemembered + Be16(rtp + 2) % kRemembered];
+}
+
+}  // namespace sbc::tools::pktgen

@@ -1,0 +1,38 @@
+// One trial: offer frames at a fixed rate for a while from one port, take what comes
+// back on another, then wait for stragglers. Counts sent, expected back and received
+// frames, and the latency of what came back (send time stamped by the traffic).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ports.h"
+#include "search.h"
+#include "traffic.h"
+
+namespace sbc::tools::pktgen {
+
+struct TrialSpec {
+  double pps = 1e6;
+  double seconds = 1;
+  uint16_t tx_port = 0, rx_port = 1;
+  double drain_s = 0.05;  // quiet time after the last send before counting ends
+};
+
+struct TrialResult {
+  double pps = 0;            // asked for
+  double offered_pps = 0;    // sent / seconds
+  uint64_t sent = 0, expected = 0, received = 0;
+  uint64_t unexpected = 0;  // ours, but the device should have dropped them (denied, malformed)
+  uint64_t foreign = 0;     // not ours
+  bool generator_short = false;  // could not send all frames within 1 % of the trial's time
+  double seconds = 0;
+  double latency_p50_us = 0, latency_p99_us = 0, latency_max_us = 0;
+  TrialOutcome outcome() const { return {expected, received, generator_short}; }
+};
+
+[[nodiscard]] TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports);
+
+[[nodiscard]] std::string ToJson(const TrialResult& r);
+
+}  // namespace sbc::tools::pktgen
