@@ -79,14 +79,16 @@ int main(int argc, char** argv) {
   std::string codec_name = "g711", gateway = "198.51.100.1:10000", phone = "192.0.2.100:10000";
   std::string connect, ca, cert, key;
   uint32_t check_every = 64;
+  std::string media_path = "rtp-to-srtp";
+  bool made_up_calls = false;
   double pps = 1e6, seconds = 2, min_pps = 1e4, max_pps = 2e7, loss_percent = 0, resolution = 0.01;
   uint32_t repeats = 3;
   for (CLI::App* sub : {app.add_subcommand("run", "one trial at a fixed rate"),
                         app.add_subcommand("search", "RFC 2544 zero-loss throughput, then latency at that rate"),
                         app.add_subcommand("reflect", "bounce frames between the two ports (a sink for self-checks)")}) {
-    sub->add_option("--port", eal.vdevs, "a DPDK vdev, twice: out, then back (e.g. net_memif0,role=client,...)")
-        ->required()
-        ->expected(2);
+    sub->add_option("--port", eal.vdevs, "a DPDK vdev (e.g. net_memif0,role=client,...); with --pci, two ports in all: "
+                                          "out, then back");
+    sub->add_option("--pci", eal.pci, "a NIC port by PCI address (a real rig; hugepages needed), before any --port");
     sub->add_option("--file-prefix", eal.file_prefix, "EAL runtime file prefix");
     sub->add_option("--lcore", eal.lcore, "the core to run on");
     sub->add_option("--memory-mb", eal.memory_mb, "EAL memory (no hugepages)");
@@ -111,6 +113,13 @@ int main(int argc, char** argv) {
     sub->add_option("--cert", cert, "media: a signaling user's certificate (PEM)");
     sub->add_option("--key", key, "media: its key (PEM)");
     sub->add_option("--check-every", check_every, "media: decrypt every n-th SRTP packet back with libsrtp2");
+    sub->add_flag("--made-up-calls", made_up_calls,
+                  "media: no appliance, no control API: calls made up here (for the generator's own ceiling "
+                  "against a reflector)");
+    sub->add_option("--media-path", media_path,
+                    "media: rtp-to-srtp (gateways send plain RTP, SRTP comes back) or srtp-to-rtp (phones send "
+                    "SRTP protected here with libsrtp2, plain RTP comes back)")
+        ->check(CLI::IsMember({"rtp-to-srtp", "srtp-to-rtp"}));
     sub->add_option("--pps", pps, "run: offered frames per second");
     sub->add_option("--min-pps", min_pps, "search: bottom of the bracket");
     sub->add_option("--max-pps", max_pps, "search: top of the bracket");
@@ -125,6 +134,7 @@ int main(int argc, char** argv) {
   const std::string mode = app.get_subcommands()[0]->get_name();
 
   // A reflector waits for the generator it serves; a generator for what it tests.
+  if (eal.pci.size() + eal.vdevs.size() != 2) return Fail("two ports are needed (--pci and --port, in all)");
   auto ports = OpenPorts(eal, mode == "reflect" ? 60 : 10);
   if (!ports) return Fail(ports.error());
   if (mode == "reflect") {
@@ -136,6 +146,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<Traffic> traffic;
   std::vector<MediaCall> made;
   std::unique_ptr<SrtpCheck> check;
+  std::unique_ptr<SrtpSender> sender;
+  uint16_t tx_port = 0, rx_port = 1;  // out of the first port, back on the second
   ControlSpec control;
   std::ostringstream params;
   if (profile == "firewall") {
@@ -152,22 +164,42 @@ int main(int argc, char** argv) {
     (void)CodecByName(codec_name, &codec);
     CallPlan plan;
     plan.calls = calls;
-    const size_t colon = connect.rfind(':');
-    if (colon == std::string::npos || ca.empty() || cert.empty() || key.empty() ||
-        !ParseEndpoint(gateway, &plan.gateway_base) || !ParseEndpoint(phone, &plan.phone_base))
-      return Fail("media needs --connect host:port, --ca, --cert, --key, and address:port for --gateway and --phone");
-    control = {connect.substr(0, colon), static_cast<uint16_t>(std::stoul(connect.substr(colon + 1))), ca, cert, key};
-    std::cerr << "sbc-pktgen: creating " << calls << " calls through the control API" << std::endl;
-    auto created = CreateCalls(control, plan);
-    if (!created) return Fail(created.error());
-    made = *created;
-    if (auto greeted = GreetFromPhones(made, *ports, 1); !greeted) return Fail(greeted.error());
-    auto stream = std::make_unique<MediaStream>(made, codec);
-    check = std::make_unique<SrtpCheck>(made, stream->ssrc_base(), std::max<uint32_t>(1, check_every));
-    stream->set_observer([c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
+    if (!ParseEndpoint(gateway, &plan.gateway_base) || !ParseEndpoint(phone, &plan.phone_base))
+      return Fail("--gateway and --phone are address:port");
+    if (made_up_calls) {
+      made = MadeUpCalls(plan, {0xc00002fa, 30002});  // 192.0.2.250
+    } else {
+      const size_t colon = connect.rfind(':');
+      if (colon == std::string::npos || ca.empty() || cert.empty() || key.empty())
+        return Fail("media needs --connect host:port, --ca, --cert and --key (or --made-up-calls)");
+      control = {connect.substr(0, colon), static_cast<uint16_t>(std::stoul(connect.substr(colon + 1))), ca, cert,
+                 key};
+      std::cerr << "sbc-pktgen: creating " << calls << " calls through the control API" << std::endl;
+      auto created = CreateCalls(control, plan);
+      if (!created) return Fail(created.error());
+      made = *created;
+    }
+    std::unique_ptr<MediaStream> stream;
+    if (media_path == "rtp-to-srtp") {
+      // The phones speak first (so the relay knows where they are); SRTP comes back.
+      if (auto greeted = GreetFromPhones(made, *ports, 1); !greeted) return Fail(greeted.error());
+      stream = std::make_unique<MediaStream>(made, codec);
+      check = std::make_unique<SrtpCheck>(made, stream->ssrc_base(), std::max<uint32_t>(1, check_every));
+      stream->set_observer([c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
+    } else {
+      // The gateways speak first; the phones then send SRTP and plain RTP comes back.
+      if (auto greeted = GreetFromGateways(made, *ports, 0); !greeted) return Fail(greeted.error());
+      sender = std::make_unique<SrtpSender>(made);
+      stream = std::make_unique<MediaStream>(
+          made, codec, MediaPath::kSrtpToRtp,
+          [s = sender.get()](size_t call, uint8_t* rtp, int length) { return s->Protect(call, rtp, length); });
+      tx_port = 1;
+      rx_port = 0;
+    }
     traffic = std::move(stream);
     params << "\"calls\":" << calls << ",\"codec\":\"" << codec.name << "\",\"rtp_bytes\":" << 12 + codec.payload_bytes
-           << ",\"path\":\"RTP->SRTP\",\"suite\":\"AES_CM_128_HMAC_SHA1_80\"";
+           << ",\"path\":\"" << (media_path == "rtp-to-srtp" ? "RTP->SRTP" : "SRTP->RTP")
+           << "\",\"suite\":\"AES_CM_128_HMAC_SHA1_80\"";
   }
 
   std::ostringstream out;
@@ -175,7 +207,7 @@ int main(int argc, char** argv) {
       << profile << "\",\"params\":{"
       << params.str() << "}";
   if (mode == "run") {
-    const TrialResult r = RunTrial(*traffic, {.pps = pps, .seconds = seconds}, *ports);
+    const TrialResult r = RunTrial(*traffic, {.pps = pps, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
     out << ",\"trial\":" << ToJson(r);
   } else {
     const SearchSpec spec{.min_pps = min_pps, .max_pps = max_pps, .loss_ratio = loss_percent / 100,
@@ -184,7 +216,8 @@ int main(int argc, char** argv) {
     out << ",\"loss_percent\":" << loss_percent << ",\"trial_seconds\":" << seconds << ",\"searches\":[";
     for (uint32_t rep = 0; rep < repeats && !stop; ++rep) {
       const SearchResult s = FindThroughput(spec, [&](double rate) {
-        const TrialResult r = RunTrial(*traffic, {.pps = rate, .seconds = seconds}, *ports);
+        const TrialResult r =
+            RunTrial(*traffic, {.pps = rate, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
         std::cerr << "sbc-pktgen: " << ToJson(r) << std::endl;
         return r.outcome();
       });
@@ -196,12 +229,15 @@ int main(int argc, char** argv) {
     out << "],\"throughput_pps\":{\"median\":" << median << ",\"min\":" << *std::min_element(found.begin(), found.end())
         << ",\"max\":" << *std::max_element(found.begin(), found.end()) << "}";
     // Latency at the throughput found (RFC 2544 section 26.2).
-    if (median > 0) out << ",\"latency_trial\":" << ToJson(RunTrial(*traffic, {.pps = median, .seconds = seconds}, *ports));
+    if (median > 0)
+      out << ",\"latency_trial\":"
+          << ToJson(RunTrial(*traffic, {.pps = median, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
+                             *ports));
   }
   if (check) out << ",\"srtp_checked\":{\"verified\":" << check->verified() << ",\"failed\":" << check->failed() << "}";
   out << "}";
   std::cout << out.str() << std::endl;
-  if (!made.empty())
+  if (!made.empty() && !made_up_calls)
     if (auto deleted = DeleteCalls(control, made); !deleted) std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
   ClosePorts(*ports);
   return 0;

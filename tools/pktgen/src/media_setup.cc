@@ -104,6 +104,24 @@ std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec
   return calls;
 }
 
+std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base) {
+  std::vector<MediaCall> calls(plan.calls);
+  for (uint32_t i = 0; i < plan.calls; ++i) {
+    MediaCall& call = calls[i];
+    call.id = i + 1;
+    call.gateway = Nth(plan.gateway_base, i);
+    call.phone = Nth(plan.phone_base, i);
+    call.relay_a = {relay_base.ip, static_cast<uint16_t>(relay_base.port + 4 * (i % 10000))};
+    call.relay_b = {relay_base.ip, static_cast<uint16_t>(relay_base.port + 2 + 4 * (i % 10000))};
+    call.ssrc = kSsrcBase + i;
+    call.phone_key.resize(30);
+    call.our_key.resize(30);
+    (void)getrandom(call.phone_key.data(), 30, 0);
+    (void)getrandom(call.our_key.data(), 30, 0);
+  }
+  return calls;
+}
+
 std::expected<void, std::string> DeleteCalls(const ControlSpec& control, const std::vector<MediaCall>& calls) {
   auto client = Connect(control);
   if (!client) return std::unexpected(client.error());
@@ -141,6 +159,39 @@ std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& c
     for (uint16_t id : ports.ids) rte_pktmbuf_free_bulk(drop, rte_eth_rx_burst(id, 0, drop, 32));
   }
   return {};
+}
+
+std::expected<void, std::string> GreetFromGateways(const std::vector<MediaCall>& calls, const Ports& ports,
+                                                   uint16_t port) {
+  for (const MediaCall& call : calls) {
+    uint8_t packet[12 + 160] = {0x80, 0, 0, 1, 0, 0, 0, 160};
+    const uint32_t ssrc = call.ssrc ^ 0x80000000u;
+    packet[8] = uint8_t(ssrc >> 24), packet[9] = uint8_t(ssrc >> 16), packet[10] = uint8_t(ssrc >> 8), packet[11] = uint8_t(ssrc);
+    std::vector<uint8_t> frame;
+    BuildUdpFrame(call.gateway, call.relay_a, packet, sizeof packet, &frame);
+    rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
+    if (m == nullptr) return std::unexpected(std::string("out of mbufs"));
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+    while (rte_eth_tx_burst(ports.ids[port], 0, &m, 1) == 0) {
+    }
+    rte_mbuf* drop[32];
+    for (uint16_t id : ports.ids) rte_pktmbuf_free_bulk(drop, rte_eth_rx_burst(id, 0, drop, 32));
+  }
+  return {};
+}
+
+SrtpSender::SrtpSender(const std::vector<MediaCall>& calls) {
+  for (const MediaCall& call : calls) sessions_.push_back(SrtpSession(call.phone_key, true));
+}
+
+SrtpSender::~SrtpSender() {
+  for (void* s : sessions_)
+    if (s != nullptr) srtp_dealloc(static_cast<srtp_t>(s));
+}
+
+int SrtpSender::Protect(size_t call, uint8_t* rtp, int length) {
+  if (call >= sessions_.size() || sessions_[call] == nullptr) return -1;
+  return srtp_protect(static_cast<srtp_t>(sessions_[call]), rtp, &length) == srtp_err_status_ok ? length : -1;
 }
 
 SrtpCheck::SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every)

@@ -30,8 +30,30 @@ struct CallPlan {
 
 [[nodiscard]] std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec& control,
                                                                               const CallPlan& plan);
+// Calls made up here, without an appliance (relay ports as a fresh one gives them out,
+// keys drawn here): for the generator's own ceiling against a reflector.
+[[nodiscard]] std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base);
 [[nodiscard]] std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
                                                            const std::vector<MediaCall>& calls);
+
+// One plain RTP packet from each gateway to its relay port, sent on `port` (the
+// gateway side): the relay learns the gateways' link before SRTP comes the other way.
+[[nodiscard]] std::expected<void, std::string> GreetFromGateways(const std::vector<MediaCall>& calls,
+                                                                 const Ports& ports, uint16_t port);
+
+// The phones' side of SRTP->RTP: libsrtp2 sessions under each phone's key.
+class SrtpSender {
+ public:
+  explicit SrtpSender(const std::vector<MediaCall>& calls);
+  ~SrtpSender();
+  SrtpSender(const SrtpSender&) = delete;
+  SrtpSender& operator=(const SrtpSender&) = delete;
+  // Protects call `call`'s RTP packet in place; the SRTP length or -1.
+  int Protect(size_t call, uint8_t* rtp, int length);
+
+ private:
+  std::vector<void*> sessions_;  // srtp_t per call
+};
 
 // One SRTP packet from each phone to its relay port, sent on `port` (the phone side).
 [[nodiscard]] std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls, const Ports& ports,

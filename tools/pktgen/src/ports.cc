@@ -10,11 +10,26 @@
 #include <cstdio>
 
 namespace sbc::tools::pktgen {
+namespace {
+
+// The device behind the n-th port: NICs first (in --pci order), then the vdevs.
+std::string Name(const EalSpec& spec, size_t n) {
+  if (n < spec.pci.size()) return spec.pci[n];
+  return n - spec.pci.size() < spec.vdevs.size() ? spec.vdevs[n - spec.pci.size()] : "?";
+}
+
+}  // namespace
 
 std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wait_s) {
-  std::vector<std::string> args = {"sbc-pktgen",  "--no-huge", "-m", std::to_string(spec.memory_mb), "--no-pci",
-                                   "--file-prefix=" + spec.file_prefix, "-l", std::to_string(spec.lcore),
+  std::vector<std::string> args = {"sbc-pktgen", "--file-prefix=" + spec.file_prefix, "-l", std::to_string(spec.lcore),
                                    "--log-level=*:warning", "--no-telemetry"};
+  if (spec.pci.empty()) {
+    // Virtual ports only: no hugepages, no PCI scan.
+    for (const char* a : {"--no-huge", "--no-pci"}) args.push_back(a);
+    args.push_back("-m");
+    args.push_back(std::to_string(spec.memory_mb));
+  }
+  for (const std::string& address : spec.pci) args.push_back("--allow=" + address);
   for (const std::string& vdev : spec.vdevs) args.push_back("--vdev=" + vdev);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -29,15 +44,14 @@ std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wai
     rte_eth_conf conf{};
     if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 || rte_eth_rx_queue_setup(id, 0, 2048, 0, nullptr, ports.pool) != 0 ||
         rte_eth_tx_queue_setup(id, 0, 2048, 0, nullptr) != 0 || rte_eth_dev_start(id) != 0)
-      return std::unexpected("port " + std::to_string(id) + " (" +
-                             (ports.ids.size() < spec.vdevs.size() ? spec.vdevs[ports.ids.size()] : "?") +
+      return std::unexpected("port " + std::to_string(id) + " (" + Name(spec, ports.ids.size()) +
                              "): cannot be configured and started (a memif client needs its server running)");
     rte_eth_promiscuous_enable(id);
     ports.ids.push_back(id);
   }
-  if (ports.ids.size() != spec.vdevs.size())
+  if (ports.ids.size() != spec.pci.size() + spec.vdevs.size())
     return std::unexpected(std::to_string(ports.ids.size()) + " ports came up for " +
-                           std::to_string(spec.vdevs.size()) + " --port devices");
+                           std::to_string(spec.pci.size() + spec.vdevs.size()) + " --pci and --port devices");
   std::fprintf(stderr, "sbc-pktgen: %zu ports started, waiting for their links\n", ports.ids.size());
   // A memif client is up once its server has accepted it: wait, but not for ever.
   const uint64_t deadline = rte_get_tsc_cycles() + static_cast<uint64_t>(link_wait_s * rte_get_tsc_hz());
@@ -47,7 +61,7 @@ std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wai
            rte_get_tsc_cycles() < deadline)
       usleep(10000);
     if (link.link_status == RTE_ETH_LINK_DOWN)
-      return std::unexpected("port " + std::to_string(port) + " (" + spec.vdevs[port] + "): no link within " +
+      return std::unexpected("port " + std::to_string(port) + " (" + Name(spec, port) + "): no link within " +
                              std::to_string(link_wait_s) + " s (is the other side running?)");
   }
   return ports;

@@ -1,5 +1,5 @@
-// sbc-pktgen's DPDK side: EAL without hugepages on one core, and its ports (any
-// vdev: net_memif shared with the appliance, net_af_packet on a veth, ...), each with
+// sbc-pktgen's DPDK side: EAL on one core, and its ports (any vdev: net_memif shared
+// with the appliance, net_af_packet on a veth, ...; or a rig's NIC ports), each with
 // one RX and one TX queue, started and waited for until the link is up.
 #pragma once
 
@@ -14,6 +14,7 @@ namespace sbc::tools::pktgen {
 
 struct EalSpec {
   std::vector<std::string> vdevs;  // one port each, in order
+  std::vector<std::string> pci;    // NIC ports by PCI address (a real rig), before the vdevs
   std::string file_prefix = "sbc-pktgen";
   int memory_mb = 1024;
   int lcore = 0;

@@ -142,21 +142,40 @@ bool CodecByName(const std::string& name, Codec* codec) {
   return false;
 }
 
-MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec)
-    : calls_(std::move(calls)), codec_(codec), state_(calls_.size()), sent_at_(calls_.size() * kRemembered, 0) {
+MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec, MediaPath path, Protect protect)
+    : calls_(std::move(calls)),
+      codec_(codec),
+      path_(path),
+      protect_(std::move(protect)),
+      state_(calls_.size()),
+      sent_at_(calls_.size() * kRemembered, 0) {
   if (!calls_.empty()) ssrc_base_ = calls_[0].ssrc;
 }
 
 bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
+  constexpr int kTrailerRoom = 16;  // SRTP's tag (10 bytes), with room to spare
   const size_t call = next_;
   next_ = next_ + 1 == calls_.size() ? 0 : next_ + 1;
   State& s = state_[call];
   ++s.seq;
   s.timestamp += codec_.clock_per_packet;
   const MediaCall& c = calls_[call];
-  const uint16_t rtp = static_cast<uint16_t>(12 + codec_.payload_bytes);
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + rtp)));
+  const bool srtp = path_ == MediaPath::kSrtpToRtp;
+  const Endpoint& from = srtp ? c.phone : c.gateway;
+  const Endpoint& to = srtp ? c.relay_b : c.relay_a;
+  const int plain = 12 + codec_.payload_bytes;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + plain + kTrailerRoom)));
   if (p == nullptr) return false;
+  uint8_t* r = p + kEthIp;
+  r[0] = 0x80;
+  r[1] = 0;  // PCMU
+  PutBe16(r + 2, s.seq);
+  PutBe32(r + 4, s.timestamp);
+  PutBe32(r + 8, c.ssrc);
+  std::memset(r + 12, 0xd5, codec_.payload_bytes);  // silence, as a codec would send it
+  int rtp = plain;
+  if (srtp && (rtp = protect_(call, r, plain)) < 0) return false;
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(plain + kTrailerRoom - rtp));
   std::memset(p, 0, kEthIp);
   std::memcpy(p, kDstMac.data(), 6);
   std::memcpy(p + 6, kSrcMac.data(), 6);
@@ -166,20 +185,13 @@ bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
   PutBe16(ip + 2, static_cast<uint16_t>(28 + rtp));
   ip[8] = 64;
   ip[9] = 17;
-  PutBe32(ip + 12, c.gateway.ip);
-  PutBe32(ip + 16, c.relay_a.ip);
+  PutBe32(ip + 12, from.ip);
+  PutBe32(ip + 16, to.ip);
   reinterpret_cast<rte_ipv4_hdr*>(ip)->hdr_checksum = rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
   uint8_t* udp = ip + 20;
-  PutBe16(udp, c.gateway.port);
-  PutBe16(udp + 2, c.relay_a.port);
+  PutBe16(udp, from.port);
+  PutBe16(udp + 2, to.port);
   PutBe16(udp + 4, static_cast<uint16_t>(8 + rtp));  // checksum 0: none (IPv4)
-  uint8_t* r = udp + 8;
-  r[0] = 0x80;
-  r[1] = 0;  // PCMU
-  PutBe16(r + 2, s.seq);
-  PutBe32(r + 4, s.timestamp);
-  PutBe32(r + 8, c.ssrc);
-  std::memset(r + 12, 0xd5, codec_.payload_bytes);  // silence, as a codec would send it
   sent_at_[call * kRemembered + s.seq % kRemembered] = now_tsc;
   return true;
 }

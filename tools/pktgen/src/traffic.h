@@ -81,9 +81,20 @@ struct MediaCall {
   std::string our_key;    // the appliance's key toward the phone (from its reply)
 };
 
+// Which way the media goes through the relay: plain RTP from the gateways, encrypted
+// by the appliance toward the phones; or SRTP from the phones (protected here with
+// libsrtp2 and the phones' keys), decrypted by the appliance toward the gateways.
+enum class MediaPath { kRtpToSrtp, kSrtpToRtp };
+
+// Protects the RTP packet of `call` in place (room for the trailer after `length`);
+// returns the SRTP length, or a negative number.
+using Protect = std::function<int(size_t call, uint8_t* rtp, int length)>;
+
 class MediaStream final : public Traffic {
  public:
-  MediaStream(std::vector<MediaCall> calls, const Codec& codec);
+  // kSrtpToRtp needs `protect`.
+  MediaStream(std::vector<MediaCall> calls, const Codec& codec, MediaPath path = MediaPath::kRtpToSrtp,
+              Protect protect = nullptr);
   bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   const std::vector<MediaCall>& calls() const { return calls_; }
@@ -101,6 +112,8 @@ class MediaStream final : public Traffic {
   };
   std::vector<MediaCall> calls_;
   Codec codec_;
+  MediaPath path_;
+  Protect protect_;
   std::vector<State> state_;
   std::vector<uint64_t> sent_at_;  // [call * kRemembered + seq % kRemembered]
   uint32_t ssrc_base_ = 0;
