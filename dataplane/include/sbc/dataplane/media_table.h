@@ -136,6 +136,7 @@ struct alignas(64) MediaPort {
   bool rtcp = false;
   bool other_leg_srtp = false;  // the packets go out protected
 };
+static_assert(sizeof(MediaPort) == 64, "a relay port is the one cache line a packet reads first");
 
 struct MediaSession {
   uint64_t id = 0;
