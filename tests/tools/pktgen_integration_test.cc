@@ -26,9 +26,9 @@ class PktgenTest : public ::testing::Test {
     b_ = "net_memif1,rsize=12,socket=/sbc-pktgen-test-" + tag_ + "/b";
     log_ = ::testing::TempDir() + "reflect-" + tag_ + ".log";
     reflector_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_PKTGEN_BIN, "reflect", "--port", a_ + ",role=server", "--port", b_ + ",role=server",
-                                 "--lcore", "1", "--file-prefix", "pktgen-test-r" + tag_, "--seconds", "60",
-                                 "--memory-mb", "256"},
+        std::vector<std::string>{SBC_PKTGEN_BIN, "reflect", "--port", a_ + ",role=server", "--port",
+                                 b_ + ",role=server", "--lcore", "1", "--file-prefix",
+                                 "pktgen-test-r" + tag_, "--seconds", "60", "--memory-mb", "256"},
         log_);
     ASSERT_THAT(reflector_->WaitForLog("ports started"), HasSubstr("ports started"));
   }
@@ -39,9 +39,9 @@ class PktgenTest : public ::testing::Test {
   ProcessResult Generator(std::vector<std::string> args) {
     std::vector<std::string> argv = {SBC_PKTGEN_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
-    for (const std::string& extra : std::vector<std::string>{"--port", a_ + ",role=client", "--port", b_ + ",role=client",
-                                                             "--lcore", "0", "--file-prefix", "pktgen-test-g" + tag_,
-                                                             "--memory-mb", "512"})
+    for (const std::string& extra : std::vector<std::string>{
+             "--port", a_ + ",role=client", "--port", b_ + ",role=client", "--lcore", "0",
+             "--file-prefix", "pktgen-test-g" + tag_, "--memory-mb", "512"})
       argv.push_back(extra);
     return RunProcess(argv, 120);
   }
@@ -56,7 +56,8 @@ class PktgenTest : public ::testing::Test {
 };
 
 TEST_F(PktgenTest, WhatIsSentAtARateComesBackWholeWithItsLatency) {
-  const ProcessResult r = Generator({"run", "--pps", "50000", "--seconds", "1", "--denied", "0", "--malformed", "0"});
+  const ProcessResult r =
+      Generator({"run", "--pps", "50000", "--seconds", "1", "--denied", "0", "--malformed", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Field(r.out, "sent"), 50000u) << r.out;
   EXPECT_EQ(Field(r.out, "expected"), 50000u);
@@ -68,18 +69,21 @@ TEST_F(PktgenTest, WhatIsSentAtARateComesBackWholeWithItsLatency) {
 TEST_F(PktgenTest, OnlyAllowedFramesAreExpectedBack) {
   // Only the allowed frames (89%) are expected back; the rest are told apart when they
   // come back anyway.
-  const ProcessResult r = Generator({"run", "--pps", "50000", "--seconds", "1", "--denied", "0.1", "--malformed", "0.01"});
+  const ProcessResult r = Generator(
+      {"run", "--pps", "50000", "--seconds", "1", "--denied", "0.1", "--malformed", "0.01"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Field(r.out, "sent"), 50000u);
   EXPECT_NEAR(static_cast<double>(Field(r.out, "expected")), 44500, 100) << r.out;
   EXPECT_EQ(Field(r.out, "received"), Field(r.out, "expected"));
   EXPECT_EQ(Field(r.out, "unexpected"), 50000u - Field(r.out, "expected"))
-      << "a reflector returns the denied and malformed frames too: counted apart, as an appliance must not";
+      << "a reflector returns the denied and malformed frames too: counted apart, as an appliance "
+         "must not";
 }
 
 TEST_F(PktgenTest, TheSearchReportsTheTopOfABracketThePairCarries) {
-  const ProcessResult r = Generator({"search", "--min-pps", "5000", "--max-pps", "50000", "--trial-seconds", "0.5",
-                                     "--repeats", "1", "--denied", "0", "--malformed", "0"});
+  const ProcessResult r =
+      Generator({"search", "--min-pps", "5000", "--max-pps", "50000", "--trial-seconds", "0.5",
+                 "--repeats", "1", "--denied", "0", "--malformed", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"throughput_pps\":{\"median\":50000,")) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"latency_trial\""));
@@ -87,12 +91,15 @@ TEST_F(PktgenTest, TheSearchReportsTheTopOfABracketThePairCarries) {
 
 TEST(PktgenAloneTest, APortWhoseOtherSideIsMissingIsRefusedWithTheReason) {
   const std::string tag = std::to_string(getpid());
-  const ProcessResult r = RunProcess({SBC_PKTGEN_BIN, "run", "--port", "net_memif0,role=client,socket=/sbc-none-" + tag,
-                                      "--port", "net_memif1,role=client,socket=/sbc-none2-" + tag, "--file-prefix",
-                                      "pktgen-test-n" + tag, "--memory-mb", "256"},
-                                     60);
+  const ProcessResult r =
+      RunProcess({SBC_PKTGEN_BIN, "run", "--port", "net_memif0,role=client,socket=/sbc-none-" + tag,
+                  "--port", "net_memif1,role=client,socket=/sbc-none2-" + tag, "--file-prefix",
+                  "pktgen-test-n" + tag, "--memory-mb", "256"},
+                 60);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("): cannot be configured and started (a memif client needs its server running)"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr("): cannot be configured and started (a memif client needs its server running)"));
 }
 
 }  // namespace

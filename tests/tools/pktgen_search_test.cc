@@ -49,7 +49,8 @@ TEST(ThroughputSearchTest, ADeviceFasterThanTheBracketTakesOneTrial) {
 
 TEST(ThroughputSearchTest, AGeneratorThatFallsShortIsNoVerdictOnTheDevice) {
   // The device could do 8 Mpps; the generator offers at most 5.
-  const SearchResult r = FindThroughput({.min_pps = 1e4, .max_pps = 2e7, .resolution = 0.01}, Device(8e6, 5e6));
+  const SearchResult r =
+      FindThroughput({.min_pps = 1e4, .max_pps = 2e7, .resolution = 0.01}, Device(8e6, 5e6));
   EXPECT_LE(r.pps, 5e6);
   EXPECT_GE(r.pps, 5e6 * 0.99);
   EXPECT_TRUE(r.generator_bound) << "the figure is the generator's, and says so";

@@ -5,15 +5,17 @@
 //
 //   sbc-pktgen run    --port VDEV --port VDEV --profile firewall --pps 1e6 --seconds 2
 //   sbc-pktgen search --port VDEV --port VDEV --profile media --calls 1000 --connect 127.0.0.1:4443
-//                     --ca ca.pem --cert gen.pem --key gen.key --loss 0 --trial-seconds 2 --repeats 3
-//   sbc-pktgen reflect --port VDEV --port VDEV      (the generator's own ceiling: a sink that bounces)
+//                     --ca ca.pem --cert gen.pem --key gen.key --loss 0 --trial-seconds 2 --repeats
+//                     3
+//   sbc-pktgen reflect --port VDEV --port VDEV      (the generator's own ceiling: a sink that
+//   bounces)
 //
 // Frames go out of the first port and are expected back on the second. Results are one
 // JSON object on stdout; progress goes to stderr.
+#include <arpa/inet.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -48,7 +50,9 @@ double Median(std::vector<double> v) {
 
 // Bounces every frame from each port out of the other until stopped or `seconds` pass.
 void Reflect(const Ports& ports, double seconds) {
-  const uint64_t end = seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * rte_get_tsc_hz()) : ~0ull;
+  const uint64_t end =
+      seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * rte_get_tsc_hz())
+                  : ~0ull;
   uint64_t moved = 0;
   while (!stop.load(std::memory_order_relaxed) && rte_get_tsc_cycles() < end) {
     for (size_t i = 0; i < 2; ++i) {
@@ -58,7 +62,8 @@ void Reflect(const Ports& ports, double seconds) {
       // A sink must not lose what it is given: wait for room (the sender then feels it).
       uint16_t sent = 0;
       while (sent < n && !stop.load(std::memory_order_relaxed))
-        sent = static_cast<uint16_t>(sent + rte_eth_tx_burst(ports.ids[1 - i], 0, burst + sent, n - sent));
+        sent = static_cast<uint16_t>(sent +
+                                     rte_eth_tx_burst(ports.ids[1 - i], 0, burst + sent, n - sent));
       if (sent < n) rte_pktmbuf_free_bulk(burst + sent, n - sent);
       moved += sent;
     }
@@ -83,50 +88,65 @@ int main(int argc, char** argv) {
   bool made_up_calls = false;
   double pps = 1e6, seconds = 2, min_pps = 1e4, max_pps = 2e7, loss_percent = 0, resolution = 0.01;
   uint32_t repeats = 3;
-  for (CLI::App* sub : {app.add_subcommand("run", "one trial at a fixed rate"),
-                        app.add_subcommand("search", "RFC 2544 zero-loss throughput, then latency at that rate"),
-                        app.add_subcommand("reflect", "bounce frames between the two ports (a sink for self-checks)")}) {
-    sub->add_option("--port", eal.vdevs, "a DPDK vdev (e.g. net_memif0,role=client,...); with --pci, two ports in all: "
-                                          "out, then back");
-    sub->add_option("--pci", eal.pci, "a NIC port by PCI address (a real rig; hugepages needed), before any --port");
+  for (CLI::App* sub :
+       {app.add_subcommand("run", "one trial at a fixed rate"),
+        app.add_subcommand("search", "RFC 2544 zero-loss throughput, then latency at that rate"),
+        app.add_subcommand("reflect",
+                           "bounce frames between the two ports (a sink for self-checks)")}) {
+    sub->add_option("--port", eal.vdevs,
+                    "a DPDK vdev (e.g. net_memif0,role=client,...); with --pci, two ports in all: "
+                    "out, then back");
+    sub->add_option("--pci", eal.pci,
+                    "a NIC port by PCI address (a real rig; hugepages needed), before any --port");
     sub->add_option("--file-prefix", eal.file_prefix, "EAL runtime file prefix");
     sub->add_option("--lcore", eal.lcore, "the core to run on");
     sub->add_option("--memory-mb", eal.memory_mb, "EAL memory (no hugepages)");
-    sub->add_option("--seconds", seconds, "run: trial length; reflect: how long (0: until stopped)");
+    sub->add_option("--seconds", seconds,
+                    "run: trial length; reflect: how long (0: until stopped)");
     if (std::string(sub->get_name()) == "reflect") continue;
-    sub->add_option("--profile", profile, "firewall or media")->check(CLI::IsMember({"firewall", "media"}));
+    sub->add_option("--profile", profile, "firewall or media")
+        ->check(CLI::IsMember({"firewall", "media"}));
     sub->add_option("--flows", mix.flows, "firewall: distinct flows");
     sub->add_option("--denied", mix.denied, "firewall: share of frames the rules deny");
     sub->add_option("--malformed", mix.malformed, "firewall: share of malformed frames");
-    sub->add_option("--frame-size", mix.frame_bytes, "firewall: bytes on the wire, with FCS (64..1518)")
+    sub->add_option("--frame-size", mix.frame_bytes,
+                    "firewall: bytes on the wire, with FCS (64..1518)")
         ->check(CLI::Range(64, 1518));
     sub->add_option("--src", src_base, "firewall: first source address (outside)");
     sub->add_option("--dst", dst_base, "firewall: first destination address (inside)");
     sub->add_option("--allowed-port", mix.allowed_port, "firewall: UDP port the rules allow");
     sub->add_option("--denied-port", mix.denied_port, "firewall: UDP port they do not");
-    sub->add_option("--calls", calls, "media: concurrent calls (sessions created through the control API)");
-    sub->add_option("--codec", codec_name, "media: g711, g722 or opus")->check(CLI::IsMember({"g711", "g722", "opus"}));
+    sub->add_option("--calls", calls,
+                    "media: concurrent calls (sessions created through the control API)");
+    sub->add_option("--codec", codec_name, "media: g711, g722 or opus")
+        ->check(CLI::IsMember({"g711", "g722", "opus"}));
     sub->add_option("--gateway", gateway, "media: first gateway address:port (wan0 side)");
     sub->add_option("--phone", phone, "media: first phone address:port (lan0 side)");
     sub->add_option("--connect", connect, "media: the control API, host:port");
     sub->add_option("--ca", ca, "media: the management CA (PEM)");
     sub->add_option("--cert", cert, "media: a signaling user's certificate (PEM)");
     sub->add_option("--key", key, "media: its key (PEM)");
-    sub->add_option("--check-every", check_every, "media: decrypt every n-th SRTP packet back with libsrtp2");
-    sub->add_flag("--made-up-calls", made_up_calls,
-                  "media: no appliance, no control API: calls made up here (for the generator's own ceiling "
-                  "against a reflector)");
+    sub->add_option("--check-every", check_every,
+                    "media: decrypt every n-th SRTP packet back with libsrtp2");
+    sub->add_flag(
+        "--made-up-calls", made_up_calls,
+        "media: no appliance, no control API: calls made up here (for the generator's own ceiling "
+        "against a reflector)");
     sub->add_option("--media-path", media_path,
-                    "media: rtp-to-srtp (gateways send plain RTP, SRTP comes back) or srtp-to-rtp (phones send "
+                    "media: rtp-to-srtp (gateways send plain RTP, SRTP comes back) or srtp-to-rtp "
+                    "(phones send "
                     "SRTP protected here with libsrtp2, plain RTP comes back)")
         ->check(CLI::IsMember({"rtp-to-srtp", "srtp-to-rtp"}));
     sub->add_option("--pps", pps, "run: offered frames per second");
     sub->add_option("--min-pps", min_pps, "search: bottom of the bracket");
     sub->add_option("--max-pps", max_pps, "search: top of the bracket");
-    sub->add_option("--loss", loss_percent, "search: loss allowed, percent (0, or 0.001 as in RFC 2544 practice)");
+    sub->add_option("--loss", loss_percent,
+                    "search: loss allowed, percent (0, or 0.001 as in RFC 2544 practice)");
     sub->add_option("--trial-seconds", seconds, "search: each trial's length");
-    sub->add_option("--repeats", repeats, "search: whole searches; the median is reported")->check(CLI::Range(1, 99));
-    sub->add_option("--resolution", resolution, "search: stop when the bracket is this fraction of its top");
+    sub->add_option("--repeats", repeats, "search: whole searches; the median is reported")
+        ->check(CLI::Range(1, 99));
+    sub->add_option("--resolution", resolution,
+                    "search: stop when the bracket is this fraction of its top");
   }
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGINT, [](int) { stop = true; });
@@ -134,7 +154,8 @@ int main(int argc, char** argv) {
   const std::string mode = app.get_subcommands()[0]->get_name();
 
   // A reflector waits for the generator it serves; a generator for what it tests.
-  if (eal.pci.size() + eal.vdevs.size() != 2) return Fail("two ports are needed (--pci and --port, in all)");
+  if (eal.pci.size() + eal.vdevs.size() != 2)
+    return Fail("two ports are needed (--pci and --port, in all)");
   auto ports = OpenPorts(eal, mode == "reflect" ? 60 : 10);
   if (!ports) return Fail(ports.error());
   if (mode == "reflect") {
@@ -152,13 +173,14 @@ int main(int argc, char** argv) {
   std::ostringstream params;
   if (profile == "firewall") {
     in_addr s{}, d{};
-    if (inet_pton(AF_INET, src_base.c_str(), &s) != 1 || inet_pton(AF_INET, dst_base.c_str(), &d) != 1)
+    if (inet_pton(AF_INET, src_base.c_str(), &s) != 1 ||
+        inet_pton(AF_INET, dst_base.c_str(), &d) != 1)
       return Fail("--src and --dst are IPv4 addresses");
     mix.src_base = ntohl(s.s_addr);
     mix.dst_base = ntohl(d.s_addr);
     traffic = std::make_unique<FirewallMix>(mix);
-    params << "\"flows\":" << mix.flows << ",\"denied\":" << mix.denied << ",\"malformed\":" << mix.malformed
-           << ",\"frame_bytes\":" << mix.frame_bytes;
+    params << "\"flows\":" << mix.flows << ",\"denied\":" << mix.denied
+           << ",\"malformed\":" << mix.malformed << ",\"frame_bytes\":" << mix.frame_bytes;
   } else {
     Codec codec{};
     (void)CodecByName(codec_name, &codec);
@@ -172,9 +194,10 @@ int main(int argc, char** argv) {
       const size_t colon = connect.rfind(':');
       if (colon == std::string::npos || ca.empty() || cert.empty() || key.empty())
         return Fail("media needs --connect host:port, --ca, --cert and --key (or --made-up-calls)");
-      control = {connect.substr(0, colon), static_cast<uint16_t>(std::stoul(connect.substr(colon + 1))), ca, cert,
-                 key};
-      std::cerr << "sbc-pktgen: creating " << calls << " calls through the control API" << std::endl;
+      control = {connect.substr(0, colon),
+                 static_cast<uint16_t>(std::stoul(connect.substr(colon + 1))), ca, cert, key};
+      std::cerr << "sbc-pktgen: creating " << calls << " calls through the control API"
+                << std::endl;
       auto created = CreateCalls(control, plan);
       if (!created) return Fail(created.error());
       made = *created;
@@ -184,61 +207,77 @@ int main(int argc, char** argv) {
       // The phones speak first (so the relay knows where they are); SRTP comes back.
       if (auto greeted = GreetFromPhones(made, *ports, 1); !greeted) return Fail(greeted.error());
       stream = std::make_unique<MediaStream>(made, codec);
-      check = std::make_unique<SrtpCheck>(made, stream->ssrc_base(), std::max<uint32_t>(1, check_every));
-      stream->set_observer([c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
+      check = std::make_unique<SrtpCheck>(made, stream->ssrc_base(),
+                                          std::max<uint32_t>(1, check_every));
+      stream->set_observer(
+          [c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
     } else {
       // The gateways speak first; the phones then send SRTP and plain RTP comes back.
       if (auto greeted = GreetFromGateways(made, *ports, 0); !greeted) return Fail(greeted.error());
       sender = std::make_unique<SrtpSender>(made);
-      stream = std::make_unique<MediaStream>(
-          made, codec, MediaPath::kSrtpToRtp,
-          [s = sender.get()](size_t call, uint8_t* rtp, int length) { return s->Protect(call, rtp, length); });
+      stream =
+          std::make_unique<MediaStream>(made, codec, MediaPath::kSrtpToRtp,
+                                        [s = sender.get()](size_t call, uint8_t* rtp, int length) {
+                                          return s->Protect(call, rtp, length);
+                                        });
       tx_port = 1;
       rx_port = 0;
     }
     traffic = std::move(stream);
-    params << "\"calls\":" << calls << ",\"codec\":\"" << codec.name << "\",\"rtp_bytes\":" << 12 + codec.payload_bytes
-           << ",\"path\":\"" << (media_path == "rtp-to-srtp" ? "RTP->SRTP" : "SRTP->RTP")
+    params << "\"calls\":" << calls << ",\"codec\":\"" << codec.name
+           << "\",\"rtp_bytes\":" << 12 + codec.payload_bytes << ",\"path\":\""
+           << (media_path == "rtp-to-srtp" ? "RTP->SRTP" : "SRTP->RTP")
            << "\",\"suite\":\"AES_CM_128_HMAC_SHA1_80\"";
   }
 
   std::ostringstream out;
-  out << "{\"tool\":\"sbc-pktgen\",\"mode\":\"" << mode << "\",\"tsc_hz\":" << rte_get_tsc_hz() << ",\"profile\":\""
-      << profile << "\",\"params\":{"
-      << params.str() << "}";
+  out << "{\"tool\":\"sbc-pktgen\",\"mode\":\"" << mode << "\",\"tsc_hz\":" << rte_get_tsc_hz()
+      << ",\"profile\":\"" << profile << "\",\"params\":{" << params.str() << "}";
   if (mode == "run") {
-    const TrialResult r = RunTrial(*traffic, {.pps = pps, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
+    const TrialResult r = RunTrial(
+        *traffic, {.pps = pps, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
     out << ",\"trial\":" << ToJson(r);
   } else {
-    const SearchSpec spec{.min_pps = min_pps, .max_pps = max_pps, .loss_ratio = loss_percent / 100,
+    const SearchSpec spec{.min_pps = min_pps,
+                          .max_pps = max_pps,
+                          .loss_ratio = loss_percent / 100,
                           .resolution = resolution};
     std::vector<double> found;
-    out << ",\"loss_percent\":" << loss_percent << ",\"trial_seconds\":" << seconds << ",\"searches\":[";
+    out << ",\"loss_percent\":" << loss_percent << ",\"trial_seconds\":" << seconds
+        << ",\"searches\":[";
     for (uint32_t rep = 0; rep < repeats && !stop; ++rep) {
       const SearchResult s = FindThroughput(spec, [&](double rate) {
-        const TrialResult r =
-            RunTrial(*traffic, {.pps = rate, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
+        const TrialResult r = RunTrial(
+            *traffic, {.pps = rate, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
+            *ports);
         std::cerr << "sbc-pktgen: " << ToJson(r) << std::endl;
         return r.outcome();
       });
       found.push_back(s.pps);
-      out << (rep ? "," : "") << "{\"pps\":" << s.pps << ",\"generator_bound\":" << (s.generator_bound ? "true" : "false")
+      out << (rep ? "," : "") << "{\"pps\":" << s.pps
+          << ",\"generator_bound\":" << (s.generator_bound ? "true" : "false")
           << ",\"trials\":" << s.steps.size() << "}";
     }
     const double median = Median(found);
-    out << "],\"throughput_pps\":{\"median\":" << median << ",\"min\":" << *std::min_element(found.begin(), found.end())
+    out << "],\"throughput_pps\":{\"median\":" << median
+        << ",\"min\":" << *std::min_element(found.begin(), found.end())
         << ",\"max\":" << *std::max_element(found.begin(), found.end()) << "}";
     // Latency at the throughput found (RFC 2544 section 26.2).
     if (median > 0)
       out << ",\"latency_trial\":"
-          << ToJson(RunTrial(*traffic, {.pps = median, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
-                             *ports));
+          << ToJson(RunTrial(
+                 *traffic,
+                 {.pps = median, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
+                 *ports));
   }
-  if (check) out << ",\"srtp_checked\":{\"verified\":" << check->verified() << ",\"failed\":" << check->failed() << "}";
+  if (check)
+    out << ",\"srtp_checked\":{\"verified\":" << check->verified()
+        << ",\"failed\":" << check->failed() << "}";
   out << "}";
   std::cout << out.str() << std::endl;
   if (!made.empty() && !made_up_calls)
-    if (auto deleted = DeleteCalls(control, made); !deleted) std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
+    if (auto deleted = DeleteCalls(control, made); !deleted)
+      std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
   ClosePorts(*ports);
   return 0;
 }

@@ -25,18 +25,23 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::expected<std::unique_ptr<mgmt::tls::TlsClient>, std::string> Connect(const ControlSpec& c) {
-  auto client = mgmt::tls::TlsClient::Connect(c.host, c.port, ReadFile(c.ca_file), ReadFile(c.cert_file),
-                                              ReadFile(c.key_file));
-  if (!client) return std::unexpected("control API at " + c.host + ":" + std::to_string(c.port) + ": " + client.error().message);
+  auto client = mgmt::tls::TlsClient::Connect(c.host, c.port, ReadFile(c.ca_file),
+                                              ReadFile(c.cert_file), ReadFile(c.key_file));
+  if (!client)
+    return std::unexpected("control API at " + c.host + ":" + std::to_string(c.port) + ": " +
+                           client.error().message);
   return std::move(*client);
 }
 
-std::expected<schema::Response, std::string> Call(mgmt::tls::TlsClient& client, const schema::Request& request) {
+std::expected<schema::Response, std::string> Call(mgmt::tls::TlsClient& client,
+                                                  const schema::Request& request) {
   auto reply = client.Call(request.SerializeAsString());
   if (!reply) return std::unexpected("control API: " + reply.error().message);
   schema::Response response;
-  if (!response.ParseFromString(*reply)) return std::unexpected(std::string("control API: a reply that does not parse"));
-  if (response.outcome() != schema::OK) return std::unexpected("control API refused: " + response.error());
+  if (!response.ParseFromString(*reply))
+    return std::unexpected(std::string("control API: a reply that does not parse"));
+  if (response.outcome() != schema::OK)
+    return std::unexpected("control API refused: " + response.error());
   return response;
 }
 
@@ -63,7 +68,8 @@ srtp_t SrtpSession(const std::string& key, bool outbound) {
 
 }  // namespace
 
-std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec& control, const CallPlan& plan) {
+std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec& control,
+                                                               const CallPlan& plan) {
   auto client = Connect(control);
   if (!client) return std::unexpected(client.error());
   std::vector<MediaCall> calls;
@@ -77,7 +83,8 @@ std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec
       call.phone = Nth(plan.phone_base, i);
       call.ssrc = kSsrcBase + i;
       call.phone_key.resize(30);
-      if (getrandom(call.phone_key.data(), 30, 0) != 30) return std::unexpected(std::string("cannot draw a key"));
+      if (getrandom(call.phone_key.data(), 30, 0) != 30)
+        return std::unexpected(std::string("cannot draw a key"));
       schema::MediaSession* s = request.add_media_sessions();
       schema::MediaLeg* a = s->add_legs();
       a->set_interface(plan.gateway_interface);
@@ -94,11 +101,14 @@ std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec
     for (int k = 0; k < reply->media_sessions_size(); ++k) {
       const schema::MediaSession& s = reply->media_sessions(k);
       MediaCall& call = calls[first + static_cast<uint32_t>(k)];
-      if (!s.error().empty() || s.legs_size() != 2) return std::unexpected("call " + std::to_string(first + k) + ": " + s.error());
+      if (!s.error().empty() || s.legs_size() != 2)
+        return std::unexpected("call " + std::to_string(first + k) + ": " + s.error());
       call.id = s.id();
       call.our_key = s.legs(1).our_key();
-      if (!ParseEndpoint(s.legs(0).local(), &call.relay_a) || !ParseEndpoint(s.legs(1).local(), &call.relay_b))
-        return std::unexpected("call " + std::to_string(first + k) + ": relay ports not IPv4 address:port");
+      if (!ParseEndpoint(s.legs(0).local(), &call.relay_a) ||
+          !ParseEndpoint(s.legs(1).local(), &call.relay_b))
+        return std::unexpected("call " + std::to_string(first + k) +
+                               ": relay ports not IPv4 address:port");
     }
   }
   return calls;
@@ -122,26 +132,30 @@ std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base) {
   return calls;
 }
 
-std::expected<void, std::string> DeleteCalls(const ControlSpec& control, const std::vector<MediaCall>& calls) {
+std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
+                                             const std::vector<MediaCall>& calls) {
   auto client = Connect(control);
   if (!client) return std::unexpected(client.error());
   for (size_t first = 0; first < calls.size(); first += kBatch) {
     schema::Request request;
     request.set_rpc(schema::MEDIA_SESSION_DELETE);
-    for (size_t i = first; i < std::min(calls.size(), first + kBatch); ++i) request.add_media_sessions()->set_id(calls[i].id);
+    for (size_t i = first; i < std::min(calls.size(), first + kBatch); ++i)
+      request.add_media_sessions()->set_id(calls[i].id);
     if (auto reply = Call(**client, request); !reply) return std::unexpected(reply.error());
   }
   return {};
 }
 
-std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls, const Ports& ports,
-                                                 uint16_t port) {
+std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls,
+                                                 const Ports& ports, uint16_t port) {
   for (const MediaCall& call : calls) {
     srtp_t phone = SrtpSession(call.phone_key, true);
-    if (phone == nullptr) return std::unexpected(std::string("libsrtp2: cannot make the phone's session"));
+    if (phone == nullptr)
+      return std::unexpected(std::string("libsrtp2: cannot make the phone's session"));
     uint8_t packet[12 + 160 + SRTP_MAX_TRAILER_LEN] = {0x80, 0, 0, 1, 0, 0, 0, 160};
     const uint32_t ssrc = call.ssrc ^ 0x80000000u;
-    packet[8] = uint8_t(ssrc >> 24), packet[9] = uint8_t(ssrc >> 16), packet[10] = uint8_t(ssrc >> 8), packet[11] = uint8_t(ssrc);
+    packet[8] = uint8_t(ssrc >> 24), packet[9] = uint8_t(ssrc >> 16),
+    packet[10] = uint8_t(ssrc >> 8), packet[11] = uint8_t(ssrc);
     int length = 12 + 160;
     const bool ok = srtp_protect(phone, packet, &length) == srtp_err_status_ok;
     srtp_dealloc(phone);
@@ -150,7 +164,8 @@ std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& c
     BuildUdpFrame(call.phone, call.relay_b, packet, static_cast<uint16_t>(length), &frame);
     rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
     if (m == nullptr) return std::unexpected(std::string("out of mbufs"));
-    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+    auto* p =
+        reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
     std::memcpy(p, frame.data(), frame.size());
     while (rte_eth_tx_burst(ports.ids[port], 0, &m, 1) == 0) {
     }
@@ -161,17 +176,19 @@ std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& c
   return {};
 }
 
-std::expected<void, std::string> GreetFromGateways(const std::vector<MediaCall>& calls, const Ports& ports,
-                                                   uint16_t port) {
+std::expected<void, std::string> GreetFromGateways(const std::vector<MediaCall>& calls,
+                                                   const Ports& ports, uint16_t port) {
   for (const MediaCall& call : calls) {
     uint8_t packet[12 + 160] = {0x80, 0, 0, 1, 0, 0, 0, 160};
     const uint32_t ssrc = call.ssrc ^ 0x80000000u;
-    packet[8] = uint8_t(ssrc >> 24), packet[9] = uint8_t(ssrc >> 16), packet[10] = uint8_t(ssrc >> 8), packet[11] = uint8_t(ssrc);
+    packet[8] = uint8_t(ssrc >> 24), packet[9] = uint8_t(ssrc >> 16),
+    packet[10] = uint8_t(ssrc >> 8), packet[11] = uint8_t(ssrc);
     std::vector<uint8_t> frame;
     BuildUdpFrame(call.gateway, call.relay_a, packet, sizeof packet, &frame);
     rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
     if (m == nullptr) return std::unexpected(std::string("out of mbufs"));
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                frame.size());
     while (rte_eth_tx_burst(ports.ids[port], 0, &m, 1) == 0) {
     }
     rte_mbuf* drop[32];
@@ -191,7 +208,9 @@ SrtpSender::~SrtpSender() {
 
 int SrtpSender::Protect(size_t call, uint8_t* rtp, int length) {
   if (call >= sessions_.size() || sessions_[call] == nullptr) return -1;
-  return srtp_protect(static_cast<srtp_t>(sessions_[call]), rtp, &length) == srtp_err_status_ok ? length : -1;
+  return srtp_protect(static_cast<srtp_t>(sessions_[call]), rtp, &length) == srtp_err_status_ok
+             ? length
+             : -1;
 }
 
 SrtpCheck::SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every)
@@ -206,14 +225,17 @@ SrtpCheck::~SrtpCheck() {
 
 void SrtpCheck::Look(const uint8_t* srtp, uint16_t bytes) {
   if (++seen_ % every_ != 0 || bytes < 12 || bytes > 1500) return;
-  const uint32_t ssrc = uint32_t{srtp[8]} << 24 | uint32_t{srtp[9]} << 16 | uint32_t{srtp[10]} << 8 | srtp[11];
+  const uint32_t ssrc =
+      uint32_t{srtp[8]} << 24 | uint32_t{srtp[9]} << 16 | uint32_t{srtp[10]} << 8 | srtp[11];
   const uint32_t call = ssrc - ssrc_base_;
   if (call >= sessions_.size() || sessions_[call] == nullptr) return;
   uint8_t copy[1500];
   std::memcpy(copy, srtp, bytes);
   int length = bytes;
-  if (srtp_unprotect(static_cast<srtp_t>(sessions_[call]), copy, &length) == srtp_err_status_ok) ++verified_;
-  else ++failed_;
+  if (srtp_unprotect(static_cast<srtp_t>(sessions_[call]), copy, &length) == srtp_err_status_ok)
+    ++verified_;
+  else
+    ++failed_;
 }
 
 }  // namespace sbc::tools::pktgen

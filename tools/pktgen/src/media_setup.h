@@ -28,8 +28,8 @@ struct CallPlan {
   std::string gateway_interface = "wan0", phone_interface = "lan0";
 };
 
-[[nodiscard]] std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec& control,
-                                                                              const CallPlan& plan);
+[[nodiscard]] std::expected<std::vector<MediaCall>, std::string> CreateCalls(
+    const ControlSpec& control, const CallPlan& plan);
 // Calls made up here, without an appliance (relay ports as a fresh one gives them out,
 // keys drawn here): for the generator's own ceiling against a reflector.
 [[nodiscard]] std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base);
@@ -38,8 +38,8 @@ struct CallPlan {
 
 // One plain RTP packet from each gateway to its relay port, sent on `port` (the
 // gateway side): the relay learns the gateways' link before SRTP comes the other way.
-[[nodiscard]] std::expected<void, std::string> GreetFromGateways(const std::vector<MediaCall>& calls,
-                                                                 const Ports& ports, uint16_t port);
+[[nodiscard]] std::expected<void, std::string> GreetFromGateways(
+    const std::vector<MediaCall>& calls, const Ports& ports, uint16_t port);
 
 // The phones' side of SRTP->RTP: libsrtp2 sessions under each phone's key.
 class SrtpSender {
@@ -56,8 +56,8 @@ class SrtpSender {
 };
 
 // One SRTP packet from each phone to its relay port, sent on `port` (the phone side).
-[[nodiscard]] std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls, const Ports& ports,
-                                                               uint16_t port);
+[[nodiscard]] std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls,
+                                                               const Ports& ports, uint16_t port);
 
 // Decrypts every `every`-th SRTP packet that reaches the phones with libsrtp2 and the
 // appliance's key: proof that what comes back is real SRTP under the negotiated key.

@@ -21,8 +21,12 @@ std::string Name(const EalSpec& spec, size_t n) {
 }  // namespace
 
 std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wait_s) {
-  std::vector<std::string> args = {"sbc-pktgen", "--file-prefix=" + spec.file_prefix, "-l", std::to_string(spec.lcore),
-                                   "--log-level=*:warning", "--no-telemetry"};
+  std::vector<std::string> args = {"sbc-pktgen",
+                                   "--file-prefix=" + spec.file_prefix,
+                                   "-l",
+                                   std::to_string(spec.lcore),
+                                   "--log-level=*:warning",
+                                   "--no-telemetry"};
   if (spec.pci.empty()) {
     // Virtual ports only: no hugepages, no PCI scan.
     for (const char* a : {"--no-huge", "--no-pci"}) args.push_back(a);
@@ -38,31 +42,38 @@ std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wai
   Ports ports;
   ports.pool = rte_pktmbuf_pool_create("pktgen_mbufs", 32767, 512, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                        static_cast<int>(rte_socket_id()));
-  if (ports.pool == nullptr) return std::unexpected("mbuf pool: " + std::string(rte_strerror(rte_errno)));
+  if (ports.pool == nullptr)
+    return std::unexpected("mbuf pool: " + std::string(rte_strerror(rte_errno)));
   for (uint16_t id = 0; id < RTE_MAX_ETHPORTS; ++id) {
     if (!rte_eth_dev_is_valid_port(id)) continue;
     rte_eth_conf conf{};
-    if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 || rte_eth_rx_queue_setup(id, 0, 2048, 0, nullptr, ports.pool) != 0 ||
+    if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(id, 0, 2048, 0, nullptr, ports.pool) != 0 ||
         rte_eth_tx_queue_setup(id, 0, 2048, 0, nullptr) != 0 || rte_eth_dev_start(id) != 0)
-      return std::unexpected("port " + std::to_string(id) + " (" + Name(spec, ports.ids.size()) +
-                             "): cannot be configured and started (a memif client needs its server running)");
+      return std::unexpected(
+          "port " + std::to_string(id) + " (" + Name(spec, ports.ids.size()) +
+          "): cannot be configured and started (a memif client needs its server running)");
     rte_eth_promiscuous_enable(id);
     ports.ids.push_back(id);
   }
   if (ports.ids.size() != spec.pci.size() + spec.vdevs.size())
     return std::unexpected(std::to_string(ports.ids.size()) + " ports came up for " +
-                           std::to_string(spec.pci.size() + spec.vdevs.size()) + " --pci and --port devices");
-  std::fprintf(stderr, "sbc-pktgen: %zu ports started, waiting for their links\n", ports.ids.size());
+                           std::to_string(spec.pci.size() + spec.vdevs.size()) +
+                           " --pci and --port devices");
+  std::fprintf(stderr, "sbc-pktgen: %zu ports started, waiting for their links\n",
+               ports.ids.size());
   // A memif client is up once its server has accepted it: wait, but not for ever.
-  const uint64_t deadline = rte_get_tsc_cycles() + static_cast<uint64_t>(link_wait_s * rte_get_tsc_hz());
+  const uint64_t deadline =
+      rte_get_tsc_cycles() + static_cast<uint64_t>(link_wait_s * rte_get_tsc_hz());
   for (uint16_t port : ports.ids) {
     rte_eth_link link{};
     while (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN &&
            rte_get_tsc_cycles() < deadline)
       usleep(10000);
     if (link.link_status == RTE_ETH_LINK_DOWN)
-      return std::unexpected("port " + std::to_string(port) + " (" + Name(spec, port) + "): no link within " +
-                             std::to_string(link_wait_s) + " s (is the other side running?)");
+      return std::unexpected("port " + std::to_string(port) + " (" + Name(spec, port) +
+                             "): no link within " + std::to_string(link_wait_s) +
+                             " s (is the other side running?)");
   }
   return ports;
 }

@@ -25,7 +25,8 @@ struct Ports {
   rte_mempool* pool = nullptr;
 };
 
-[[nodiscard]] std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wait_s = 10);
+[[nodiscard]] std::expected<Ports, std::string> OpenPorts(const EalSpec& spec,
+                                                          double link_wait_s = 10);
 void ClosePorts(const Ports& ports);
 
 }  // namespace sbc::tools::pktgen

@@ -11,7 +11,8 @@ bool Passed(const TrialOutcome& outcome, double loss_ratio) {
   return lost <= loss_ratio * static_cast<double>(outcome.expected);
 }
 
-SearchResult FindThroughput(const SearchSpec& spec, const std::function<TrialOutcome(double pps)>& trial) {
+SearchResult FindThroughput(const SearchSpec& spec,
+                            const std::function<TrialOutcome(double pps)>& trial) {
   SearchResult result;
   auto run = [&](double pps) {
     const TrialOutcome outcome = trial(pps);

@@ -11,16 +11,20 @@
 namespace sbc::tools::pktgen {
 namespace {
 
-constexpr uint32_t kStampMagic = 0x5bc07e57;          // a frame that should come back
-constexpr uint32_t kStampMagicDropped = 0x5bc0d0d0;   // one the device should drop
-constexpr uint16_t kEthIp = 42;  // Ethernet + IPv4 + UDP headers
+constexpr uint32_t kStampMagic = 0x5bc07e57;         // a frame that should come back
+constexpr uint32_t kStampMagicDropped = 0x5bc0d0d0;  // one the device should drop
+constexpr uint16_t kEthIp = 42;                      // Ethernet + IPv4 + UDP headers
 constexpr std::array<uint8_t, 6> kDstMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 constexpr std::array<uint8_t, 6> kSrcMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 
 void PutBe16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8), p[1] = uint8_t(v); }
-void PutBe32(uint8_t* p, uint32_t v) { p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v); }
+void PutBe32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
+}
 uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t Be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
 
 // The UDP payload of a frame that came back, or nullptr (not IPv4/UDP, too short).
 const uint8_t* UdpPayload(const rte_mbuf* m, uint16_t* bytes) {
@@ -59,8 +63,8 @@ bool ParseEndpoint(const std::string& text, Endpoint* e) {
   return true;
 }
 
-void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload, uint16_t payload_bytes,
-                   std::vector<uint8_t>* out) {
+void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload,
+                   uint16_t payload_bytes, std::vector<uint8_t>* out) {
   out->assign(kEthIp + payload_bytes, 0);
   uint8_t* p = out->data();
   std::memcpy(p, kDstMac.data(), 6);
@@ -90,7 +94,8 @@ FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
   const auto denied = static_cast<uint32_t>(spec.denied * cycle + 0.5);
   std::vector<uint8_t> kinds(cycle, 0);  // 0 allowed, 1 denied, 2 malformed
   std::fill_n(kinds.begin(), std::min(cycle, malformed), uint8_t{2});
-  std::fill_n(kinds.begin() + std::min(cycle, malformed), std::min(cycle - std::min(cycle, malformed), denied), uint8_t{1});
+  std::fill_n(kinds.begin() + std::min(cycle, malformed),
+              std::min(cycle - std::min(cycle, malformed), denied), uint8_t{1});
   std::shuffle(kinds.begin(), kinds.end(), std::mt19937(7));
   const uint16_t payload = static_cast<uint16_t>(std::max<int>(spec.frame_bytes - 4 - kEthIp, 12));
   std::vector<uint8_t> stamp(payload, 0), dropped(payload, 0);
@@ -98,12 +103,16 @@ FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
   PutBe32(dropped.data(), kStampMagicDropped);
   uint32_t allowed = 0, flow = 0;
   for (uint32_t i = 0; i < cycle; ++i) {
-    const Endpoint src{spec.src_base + flow % spec.flows, static_cast<uint16_t>(10000 + flow % 50000)};
-    const Endpoint dst{spec.dst_base + flow % 200, kinds[i] == 1 ? spec.denied_port : spec.allowed_port};
+    const Endpoint src{spec.src_base + flow % spec.flows,
+                       static_cast<uint16_t>(10000 + flow % 50000)};
+    const Endpoint dst{spec.dst_base + flow % 200,
+                       kinds[i] == 1 ? spec.denied_port : spec.allowed_port};
     ++flow;
     std::vector<uint8_t>& frame = frames_.emplace_back();
     BuildUdpFrame(src, dst, kinds[i] == 0 ? stamp.data() : dropped.data(), payload, &frame);
-    if (kinds[i] == 2) PutBe16(frame.data() + 16, static_cast<uint16_t>(frame.size() - 14 + 200));  // IPv4 length past the frame
+    if (kinds[i] == 2)
+      PutBe16(frame.data() + 16,
+              static_cast<uint16_t>(frame.size() - 14 + 200));  // IPv4 length past the frame
     back_.push_back(kinds[i] == 0);
     allowed += kinds[i] == 0;
   }
@@ -115,7 +124,8 @@ bool FirewallMix::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
   next_ = next_ + 1 == frames_.size() ? 0 : next_ + 1;
   Copy(m, frames_[slot]);
   uint8_t* stamp = rte_pktmbuf_mtod_offset(m, uint8_t*, kEthIp + 4);
-  std::memcpy(stamp, &now_tsc, sizeof now_tsc);  // after the magic; the UDP checksum goes stale: 0 is "none"
+  std::memcpy(stamp, &now_tsc,
+              sizeof now_tsc);  // after the magic; the UDP checksum goes stale: 0 is "none"
   *rte_pktmbuf_mtod_offset(m, uint16_t*, 40) = 0;
   return back_[slot] != 0;
 }
@@ -142,7 +152,8 @@ bool CodecByName(const std::string& name, Codec* codec) {
   return false;
 }
 
-MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec, MediaPath path, Protect protect)
+MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec, MediaPath path,
+                         Protect protect)
     : calls_(std::move(calls)),
       codec_(codec),
       path_(path),
@@ -164,7 +175,8 @@ bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
   const Endpoint& from = srtp ? c.phone : c.gateway;
   const Endpoint& to = srtp ? c.relay_b : c.relay_a;
   const int plain = 12 + codec_.payload_bytes;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + plain + kTrailerRoom)));
+  auto* p = reinterpret_cast<uint8_t*>(
+      rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + plain + kTrailerRoom)));
   if (p == nullptr) return false;
   uint8_t* r = p + kEthIp;
   r[0] = 0x80;
@@ -187,7 +199,8 @@ bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
   ip[9] = 17;
   PutBe32(ip + 12, from.ip);
   PutBe32(ip + 16, to.ip);
-  reinterpret_cast<rte_ipv4_hdr*>(ip)->hdr_checksum = rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
+  reinterpret_cast<rte_ipv4_hdr*>(ip)->hdr_checksum =
+      rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
   uint8_t* udp = ip + 20;
   PutBe16(udp, from.port);
   PutBe16(udp + 2, to.port);

@@ -93,8 +93,8 @@ using Protect = std::function<int(size_t call, uint8_t* rtp, int length)>;
 class MediaStream final : public Traffic {
  public:
   // kSrtpToRtp needs `protect`.
-  MediaStream(std::vector<MediaCall> calls, const Codec& codec, MediaPath path = MediaPath::kRtpToSrtp,
-              Protect protect = nullptr);
+  MediaStream(std::vector<MediaCall> calls, const Codec& codec,
+              MediaPath path = MediaPath::kRtpToSrtp, Protect protect = nullptr);
   bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   const std::vector<MediaCall>& calls() const { return calls_; }
@@ -122,7 +122,7 @@ class MediaStream final : public Traffic {
 };
 
 // An Ethernet/IPv4/UDP frame (checksums filled in) around `payload`, into `out`.
-void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload, uint16_t payload_bytes,
-                   std::vector<uint8_t>* out);
+void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload,
+                   uint16_t payload_bytes, std::vector<uint8_t>* out);
 
 }  // namespace sbc::tools::pktgen

@@ -48,7 +48,8 @@ TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports
       ++r.received;
       const uint64_t latency = now - sent_at;
       max_latency = std::max(max_latency, latency);
-      if (r.received % every == 0 && samples.size() < samples.capacity()) samples.push_back(latency);
+      if (r.received % every == 0 && samples.size() < samples.capacity())
+        samples.push_back(latency);
     }
     rte_pktmbuf_free_bulk(back, n);
     return n;
@@ -64,7 +65,8 @@ TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports
   uint64_t now = start;
   while (r.sent < planned && now < deadline) {
     now = rte_get_tsc_cycles();
-    for (int catch_up = 0; catch_up < 8 && static_cast<double>(now) >= next && r.sent < planned; ++catch_up) {
+    for (int catch_up = 0; catch_up < 8 && static_cast<double>(now) >= next && r.sent < planned;
+         ++catch_up) {
       rte_mbuf* burst[kBurst];
       const uint16_t n = static_cast<uint16_t>(std::min<uint64_t>(kBurst, planned - r.sent));
       if (rte_pktmbuf_alloc_bulk(ports.pool, burst, n) != 0) break;
@@ -90,7 +92,9 @@ TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports
   r.offered_pps = static_cast<double>(r.sent) / r.seconds;
   r.generator_short = r.sent < planned;
   std::sort(samples.begin(), samples.end());
-  auto us = [hz](uint64_t cycles) { return static_cast<double>(cycles) * 1e6 / static_cast<double>(hz); };
+  auto us = [hz](uint64_t cycles) {
+    return static_cast<double>(cycles) * 1e6 / static_cast<double>(hz);
+  };
   if (!samples.empty()) {
     r.latency_p50_us = us(samples[samples.size() / 2]);
     r.latency_p99_us = us(samples[std::min(samples.size() - 1, samples.size() * 99 / 100)]);
@@ -102,10 +106,13 @@ TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports
 std::string ToJson(const TrialResult& r) {
   char text[512];
   std::snprintf(text, sizeof text,
-                "{\"pps\":%.0f,\"offered_pps\":%.0f,\"seconds\":%.3f,\"sent\":%lu,\"expected\":%lu,\"received\":%lu,"
-                "\"unexpected\":%lu,\"foreign\":%lu,\"generator_short\":%s,\"latency_us\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f}}",
-                r.pps, r.offered_pps, r.seconds, r.sent, r.expected, r.received, r.unexpected, r.foreign,
-                r.generator_short ? "true" : "false", r.latency_p50_us, r.latency_p99_us, r.latency_max_us);
+                "{\"pps\":%.0f,\"offered_pps\":%.0f,\"seconds\":%.3f,\"sent\":%lu,\"expected\":%lu,"
+                "\"received\":%lu,"
+                "\"unexpected\":%lu,\"foreign\":%lu,\"generator_short\":%s,\"latency_us\":{\"p50\":"
+                "%.2f,\"p99\":%.2f,\"max\":%.2f}}",
+                r.pps, r.offered_pps, r.seconds, r.sent, r.expected, r.received, r.unexpected,
+                r.foreign, r.generator_short ? "true" : "false", r.latency_p50_us, r.latency_p99_us,
+                r.latency_max_us);
   return text;
 }
 

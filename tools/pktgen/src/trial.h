@@ -20,8 +20,8 @@ struct TrialSpec {
 };
 
 struct TrialResult {
-  double pps = 0;            // asked for
-  double offered_pps = 0;    // sent / seconds
+  double pps = 0;          // asked for
+  double offered_pps = 0;  // sent / seconds
   uint64_t sent = 0, expected = 0, received = 0;
   uint64_t unexpected = 0;  // ours, but the device should have dropped them (denied, malformed)
   uint64_t foreign = 0;     // not ours
