@@ -1,11 +1,14 @@
 // sbc-pktgen as built, two processes over real net_memif shared-memory ports: a
-// generator and a reflector (the sink the benches check the generator against). What
-// is sent at a rate comes back whole, with latencies; the search finds the top of a
-// bracket the pair can carry; a port whose other side is missing is refused, saying so.
+// generator and a reflector, or a sink (what the benches check the generator's own
+// ceiling against). What is sent at a rate comes back whole, with latencies and the
+// generator's load; the search finds the top of a bracket the pair can carry; a sink
+// takes every frame and none is expected back; a port whose other side is missing is
+// refused, saying so.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -24,10 +27,10 @@ class PktgenTest : public ::testing::Test {
     // other tests.
     a_ = "net_memif0,rsize=12,socket=/sbc-pktgen-test-" + tag_ + "/a";
     b_ = "net_memif1,rsize=12,socket=/sbc-pktgen-test-" + tag_ + "/b";
-    log_ = ::testing::TempDir() + "reflect-" + tag_ + ".log";
+    log_ = ::testing::TempDir() + "peer-" + tag_ + ".log";
     reflector_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_PKTGEN_BIN, "reflect", "--port", a_ + ",role=server", "--port",
-                                 b_ + ",role=server", "--lcore", "1", "--file-prefix",
+        std::vector<std::string>{SBC_PKTGEN_BIN, PeerMode(), "--port", a_ + ",role=server",
+                                 "--port", b_ + ",role=server", "--lcore", "1", "--file-prefix",
                                  "pktgen-test-r" + tag_, "--seconds", "60", "--memory-mb", "256"},
         log_);
     ASSERT_THAT(reflector_->WaitForLog("ports started"), HasSubstr("ports started"));
@@ -35,6 +38,14 @@ class PktgenTest : public ::testing::Test {
   void TearDown() override {
     reflector_.reset();
     unlink(log_.c_str());
+  }
+  // The process on the other side of the ports: "reflect" or "sink".
+  virtual std::string PeerMode() const { return "reflect"; }
+  // Stops it; what it wrote.
+  std::string StopPeer() {
+    reflector_.reset();
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   }
   ProcessResult Generator(std::vector<std::string> args) {
     std::vector<std::string> argv = {SBC_PKTGEN_BIN};
@@ -64,6 +75,10 @@ TEST_F(PktgenTest, WhatIsSentAtARateComesBackWholeWithItsLatency) {
   EXPECT_EQ(Field(r.out, "received"), 50000u) << "a reflector loses nothing";
   EXPECT_THAT(r.out, HasSubstr("\"generator_short\":false"));
   EXPECT_GT(Field(r.out, "max"), 0u) << "latency measured";
+  std::smatch busy;
+  ASSERT_TRUE(std::regex_search(r.out, busy, std::regex("\"generator_busy\":([0-9.]+)"))) << r.out;
+  EXPECT_GT(std::stod(busy[1]), 0) << "sending and receiving take some of its time";
+  EXPECT_LT(std::stod(busy[1]), 0.5) << "50,000 frames a second are far from its ceiling";
 }
 
 TEST_F(PktgenTest, OnlyAllowedFramesAreExpectedBack) {
@@ -87,6 +102,22 @@ TEST_F(PktgenTest, TheSearchReportsTheTopOfABracketThePairCarries) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"throughput_pps\":{\"median\":50000,")) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"latency_trial\""));
+}
+
+class PktgenSinkTest : public PktgenTest {
+ protected:
+  std::string PeerMode() const override { return "sink"; }
+};
+
+TEST_F(PktgenSinkTest, ASinkTakesEveryFrameAndNoneIsExpectedBack) {
+  const ProcessResult r = Generator({"run", "--into-sink", "--pps", "50000", "--seconds", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Field(r.out, "sent"), 50000u) << r.out;
+  EXPECT_EQ(Field(r.out, "expected"), 0u) << "nothing comes back from a sink";
+  EXPECT_EQ(Field(r.out, "received"), 0u);
+  EXPECT_EQ(Field(r.out, "refused"), 0u);
+  EXPECT_THAT(r.out, HasSubstr("\"generator_short\":false"));
+  EXPECT_THAT(StopPeer(), HasSubstr("sbc-pktgen sink: 50000 frames taken"));
 }
 
 TEST(PktgenAloneTest, APortWhoseOtherSideIsMissingIsRefusedWithTheReason) {

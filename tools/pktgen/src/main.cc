@@ -7,8 +7,10 @@
 //   sbc-pktgen search --port VDEV --port VDEV --profile media --calls 1000 --connect 127.0.0.1:4443
 //                     --ca ca.pem --cert gen.pem --key gen.key --loss 0 --trial-seconds 2 --repeats
 //                     3
-//   sbc-pktgen reflect --port VDEV --port VDEV      (the generator's own ceiling: a sink that
-//   bounces)
+//   sbc-pktgen sink    --port VDEV --port VDEV      (takes and drops all: the generator's own
+//   ceiling,
+//                                                    with run/search --into-sink)
+//   sbc-pktgen reflect --port VDEV --port VDEV      (bounces all: a loopback for self-checks)
 //
 // Frames go out of the first port and are expected back on the second. Results are one
 // JSON object on stdout; progress goes to stderr.
@@ -48,8 +50,9 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Bounces every frame from each port out of the other until stopped or `seconds` pass.
-void Reflect(const Ports& ports, double seconds) {
+// Bounces every frame from each port out of the other (reflect), or takes and drops
+// every frame (sink), until stopped or `seconds` pass.
+void Reflect(const Ports& ports, double seconds, bool bounce) {
   const uint64_t end =
       seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * rte_get_tsc_hz())
                   : ~0ull;
@@ -59,16 +62,17 @@ void Reflect(const Ports& ports, double seconds) {
       rte_mbuf* burst[64];
       const uint16_t n = rte_eth_rx_burst(ports.ids[i], 0, burst, 64);
       if (n == 0) continue;
-      // A sink must not lose what it is given: wait for room (the sender then feels it).
       uint16_t sent = 0;
-      while (sent < n && !stop.load(std::memory_order_relaxed))
+      // A reflector must not lose what it is given: wait for room (the sender then feels it).
+      while (bounce && sent < n && !stop.load(std::memory_order_relaxed))
         sent = static_cast<uint16_t>(sent +
                                      rte_eth_tx_burst(ports.ids[1 - i], 0, burst + sent, n - sent));
       if (sent < n) rte_pktmbuf_free_bulk(burst + sent, n - sent);
-      moved += sent;
+      moved += n;
     }
   }
-  std::cerr << "sbc-pktgen reflect: " << moved << " frames bounced" << std::endl;
+  std::cerr << "sbc-pktgen " << (bounce ? "reflect: " : "sink: ") << moved
+            << (bounce ? " frames bounced" : " frames taken") << std::endl;
 }
 
 }  // namespace
@@ -83,16 +87,16 @@ int main(int argc, char** argv) {
   uint32_t calls = 100;
   std::string codec_name = "g711", gateway = "198.51.100.1:10000", phone = "192.0.2.100:10000";
   std::string connect, ca, cert, key;
-  uint32_t check_every = 64;
+  uint32_t check_every = 1024;
   std::string media_path = "rtp-to-srtp";
-  bool made_up_calls = false;
+  bool made_up_calls = false, into_sink = false;
   double pps = 1e6, seconds = 2, min_pps = 1e4, max_pps = 2e7, loss_percent = 0, resolution = 0.01;
   uint32_t repeats = 3;
   for (CLI::App* sub :
        {app.add_subcommand("run", "one trial at a fixed rate"),
         app.add_subcommand("search", "RFC 2544 zero-loss throughput, then latency at that rate"),
-        app.add_subcommand("reflect",
-                           "bounce frames between the two ports (a sink for self-checks)")}) {
+        app.add_subcommand("sink", "take and drop every frame (for the generator's own ceiling)"),
+        app.add_subcommand("reflect", "bounce frames between the two ports (for self-checks)")}) {
     sub->add_option("--port", eal.vdevs,
                     "a DPDK vdev (e.g. net_memif0,role=client,...); with --pci, two ports in all: "
                     "out, then back");
@@ -102,8 +106,13 @@ int main(int argc, char** argv) {
     sub->add_option("--lcore", eal.lcore, "the core to run on");
     sub->add_option("--memory-mb", eal.memory_mb, "EAL memory (no hugepages)");
     sub->add_option("--seconds", seconds,
-                    "run: trial length; reflect: how long (0: until stopped)");
-    if (std::string(sub->get_name()) == "reflect") continue;
+                    "run: trial length; sink, reflect: how long (0: until stopped)");
+    if (std::string(sub->get_name()) == "reflect" || std::string(sub->get_name()) == "sink")
+      continue;
+    sub->add_flag("--into-sink", into_sink,
+                  "frames go into `sbc-pktgen sink`: none come back, and a trial passes when every "
+                  "frame went out "
+                  "on time (the generator's own ceiling)");
     sub->add_option("--profile", profile, "firewall or media")
         ->check(CLI::IsMember({"firewall", "media"}));
     sub->add_option("--flows", mix.flows, "firewall: distinct flows");
@@ -127,7 +136,8 @@ int main(int argc, char** argv) {
     sub->add_option("--cert", cert, "media: a signaling user's certificate (PEM)");
     sub->add_option("--key", key, "media: its key (PEM)");
     sub->add_option("--check-every", check_every,
-                    "media: decrypt every n-th SRTP packet back with libsrtp2");
+                    "media: decrypt every n-th SRTP packet back with libsrtp2 (thousands of "
+                    "cycles each, on the generator's core: a sample, not all)");
     sub->add_flag(
         "--made-up-calls", made_up_calls,
         "media: no appliance, no control API: calls made up here (for the generator's own ceiling "
@@ -156,10 +166,11 @@ int main(int argc, char** argv) {
   // A reflector waits for the generator it serves; a generator for what it tests.
   if (eal.pci.size() + eal.vdevs.size() != 2)
     return Fail("two ports are needed (--pci and --port, in all)");
-  auto ports = OpenPorts(eal, mode == "reflect" ? 60 : 10);
+  const bool passive = mode == "reflect" || mode == "sink";
+  auto ports = OpenPorts(eal, passive ? 60 : 10);
   if (!ports) return Fail(ports.error());
-  if (mode == "reflect") {
-    Reflect(*ports, seconds);
+  if (passive) {
+    Reflect(*ports, seconds, mode == "reflect");
     ClosePorts(*ports);
     return 0;
   }
@@ -220,6 +231,19 @@ int main(int argc, char** argv) {
                                         [s = sender.get()](size_t call, uint8_t* rtp, int length) {
                                           return s->Protect(call, rtp, length);
                                         });
+      // As many packets as the longest trial sends, protected before any is timed.
+      const double most = (mode == "run" ? pps : max_pps) * seconds;
+      if (most * (12 + codec.payload_bytes + 64) > 8e9)
+        return Fail(
+            "SRTP is protected up front: --max-pps (or --pps) times the trial's seconds is too "
+            "many packets");
+      std::cerr << "sbc-pktgen: protecting " << static_cast<uint64_t>(most)
+                << " packets with libsrtp2" << std::endl;
+      if (auto prepared = stream->Prepare(static_cast<uint64_t>(most)); !prepared)
+        return Fail(prepared.error());
+      if (!made_up_calls)
+        stream->set_restart(
+            [&control, plan, &made] { return RestartPhoneStreams(control, plan, made); });
       tx_port = 1;
       rx_port = 0;
     }
@@ -233,9 +257,24 @@ int main(int argc, char** argv) {
   std::ostringstream out;
   out << "{\"tool\":\"sbc-pktgen\",\"mode\":\"" << mode << "\",\"tsc_hz\":" << rte_get_tsc_hz()
       << ",\"profile\":\"" << profile << "\",\"params\":{" << params.str() << "}";
+  // Each trial starts from what the traffic needs (fresh SRTP streams, say).
+  bool rearm_failed = false;
+  auto rearm = [&traffic, &rearm_failed] {
+    if (rearm_failed) return false;
+    auto ready = traffic->Rearm();
+    if (!ready) std::cerr << "sbc-pktgen: before a trial: " << ready.error() << std::endl;
+    rearm_failed = !ready;
+    return ready.has_value();
+  };
   if (mode == "run") {
-    const TrialResult r = RunTrial(
-        *traffic, {.pps = pps, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port}, *ports);
+    if (!rearm()) return 1;
+    const TrialResult r = RunTrial(*traffic,
+                                   {.pps = pps,
+                                    .seconds = seconds,
+                                    .tx_port = tx_port,
+                                    .rx_port = rx_port,
+                                    .into_sink = into_sink},
+                                   *ports);
     out << ",\"trial\":" << ToJson(r);
   } else {
     const SearchSpec spec{.min_pps = min_pps,
@@ -245,39 +284,50 @@ int main(int argc, char** argv) {
     std::vector<double> found;
     out << ",\"loss_percent\":" << loss_percent << ",\"trial_seconds\":" << seconds
         << ",\"searches\":[";
-    for (uint32_t rep = 0; rep < repeats && !stop; ++rep) {
+    for (uint32_t rep = 0; rep < repeats && !stop && !rearm_failed; ++rep) {
       const SearchResult s = FindThroughput(spec, [&](double rate) {
-        const TrialResult r = RunTrial(
-            *traffic, {.pps = rate, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
-            *ports);
+        const TrialSpec trial{.pps = rate,
+                              .seconds = seconds,
+                              .tx_port = tx_port,
+                              .rx_port = rx_port,
+                              .into_sink = into_sink};
+        if (!rearm())
+          return TrialOutcome{.expected = 1};  // no trial: a failed one, and the run fails
+        const TrialResult r = RunTrial(*traffic, trial, *ports);
         std::cerr << "sbc-pktgen: " << ToJson(r) << std::endl;
         return r.outcome();
       });
       found.push_back(s.pps);
+      int reruns = 0;
+      for (const SearchStep& step : s.steps) reruns += step.runs - 1;
       out << (rep ? "," : "") << "{\"pps\":" << s.pps
           << ",\"generator_bound\":" << (s.generator_bound ? "true" : "false")
-          << ",\"trials\":" << s.steps.size() << "}";
+          << ",\"trials\":" << s.steps.size() << ",\"reruns_generator_held_up\":" << reruns << "}";
     }
     const double median = Median(found);
     out << "],\"throughput_pps\":{\"median\":" << median
         << ",\"min\":" << *std::min_element(found.begin(), found.end())
         << ",\"max\":" << *std::max_element(found.begin(), found.end()) << "}";
     // Latency at the throughput found (RFC 2544 section 26.2).
-    if (median > 0)
+    if (median > 0 && rearm())
       out << ",\"latency_trial\":"
-          << ToJson(RunTrial(
-                 *traffic,
-                 {.pps = median, .seconds = seconds, .tx_port = tx_port, .rx_port = rx_port},
-                 *ports));
+          << ToJson(RunTrial(*traffic,
+                             {.pps = median,
+                              .seconds = seconds,
+                              .tx_port = tx_port,
+                              .rx_port = rx_port,
+                              .into_sink = into_sink},
+                             *ports));
   }
   if (check)
     out << ",\"srtp_checked\":{\"verified\":" << check->verified()
         << ",\"failed\":" << check->failed() << "}";
   out << "}";
-  std::cout << out.str() << std::endl;
+  // Without its preparation a trial's figures mean nothing: none are printed.
+  if (!rearm_failed) std::cout << out.str() << std::endl;
   if (!made.empty() && !made_up_calls)
     if (auto deleted = DeleteCalls(control, made); !deleted)
       std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
   ClosePorts(*ports);
-  return 0;
+  return rearm_failed ? 1 : 0;
 }

@@ -132,6 +132,40 @@ std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base) {
   return calls;
 }
 
+std::expected<void, std::string> RestartPhoneStreams(const ControlSpec& control,
+                                                     const CallPlan& plan,
+                                                     const std::vector<MediaCall>& calls) {
+  auto client = Connect(control);
+  if (!client) return std::unexpected(client.error());
+  std::string passing(30, '\0');
+  if (getrandom(passing.data(), passing.size(), 0) != static_cast<ssize_t>(passing.size()))
+    return std::unexpected(std::string("cannot draw a key"));
+  for (const bool back : {false, true}) {
+    for (size_t first = 0; first < calls.size(); first += kBatch) {
+      schema::Request request;
+      request.set_rpc(schema::MEDIA_SESSION_UPDATE);
+      for (size_t i = first; i < std::min(calls.size(), first + kBatch); ++i) {
+        schema::MediaSession* s = request.add_media_sessions();
+        s->set_id(calls[i].id);
+        schema::MediaLeg* a = s->add_legs();
+        a->set_interface(plan.gateway_interface);
+        a->set_remote(ToText(calls[i].gateway));
+        schema::MediaLeg* b = s->add_legs();
+        b->set_interface(plan.phone_interface);
+        b->set_remote(ToText(calls[i].phone));
+        b->set_suite(schema::AES_CM_128_HMAC_SHA1_80);
+        b->set_leg_key(back ? calls[i].phone_key : passing);
+      }
+      auto reply = Call(**client, request);
+      if (!reply) return std::unexpected(reply.error());
+      for (const schema::MediaSession& s : reply->media_sessions())
+        if (!s.error().empty())
+          return std::unexpected("restarting session " + std::to_string(s.id()) + ": " + s.error());
+    }
+  }
+  return {};
+}
+
 std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
                                              const std::vector<MediaCall>& calls) {
   auto client = Connect(control);
@@ -214,7 +248,7 @@ int SrtpSender::Protect(size_t call, uint8_t* rtp, int length) {
 }
 
 SrtpCheck::SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every)
-    : ssrc_base_(ssrc_base), every_(every) {
+    : ssrc_base_(ssrc_base), every_(every), until_next_(every) {
   for (const MediaCall& call : calls) sessions_.push_back(SrtpSession(call.our_key, false));
 }
 
@@ -224,7 +258,9 @@ SrtpCheck::~SrtpCheck() {
 }
 
 void SrtpCheck::Look(const uint8_t* srtp, uint16_t bytes) {
-  if (++seen_ % every_ != 0 || bytes < 12 || bytes > 1500) return;
+  if (--until_next_ != 0) return;
+  until_next_ = every_;
+  if (bytes < 12 || bytes > 1500) return;
   const uint32_t ssrc =
       uint32_t{srtp[8]} << 24 | uint32_t{srtp[9]} << 16 | uint32_t{srtp[10]} << 8 | srtp[11];
   const uint32_t call = ssrc - ssrc_base_;

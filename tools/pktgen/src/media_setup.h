@@ -33,6 +33,11 @@ struct CallPlan {
 // Calls made up here, without an appliance (relay ports as a fresh one gives them out,
 // keys drawn here): for the generator's own ceiling against a reflector.
 [[nodiscard]] std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base);
+// Starts each call's SRTP stream from the phone afresh on the appliance, under the
+// phone's same key: MEDIA_SESSION_UPDATE to a key drawn for the moment, then back
+// (the same key given again would keep the stream, replay window and all).
+[[nodiscard]] std::expected<void, std::string> RestartPhoneStreams(
+    const ControlSpec& control, const CallPlan& plan, const std::vector<MediaCall>& calls);
 [[nodiscard]] std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
                                                            const std::vector<MediaCall>& calls);
 
@@ -72,7 +77,8 @@ class SrtpCheck {
  private:
   std::vector<void*> sessions_;  // srtp_t per call
   uint32_t ssrc_base_, every_;
-  uint64_t seen_ = 0, verified_ = 0, failed_ = 0;
+  uint32_t until_next_;
+  uint64_t verified_ = 0, failed_ = 0;
 };
 
 }  // namespace sbc::tools::pktgen

@@ -15,9 +15,11 @@ SearchResult FindThroughput(const SearchSpec& spec,
                             const std::function<TrialOutcome(double pps)>& trial) {
   SearchResult result;
   auto run = [&](double pps) {
-    const TrialOutcome outcome = trial(pps);
+    TrialOutcome outcome = trial(pps);
+    int runs = 1;
+    for (; runs <= spec.retries_when_held_up && outcome.held_up(); ++runs) outcome = trial(pps);
     const bool passed = Passed(outcome, spec.loss_ratio);
-    result.steps.push_back({pps, outcome, passed});
+    result.steps.push_back({pps, outcome, passed, runs});
     return result.steps.back();
   };
   // The top first: a device faster than the bracket needs one trial.
@@ -26,7 +28,7 @@ SearchResult FindThroughput(const SearchSpec& spec,
     result.pps = spec.max_pps;
     return result;
   }
-  bool high_was_generator = top.outcome.generator_short;
+  bool high_was_generator = top.outcome.held_up();
   double low = 0, high = spec.max_pps;
   const SearchStep bottom = run(spec.min_pps);
   if (!bottom.passed) return result;
@@ -40,7 +42,7 @@ SearchResult FindThroughput(const SearchSpec& spec,
       low = mid;
     } else {
       high = mid;
-      high_was_generator = step.outcome.generator_short;
+      high_was_generator = step.outcome.held_up();
     }
   }
   result.pps = low;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <rte_ip.h>
+#include <rte_memcpy.h>
 #include <rte_udp.h>
 
 #include <algorithm>
@@ -36,11 +37,6 @@ const uint8_t* UdpPayload(const rte_mbuf* m, uint16_t* bytes) {
   if (m->data_len < udp + 8) return nullptr;
   *bytes = static_cast<uint16_t>(std::min<int>(Be16(p + udp + 4) - 8, m->data_len - udp - 8));
   return p + udp + 8;
-}
-
-void Copy(rte_mbuf* m, const std::vector<uint8_t>& frame) {
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
-  if (p != nullptr) std::memcpy(p, frame.data(), frame.size());
 }
 
 }  // namespace
@@ -101,18 +97,25 @@ FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
   std::vector<uint8_t> stamp(payload, 0), dropped(payload, 0);
   PutBe32(stamp.data(), kStampMagic);
   PutBe32(dropped.data(), kStampMagicDropped);
+  frame_len_ = static_cast<uint16_t>(kEthIp + payload);
+  lines_per_frame_ = static_cast<uint16_t>((frame_len_ + 63) / 64);
+  frames_.resize(size_t{cycle} * lines_per_frame_);
+  slots_ = cycle;
   uint32_t allowed = 0, flow = 0;
+  std::vector<uint8_t> frame;
   for (uint32_t i = 0; i < cycle; ++i) {
     const Endpoint src{spec.src_base + flow % spec.flows,
                        static_cast<uint16_t>(10000 + flow % 50000)};
     const Endpoint dst{spec.dst_base + flow % 200,
                        kinds[i] == 1 ? spec.denied_port : spec.allowed_port};
     ++flow;
-    std::vector<uint8_t>& frame = frames_.emplace_back();
     BuildUdpFrame(src, dst, kinds[i] == 0 ? stamp.data() : dropped.data(), payload, &frame);
     if (kinds[i] == 2)
       PutBe16(frame.data() + 16,
               static_cast<uint16_t>(frame.size() - 14 + 200));  // IPv4 length past the frame
+    // The UDP checksum would go stale with the send time written in: 0 is "none".
+    PutBe16(frame.data() + 40, 0);
+    std::memcpy(frames_[size_t{i} * lines_per_frame_].bytes, frame.data(), frame.size());
     back_.push_back(kinds[i] == 0);
     allowed += kinds[i] == 0;
   }
@@ -120,14 +123,23 @@ FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
 }
 
 bool FirewallMix::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
-  const size_t slot = next_;
-  next_ = next_ + 1 == frames_.size() ? 0 : next_ + 1;
-  Copy(m, frames_[slot]);
-  uint8_t* stamp = rte_pktmbuf_mtod_offset(m, uint8_t*, kEthIp + 4);
-  std::memcpy(stamp, &now_tsc,
-              sizeof now_tsc);  // after the magic; the UDP checksum goes stale: 0 is "none"
-  *rte_pktmbuf_mtod_offset(m, uint16_t*, 40) = 0;
-  return back_[slot] != 0;
+  return NextBurst(&m, 1, now_tsc) != 0;
+}
+
+uint32_t FirewallMix::NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept {
+  uint32_t back = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    const size_t slot = next_;
+    next_ = next_ + 1 == slots_ ? 0 : next_ + 1;
+    // A fresh mbuf from the pool: one segment, empty, with headroom.
+    m[i]->data_len = frame_len_;
+    m[i]->pkt_len = frame_len_;
+    auto* p = rte_pktmbuf_mtod(m[i], uint8_t*);
+    rte_memcpy(p, frames_[slot * lines_per_frame_].bytes, frame_len_);
+    std::memcpy(p + kEthIp + 4, &now_tsc, sizeof now_tsc);  // after the magic
+    back += back_[slot];
+  }
+  return back;
 }
 
 uint64_t FirewallMix::SentAt(const rte_mbuf* m, bool* wanted) noexcept {
@@ -158,36 +170,85 @@ MediaStream::MediaStream(std::vector<MediaCall> calls, const Codec& codec, Media
       codec_(codec),
       path_(path),
       protect_(std::move(protect)),
-      state_(calls_.size()),
-      sent_at_(calls_.size() * kRemembered, 0) {
+      last_seq_(calls_.size(), 0) {
+  // In flight at once: at most both directions' rings (4,096 slots each) and the
+  // device's queues; calls are sent round robin, so a call has its share of that.
+  constexpr uint32_t kInFlight = 32768;
+  while (remembered_ * std::max<size_t>(1, calls_.size()) < kInFlight) remembered_ *= 2;
+  sent_at_.assign(calls_.size() * remembered_, 0);
   if (!calls_.empty()) ssrc_base_ = calls_[0].ssrc;
 }
 
-bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
-  constexpr int kTrailerRoom = 16;  // SRTP's tag (10 bytes), with room to spare
-  const size_t call = next_;
-  next_ = next_ + 1 == calls_.size() ? 0 : next_ + 1;
-  State& s = state_[call];
-  ++s.seq;
-  s.timestamp += codec_.clock_per_packet;
-  const MediaCall& c = calls_[call];
-  const bool srtp = path_ == MediaPath::kSrtpToRtp;
-  const Endpoint& from = srtp ? c.phone : c.gateway;
-  const Endpoint& to = srtp ? c.relay_b : c.relay_a;
-  const int plain = 12 + codec_.payload_bytes;
-  auto* p = reinterpret_cast<uint8_t*>(
-      rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + plain + kTrailerRoom)));
-  if (p == nullptr) return false;
-  uint8_t* r = p + kEthIp;
+int MediaStream::WriteRtp(size_t call, uint16_t seq, uint8_t* r) const {
   r[0] = 0x80;
   r[1] = 0;  // PCMU
-  PutBe16(r + 2, s.seq);
-  PutBe32(r + 4, s.timestamp);
-  PutBe32(r + 8, c.ssrc);
+  PutBe16(r + 2, seq);
+  PutBe32(r + 4, seq * codec_.clock_per_packet);
+  PutBe32(r + 8, calls_[call].ssrc);
   std::memset(r + 12, 0xd5, codec_.payload_bytes);  // silence, as a codec would send it
-  int rtp = plain;
-  if (srtp && (rtp = protect_(call, r, plain)) < 0) return false;
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(plain + kTrailerRoom - rtp));
+  return 12 + codec_.payload_bytes;
+}
+
+std::expected<void, std::string> MediaStream::Prepare(uint64_t packets) {
+  if (path_ != MediaPath::kSrtpToRtp || !protect_)
+    return std::unexpected(std::string("only SRTP is prepared"));
+  const size_t n = calls_.size();
+  packets = (packets + n - 1) / n * n;  // whole rounds
+  uint8_t packet[1600];
+  prepared_bytes_ = 0;
+  for (uint64_t i = 0; i < packets; ++i) {
+    const size_t call = i % n;
+    const int srtp =
+        protect_(call, packet, WriteRtp(call, static_cast<uint16_t>(i / n + 1), packet));
+    if (srtp < 0)
+      return std::unexpected("libsrtp2 would not protect call " + std::to_string(call) +
+                             "'s packet");
+    if (prepared_bytes_ == 0) {
+      prepared_bytes_ = static_cast<uint16_t>(srtp);
+      prepared_stride_ = static_cast<uint16_t>((srtp + 63) / 64 * 64);
+      prepared_.resize(packets * prepared_stride_);
+    }
+    if (srtp != prepared_bytes_)
+      return std::unexpected(std::string("SRTP packets of different lengths"));
+    std::memcpy(prepared_.data() + i * prepared_stride_, packet, prepared_bytes_);
+  }
+  prepared_count_ = packets;
+  cursor_ = 0;
+  return {};
+}
+
+std::expected<void, std::string> MediaStream::Rearm() {
+  if (prepared_count_ == 0) return {};
+  cursor_ = 0;
+  return restart_ ? restart_() : std::expected<void, std::string>{};
+}
+
+bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
+  const bool srtp = path_ == MediaPath::kSrtpToRtp;
+  if (srtp && prepared_count_ == 0) return false;
+  // Prepared SRTP: packet i is call i % calls, sequence number i / calls + 1.
+  const uint64_t prepared = cursor_;
+  size_t call = 0;
+  uint16_t seq = 0;
+  if (srtp) {
+    cursor_ = cursor_ + 1 == prepared_count_ ? 0 : cursor_ + 1;
+    call = prepared % calls_.size();
+    seq = static_cast<uint16_t>(prepared / calls_.size() + 1);
+  } else {
+    call = next_;
+    next_ = next_ + 1 == calls_.size() ? 0 : next_ + 1;
+    seq = ++last_seq_[call];
+  }
+  const MediaCall& c = calls_[call];
+  const Endpoint& from = srtp ? c.phone : c.gateway;
+  const Endpoint& to = srtp ? c.relay_b : c.relay_a;
+  const int rtp = srtp ? prepared_bytes_ : 12 + codec_.payload_bytes;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthIp + rtp)));
+  if (p == nullptr) return false;
+  if (srtp)
+    rte_memcpy(p + kEthIp, prepared_.data() + prepared * prepared_stride_, rtp);
+  else
+    (void)WriteRtp(call, seq, p + kEthIp);
   std::memset(p, 0, kEthIp);
   std::memcpy(p, kDstMac.data(), 6);
   std::memcpy(p + 6, kSrcMac.data(), 6);
@@ -205,7 +266,7 @@ bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
   PutBe16(udp, from.port);
   PutBe16(udp + 2, to.port);
   PutBe16(udp + 4, static_cast<uint16_t>(8 + rtp));  // checksum 0: none (IPv4)
-  sent_at_[call * kRemembered + s.seq % kRemembered] = now_tsc;
+  sent_at_[call * remembered_ + (seq & (remembered_ - 1))] = now_tsc;
   return true;
 }
 
@@ -217,7 +278,7 @@ uint64_t MediaStream::SentAt(const rte_mbuf* m, bool* wanted) noexcept {
   const uint32_t call = Be32(rtp + 8) - ssrc_base_;
   if (call >= calls_.size()) return 0;
   if (observer_) observer_(rtp, bytes);
-  return sent_at_[call * kRemembered + Be16(rtp + 2) % kRemembered];
+  return sent_at_[call * remembered_ + (Be16(rtp + 2) & (remembered_ - 1))];
 }
 
 }  // namespace sbc::tools::pktgen

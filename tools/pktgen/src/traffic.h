@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <string>
 #include <vector>
@@ -27,9 +28,18 @@ class Traffic {
   virtual ~Traffic() = default;
   // Writes the next frame into `m` (empty); returns whether it should come back.
   virtual bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept = 0;
+  // The next `n` frames, one per mbuf: how many of them should come back. One call a
+  // burst: the generator's own cost per frame bounds what it can show of a device.
+  virtual uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept {
+    uint32_t back = 0;
+    for (uint16_t i = 0; i < n; ++i) back += Next(m[i], now_tsc);
+    return back;
+  }
   // A frame that came back: when it was sent (TSC), or 0 if it is not one of ours;
   // `wanted`: whether it should have (a denied frame should not).
   virtual uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept = 0;
+  // Before each trial (outside its time): whatever the traffic needs to start one.
+  virtual std::expected<void, std::string> Rearm() { return {}; }
 };
 
 // The firewall mix: N flows of UDP from the outside to the inside, allowed by one rule;
@@ -50,14 +60,21 @@ class FirewallMix final : public Traffic {
  public:
   explicit FirewallMix(const FirewallMixSpec& spec);
   bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
+  uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   // Of `sent` frames from the start, how many should come back (the allowed ones).
   [[nodiscard]] double allowed_share() const { return allowed_share_; }
 
  private:
-  std::vector<std::vector<uint8_t>> frames_;  // one per slot of the cycle
-  std::vector<uint8_t> back_;                 // per slot: should it come back
-  size_t next_ = 0;
+  // The cycle's frames side by side, each at a multiple of 64 bytes, read in order:
+  // copying one is a streamed read, not a pointer chase.
+  struct alignas(64) Line {
+    uint8_t bytes[64];
+  };
+  std::vector<Line> frames_;
+  uint16_t frame_len_ = 0, lines_per_frame_ = 0;
+  std::vector<uint8_t> back_;  // per slot: should it come back
+  size_t slots_ = 0, next_ = 0;
   double allowed_share_ = 1;
 };
 
@@ -92,9 +109,22 @@ using Protect = std::function<int(size_t call, uint8_t* rtp, int length)>;
 
 class MediaStream final : public Traffic {
  public:
-  // kSrtpToRtp needs `protect`.
+  // kSrtpToRtp needs `protect` and Prepare.
   MediaStream(std::vector<MediaCall> calls, const Codec& codec,
               MediaPath path = MediaPath::kRtpToSrtp, Protect protect = nullptr);
+  // kSrtpToRtp: protects the stream's first `packets` packets (round robin over the
+  // calls, as they are sent) up front. libsrtp2 takes thousands of cycles a packet,
+  // far more than the generator's core has per frame at the rates the appliance
+  // takes; a trial only copies them. Each trial starts over from the first packet,
+  // after `restart` has had the appliance start each call's stream afresh (so no
+  // packet index reaches a stream twice). A trial longer than what was prepared
+  // wraps around: the device must then drop the replays, and the trial fails.
+  [[nodiscard]] std::expected<void, std::string> Prepare(uint64_t packets);
+  void set_restart(std::function<std::expected<void, std::string>()> restart) {
+    restart_ = std::move(restart);
+  }
+  std::expected<void, std::string> Rearm() override;
+
   bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   const std::vector<MediaCall>& calls() const { return calls_; }
@@ -105,20 +135,28 @@ class MediaStream final : public Traffic {
   }
 
  private:
-  static constexpr uint32_t kRemembered = 256;  // send times kept per call (by sequence)
-  struct State {
-    uint16_t seq = 0;
-    uint32_t timestamp = 0;
-  };
+  // The RTP packet of `call` with sequence number `seq` into `r` (room for SRTP's
+  // trailer after it); its length.
+  int WriteRtp(size_t call, uint16_t seq, uint8_t* r) const;
+
   std::vector<MediaCall> calls_;
   Codec codec_;
   MediaPath path_;
   Protect protect_;
-  std::vector<State> state_;
-  std::vector<uint64_t> sent_at_;  // [call * kRemembered + seq % kRemembered]
+  std::vector<uint16_t> last_seq_;  // per call, RTP->SRTP (prepared SRTP: from the cursor)
+  // Send times kept per call, by sequence number (a power of two): enough for every
+  // frame the rings between here and the device can hold, not more. A table of a
+  // fixed size in all (a few hundred kilobytes) stays in the cache at any call count.
+  uint32_t remembered_ = 8;
+  std::vector<uint64_t> sent_at_;  // [call * remembered_ + seq % remembered_]
   uint32_t ssrc_base_ = 0;
   size_t next_ = 0;
   std::function<void(const uint8_t*, uint16_t)> observer_;
+  // Prepared SRTP packets, `prepared_stride_` bytes apart, `prepared_bytes_` long each.
+  std::vector<uint8_t> prepared_;
+  uint64_t prepared_count_ = 0, cursor_ = 0;
+  uint16_t prepared_stride_ = 0, prepared_bytes_ = 0;
+  std::function<std::expected<void, std::string>()> restart_;
 };
 
 // An Ethernet/IPv4/UDP frame (checksums filled in) around `payload`, into `out`.

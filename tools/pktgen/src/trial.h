@@ -16,7 +16,8 @@ struct TrialSpec {
   double pps = 1e6;
   double seconds = 1;
   uint16_t tx_port = 0, rx_port = 1;
-  double drain_s = 0.05;  // quiet time after the last send before counting ends
+  double drain_s = 0.05;   // quiet time after the last send before counting ends
+  bool into_sink = false;  // frames go to a sink: none come back, none are expected
 };
 
 struct TrialResult {
@@ -25,10 +26,21 @@ struct TrialResult {
   uint64_t sent = 0, expected = 0, received = 0;
   uint64_t unexpected = 0;  // ours, but the device should have dropped them (denied, malformed)
   uint64_t foreign = 0;     // not ours
-  bool generator_short = false;  // could not send all frames within 1 % of the trial's time
+  // Frames the port would not take when first offered (its ring full: the device
+  // behind it is not keeping up). They wait and go first, as under Ethernet flow
+  // control; if the generator cannot catch up, the trial falls short.
+  uint64_t refused = 0;
+  // Could not offer all frames within 1 % of the trial's time: refused, or the
+  // generator itself was held up (nothing refused).
+  bool generator_short = false;
   double seconds = 0;
+  // Share of the sending time the generator spent working (building, sending,
+  // receiving, checking) rather than waiting for its next burst: at this rate it had
+  // room for about 1/busy times as much. A device's figure means little where it is
+  // near 1.
+  double generator_busy = 0;
   double latency_p50_us = 0, latency_p99_us = 0, latency_max_us = 0;
-  TrialOutcome outcome() const { return {expected, received, generator_short}; }
+  TrialOutcome outcome() const { return {expected, received, generator_short, refused}; }
 };
 
 [[nodiscard]] TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports);
