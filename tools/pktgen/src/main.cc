@@ -7,9 +7,8 @@
 //   sbc-pktgen search --port VDEV --port VDEV --profile media --calls 1000 --connect 127.0.0.1:4443
 //                     --ca ca.pem --cert gen.pem --key gen.key --loss 0 --trial-seconds 2 --repeats
 //                     3
-//   sbc-pktgen sink    --port VDEV --port VDEV      (takes and drops all: the generator's own
-//   ceiling,
-//                                                    with run/search --into-sink)
+//   sbc-pktgen sink    --port VDEV --port VDEV      (takes and drops all; with run/search
+//                                                    --into-sink: the generator's own ceiling)
 //   sbc-pktgen reflect --port VDEV --port VDEV      (bounces all: a loopback for self-checks)
 //
 // Frames go out of the first port and are expected back on the second. Results are one
@@ -110,9 +109,8 @@ int main(int argc, char** argv) {
     if (std::string(sub->get_name()) == "reflect" || std::string(sub->get_name()) == "sink")
       continue;
     sub->add_flag("--into-sink", into_sink,
-                  "frames go into `sbc-pktgen sink`: none come back, and a trial passes when every "
-                  "frame went out "
-                  "on time (the generator's own ceiling)");
+                  "frames go into `sbc-pktgen sink`: none come back, and a trial passes when "
+                  "every frame went out on time (the generator's own ceiling)");
     sub->add_option("--profile", profile, "firewall or media")
         ->check(CLI::IsMember({"firewall", "media"}));
     sub->add_option("--flows", mix.flows, "firewall: distinct flows");

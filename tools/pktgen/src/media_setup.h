@@ -31,7 +31,7 @@ struct CallPlan {
 [[nodiscard]] std::expected<std::vector<MediaCall>, std::string> CreateCalls(
     const ControlSpec& control, const CallPlan& plan);
 // Calls made up here, without an appliance (relay ports as a fresh one gives them out,
-// keys drawn here): for the generator's own ceiling against a reflector.
+// keys drawn here): for the generator's own ceiling into a sink.
 [[nodiscard]] std::vector<MediaCall> MadeUpCalls(const CallPlan& plan, Endpoint relay_base);
 // Starts each call's SRTP stream from the phone afresh on the appliance, under the
 // phone's same key: MEDIA_SESSION_UPDATE to a key drawn for the moment, then back
