@@ -239,9 +239,17 @@ int main(int argc, char** argv) {
                 << " packets with libsrtp2" << std::endl;
       if (auto prepared = stream->Prepare(static_cast<uint64_t>(most)); !prepared)
         return Fail(prepared.error());
-      if (!made_up_calls)
+      if (!made_up_calls) {
         stream->set_restart(
             [&control, plan, &made] { return RestartPhoneStreams(control, plan, made); });
+      } else {
+        // No appliance: what comes back (through a reflector) is what was sent, which
+        // libsrtp2 checks under the phones' keys.
+        check = std::make_unique<SrtpCheck>(
+            made, stream->ssrc_base(), std::max<uint32_t>(1, check_every), &MediaCall::phone_key);
+        stream->set_observer(
+            [c = check.get()](const uint8_t* rtp, uint16_t bytes) { c->Look(rtp, bytes); });
+      }
       tx_port = 1;
       rx_port = 0;
     }

@@ -247,9 +247,10 @@ int SrtpSender::Protect(size_t call, uint8_t* rtp, int length) {
              : -1;
 }
 
-SrtpCheck::SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every)
+SrtpCheck::SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every,
+                     const std::string MediaCall::*key)
     : ssrc_base_(ssrc_base), every_(every), until_next_(every) {
-  for (const MediaCall& call : calls) sessions_.push_back(SrtpSession(call.our_key, false));
+  for (const MediaCall& call : calls) sessions_.push_back(SrtpSession(call.*key, false));
 }
 
 SrtpCheck::~SrtpCheck() {

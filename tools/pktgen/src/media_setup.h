@@ -64,11 +64,14 @@ class SrtpSender {
 [[nodiscard]] std::expected<void, std::string> GreetFromPhones(const std::vector<MediaCall>& calls,
                                                                const Ports& ports, uint16_t port);
 
-// Decrypts every `every`-th SRTP packet that reaches the phones with libsrtp2 and the
-// appliance's key: proof that what comes back is real SRTP under the negotiated key.
+// Decrypts every `every`-th SRTP packet that comes back with libsrtp2 and the key each
+// call's `key` names: the appliance's (what reaches the phones is real SRTP under the
+// negotiated key), or, through a reflector, the phones' own (what this generator sent
+// is, packets protected ahead and replayed in order).
 class SrtpCheck {
  public:
-  SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every);
+  SrtpCheck(const std::vector<MediaCall>& calls, uint32_t ssrc_base, uint32_t every,
+            const std::string MediaCall::*key = &MediaCall::our_key);
   ~SrtpCheck();
   void Look(const uint8_t* srtp, uint16_t bytes);
   uint64_t verified() const { return verified_; }
