@@ -59,10 +59,11 @@ bool ParseEndpoint(const std::string& text, Endpoint* e) {
   return true;
 }
 
-void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload,
-                   uint16_t payload_bytes, std::vector<uint8_t>* out) {
-  out->assign(kEthIp + payload_bytes, 0);
-  uint8_t* p = out->data();
+// Ethernet, IPv4 (checksum filled in) and UDP headers (checksum 0: none) in front of
+// `payload_bytes` at `p + kEthIp`.
+static void WriteUdpHeaders(const Endpoint& src, const Endpoint& dst, uint16_t payload_bytes,
+                            uint8_t* p) {
+  std::memset(p, 0, kEthIp);
   std::memcpy(p, kDstMac.data(), 6);
   std::memcpy(p + 6, kSrcMac.data(), 6);
   PutBe16(p + 12, 0x0800);
@@ -73,14 +74,22 @@ void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payl
   ip[9] = 17;
   PutBe32(ip + 12, src.ip);
   PutBe32(ip + 16, dst.ip);
+  auto* header = reinterpret_cast<rte_ipv4_hdr*>(ip);
+  header->hdr_checksum = rte_ipv4_cksum(header);
   uint8_t* udp = ip + 20;
   PutBe16(udp, src.port);
   PutBe16(udp + 2, dst.port);
   PutBe16(udp + 4, static_cast<uint16_t>(8 + payload_bytes));
-  if (payload_bytes != 0) std::memcpy(udp + 8, payload, payload_bytes);
-  auto* header = reinterpret_cast<rte_ipv4_hdr*>(ip);
-  header->hdr_checksum = rte_ipv4_cksum(header);
-  reinterpret_cast<rte_udp_hdr*>(udp)->dgram_cksum = rte_ipv4_udptcp_cksum(header, udp);
+}
+
+void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payload,
+                   uint16_t payload_bytes, std::vector<uint8_t>* out) {
+  out->assign(kEthIp + payload_bytes, 0);
+  uint8_t* p = out->data();
+  if (payload_bytes != 0) std::memcpy(p + kEthIp, payload, payload_bytes);
+  WriteUdpHeaders(src, dst, payload_bytes, p);
+  reinterpret_cast<rte_udp_hdr*>(p + 34)->dgram_cksum =
+      rte_ipv4_udptcp_cksum(reinterpret_cast<rte_ipv4_hdr*>(p + 14), p + 34);
 }
 
 FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
@@ -120,10 +129,6 @@ FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
     allowed += kinds[i] == 0;
   }
   allowed_share_ = static_cast<double>(allowed) / cycle;
-}
-
-bool FirewallMix::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
-  return NextBurst(&m, 1, now_tsc) != 0;
 }
 
 uint32_t FirewallMix::NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept {
@@ -223,7 +228,13 @@ std::expected<void, std::string> MediaStream::Rearm() {
   return restart_ ? restart_() : std::expected<void, std::string>{};
 }
 
-bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
+uint32_t MediaStream::NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept {
+  uint32_t back = 0;
+  for (uint16_t i = 0; i < n; ++i) back += Write(m[i], now_tsc);
+  return back;
+}
+
+bool MediaStream::Write(rte_mbuf* m, uint64_t now_tsc) noexcept {
   const bool srtp = path_ == MediaPath::kSrtpToRtp;
   if (srtp && prepared_count_ == 0) return false;
   // Prepared SRTP: packet i is call i % calls, sequence number i / calls + 1.
@@ -249,23 +260,7 @@ bool MediaStream::Next(rte_mbuf* m, uint64_t now_tsc) noexcept {
     rte_memcpy(p + kEthIp, prepared_.data() + prepared * prepared_stride_, rtp);
   else
     (void)WriteRtp(call, seq, p + kEthIp);
-  std::memset(p, 0, kEthIp);
-  std::memcpy(p, kDstMac.data(), 6);
-  std::memcpy(p + 6, kSrcMac.data(), 6);
-  PutBe16(p + 12, 0x0800);
-  uint8_t* ip = p + 14;
-  ip[0] = 0x45;
-  PutBe16(ip + 2, static_cast<uint16_t>(28 + rtp));
-  ip[8] = 64;
-  ip[9] = 17;
-  PutBe32(ip + 12, from.ip);
-  PutBe32(ip + 16, to.ip);
-  reinterpret_cast<rte_ipv4_hdr*>(ip)->hdr_checksum =
-      rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
-  uint8_t* udp = ip + 20;
-  PutBe16(udp, from.port);
-  PutBe16(udp + 2, to.port);
-  PutBe16(udp + 4, static_cast<uint16_t>(8 + rtp));  // checksum 0: none (IPv4)
+  WriteUdpHeaders(from, to, static_cast<uint16_t>(rtp), p);  // UDP checksum 0: none (IPv4)
   sent_at_[call * remembered_ + (seq & (remembered_ - 1))] = now_tsc;
   return true;
 }

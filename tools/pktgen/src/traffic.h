@@ -26,15 +26,10 @@ struct Endpoint {
 class Traffic {
  public:
   virtual ~Traffic() = default;
-  // Writes the next frame into `m` (empty); returns whether it should come back.
-  virtual bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept = 0;
-  // The next `n` frames, one per mbuf: how many of them should come back. One call a
-  // burst: the generator's own cost per frame bounds what it can show of a device.
-  virtual uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept {
-    uint32_t back = 0;
-    for (uint16_t i = 0; i < n; ++i) back += Next(m[i], now_tsc);
-    return back;
-  }
+  // The next `n` frames, one per mbuf (fresh from the pool): how many of them should
+  // come back. One call a burst: the generator's own cost per frame bounds what it can
+  // show of a device.
+  virtual uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept = 0;
   // A frame that came back: when it was sent (TSC), or 0 if it is not one of ours;
   // `wanted`: whether it should have (a denied frame should not).
   virtual uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept = 0;
@@ -59,7 +54,6 @@ struct FirewallMixSpec {
 class FirewallMix final : public Traffic {
  public:
   explicit FirewallMix(const FirewallMixSpec& spec);
-  bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
   uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   // Of `sent` frames from the start, how many should come back (the allowed ones).
@@ -125,7 +119,7 @@ class MediaStream final : public Traffic {
   }
   std::expected<void, std::string> Rearm() override;
 
-  bool Next(rte_mbuf* m, uint64_t now_tsc) noexcept override;
+  uint32_t NextBurst(rte_mbuf* const* m, uint16_t n, uint64_t now_tsc) noexcept override;
   uint64_t SentAt(const rte_mbuf* m, bool* wanted) noexcept override;
   const std::vector<MediaCall>& calls() const { return calls_; }
   uint32_t ssrc_base() const { return ssrc_base_; }
@@ -135,6 +129,8 @@ class MediaStream final : public Traffic {
   }
 
  private:
+  // One frame into `m`; whether it should come back.
+  bool Write(rte_mbuf* m, uint64_t now_tsc) noexcept;
   // The RTP packet of `call` with sequence number `seq` into `r` (room for SRTP's
   // trailer after it); its length.
   int WriteRtp(size_t call, uint16_t seq, uint8_t* r) const;
