@@ -18,8 +18,7 @@ namespace sbc::testing {
 
 namespace {
 
-ProcessResult Run(const std::vector<std::string>& argv, const std::string* input, int timeout_s, int signal_after_ms,
-                  int signal_number) {
+ProcessResult Run(const std::vector<std::string>& argv, const std::string* input, int timeout_s) {
   int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
   // Small inputs only (one pipe buffer): written whole before the child is waited for.
@@ -50,16 +49,12 @@ ProcessResult Run(const std::vector<std::string>& argv, const std::string* input
 
   ProcessResult result;
   const auto start = std::chrono::steady_clock::now();
-  bool signalled = false, killed = false;
+  bool killed = false;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
     const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::steady_clock::now() - start).count();
-    if (signal_after_ms > 0 && !signalled && elapsed_ms >= signal_after_ms) {
-      kill(pid, signal_number);
-      signalled = true;
-    }
     if (!killed && elapsed_ms >= timeout_s * 1000L) {
       kill(pid, SIGKILL);
       killed = true;
@@ -87,12 +82,12 @@ ProcessResult Run(const std::vector<std::string>& argv, const std::string* input
 
 }  // namespace
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s, int signal_after_ms, int signal_number) {
-  return Run(argv, nullptr, timeout_s, signal_after_ms, signal_number);
+ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s) {
+  return Run(argv, nullptr, timeout_s);
 }
 
 ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
-  return Run(argv, &input, timeout_s, 0, 0);
+  return Run(argv, &input, timeout_s);
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& log_file)
@@ -113,25 +108,41 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const
 }
 
 BackgroundProcess::~BackgroundProcess() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+  if (pid_ > 0) (void)Stop(SIGTERM, 60);
+}
+
+ProcessResult BackgroundProcess::Stop(int signal_number, int timeout_s) {
+  ProcessResult result;
+  if (pid_ <= 0) return result;
+  kill(pid_, signal_number);
   int status = 0;
-  for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(50000);
-  if (waitpid(pid_, &status, WNOHANG) == 0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  pid_t done;
+  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) usleep(10000);
+  if (done == 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
   }
+  pid_ = -1;
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  result.out = Log();
+  return result;
+}
+
+std::string BackgroundProcess::Log() const {
+  std::ifstream in(log_file_);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 std::string BackgroundProcess::WaitForLog(const std::string& text, int timeout_s) const {
-  std::string log;
-  for (int i = 0; i < timeout_s * 20; ++i) {
-    std::ifstream in(log_file_);
-    std::ostringstream out;
-    out << in.rdbuf();
-    log = out.str();
-    if (log.find(text) != std::string::npos) break;
-    usleep(50000);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  std::string log = Log();
+  while (log.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    usleep(20000);
+    log = Log();
   }
   return log;
 }

@@ -14,14 +14,18 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs `argv` (argv[0] is a path), feeding no stdin. If `signal_after_ms` > 0, sends
-// `signal` to the child that long after it starts. Waits at most `timeout_s`, then
+// How long a test waits for something that must happen before it calls it a failure:
+// long enough for a slow or loaded machine (and the sanitizers), since a test that
+// passes only waits as long as the event takes.
+inline constexpr int kEventDeadlineS = 300;
+
+// Runs `argv` (argv[0] is a path), feeding no stdin. Waits at most `timeout_s`, then
 // kills it (result.signal == SIGKILL).
-ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s = 60,
-                         int signal_after_ms = 0, int signal = 0);
+ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s = kEventDeadlineS);
 
 // RunProcess with `input` (at most 16 KiB) on the child's stdin.
-ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input, int timeout_s = 60);
+ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  int timeout_s = kEventDeadlineS);
 
 // A process that runs while the test does (a daemon), its stdout and stderr in a
 // file. The destructor sends SIGTERM and waits.
@@ -32,7 +36,12 @@ class BackgroundProcess {
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   // Waits up to `timeout_s` for `text` to appear in the log; returns the log so far.
-  std::string WaitForLog(const std::string& text, int timeout_s = 20) const;
+  std::string WaitForLog(const std::string& text, int timeout_s = kEventDeadlineS) const;
+  // The log so far.
+  std::string Log() const;
+  // Sends `signal` and waits (at most `timeout_s`, then SIGKILL) for the process to
+  // end; its exit code and signal as RunProcess reports them, its log as `out`.
+  ProcessResult Stop(int signal, int timeout_s = kEventDeadlineS);
   int pid() const { return pid_; }
 
  private:

@@ -30,7 +30,7 @@ class SbcSignTest : public ::testing::Test {
 
   ProcessResult Sign(std::vector<std::string> args) {
     args.insert(args.begin(), SBC_SIGN_BIN);
-    return RunProcess(args, 60);
+    return RunProcess(args);
   }
   std::string P(const std::string& name) const { return (dir_ / name).string(); }
 

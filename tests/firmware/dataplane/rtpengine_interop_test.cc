@@ -34,6 +34,7 @@
 
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "support/appliance_processes.h"
+#include "support/wait.h"
 #include "support/rtpengine_ng.h"
 
 namespace sbc::testing {
@@ -79,8 +80,9 @@ class UdpSocket {
     inet_pton(AF_INET, address, &a.sin_addr);
     (void)sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
   }
-  // The next datagram within `timeout`, or "".
-  std::string Receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+  // The next datagram within `timeout`, or "". The default is generous: a datagram on
+  // its way comes at once; only a lost one costs the wait.
+  std::string Receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[4096];
     while (std::chrono::steady_clock::now() < deadline) {
@@ -172,7 +174,7 @@ class RtpengineInteropTest : public ::testing::Test {
     ng.SendTo("127.0.0.1", ng_port_,
               NgMessage(++cookies_, Bencode("command") + Bencode(command) + Bencode("call-id") +
                                         Bencode("sbc-interop-" + tag_) + Bencode("sdp") + Bencode(sdp) + extra));
-    *raw = ng.Receive(std::chrono::milliseconds(5000));
+    *raw = ng.Receive(std::chrono::milliseconds(60'000));
     return NgReplySdp(*raw);
   }
 
@@ -205,7 +207,7 @@ class RtpengineInteropTest : public ::testing::Test {
   }
   static int Ip(std::vector<std::string> args) {
     args.insert(args.begin(), "/usr/sbin/ip");
-    return RunProcess(args, 30).exit_code;
+    return RunProcess(args).exit_code;
   }
 
   fs::path dir_;
@@ -274,9 +276,15 @@ TEST_F(RtpengineInteropTest, MediaCrossesRtpengineAndOurRelayBothWays) {
   const uint16_t rtpengine_caller_port = uint16_t(std::stoi(m[1]));
 
   std::mt19937 rng(31);
-  // The phone speaks first, so our relay learns its link address.
+  // The phone speaks first, so our relay learns its link address: until it has.
   for (uint16_t seq = 1; seq <= 3; ++seq) phone.SendTo("198.51.100.250", our_lan_port, RtpPacket(0xbbbb, seq, rng));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  schema::DataplaneRequest list_now;
+  list_now.set_media_list(true);
+  EXPECT_TRUE(WaitUntil([&] {
+    auto listed = link.Call(list_now);
+    return listed && listed->media_sessions_size() >= 1 && listed->media_sessions(0).legs_size() == 2 &&
+           listed->media_sessions(0).legs(1).packets_in() >= 3;
+  })) << Diagnose(link);  // (they go no further: rtpengine's side is not known yet)
   // 4. caller -> rtpengine (SRTP there) -> our relay (plain here) -> phone.
   int phone_got = 0;
   for (uint16_t seq = 1; seq <= 50; ++seq) {

@@ -17,6 +17,7 @@
 
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "support/appliance_processes.h"
+#include "support/wait.h"
 
 namespace sbc::testing {
 namespace {
@@ -75,7 +76,7 @@ class SbcctlSshTest : public ::testing::Test {
 
   std::string P(const std::string& name) const { return (dir_ / name).string(); }
   static std::string Board() { return std::string(SBC_SOURCE_DIR) + "/board/sim.textproto"; }
-  static ProcessResult Run(std::vector<std::string> argv) { return RunProcess(argv, 60); }
+  static ProcessResult Run(std::vector<std::string> argv) { return RunProcess(argv); }
 
   void MakeBundle(int version) {
     // Version 2 shortens the UDP timeout, so the two differ.
@@ -142,8 +143,7 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   // Traffic now passes under the pushed rules, and the counters keep moving.
   const long first = Counter("rule.carrier-rtp.packets");
   EXPECT_GT(first, 0) << Slurp(dir_ / "dataplane.log");
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_GT(Counter("rule.carrier-rtp.packets"), first);
+  EXPECT_TRUE(WaitUntil([&] { return Counter("rule.carrier-rtp.packets") > first; }));
 
   r = Sbcctl({"config", "push", P("v2.bundle"), "--confirm-within", "300"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -172,7 +172,7 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   EXPECT_THAT(Slurp(dir_ / "keys/users.textproto"), HasSubstr("nina")) << "the change was not persisted";
   // nina makes her key and request; the administrator approves; nina is served.
   fs::create_directories(dir_ / "nina");
-  r = RunProcess({SBCCTL_BIN, "users", "request-cert", "nina", "--dir", P("nina")}, 30);
+  r = RunProcess({SBCCTL_BIN, "users", "request-cert", "nina", "--dir", P("nina")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Sbcctl({"users", "approve-cert", "nina", "--csr", P("nina/nina.csr"), "--out", P("nina/nina.pem")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -197,7 +197,7 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
 
   // Every tunnel of this test (to its own sshd's port: tests of other fixtures run
   // beside it with tunnels of their own) was closed again.
-  EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:.* Port=" + ssh_port_ + " "}, 10).exit_code, 1);
+  EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:.* Port=" + ssh_port_ + " "}).exit_code, 1);
 }
 
 TEST_F(SbcctlSshTest, TheDataplaneKeepsForwardingWhileMgmtdIsDownAndAfterItRestarts) {
@@ -216,8 +216,7 @@ TEST_F(SbcctlSshTest, TheDataplaneKeepsForwardingWhileMgmtdIsDownAndAfterItResta
     return -1L;
   };
   const long before = packets();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_GT(packets(), before) << "forwarding stopped with sbc-mgmtd";
+  EXPECT_TRUE(WaitUntil([&] { return packets() > before; })) << "forwarding stopped with sbc-mgmtd";
   EXPECT_EQ(link.Call(ask)->rules_version(), 2u);
   // sbc-mgmtd comes back and finds the dataplane already running its version.
   mgmtd_ = std::make_unique<BackgroundProcess>(

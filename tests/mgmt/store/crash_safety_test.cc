@@ -1,15 +1,15 @@
 // A crash at any instant of a store write leaves the old config or the new one,
 // never neither and never a corrupt store. The store runs in a child process that is
-// SIGKILLed at every durable step of a commit, then at random moments.
+// SIGKILLed at every durable step of a commit, then at steps drawn at random.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "store_fixture.h"
 
@@ -102,32 +102,32 @@ TEST_F(CrashSafetyTest, KilledAtEveryStepOfARollbackOrRevertLeavesOldOrNew) {
   }
 }
 
-TEST_F(CrashSafetyTest, KilledAtRandomMomentsDuringPushesNeverCorrupts) {
+// Kills at random points of a run of 40 pushes: the point is a durable step counted by
+// the store (a seeded draw of which one), not a moment, so every round kills where it
+// was meant to on any machine, however fast.
+TEST_F(CrashSafetyTest, KilledAtRandomStepsDuringPushesNeverCorrupts) {
   std::mt19937 rng(2024);
   ASSERT_TRUE(store_->Push(Bundle(1)).has_value());
   uint64_t next = 2;
   uint64_t last_running = 1;
-  int rounds_that_committed = 0;
+  int rounds_that_committed = 0, rounds_killed = 0;
   std::vector<std::string> bundles;
   for (int i = 0; i < 40; ++i) bundles.push_back(Bundle(1000 + i));
+  constexpr int kStepsPerPush = 12;  // bundle, state, highest-version: four durable steps each
   for (int round = 0; round < 25; ++round) {
-    store_.reset();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      auto store = ConfigStore::Open(dir_, *verifier_, clock_, {});
-      if (!store) _exit(3);
-      for (const auto& b : bundles) (void)(*store)->Push(b);
-      _exit(0);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    SCOPED_TRACE("round " + std::to_string(round));
+    const int kill_at = 1 + static_cast<int>(rng() % (bundles.size() * kStepsPerPush));
+    SCOPED_TRACE("round " + std::to_string(round) + ", killed at step " + std::to_string(kill_at));
+    rounds_killed += RunChildKilledAtStep(kill_at, [&](ConfigStore& s) {
+      for (const auto& b : bundles) (void)s.Push(b);
+    });
     Reopen();
     const uint64_t running = store_->running_version();
     ASSERT_TRUE(store_->RunningEnvelope().has_value());
     EXPECT_TRUE(verifier_->VerifyConfigBundle(*store_->RunningEnvelope(), clock_.NowUnixMs() / 1000));
     EXPECT_GE(store_->highest_version(), running);
+    for (const auto& dir : {dir_, dir_ / "bundles"})
+      for (const auto& entry : std::filesystem::directory_iterator(dir))
+        EXPECT_FALSE(entry.path().string().ends_with(".tmp")) << entry.path();
     if (running != last_running) ++rounds_that_committed;
     last_running = running;
     // Bundles below what the child reached are now refused: move past them all.
@@ -135,8 +135,24 @@ TEST_F(CrashSafetyTest, KilledAtRandomMomentsDuringPushesNeverCorrupts) {
     for (int i = 0; i < 40; ++i) bundles.push_back(Bundle(2000 + 1000 * next + i));
     ++next;
   }
-  // The kills landed mid-run, not only before the first push or after the last.
+  EXPECT_EQ(rounds_killed, 25) << "every kill point lies within the run";
+  // The kills landed mid-run, not only before the first push's commit.
   EXPECT_GT(rounds_that_committed, 0);
+}
+
+// A link planted where a write puts its temp file does not get written through: the
+// file it points to stays as it was, and the target is a file of the store's own.
+TEST(AtomicFileTest, ALinkPlantedAsTheTempFileIsNotFollowed) {
+  const auto dir = std::filesystem::temp_directory_path() / ("sbc-atomic-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "victim") << "precious";
+  std::filesystem::create_symlink(dir / "victim", dir / "state.pb.tmp");
+  ASSERT_TRUE(WriteFileAtomically(dir, "state.pb", "new state").has_value());
+  EXPECT_EQ(*ReadFile(dir / "victim"), "precious");
+  EXPECT_EQ(*ReadFile(dir / "state.pb"), "new state");
+  EXPECT_FALSE(std::filesystem::is_symlink(dir / "state.pb"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

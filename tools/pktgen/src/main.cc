@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   std::string media_path = "rtp-to-srtp";
   bool made_up_calls = false, into_sink = false;
   double pps = 1e6, seconds = 2, min_pps = 1e4, max_pps = 2e7, loss_percent = 0, resolution = 0.01;
+  double late_slack = 0.01, drain_seconds = 0.05;
   uint32_t repeats = 3;
   for (CLI::App* sub :
        {app.add_subcommand("run", "one trial at a fixed rate"),
@@ -108,6 +109,12 @@ int main(int argc, char** argv) {
                     "run: trial length; sink, reflect: how long (0: until stopped)");
     if (std::string(sub->get_name()) == "reflect" || std::string(sub->get_name()) == "sink")
       continue;
+    sub->add_option("--late-slack", late_slack,
+                    "how late (a share of the trial's length) a trial may still send what is left; "
+                    "later, it ends and counts as the generator's falling short (tests on a "
+                    "loaded machine give it room)");
+    sub->add_option("--drain-seconds", drain_seconds,
+                    "how long nothing must come back after the last send before counting ends");
     sub->add_flag("--into-sink", into_sink,
                   "frames go into `sbc-pktgen sink`: none come back, and a trial passes when "
                   "every frame went out on time (the generator's own ceiling)");
@@ -279,6 +286,8 @@ int main(int argc, char** argv) {
                                     .seconds = seconds,
                                     .tx_port = tx_port,
                                     .rx_port = rx_port,
+                                    .drain_s = drain_seconds,
+                                    .late_slack = late_slack,
                                     .into_sink = into_sink},
                                    *ports);
     out << ",\"trial\":" << ToJson(r);
@@ -296,6 +305,8 @@ int main(int argc, char** argv) {
                               .seconds = seconds,
                               .tx_port = tx_port,
                               .rx_port = rx_port,
+                              .drain_s = drain_seconds,
+                              .late_slack = late_slack,
                               .into_sink = into_sink};
         if (!rearm())
           return TrialOutcome{.expected = 1};  // no trial: a failed one, and the run fails
@@ -322,6 +333,8 @@ int main(int argc, char** argv) {
                               .seconds = seconds,
                               .tx_port = tx_port,
                               .rx_port = rx_port,
+                              .drain_s = drain_seconds,
+                              .late_slack = late_slack,
                               .into_sink = into_sink},
                              *ports));
   }

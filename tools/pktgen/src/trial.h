@@ -17,6 +17,7 @@ struct TrialSpec {
   double seconds = 1;
   uint16_t tx_port = 0, rx_port = 1;
   double drain_s = 0.05;   // quiet time after the last send before counting ends
+  double late_slack = 0.01;  // a share of `seconds` the trial may run over to send all
   bool into_sink = false;  // frames go to a sink: none come back, none are expected
 };
 
@@ -30,7 +31,7 @@ struct TrialResult {
   // behind it is not keeping up). They wait and go first, as under Ethernet flow
   // control; if the generator cannot catch up, the trial falls short.
   uint64_t refused = 0;
-  // Could not offer all frames within 1 % of the trial's time: refused, or the
+  // Could not offer all frames within late_slack of the trial's time: refused, or the
   // generator itself was held up (nothing refused).
   bool generator_short = false;
   double seconds = 0;
