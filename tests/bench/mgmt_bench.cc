@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   auto server = mgmt::tls::TlsServer::Start(
       {.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server_cred.cert_pem, .key_pem = server_cred.key_pem,
        .max_clients = 64},
-      [&](const mgmt::tls::ClientIdentity& who, const std::string& frame) { return service.HandleFrame(who.common_name, frame); });
+      [&](const mgmt::tls::ClientIdentity& who, const std::string& frame) { return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame); });
   const testing::TlsClientOptions options{.credential = pki.Issue("bench")};
   schema::Request status;
   status.set_rpc(schema::STATUS);

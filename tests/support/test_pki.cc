@@ -11,7 +11,10 @@ TestPki::TestPki(const std::string& ca_name) {
 }
 
 Credential TestPki::Issue(const std::string& common_name, const char* not_before, const char* not_after) {
-  auto c = ca_->Issue(common_name, not_before, not_after);
+  // Names beginning "sbc-" are the appliance's own (mgmt::tls::kServerName, and the
+  // tests' server "sbc-appliance"): a TLS server's certificate; every other a client's.
+  const auto purpose = common_name.starts_with("sbc-") ? mgmt::pki::Purpose::kServer : mgmt::pki::Purpose::kClient;
+  auto c = ca_->Issue(common_name, purpose, not_before, not_after);
   if (!c) throw std::runtime_error(c.error());
   return *c;
 }

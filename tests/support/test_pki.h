@@ -17,6 +17,7 @@ class TestPki {
   const std::string& ca_pem() const { return ca_->credential().cert_pem; }
   Credential Issue(const std::string& common_name, const char* not_before = "20240101000000",
                    const char* not_after = "20491231235959");
+  mgmt::pki::CertificateAuthority& ca() { return *ca_; }
 
  private:
   std::unique_ptr<mgmt::pki::CertificateAuthority> ca_;

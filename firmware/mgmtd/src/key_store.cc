@@ -61,7 +61,7 @@ std::expected<void, std::string> WriteUsers(const std::filesystem::path& key_sto
 
 std::expected<mgmt::pki::Credential, std::string> RotateServerCredential(const std::filesystem::path& key_store,
                                                                         mgmt::pki::CertificateAuthority& ca) {
-  auto fresh = ca.Issue(mgmt::tls::kServerName);
+  auto fresh = ca.Issue(mgmt::tls::kServerName, mgmt::pki::Purpose::kServer);
   if (!fresh) return std::unexpected(fresh.error());
   std::error_code ec;
   std::filesystem::remove(key_store / kServerKeyNext, ec);  // left by a rotation that failed earlier
@@ -105,9 +105,9 @@ std::expected<void, std::string> ProvisionDevelopment(const std::filesystem::pat
     return std::unexpected((key_store / kCaKey).string() + " exists: this appliance is provisioned already");
   auto ca = mgmt::pki::CertificateAuthority::Create("SBC Management CA (development)");
   if (!ca) return std::unexpected(ca.error());
-  auto server = (*ca)->Issue(mgmt::tls::kServerName);
+  auto server = (*ca)->Issue(mgmt::tls::kServerName, mgmt::pki::Purpose::kServer);
   if (!server) return std::unexpected(server.error());
-  auto operator_credential = (*ca)->Issue(admin);
+  auto operator_credential = (*ca)->Issue(admin, mgmt::pki::Purpose::kClient);
   if (!operator_credential) return std::unexpected(operator_credential.error());
 
   schema::UserDirectory users;
@@ -115,6 +115,9 @@ std::expected<void, std::string> ProvisionDevelopment(const std::filesystem::pat
   user->set_name(admin);
   for (schema::Role r : {schema::VIEWER, schema::OPERATOR, schema::AUDITOR, schema::SECURITY_ADMIN})
     user->add_roles(r);
+  auto key = mgmt::pki::KeyId(operator_credential->cert_pem);
+  if (!key) return std::unexpected("the administrator's certificate: " + key.error());
+  user->add_keys(*key);  // the one certificate the administrator authenticates with
   for (auto step : {WritePrivate(key_store / kCaKey, (*ca)->credential().key_pem),
                     WritePublic(key_store / kCaCert, (*ca)->credential().cert_pem),
                     WritePrivate(key_store / kServerKey, server->key_pem),

@@ -26,6 +26,7 @@ struct ConsoleServer::State {
 
   mutable std::mutex mutex;  // guards stats
   ConsoleServerStats stats;
+  const SteadyClock* clock = &SystemSteadyClock();
   std::unique_ptr<ConnectionThreads> sessions;
 
   void Count(uint64_t ConsoleServerStats::*field) {
@@ -33,9 +34,11 @@ struct ConsoleServer::State {
     ++(stats.*field);
   }
 
-  // The login frame; the user name on success.
-  std::optional<std::string> LogIn(Transport& transport) {
-    auto frame = ReadFrame(transport, config.read_timeout);
+  // The login frame, due by `deadline`; the user name on success. *idle: when the
+  // session is idle unless a request comes first (set before the answer goes out, so
+  // it never starts later than the peer can see).
+  std::optional<std::string> LogIn(Transport& transport, const Deadline& deadline, Deadline* idle) {
+    auto frame = ReadFrame(transport, deadline);
     if (!frame) {
       if (frame.error() != FrameError::kClosed) Count(&ConsoleServerStats::bad_frames);
       return std::nullopt;
@@ -53,22 +56,27 @@ struct ConsoleServer::State {
     std::fill(frame->begin(), frame->end(), '\0');
     const bool ok = response.outcome() == schema::OK;
     if (!ok) Count(&ConsoleServerStats::failed_logins);
+    *idle = Deadline::In(config.idle_timeout, *clock);
     if (!WriteFrame(transport, response.SerializeAsString()) || !ok) return std::nullopt;
     return request.user_name();
   }
 
-  void Serve(int fd) {
+  // The session on `fd`, whose login is due by `login_deadline` (set when accepted).
+  void Serve(int fd, const Deadline& login_deadline) {
     FdTransport transport(fd);
-    auto user = LogIn(transport);
+    Deadline idle = login_deadline;
+    auto user = LogIn(transport, login_deadline, &idle);
     if (!user) return;
     while (!stopping.load()) {
-      if (!WaitReadable(fd, config.idle_timeout, stopping)) return;
-      auto frame = ReadFrame(transport, config.read_timeout);
+      if (!WaitReadable(fd, idle, stopping)) return;
+      auto frame = ReadFrame(transport, config.read_timeout, kMaxFrameBytes, *clock);
       if (!frame) {
         if (frame.error() != FrameError::kClosed) Count(&ConsoleServerStats::bad_frames);
         return;
       }
-      if (!WriteFrame(transport, handler(*user, *frame))) return;
+      const std::string reply = handler(*user, *frame);
+      idle = Deadline::In(config.idle_timeout, *clock);
+      if (!WriteFrame(transport, reply)) return;
     }
   }
 
@@ -82,7 +90,8 @@ struct ConsoleServer::State {
         close(fd);
         continue;
       }
-      if (!sessions->Start(fd, [this](int session_fd) { Serve(session_fd); })) {
+      const Deadline login_due = Deadline::In(config.read_timeout, *clock);
+      if (!sessions->Start(fd, [this, login_due](int session_fd) { Serve(session_fd, login_due); })) {
         Count(&ConsoleServerStats::refused_over_limit);
         continue;
       }
@@ -100,6 +109,7 @@ std::expected<std::unique_ptr<ConsoleServer>, std::string> ConsoleServer::Start(
   server->state_ = std::make_unique<State>();
   State& s = *server->state_;
   s.config = config;
+  if (config.clock != nullptr) s.clock = config.clock;
   s.login = std::move(login);
   s.handler = std::move(handler);
   s.listen_fd = *fd;

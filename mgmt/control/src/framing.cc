@@ -9,12 +9,10 @@
 namespace sbc::mgmt::control {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Reads exactly `size` bytes. `started` says whether part of the frame was read
 // already, which turns an end of stream into a truncation.
-std::expected<void, FrameError> ReadExactly(Transport& t, char* out, size_t size,
-                                            Clock::time_point deadline, bool started) {
+std::expected<void, FrameError> ReadExactly(Transport& t, char* out, size_t size, const Deadline& deadline,
+                                            bool started) {
   size_t done = 0;
   while (done < size) {
     auto n = t.Read(out + done, size - done, deadline);
@@ -25,7 +23,17 @@ std::expected<void, FrameError> ReadExactly(Transport& t, char* out, size_t size
   return {};
 }
 
+class SystemClock final : public SteadyClock {
+ public:
+  time_point Now() const override { return std::chrono::steady_clock::now(); }
+};
+
 }  // namespace
+
+const SteadyClock& SystemSteadyClock() {
+  static const SystemClock clock;
+  return clock;
+}
 
 const char* FrameErrorText(FrameError error) {
   switch (error) {
@@ -38,16 +46,14 @@ const char* FrameErrorText(FrameError error) {
   return "unknown frame error";
 }
 
-std::expected<size_t, FrameError> FdTransport::Read(void* buffer, size_t size,
-                                                    Clock::time_point deadline) {
+std::expected<size_t, FrameError> FdTransport::Read(void* buffer, size_t size, const Deadline& deadline) {
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::unexpected(FrameError::kTimeout);
+    if (deadline.passed()) return std::unexpected(FrameError::kTimeout);
     pollfd pfd{fd_, POLLIN, 0};
-    const int ready = poll(&pfd, 1, static_cast<int>(left.count()));
+    const int ready = poll(&pfd, 1, deadline.poll_ms());
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return std::unexpected(FrameError::kIo);
-    if (ready == 0) return std::unexpected(FrameError::kTimeout);
+    if (ready == 0) continue;  // a slice passed: look at the clock again
     const ssize_t n = read(fd_, buffer, size);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) return std::unexpected(FrameError::kIo);
@@ -67,8 +73,11 @@ std::expected<void, FrameError> FdTransport::WriteAll(std::string_view bytes) {
 }
 
 std::expected<std::string, FrameError> ReadFrame(Transport& transport, std::chrono::milliseconds timeout,
-                                                 uint32_t max_bytes) {
-  const auto deadline = Clock::now() + timeout;
+                                                 uint32_t max_bytes, const SteadyClock& clock) {
+  return ReadFrame(transport, Deadline::In(timeout, clock), max_bytes);
+}
+
+std::expected<std::string, FrameError> ReadFrame(Transport& transport, const Deadline& deadline, uint32_t max_bytes) {
   unsigned char header[4];
   if (auto ok = ReadExactly(transport, reinterpret_cast<char*>(header), 4, deadline, false); !ok)
     return std::unexpected(ok.error());

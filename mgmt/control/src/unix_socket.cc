@@ -75,15 +75,17 @@ bool PeerIsTrusted(int fd) {
   return peer == geteuid() || peer == 0;
 }
 
-bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop,
+                  const SteadyClock& clock) {
+  return WaitReadable(fd, Deadline::In(timeout, clock), stop);
+}
+
+bool WaitReadable(int fd, const Deadline& deadline, const std::atomic<bool>& stop) {
   while (!stop.load()) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) return false;
+    if (deadline.passed()) return false;
     pollfd pfd{fd, POLLIN, 0};
     // A signal (EINTR) simply loops.
-    if (poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 200))) > 0) return true;
+    if (poll(&pfd, 1, deadline.poll_ms()) > 0) return true;
   }
   return false;
 }

@@ -26,6 +26,26 @@ std::string MbedError(int code) {
   return text;
 }
 
+// The DER value of an extendedKeyUsage extension naming one purpose (RFC 5280
+// 4.2.1.12): SEQUENCE { OBJECT IDENTIFIER id-kp-serverAuth or id-kp-clientAuth }.
+// mbedTLS 2.28 parses this extension but has no writer for it.
+std::string ExtendedKeyUsage(Purpose purpose) {
+  const std::string oid = purpose == Purpose::kServer ? std::string(MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH))
+                                                      : std::string(MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
+  std::string der = {0x30, static_cast<char>(2 + oid.size()), 0x06, static_cast<char>(oid.size())};
+  return der + oid;
+}
+
+std::string Hex(const unsigned char* bytes, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < n; ++i) {
+    hex += kHex[bytes[i] >> 4];
+    hex += kHex[bytes[i] & 15];
+  }
+  return hex;
+}
+
 }  // namespace
 
 struct CertificateAuthority::Impl {
@@ -41,8 +61,13 @@ struct CertificateAuthority::Impl {
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_pk_init(&key);
     mbedtls_x509_crt_init(&cert);
-    // Serials start at a random 48-bit value so two CA objects never reuse one.
-    next_serial = (std::random_device{}() & 0xffffffull) << 24 | 1;
+    // Serials grow with time (milliseconds since 1970, times 256, then one by one), so a
+    // later certificate has the larger serial whichever CA object issued it, and two
+    // never share one but for a clock set back.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    next_serial = static_cast<uint64_t>(ms) << 8 | (std::random_device{}() & 0xff);
   }
   ~Impl() {
     mbedtls_x509_crt_free(&cert);
@@ -73,8 +98,10 @@ struct CertificateAuthority::Impl {
     std::strftime(text, sizeof(text), "%Y%m%d%H%M%S", &tm);
     return text;
   }
+  // A certificate for `subject`'s key: the CA's own (is_ca), or for `purpose`.
   std::expected<std::string, std::string> Sign(mbedtls_pk_context* subject_key, const std::string& subject,
-                                               bool is_ca, const char* not_before, const char* not_after) {
+                                               bool is_ca, Purpose purpose, const char* not_before,
+                                               const char* not_after) {
     mbedtls_x509write_cert crt;
     mbedtls_x509write_crt_init(&crt);
     mbedtls_mpi serial;
@@ -89,6 +116,15 @@ struct CertificateAuthority::Impl {
     if (ret == 0) ret = mbedtls_x509write_crt_set_serial(&crt, &serial);
     if (ret == 0) ret = mbedtls_x509write_crt_set_validity(&crt, not_before, not_after);
     if (ret == 0) ret = mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca ? 1 : 0, is_ca ? 0 : -1);
+    if (ret == 0)
+      ret = mbedtls_x509write_crt_set_key_usage(
+          &crt, is_ca ? MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+    if (ret == 0 && !is_ca) {
+      const std::string eku = ExtendedKeyUsage(purpose);
+      ret = mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                                MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+                                                reinterpret_cast<const unsigned char*>(eku.data()), eku.size());
+    }
     unsigned char buf[4096];
     if (ret == 0) ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
     mbedtls_mpi_free(&serial);
@@ -109,7 +145,8 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   if (int ret = i.Seed(); ret != 0) return std::unexpected("CA: random generator: " + MbedError(ret));
   if (int ret = i.NewKey(&i.key); ret != 0) return std::unexpected("CA: key: " + MbedError(ret));
   auto key = i.KeyPem(&i.key);
-  auto cert = key ? i.Sign(&i.key, name, true, "20240101000000", "20491231235959") : std::unexpected(key.error());
+  auto cert = key ? i.Sign(&i.key, name, true, Purpose::kClient, "20240101000000", "20491231235959")
+                  : std::unexpected(key.error());
   if (!cert) return std::unexpected("CA: " + cert.error());
   ca->ca_ = {*cert, *key};
   return ca;
@@ -157,7 +194,8 @@ std::expected<std::string, std::string> CertificateAuthority::SignRequest(const 
     else if (cn != required_cn)
       result = std::unexpected("the request is for \"" + cn + "\", not \"" + required_cn + "\"");
     else
-      result = impl_->Sign(&csr.pk, cn, false, impl_->Validity(days, false).c_str(), impl_->Validity(days, true).c_str());
+      result = impl_->Sign(&csr.pk, cn, false, Purpose::kClient, impl_->Validity(days, false).c_str(),
+                           impl_->Validity(days, true).c_str());
   }
   mbedtls_x509_csr_free(&csr);
   return result;
@@ -192,13 +230,13 @@ std::expected<Credential, std::string> CreateRequest(const std::string& common_n
   return result;
 }
 
-std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name,
+std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name, Purpose purpose,
                                                                   const char* not_before, const char* not_after) {
   mbedtls_pk_context key;
   mbedtls_pk_init(&key);
   std::expected<Credential, std::string> result = std::unexpected(std::string("key generation failed"));
   if (impl_->NewKey(&key) == 0) {
-    auto cert = impl_->Sign(&key, common_name, false, not_before, not_after);
+    auto cert = impl_->Sign(&key, common_name, false, purpose, not_before, not_after);
     auto pem = impl_->KeyPem(&key);
     if (cert && pem) result = Credential{*cert, *pem};
     else result = std::unexpected(cert ? pem.error() : cert.error());
@@ -207,27 +245,39 @@ std::expected<Credential, std::string> CertificateAuthority::Issue(const std::st
   return result;
 }
 
-std::expected<std::string, std::string> KeyFingerprint(const std::string& cert_pem) {
+std::string KeyId(const mbedtls_x509_crt& cert) {
+  unsigned char der[512];
+  // mbedtls_pk_write_pubkey_der writes at the end of the buffer.
+  const int len = mbedtls_pk_write_pubkey_der(const_cast<mbedtls_pk_context*>(&cert.pk), der, sizeof(der));
+  unsigned char digest[32];
+  if (len <= 0 || mbedtls_sha256_ret(der + sizeof(der) - len, static_cast<size_t>(len), digest, 0) != 0) return "";
+  return "sha256:" + Hex(digest, sizeof(digest));
+}
+
+std::expected<std::string, std::string> KeyId(const std::string& cert_pem) {
   mbedtls_x509_crt cert;
   mbedtls_x509_crt_init(&cert);
   std::expected<std::string, std::string> result = std::unexpected(std::string("not a PEM certificate"));
-  unsigned char der[512];
-  if (mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0) {
-    // mbedtls_pk_write_pubkey_der writes at the end of the buffer.
-    const int len = mbedtls_pk_write_pubkey_der(&cert.pk, der, sizeof(der));
-    unsigned char digest[32];
-    if (len > 0 && mbedtls_sha256_ret(der + sizeof(der) - len, static_cast<size_t>(len), digest, 0) == 0) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      std::string hex = "sha256:";
-      for (int i = 0; i < 8; ++i) {
-        hex += kHex[digest[i] >> 4];
-        hex += kHex[digest[i] & 15];
-      }
-      result = hex;
-    }
-  }
+  if (mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0)
+    if (std::string id = KeyId(cert); !id.empty()) result = id;
   mbedtls_x509_crt_free(&cert);
   return result;
+}
+
+std::expected<std::string, std::string> KeyFingerprint(const std::string& cert_pem) {
+  auto id = KeyId(cert_pem);
+  if (!id) return std::unexpected(id.error());
+  return id->substr(0, 7 + 16);  // "sha256:" and 8 bytes
+}
+
+bool CertifiedFor(const mbedtls_x509_crt& cert, Purpose purpose) {
+  // Without the extension mbedTLS would accept any use: ours always carry it.
+  if (!(cert.ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE)) return false;
+  return purpose == Purpose::kServer
+             ? mbedtls_x509_crt_check_extended_key_usage(&cert, MBEDTLS_OID_SERVER_AUTH,
+                                                         MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) == 0
+             : mbedtls_x509_crt_check_extended_key_usage(&cert, MBEDTLS_OID_CLIENT_AUTH,
+                                                         MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0;
 }
 
 bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_pem) {

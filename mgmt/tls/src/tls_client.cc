@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 
 #include "sbc/mgmt/control/framing.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/tls/ssl_transport.h"
 #include "sbc/mgmt/tls/tls_config.h"
 
@@ -22,6 +25,38 @@ std::string MbedError(int code) {
   char text[160];
   mbedtls_strerror(code, text, sizeof(text));
   return text;
+}
+
+// A certificate serial as hex without leading zeros: longer is larger, and strings of
+// one length compare as the numbers do.
+std::string SerialHex(const mbedtls_x509_buf& serial) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < serial.len; ++i) {
+    hex += kHex[serial.p[i] >> 4];
+    hex += kHex[serial.p[i] & 15];
+  }
+  const size_t first = hex.find_first_not_of('0');
+  return first == std::string::npos ? "0" : hex.substr(first);
+}
+
+bool Older(const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+
+// The serial ratchet (see Connect): refuses `seen` below what `file` holds, else keeps
+// `seen` there if it is higher.
+std::expected<void, std::string> Ratchet(const std::string& file, const std::string& seen) {
+  std::string highest;
+  if (std::ifstream in(file); in) in >> highest;
+  if (!highest.empty() && Older(seen, highest))
+    return std::unexpected("the appliance presented a server certificate (serial " + seen +
+                           ") older than one it presented before (serial " + highest +
+                           "): an old key after a rotation, or not the appliance");
+  if (highest != seen) {
+    const std::string temp = file + ".tmp";
+    std::ofstream(temp, std::ios::trunc) << seen << "\n";
+    std::rename(temp.c_str(), file.c_str());
+  }
+  return {};
 }
 
 
@@ -63,7 +98,7 @@ TlsClient::~TlsClient() = default;
 
 std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
     const std::string& host, uint16_t port, const std::string& ca_pem, const std::string& cert_pem,
-    const std::string& key_pem) {
+    const std::string& key_pem, const std::string& server_serial_file) {
   std::unique_ptr<TlsClient> client(new TlsClient());
   Impl& i = *client->impl_;
   auto fail = [](ClientError kind, std::string message) {
@@ -92,7 +127,25 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
   while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
   }
-  if (ret != 0) return fail(ClientError::kHandshake, "TLS handshake with " + host + ":" + port_text + " failed: " + MbedError(ret));
+  if (ret != 0) {
+    std::string why = MbedError(ret);
+    if (const uint32_t flags = mbedtls_ssl_get_verify_result(&i.ssl); flags != 0 && flags != uint32_t(-1)) {
+      char info[512];
+      mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
+      std::string text(info);
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      for (char& c : text)
+        if (c == '\n') c = ';';
+      why += " (the appliance's certificate: " + text + ")";
+    }
+    return fail(ClientError::kHandshake, "TLS handshake with " + host + ":" + port_text + " failed: " + why);
+  }
+  const mbedtls_x509_crt* server = mbedtls_ssl_get_peer_cert(&i.ssl);
+  if (server == nullptr || !pki::CertifiedFor(*server, pki::Purpose::kServer))
+    return fail(ClientError::kHandshake, host + ":" + port_text + " presented a certificate not made for a TLS server");
+  if (!server_serial_file.empty())
+    if (auto ok = Ratchet(server_serial_file, SerialHex(server->serial)); !ok)
+      return fail(ClientError::kHandshake, ok.error());
   return client;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "sbc/mgmt/control/connection_threads.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/control/unix_socket.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/tls/ssl_transport.h"
 #include "sbc/mgmt/tls/tls_config.h"
 
@@ -41,6 +43,7 @@ const unsigned char* Pem(const std::string& s) { return reinterpret_cast<const u
 ClientIdentity IdentityOf(const mbedtls_x509_crt* cert) {
   ClientIdentity id;
   if (cert == nullptr) return id;
+  id.key_id = pki::KeyId(*cert);
   for (const mbedtls_x509_name* n = &cert->subject; n != nullptr; n = n->next)
     if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
       id.common_name.assign(reinterpret_cast<const char*>(n->val.p), n->val.len);
@@ -85,6 +88,9 @@ struct TlsServer::State {
   std::mutex mutex;  // guards credential and stats
   TlsServerStats stats;
   std::unique_ptr<control::ConnectionThreads> connections;
+  const control::SteadyClock* clock = &control::SystemSteadyClock();
+  std::atomic<uint32_t> unauthenticated{0};  // connections in their handshake
+  uint32_t max_unauthenticated = 1;
 
   State() {
     mbedtls_entropy_init(&entropy);
@@ -119,56 +125,72 @@ struct TlsServer::State {
       return std::unexpected("TLS: configuration: " + MbedError(ret));
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &drbg);
     mbedtls_ssl_conf_ca_chain(&c->conf, &ca, nullptr);
-    mbedtls_ssl_conf_read_timeout(&c->conf, static_cast<uint32_t>(config.read_timeout.count()));
+    // No mbedtls_ssl_conf_read_timeout: reads go through DeadlineBio, whose deadlines
+    // (the whole handshake, each frame) bound them; mbedTLS's own timer is not used.
     if ((ret = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key)) != 0)
       return std::unexpected("TLS: server certificate and key: " + MbedError(ret));
     return c;
   }
 
-  void Serve(int fd) {
-    mbedtls_net_context net;  // not freed here: ConnectionThreads closes the socket
-    net.fd = fd;
+  // The connection on `fd`, from its handshake on, which must be done by `handshake`
+  // (set when it was accepted). Its thread was started counted as unauthenticated;
+  // that ends with the handshake, either way.
+  void Serve(int fd, const control::Deadline& handshake) {
     std::shared_ptr<const ServerCredential> own;  // outlives `ssl`, which points into it
     {
       std::lock_guard lock(mutex);
       own = credential;
     }
+    // The socket is ConnectionThreads' to close. One deadline for the whole handshake.
+    DeadlineBio bio{.fd = fd, .deadline = handshake, .stop = &stopping};
     mbedtls_ssl_context ssl;
     mbedtls_ssl_init(&ssl);
-    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
+    mbedtls_ssl_set_bio(&ssl, &bio, DeadlineBio::Send, DeadlineBio::Recv, nullptr);
     int ret = mbedtls_ssl_setup(&ssl, &own->conf);
     while (ret == 0 && (ret = mbedtls_ssl_handshake(&ssl)) != 0) {
       if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) break;
       ret = 0;
     }
+    unauthenticated.fetch_sub(1);
+    // mbedTLS lets a certificate without extended key usage serve any purpose: ours
+    // all say theirs, and only a client's may log in.
+    const mbedtls_x509_crt* peer = ret == 0 ? mbedtls_ssl_get_peer_cert(&ssl) : nullptr;
+    if (ret == 0 && (peer == nullptr || !pki::CertifiedFor(*peer, pki::Purpose::kClient)))
+      ret = MBEDTLS_ERR_X509_BAD_INPUT_DATA;
     if (ret != 0) {
       Count(&TlsServerStats::handshake_failures);
+      if (ret == MBEDTLS_ERR_SSL_TIMEOUT) Count(&TlsServerStats::handshake_timeouts);
     } else {
       const ClientIdentity identity = IdentityOf(mbedtls_ssl_get_peer_cert(&ssl));
-      SslTransport transport(&ssl);
+      SslTransport transport(&ssl, &bio);
+      // Idle from when each answer goes out (set before it does, so never later than
+      // the peer can see).
+      control::Deadline idle = control::Deadline::In(config.idle_timeout, *clock);
       while (!stopping.load()) {
-        if (!WaitForFrame(fd, &ssl)) {
+        if (!WaitForFrame(fd, &ssl, idle)) {
           Count(&TlsServerStats::idle_closed);
           break;
         }
-        auto request = control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes);
+        auto request = control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes, *clock);
         if (!request) {
           if (request.error() != control::FrameError::kClosed) Count(&TlsServerStats::bad_frames);
           break;
         }
         Count(&TlsServerStats::frames);
-        if (!control::WriteFrame(transport, handler(identity, *request), config.max_frame_bytes)) break;
+        const std::string reply = handler(identity, *request);
+        idle = control::Deadline::In(config.idle_timeout, *clock);
+        if (!control::WriteFrame(transport, reply, config.max_frame_bytes)) break;
       }
       mbedtls_ssl_close_notify(&ssl);
     }
     mbedtls_ssl_free(&ssl);
   }
 
-  // Waits, idle, until the peer sends something or idle_timeout passes. mbedTLS is not
+  // Waits, idle, until the peer sends something or `idle` passes. mbedTLS is not
   // involved (a context must not be reused after its read times out).
-  bool WaitForFrame(int fd, mbedtls_ssl_context* ssl) {
+  bool WaitForFrame(int fd, mbedtls_ssl_context* ssl, const control::Deadline& idle) {
     if (mbedtls_ssl_get_bytes_avail(ssl) > 0) return true;
-    return control::WaitReadable(fd, config.idle_timeout, stopping);
+    return control::WaitReadable(fd, idle, stopping);
   }
 
   void Accept() {
@@ -184,8 +206,20 @@ struct TlsServer::State {
       // exchange by tens of milliseconds.
       const int one = 1;
       setsockopt(client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      Count(connections->Start(client.fd, [this](int fd) { Serve(fd); }) ? &TlsServerStats::accepted
-                                                                           : &TlsServerStats::refused_over_limit);
+      // Peers that have not shown a certificate yet get a share of the slots only.
+      if (unauthenticated.fetch_add(1) >= max_unauthenticated) {
+        unauthenticated.fetch_sub(1);
+        close(client.fd);
+        Count(&TlsServerStats::refused_unauthenticated);
+        continue;
+      }
+      const control::Deadline handshake = control::Deadline::In(config.handshake_timeout, *clock);
+      if (connections->Start(client.fd, [this, handshake](int fd) { Serve(fd, handshake); })) {
+        Count(&TlsServerStats::accepted);
+      } else {
+        unauthenticated.fetch_sub(1);
+        Count(&TlsServerStats::refused_over_limit);
+      }
     }
   }
 };
@@ -197,6 +231,12 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(const Tl
   State& s = *server->state_;
   s.config = config;
   s.handler = std::move(handler);
+  if (config.clock != nullptr) s.clock = config.clock;
+  s.max_unauthenticated = config.max_unauthenticated != 0 ? config.max_unauthenticated
+                                                          : std::max<uint32_t>(1, config.max_clients / 4);
+  if (config.max_clients < 2 || s.max_unauthenticated >= config.max_clients)
+    return std::unexpected("TLS: max_unauthenticated (" + std::to_string(s.max_unauthenticated) +
+                           ") must be below max_clients (" + std::to_string(config.max_clients) + ")");
   s.connections = std::make_unique<control::ConnectionThreads>(config.max_clients);
   static constexpr unsigned char kPersonalisation[] = "sbc-mgmtd-tls";
   int ret = mbedtls_ctr_drbg_seed(&s.drbg, mbedtls_entropy_func, &s.entropy, kPersonalisation,

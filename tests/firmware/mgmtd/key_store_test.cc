@@ -65,7 +65,7 @@ TEST_F(KeyStoreTest, ARotationReplacesTheServerKeyAndCertificate) {
 
 TEST_F(KeyStoreTest, ACrashBeforeTheCertificateWasReplacedKeepsTheOldPair) {
   const mgmt::pki::Credential before = LoadServer();
-  const auto fresh = ca_->Issue("sbc-mgmtd");
+  const auto fresh = ca_->Issue("sbc-mgmtd", mgmt::pki::Purpose::kServer);
   ASSERT_TRUE(fresh.has_value());
   Write(kServerKeyNext, fresh->key_pem);  // step 1 done, then the power went
   const mgmt::pki::Credential after = LoadServer();
@@ -74,7 +74,7 @@ TEST_F(KeyStoreTest, ACrashBeforeTheCertificateWasReplacedKeepsTheOldPair) {
 }
 
 TEST_F(KeyStoreTest, ACrashAfterTheCertificateWasReplacedFinishesTheRotation) {
-  const auto fresh = ca_->Issue("sbc-mgmtd");
+  const auto fresh = ca_->Issue("sbc-mgmtd", mgmt::pki::Purpose::kServer);
   ASSERT_TRUE(fresh.has_value());
   Write(kServerKeyNext, fresh->key_pem);  // step 1
   Write(kServerCert, fresh->cert_pem);    // step 2, then the power went

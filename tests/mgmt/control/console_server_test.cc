@@ -14,6 +14,8 @@
 #include "sbc/mgmt/control/console_server.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/control/unix_socket.h"
+#include "support/manual_steady_clock.h"
+#include "support/wait.h"
 
 namespace sbc::mgmt::control {
 namespace {
@@ -28,7 +30,8 @@ class ConsoleServerTest : public ::testing::Test {
              ("sbc-console-" + std::to_string(getpid()) + "-" +
               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sock"))
                 .string();
-    Start({.socket_path = path_, .max_sessions = 2, .read_timeout = 1000ms, .idle_timeout = 400ms});
+    Start({.socket_path = path_, .max_sessions = 2, .read_timeout = 1000ms, .idle_timeout = 400ms,
+           .clock = &clock_});
   }
   void Start(const ConsoleServerConfig& config) {
     server_.reset();
@@ -62,10 +65,17 @@ class ConsoleServerTest : public ::testing::Test {
     std::optional<schema::Response> Call(const schema::Request& request) {
       FdTransport t(fd);
       if (!WriteFrame(t, request.SerializeAsString())) return std::nullopt;
-      auto reply = ReadFrame(t, 2000ms);
+      auto reply = ReadFrame(t, std::chrono::seconds(testing::kEventDeadlineS));
       schema::Response r;
       if (!reply || !r.ParseFromString(*reply)) return std::nullopt;
       return r;
+    }
+    // Whether the server closes the session (nothing more to read) before the test
+    // gives up waiting.
+    bool WaitClosed() {
+      FdTransport t(fd);
+      auto frame = ReadFrame(t, std::chrono::seconds(testing::kEventDeadlineS));
+      return !frame && frame.error() == FrameError::kClosed;
     }
   };
   std::unique_ptr<Session> Connect() {
@@ -88,6 +98,7 @@ class ConsoleServerTest : public ::testing::Test {
     return r;
   }
 
+  testing::ManualSteadyClock clock_;  // the server's timeouts run on it
   std::string path_;
   std::unique_ptr<ConsoleServer> server_;
   std::atomic<int> logins_{0};
@@ -110,7 +121,7 @@ TEST_F(ConsoleServerTest, AnotherUserIsRefusedEvenIfTheSocketIsOpenedUp) {
     if (!fd) _exit(4);
     FdTransport t(*fd);
     (void)WriteFrame(t, Login("otto", "Correct-Horse-42").SerializeAsString());
-    _exit(ReadFrame(t, 2000ms).has_value() ? 1 : 0);
+    _exit(ReadFrame(t, std::chrono::seconds(testing::kEventDeadlineS)).has_value() ? 1 : 0);
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
@@ -165,10 +176,23 @@ TEST_F(ConsoleServerTest, GarbageClosesOneSessionAndOthersGoOn) {
 TEST_F(ConsoleServerTest, AnIdleSessionIsClosed) {
   auto s = Connect();
   ASSERT_EQ(s->Call(Login("otto", "Correct-Horse-42"))->outcome(), schema::OK);
-  std::this_thread::sleep_for(300ms);
-  ASSERT_TRUE(s->Call(Rpc(schema::STATUS)).has_value()) << "closed before the idle timeout";
-  std::this_thread::sleep_for(700ms);
-  EXPECT_FALSE(s->Call(Rpc(schema::STATUS)).has_value()) << "the idle session was kept open";
+  for (int i = 0; i < 3; ++i) {  // a frame every 300 ms of 400: never idle long enough
+    clock_.Advance(300ms);
+    ASSERT_TRUE(s->Call(Rpc(schema::STATUS)).has_value()) << "closed before the idle timeout, call " << i;
+  }
+  clock_.Advance(401ms);
+  EXPECT_TRUE(s->WaitClosed()) << "the idle session was kept open";
+}
+
+TEST_F(ConsoleServerTest, APasswordTypedTooSlowlyEndsTheSession) {
+  auto s = Connect();
+  ASSERT_TRUE(testing::WaitUntil([&] { return server_->stats().sessions == 1; }));  // its login is due
+  FdTransport t(s->fd);
+  ASSERT_TRUE(t.WriteAll(std::string("\0\0\0\x40", 4)).has_value());  // a frame begun, never finished
+  clock_.Advance(1001ms);
+  EXPECT_TRUE(s->WaitClosed());
+  EXPECT_TRUE(testing::WaitUntil([&] { return server_->stats().bad_frames == 1; }));
+  EXPECT_EQ(logins_.load(), 0);
 }
 
 TEST_F(ConsoleServerTest, SessionsBeyondTheLimitAreRefused) {
@@ -178,18 +202,14 @@ TEST_F(ConsoleServerTest, SessionsBeyondTheLimitAreRefused) {
   auto c = Connect();
   EXPECT_FALSE(c->Call(Login("otto", "Correct-Horse-42")).has_value());
   // The server counts the refusal just after closing the socket the client saw close.
-  for (int i = 0; i < 100 && server_->stats().refused_over_limit == 0; ++i) std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(server_->stats().refused_over_limit, 1u);
+  EXPECT_TRUE(testing::WaitUntil([&] { return server_->stats().refused_over_limit == 1; }));
   a.reset();
   // The closed session's slot is free again once its thread is done.
-  bool served = false;
-  for (int i = 0; i < 50 && !served; ++i) {
-    std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(testing::WaitUntil([&] {
     auto d = Connect();
     const auto r = d->Call(Login("otto", "Correct-Horse-42"));
-    served = r.has_value() && r->outcome() == schema::OK;
-  }
-  EXPECT_TRUE(served);
+    return r.has_value() && r->outcome() == schema::OK;
+  }));
 }
 
 TEST_F(ConsoleServerTest, ASecondServerOnTheSameSocketIsRefused) {

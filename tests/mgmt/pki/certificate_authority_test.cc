@@ -24,7 +24,7 @@ uint32_t VerifyFlags(const std::string& ca, const std::string& leaf) {
 TEST(CertificateAuthorityTest, IssuedCertificatesChainToTheCa) {
   auto ca = CertificateAuthority::Create("Test CA");
   ASSERT_TRUE(ca.has_value()) << ca.error();
-  auto leaf = (*ca)->Issue("otto-operator");
+  auto leaf = (*ca)->Issue("otto-operator", Purpose::kClient);
   ASSERT_TRUE(leaf.has_value()) << leaf.error();
   EXPECT_EQ(VerifyFlags((*ca)->credential().cert_pem, leaf->cert_pem), 0u);
   auto other = CertificateAuthority::Create("Other CA");
@@ -36,7 +36,7 @@ TEST(CertificateAuthorityTest, ALoadedCaKeepsIssuingUnderItsName) {
   ASSERT_TRUE(ca.has_value());
   auto loaded = CertificateAuthority::Load((*ca)->credential());
   ASSERT_TRUE(loaded.has_value()) << loaded.error();
-  auto leaf = (*loaded)->Issue("sam-secadmin");
+  auto leaf = (*loaded)->Issue("sam-secadmin", Purpose::kClient);
   ASSERT_TRUE(leaf.has_value());
   EXPECT_EQ(VerifyFlags((*ca)->credential().cert_pem, leaf->cert_pem), 0u);
   EXPECT_FALSE(CertificateAuthority::Load({"garbage", "garbage"}).has_value());

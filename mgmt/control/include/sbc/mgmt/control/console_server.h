@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "sbc/mgmt/control/steady_clock.h"
 #include "sbc/schema/control.pb.h"
 
 namespace sbc::mgmt::control {
@@ -27,6 +28,8 @@ struct ConsoleServerConfig {
   // A person types the password; a stalled peer is cut off after this.
   std::chrono::milliseconds read_timeout{60'000};
   std::chrono::milliseconds idle_timeout{900'000};  // management.session_idle_timeout_s
+  // The time the timeouts above run on (tests move it); nullptr: the system's.
+  const SteadyClock* clock = nullptr;
 };
 
 struct ConsoleServerStats {

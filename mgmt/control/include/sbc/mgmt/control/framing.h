@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "sbc/mgmt/control/steady_clock.h"
+
 namespace sbc::mgmt::control {
 
 // 4 MiB: a 10,000-rule signed bundle is about 1 MiB.
@@ -29,8 +31,8 @@ class Transport {
   virtual ~Transport() = default;
   // Reads up to `size` bytes, waiting at most until `deadline`. Returns 0 at end of
   // stream.
-  [[nodiscard]] virtual std::expected<size_t, FrameError> Read(
-      void* buffer, size_t size, std::chrono::steady_clock::time_point deadline) = 0;
+  [[nodiscard]] virtual std::expected<size_t, FrameError> Read(void* buffer, size_t size,
+                                                               const Deadline& deadline) = 0;
   [[nodiscard]] virtual std::expected<void, FrameError> WriteAll(std::string_view bytes) = 0;
 };
 
@@ -38,17 +40,21 @@ class Transport {
 class FdTransport final : public Transport {
  public:
   explicit FdTransport(int fd) : fd_(fd) {}
-  std::expected<size_t, FrameError> Read(void* buffer, size_t size,
-                                         std::chrono::steady_clock::time_point deadline) override;
+  std::expected<size_t, FrameError> Read(void* buffer, size_t size, const Deadline& deadline) override;
   std::expected<void, FrameError> WriteAll(std::string_view bytes) override;
 
  private:
   int fd_;
 };
 
-// Reads one whole frame within `timeout`. Any thread (one reader per transport).
-[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(
-    Transport& transport, std::chrono::milliseconds timeout, uint32_t max_bytes = kMaxFrameBytes);
+// Reads one whole frame within `timeout` of `clock`. Any thread (one reader per
+// transport).
+[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(Transport& transport, std::chrono::milliseconds timeout,
+                                                               uint32_t max_bytes = kMaxFrameBytes,
+                                                               const SteadyClock& clock = SystemSteadyClock());
+// Reads one whole frame by `deadline`.
+[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(Transport& transport, const Deadline& deadline,
+                                                               uint32_t max_bytes = kMaxFrameBytes);
 
 // Writes one frame; refuses payloads over `max_bytes` (kTooLarge) without writing.
 [[nodiscard]] std::expected<void, FrameError> WriteFrame(Transport& transport, std::string_view payload,

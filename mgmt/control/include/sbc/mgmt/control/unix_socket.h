@@ -8,6 +8,8 @@
 #include <expected>
 #include <string>
 
+#include "sbc/mgmt/control/steady_clock.h"
+
 namespace sbc::mgmt::control {
 
 // Listens on `path` (replacing a stale socket file), mode 0600. Returns the fd.
@@ -24,8 +26,11 @@ namespace sbc::mgmt::control {
 // holds if the socket's directory is opened up by mistake).
 [[nodiscard]] bool PeerIsTrusted(int fd);
 
-// Waits until `fd` is readable (true) or `timeout` passes or `stop` is set (false).
-// Polls in short slices so a stopping daemon is noticed.
-[[nodiscard]] bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
+// Waits until `fd` is readable (true) or `timeout` passes on `clock` or `stop` is
+// set (false). Polls in short slices so a stopping daemon (or a moved clock) is noticed.
+[[nodiscard]] bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop,
+                                const SteadyClock& clock = SystemSteadyClock());
+// The same, until `deadline`.
+[[nodiscard]] bool WaitReadable(int fd, const Deadline& deadline, const std::atomic<bool>& stop);
 
 }  // namespace sbc::mgmt::control

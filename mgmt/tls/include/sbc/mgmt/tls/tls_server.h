@@ -5,7 +5,10 @@
 //
 // Each connection is served on its own thread, at most `max_clients` at once, one
 // frame (mgmt/control framing) at a time. A failed handshake, a bad frame or a slow
-// peer closes that connection only.
+// peer closes that connection only. Before it has authenticated, a peer has one whole
+// handshake_timeout for the handshake however it drips its bytes, and at most
+// max_unauthenticated connections may be in that state: peers without a certificate
+// can never hold the slots of those with one.
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,8 @@
 #include <memory>
 #include <string>
 
+#include "sbc/mgmt/control/steady_clock.h"
+
 namespace sbc::mgmt::tls {
 
 struct TlsServerConfig {
@@ -25,23 +30,33 @@ struct TlsServerConfig {
   std::string cert_pem;  // the appliance's server certificate (ECDSA)
   std::string key_pem;   // its private key
   uint32_t max_clients = 32;
-  std::chrono::milliseconds read_timeout{10'000};  // per frame, and for the handshake
+  // Connections still in their handshake, at most (0: max_clients / 4, at least 1);
+  // must be below max_clients. Beyond it a new connection is closed at once.
+  uint32_t max_unauthenticated = 0;
+  std::chrono::milliseconds handshake_timeout{10'000};  // the whole handshake
+  std::chrono::milliseconds read_timeout{10'000};       // each frame, once it has begun
   // A connection with no new frame for this long is closed
   // (management.session_idle_timeout_s). Waited for outside mbedTLS, on the socket.
   std::chrono::milliseconds idle_timeout{900'000};
   uint32_t max_frame_bytes = 4u << 20;
+  // The time the deadlines above run on (tests move it); nullptr: the system's.
+  const control::SteadyClock* clock = nullptr;
 };
 
-// Who is on the other end: from the verified client certificate.
+// Who is on the other end: from the verified client certificate (one the management
+// CA issued for a TLS client: a server certificate is refused at the handshake).
 struct ClientIdentity {
-  std::string common_name;  // the user name
-  std::string serial_hex;   // certificate serial, for revocation and audit
+  std::string common_name;  // the user name it claims
+  std::string serial_hex;   // certificate serial, for audit
+  std::string key_id;       // its public key's pki::KeyId: what the user must be bound to
 };
 
 struct TlsServerStats {
   uint64_t accepted = 0;
-  uint64_t handshake_failures = 0;
+  uint64_t handshake_failures = 0;  // timeouts included
+  uint64_t handshake_timeouts = 0;  // no complete handshake within handshake_timeout
   uint64_t refused_over_limit = 0;
+  uint64_t refused_unauthenticated = 0;  // max_unauthenticated handshakes were under way
   uint64_t frames = 0;
   uint64_t bad_frames = 0;  // connections closed for a bad, oversized or late frame
   uint64_t idle_closed = 0; // connections closed after idle_timeout without a frame
