@@ -17,6 +17,7 @@
 #include "key_store.h"
 #include "sbc/mgmt/store/atomic_file.h"
 #include "sbc/board/board.h"
+#include "sbc/firmware/process_hardening.h"
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/control/console_server.h"
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
   app.add_option("--console-socket", console_socket,
                  "the console's password login socket (default <data dir>/run/console.sock; none: no console)");
   CLI11_PARSE(app, argc, argv);
+  // Before any key is read: none may reach a core file or another process.
+  if (auto hardened = firmware::ForbidCoreDumps(); !hardened) return Fail(kExitFailure, hardened.error());
 
   auto board = board::LoadBoard(board_file);
   if (!board) {
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
     tls_config.idle_timeout = std::chrono::seconds(management.session_idle_timeout_s());
   auto server = mgmt::tls::TlsServer::Start(tls_config,
       [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
-        return service.HandleFrame(who.common_name, frame);
+        return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
       });
   if (!server) return Fail(kExitFailure, server.error());
   if (ca) {
@@ -163,7 +166,9 @@ int main(int argc, char** argv) {
         [&service](const std::string& user, const std::string& password) {
           return service.ConsoleLogin(user, password);
         },
-        [&service](const std::string& user, const std::string& frame) { return service.HandleFrame(user, frame); });
+        [&service](const std::string& user, const std::string& frame) {
+          return service.HandleFrame({.name = user, .console = true}, frame);
+        });
     if (!started) return Fail(kExitFailure, "console: " + started.error());
     console = std::move(*started);
     std::cout << "sbc-mgmtd: console login on " << console_config.socket_path << std::endl;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -51,8 +53,9 @@ Head ReadHead(const std::filesystem::path& dir) {
   return head;
 }
 
-// Walks the log; `visit` sees each verified entry. `good_bytes` receives the length of
-// the verified prefix (what a crash left after it can be cut off). Returns the verdict.
+// Walks the log; `visit` sees each verified entry and returns false to stop there
+// (the rest unchecked). `good_bytes` receives the length of the verified prefix (what a
+// crash left after it can be cut off). Returns the verdict.
 template <typename Visit>
 VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_bytes = nullptr) {
   VerifyResult result;
@@ -97,7 +100,10 @@ VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_by
       return fail(expected, "previous_hash does not match entry " + std::to_string(expected - 1) +
                                 " (edited, deleted or reordered)");
     entry.set_hash(std::string(hash));
-    visit(entry);
+    if (!visit(entry)) {
+      result.ok = true;  // verified as far as the caller wanted
+      return result;
+    }
     before_previous = previous;
     previous = std::string(hash);
     offset += 4 + length + kHashBytes;
@@ -122,14 +128,36 @@ VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_by
 }  // namespace
 
 VerifyResult Verify(const std::filesystem::path& dir) {
-  return Walk(dir, [](const schema::AuditEntry&) {});
+  return Walk(dir, [](const schema::AuditEntry&) { return true; });
 }
 
 std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(const std::filesystem::path& dir) {
   std::vector<schema::AuditEntry> entries;
-  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) { entries.push_back(e); });
+  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
+    entries.push_back(e);
+    return true;
+  });
   if (!result.ok) return std::unexpected(result.reason);
   return entries;
+}
+
+std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint64_t from, uint32_t max_entries,
+                                          size_t max_bytes) {
+  Page page;
+  size_t bytes = 0;
+  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
+    if (e.sequence() < from) return true;
+    const size_t size = e.ByteSizeLong();
+    if (!page.entries.empty() && (page.entries.size() >= max_entries || bytes + size > max_bytes)) {
+      page.next = e.sequence();
+      return false;
+    }
+    bytes += size;
+    page.entries.push_back(e);
+    return true;
+  });
+  if (!result.ok) return std::unexpected(result.reason);
+  return page;
 }
 
 std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::filesystem::path& dir) {
@@ -143,6 +171,7 @@ std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::
   const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
     log->last_sequence_ = e.sequence();
     log->last_hash_ = e.hash();
+    return true;
   }, &good_bytes);
   if (!result.ok) return std::unexpected("audit log " + dir.string() + " does not verify: " + result.reason);
   log->fd_ = open((dir / kLogFile).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -150,6 +179,7 @@ std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::
   // Repair what a crash mid-append left: a partial record, or a head one entry behind.
   if (ftruncate(log->fd_, static_cast<off_t>(good_bytes)) != 0 || fsync(log->fd_) != 0)
     return std::unexpected("audit log: cannot drop a partial record");
+  log->good_bytes_ = static_cast<off_t>(good_bytes);
   if (auto ok = store::WriteFileAtomically(dir, kHeadFile, std::to_string(log->last_sequence_) + " " +
                                                                (log->last_sequence_ ? Hex(log->last_hash_) : ""));
       !ok)
@@ -162,6 +192,8 @@ AuditLog::~AuditLog() {
 }
 
 std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEntry entry) {
+  if (broken_)
+    return std::unexpected("audit log: a failed write could not be cut off; it is repaired when opened again");
   entry.set_sequence(last_sequence_ + 1);
   entry.set_previous_hash(last_hash_);
   entry.clear_hash();
@@ -171,10 +203,34 @@ std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEnt
   std::string record = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
   record += body;
   record += hash;
-  if (write(fd_, record.data(), record.size()) != static_cast<ssize_t>(record.size()) || fsync(fd_) != 0)
-    return std::unexpected("audit log: write failed");
-  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile, std::to_string(entry.sequence()) + " " + Hex(hash)); !ok)
+  size_t written = 0;
+  while (written < record.size()) {
+    const ssize_t done = write(fd_, record.data() + written, record.size() - written);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) break;
+    written += static_cast<size_t>(done);
+  }
+  if (written < record.size() || fsync(fd_) != 0) {
+    const std::string why = std::strerror(errno);
+    // Whatever part of the record reached the file goes again: the chain ends at the
+    // last whole entry, as if this one had never been tried.
+    if (ftruncate(fd_, good_bytes_) != 0 || fsync(fd_) != 0) broken_ = true;
+    return std::unexpected("audit log: write failed (" + why + "); nothing of the entry was kept");
+  }
+  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile, std::to_string(entry.sequence()) + " " + Hex(hash)); !ok) {
+    // The head never falls more than one entry behind the log. If the new head did not
+    // take (it failed before its rename), the entry goes again; if it did (only the
+    // directory's sync failed), the entry stays, and the caller still hears of the failure.
+    if (ReadHead(dir_).sequence != entry.sequence()) {
+      if (ftruncate(fd_, good_bytes_) != 0 || fsync(fd_) != 0) broken_ = true;
+      return std::unexpected("audit log head: " + ok.error() + "; nothing of the entry was kept");
+    }
+    good_bytes_ += static_cast<off_t>(record.size());
+    last_sequence_ = entry.sequence();
+    last_hash_ = hash;
     return std::unexpected("audit log head: " + ok.error());
+  }
+  good_bytes_ += static_cast<off_t>(record.size());
   last_sequence_ = entry.sequence();
   last_hash_ = hash;
   entry.set_hash(hash);

@@ -2,8 +2,11 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
+
 #include "sbc/mgmt/control/roles.h"
 #include "sbc/mgmt/users/directory.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 
 namespace sbc::mgmt::service {
 namespace {
@@ -31,16 +34,22 @@ ControlService::ControlService(schema::UserDirectory users, store::ConfigStore& 
                                audit::AuditLog& audit, std::string audit_dir, const store::Clock& clock)
     : users_(std::move(users)), store_(store), audit_(audit), audit_dir_(std::move(audit_dir)), clock_(clock) {}
 
-schema::Response ControlService::Handle(const std::string& user, const schema::Request& request) {
+schema::Response ControlService::Handle(const Caller& caller, const schema::Request& request) {
   std::lock_guard lock(mutex_);
-  const schema::User* known = Find(users_, user);
+  const std::string& user = caller.name;
+  // A certificate names a user, and holds a key: only a key bound to that user counts
+  // (so a certificate outlives neither its user's removal nor its key's revocation).
+  const schema::User* known = caller.console ? Find(users_, user) : users::Authenticate(users_, user, caller.key_id);
   std::vector<schema::Role> roles;
   if (known != nullptr)
     for (int r : known->roles()) roles.push_back(static_cast<schema::Role>(r));
 
   std::string detail;
   schema::Response response;
-  if (known == nullptr)
+  if (known == nullptr && !caller.console && Find(users_, user) != nullptr)
+    response = Result(schema::DENIED, "the certificate's key is not bound to user \"" + user +
+                                          "\" (revoked, or from before the user was added again)");
+  else if (known == nullptr)
     response = Result(schema::DENIED, "user \"" + user + "\" is not in the user directory");
   else if (!control::Allowed(request.rpc(), roles))
     response = Result(schema::DENIED, "role(s) of \"" + user + "\" may not call " + schema::Rpc_Name(request.rpc()));
@@ -92,6 +101,11 @@ schema::Response ControlService::ConsoleLogin(const std::string& user, const std
         return Result(schema::FAILED, "users file: " + saved.error());
     }
   } else {
+    // As long as a real check: the time a login takes says nothing of whether the name
+    // exists or is locked.
+    lock.unlock();
+    (void)users::Matches(users::DecoyHash(), password);
+    lock.lock();
     result = target.error();
   }
 
@@ -145,6 +159,21 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_highest_version(store_.highest_version());
       if (store_.state().has_pending()) r.set_pending_version(store_.state().pending().version());
       if (auto running = store_.Running()) r.set_login_banner(running->config().management().login_banner());
+      // What the dataplane enforces, which is what counts: it verifies every bundle
+      // itself, and may be running another version (or none) than the store's.
+      if (dataplane_ != nullptr) {
+        schema::DataplaneRequest ask;
+        ask.set_get_status(true);
+        if (auto state = dataplane_->Call(ask)) {
+          r.set_dataplane_reachable(true);
+          r.set_dataplane_version(state->rules_version());
+          if (state->rules_version() != store_.running_version())
+            r.set_warning("the dataplane enforces version " + std::to_string(state->rules_version()) +
+                          ", not the running version " + std::to_string(store_.running_version()));
+        } else {
+          r.set_warning("the dataplane does not answer: " + state.error());
+        }
+      }
       return r;
     }
     case schema::CONFIG_SHOW: {
@@ -221,6 +250,7 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
         out->set_disabled(u.disabled());
         out->set_password_set(u.has_password());
         out->set_locked_until_unix(u.locked_until_unix());
+        *out->mutable_keys() = u.keys();  // fingerprints: public
       }
       return r;
     }
@@ -235,16 +265,29 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
         return Result(schema::REFUSED, "no enabled user \"" + request.user_name() + "\"; add the user first");
       auto cert = ca_->SignRequest(request.csr_pem(), request.user_name());
       if (!cert) return Result(schema::REFUSED, cert.error());
-      *detail = "issued a certificate for " + request.user_name();
+      auto key = pki::KeyId(*cert);
+      if (!key) return Result(schema::FAILED, key.error());
+      // The new certificate's key is bound to the user: it, and no other, logs in as them.
+      if (!save_users_) return Result(schema::FAILED, "user changes are not enabled on this appliance");
+      schema::UserDirectory next = users_;
+      if (auto bound = users::BindKey(next, request.user_name(), *key); !bound) return Result(schema::REFUSED, bound.error());
+      if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+      users_ = std::move(next);
+      *detail = "issued a certificate for " + request.user_name() + " (key " + key->substr(0, 23) + ")";
       schema::Response r = Result(schema::OK);
       r.set_certificate_pem(*cert);
       return r;
     }
     case schema::AUDIT_READ: {
-      auto entries = audit::ReadAll(audit_dir_);
-      if (!entries) return Result(schema::FAILED, "audit log does not verify: " + entries.error());
+      // A page at a time, well inside the frame limit however long the log grows.
+      constexpr uint32_t kMaxEntries = 1000;
+      constexpr size_t kMaxBytes = 1u << 20;
+      const uint32_t max = request.audit_max() == 0 ? kMaxEntries : std::min(request.audit_max(), kMaxEntries);
+      auto page = audit::ReadPage(audit_dir_, std::max<uint64_t>(request.audit_from(), 1), max, kMaxBytes);
+      if (!page) return Result(schema::FAILED, "audit log does not verify: " + page.error());
       schema::Response r = Result(schema::OK);
-      for (auto& e : *entries) *r.add_audit() = std::move(e);
+      for (auto& e : page->entries) *r.add_audit() = std::move(e);
+      r.set_audit_next(page->next);
       return r;
     }
     case schema::AUDIT_VERIFY: {
@@ -437,23 +480,21 @@ void ControlService::Tick() {
     if (state && state->rules_version() != store_.running_version()) (void)SyncDataplane();
   }
   if (!store_.state().has_pending()) return;
-  const uint64_t pending = store_.state().pending().version();
-  if (!store_.Tick()) return;
+  const auto ended = store_.Tick();
+  if (!ended) return;
   const std::string not_applied = SyncDataplane();
   // The revert stands even if the log is failing.
   (void)Audit("sbc-mgmtd", {}, schema::CONFIG_ROLLBACK, schema::OK,
-              "version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
-                  std::to_string(store_.running_version()) +
-                  (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
+              *ended + (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
 }
 
-std::string ControlService::HandleFrame(const std::string& user, const std::string& frame) {
+std::string ControlService::HandleFrame(const Caller& caller, const std::string& frame) {
   schema::Request request;
   schema::Response response;
   if (!request.ParseFromString(frame))
     response = Result(schema::REFUSED, "not a control API request");
   else
-    response = Handle(user, request);
+    response = Handle(caller, request);
   return response.SerializeAsString();
 }
 

@@ -30,7 +30,11 @@ std::expected<void, std::string> WriteFileAtomically(const std::filesystem::path
                                                      const CrashHook& hook) {
   const std::filesystem::path target = dir / name;
   const std::filesystem::path temp = dir / (name + std::string(kTempSuffix));
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A fresh file of our own, never one planted in our place: whatever has the temp
+  // name (a crash's leftover, or a link someone made to a file they want overwritten)
+  // goes first, and the new one must be created, not found, and not through a link.
+  if (unlink(temp.c_str()) != 0 && errno != ENOENT) return Failed(temp, "remove the stale");
+  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Failed(temp, "create");
   size_t done = 0;
   while (done < bytes.size()) {

@@ -186,20 +186,37 @@ std::expected<void, TrustError> ConfigStore::Revert() {
   return Commit(std::move(next));
 }
 
-bool ConfigStore::Tick() {
+std::optional<std::string> ConfigStore::Tick() {
   if (!state_.has_pending() || clock_.NowUnixMs() < state_.pending().deadline_unix_ms())
-    return false;
-  return Revert().has_value();
+    return std::nullopt;
+  const uint64_t pending = state_.pending().version(), revert_to = state_.pending().revert_to();
+  if (auto valid = revert_to == 0 ? std::expected<void, TrustError>() : StillValid(revert_to); !valid) {
+    // Nothing valid to go back to: the pushed version stays, confirmed by necessity.
+    schema::StoreState next = state_;
+    next.clear_pending();
+    if (!Commit(std::move(next))) return std::nullopt;
+    return "version " + std::to_string(pending) + " was not confirmed in time, but is kept: " + valid.error().message;
+  }
+  if (!Revert()) return std::nullopt;
+  return "version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
+         std::to_string(revert_to);
+}
+
+std::expected<void, TrustError> ConfigStore::StillValid(uint64_t version) const {
+  auto envelope = ReadBundle(version);
+  if (!envelope) return std::unexpected(envelope.error());
+  auto bundle = verifier_.VerifyConfigBundle(*envelope, clock_.NowUnixMs() / 1000);
+  if (!bundle) {
+    std::string why = "stored version " + std::to_string(version) + ": " + bundle.error().message;
+    if (bundle.error().reason == Rejection::kExpired)
+      why += "; an expired version cannot run again (the dataplane would refuse it): sign a newer one";
+    return Refuse(bundle.error().reason, why);
+  }
+  return {};
 }
 
 std::expected<void, TrustError> ConfigStore::Rollback(uint64_t version) {
-  auto envelope = ReadBundle(version);
-  if (!envelope) return std::unexpected(envelope.error());
-  auto bundle = verifier_.VerifyConfigBundle(*envelope, clock_.NowUnixMs() / 1000,
-                                             /*check_expiry=*/false);
-  if (!bundle)
-    return Refuse(bundle.error().reason,
-                  "stored version " + std::to_string(version) + ": " + bundle.error().message);
+  if (auto valid = StillValid(version); !valid) return std::unexpected(valid.error());
   schema::StoreState next = state_;
   next.clear_pending();
   next.set_running_version(version);

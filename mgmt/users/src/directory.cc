@@ -33,6 +33,9 @@ std::expected<void, std::string> AddUser(schema::UserDirectory& d, const std::st
                                          const std::vector<schema::Role>& roles) {
   static const std::regex kName("[a-z][a-z0-9._-]{0,62}");
   if (!std::regex_match(name, kName)) return std::unexpected("\"" + name + "\" is not a user name ([a-z][a-z0-9._-]{0,62})");
+  if (name.starts_with(kReservedPrefix))
+    return std::unexpected("\"" + name + "\" is reserved: names beginning " + std::string(kReservedPrefix) +
+                           " are the appliance's own (its server certificate, its daemons in the audit log)");
   if (Find(d, name) >= 0) return std::unexpected("user \"" + name + "\" exists");
   if (auto ok = CheckRoles(roles); !ok) return ok;
   schema::User* u = d.add_users();
@@ -46,8 +49,31 @@ std::expected<void, std::string> RemoveUser(schema::UserDirectory& d, const std:
   if (i < 0) return std::unexpected("no user \"" + name + "\"");
   if (IsSecurityAdmin(d.users(i)) && SecurityAdmins(d) <= 1)
     return std::unexpected("\"" + name + "\" is the last security-admin; add another first");
+  // Its certificates die with it, whatever name comes back later.
+  for (const std::string& key : d.users(i).keys()) d.add_revoked_keys(key);
   d.mutable_users()->DeleteSubrange(i, 1);
   return {};
+}
+
+std::expected<void, std::string> BindKey(schema::UserDirectory& d, const std::string& name, const std::string& key) {
+  const int i = Find(d, name);
+  if (i < 0) return std::unexpected("no user \"" + name + "\"");
+  if (std::find(d.revoked_keys().begin(), d.revoked_keys().end(), key) != d.revoked_keys().end())
+    return std::unexpected("that key was revoked; make a new one");
+  for (const schema::User& u : d.users())
+    if (std::find(u.keys().begin(), u.keys().end(), key) != u.keys().end())
+      return u.name() == name ? std::expected<void, std::string>{}
+                              : std::unexpected("that key is bound to user \"" + u.name() + "\"");
+  d.mutable_users(i)->add_keys(key);
+  return {};
+}
+
+const schema::User* Authenticate(const schema::UserDirectory& d, const std::string& name, const std::string& key) {
+  if (std::find(d.revoked_keys().begin(), d.revoked_keys().end(), key) != d.revoked_keys().end()) return nullptr;
+  const int i = Find(d, name);
+  if (i < 0 || d.users(i).disabled()) return nullptr;
+  const auto& keys = d.users(i).keys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end() ? &d.users(i) : nullptr;
 }
 
 std::expected<void, std::string> SetRoles(schema::UserDirectory& d, const std::string& name,

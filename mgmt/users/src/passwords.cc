@@ -6,6 +6,7 @@
 #include <mbedtls/pkcs5.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 
 namespace sbc::mgmt::users {
@@ -13,8 +14,11 @@ namespace {
 
 constexpr size_t kSaltBytes = 16, kHashBytes = 32;
 
+std::atomic<uint64_t> g_derivations{0};
+
 std::expected<std::string, std::string> Derive(const std::string& password, const std::string& salt,
                                                uint32_t iterations) {
+  g_derivations.fetch_add(1, std::memory_order_relaxed);
   mbedtls_md_context_t md;
   mbedtls_md_init(&md);
   unsigned char out[kHashBytes];
@@ -78,6 +82,22 @@ std::expected<schema::PasswordHash, std::string> HashPassword(const std::string&
   return h;
 }
 
+uint64_t Derivations() { return g_derivations.load(std::memory_order_relaxed); }
+
+const schema::PasswordHash& DecoyHash() {
+  // Checked against, and never matched, when there is no real hash to try: the login
+  // then costs what a real one does. No password derives an all-zero hash but by
+  // breaking SHA-256.
+  static const schema::PasswordHash decoy = [] {
+    schema::PasswordHash h;
+    h.set_salt(std::string(kSaltBytes, '\0'));
+    h.set_iterations(kPbkdf2Iterations);
+    h.set_hash(std::string(kHashBytes, '\0'));
+    return h;
+  }();
+  return decoy;
+}
+
 bool Matches(const schema::PasswordHash& stored, const std::string& password) {
   if (stored.iterations() < kPbkdf2Iterations || stored.hash().size() != kHashBytes) return false;
   auto derived = Derive(password, stored.salt(), stored.iterations());
@@ -122,10 +142,17 @@ LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& n
     const bool security_admin = IsActiveSecurityAdmin(*user, now);
     const int active_admins = static_cast<int>(std::count_if(directory.users().begin(), directory.users().end(),
                                                              [&](const schema::User& u) { return IsActiveSecurityAdmin(u, now); }));
-    // The last security-admin who can still log in is never locked out.
     if (!(security_admin && active_admins <= 1)) {
       user->set_locked_until_unix(now + policy.lockout_s);
       user->set_failed_logins(0);
+    } else {
+      // The last security-admin who can still log in is never locked out for the
+      // policy's whole lockout, or nobody could administer the appliance; but every
+      // failure past the limit doubles the wait before the next try (1 s, 2 s, 4 s, ...
+      // up to the lockout), so guessing at that account is slow too.
+      const uint32_t over = std::min<uint32_t>(user->failed_logins() - policy.max_failures, 30);
+      const int64_t wait = std::min<int64_t>(int64_t{1} << over, policy.lockout_s);
+      user->set_locked_until_unix(now + wait);
     }
   }
   return LoginResult::kWrongPassword;

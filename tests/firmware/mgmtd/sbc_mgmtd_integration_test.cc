@@ -156,5 +156,29 @@ TEST_F(SbcMgmtdTest, TheControlApisKeyIsRotatedAndServedAtOnceAndAfterARestart) 
   EXPECT_THAT(r.out, ::testing::ContainsRegex("admin KEY_ROTATE OK  rotated mgmtd-tls: key sha256:"));
 }
 
+// Whoever kept the old server key cannot pose as the appliance to an operator whose
+// sbcctl has met the rotated one: it remembers the newest server certificate it saw.
+TEST_F(SbcMgmtdTest, TheOldServerKeyIsRefusedOnceTheRotatedOneWasSeen) {
+  ASSERT_EQ(Sbcctl({"status"}).exit_code, 0);
+  const std::string old_cert = mgmt_file("mgmtd.pem"), old_key = mgmt_file("mgmtd.key");
+  ASSERT_EQ(Sbcctl({"keys", "rotate", "mgmtd-tls"}).exit_code, 0);
+  ASSERT_EQ(Sbcctl({"status"}).exit_code, 0) << "the rotated certificate, seen";
+  mgmtd_.reset();
+  std::ofstream(dir_ / "keys/mgmtd.pem", std::ios::trunc) << old_cert;  // an impostor with the old pair
+  std::ofstream(dir_ / "keys/mgmtd.key", std::ios::trunc) << old_key;
+  StartMgmtd();
+  const auto r = Sbcctl({"status"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("older than one it presented before"));
+}
+
+// Neither daemon can leave its keys in a core file, nor let another process of its
+// user read its memory.
+TEST_F(SbcMgmtdTest, TheDaemonDumpsNoCore) {
+  std::ifstream limits("/proc/" + std::to_string(mgmtd_->pid()) + "/limits");
+  const std::string text((std::istreambuf_iterator<char>(limits)), {});
+  EXPECT_THAT(text, ::testing::ContainsRegex("Max core file size +0 +0 +bytes"));
+}
+
 }  // namespace
 }  // namespace sbc::testing

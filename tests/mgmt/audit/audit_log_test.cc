@@ -2,6 +2,8 @@
 // entry, and tells what a crash leaves from tampering.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -176,6 +178,60 @@ TEST_F(AuditLogTest, AReplacedLogWithoutItsHeadIsFound) {
   const VerifyResult r = Verify(dir_);
   EXPECT_FALSE(r.ok);
   EXPECT_THAT(r.reason, HasSubstr("head file is missing"));
+}
+
+// The disk fills during an append (RLIMIT_FSIZE stands in for it: the write stops part
+// way): the entry is refused, nothing of it stays, the next append continues the
+// chain, and the log still opens. It used to leave the torn record in the file, the
+// next entry after it, and a log that refused to open.
+TEST_F(AuditLogTest, AWriteCutShortByAFullDiskLeavesTheChainWhole) {
+  auto log = AuditLog::Open(dir_);
+  ASSERT_TRUE(log.has_value());
+  const auto size = static_cast<rlim_t>(std::filesystem::file_size(dir_ / "audit.log"));
+  struct sigaction ignore {}, before {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &before), 0);
+  rlimit full{}, was{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &was), 0);
+  full = was;
+  full.rlim_cur = size + 10;  // room for a fraction of the next record
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+  schema::AuditEntry e;
+  e.set_user("operator-6");
+  e.set_detail(std::string(200, 'x'));
+  const auto refused = (*log)->Append(e);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &was), 0);
+  sigaction(SIGXFSZ, &before, nullptr);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error(), HasSubstr("nothing of the entry was kept"));
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "audit.log"), size) << "a torn record stayed";
+
+  const auto next = (*log)->Append(e);  // the disk has room again
+  ASSERT_TRUE(next.has_value()) << next.error();
+  EXPECT_EQ(next->sequence(), 6u);
+  log->reset();
+  const VerifyResult r = Verify(dir_);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.entries, 6u);
+  EXPECT_TRUE(AuditLog::Open(dir_).has_value()) << "the appliance starts again";
+}
+
+TEST_F(AuditLogTest, PagesCoverTheLogOnceInOrder) {
+  auto first = ReadPage(dir_, 1, 2, 1 << 20);
+  ASSERT_TRUE(first.has_value()) << first.error();
+  ASSERT_EQ(first->entries.size(), 2u);
+  EXPECT_EQ(first->entries[0].sequence(), 1u);
+  EXPECT_EQ(first->next, 3u);
+  auto rest = ReadPage(dir_, 3, 100, 1 << 20);
+  ASSERT_TRUE(rest.has_value());
+  ASSERT_EQ(rest->entries.size(), 3u);
+  EXPECT_EQ(rest->entries[2].sequence(), 5u);
+  EXPECT_EQ(rest->next, 0u) << "the end of the log";
+  auto small = ReadPage(dir_, 1, 100, 1);  // a byte budget smaller than one entry
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->entries.size(), 1u) << "at least one entry a page";
+  EXPECT_EQ(small->next, 2u);
+  EXPECT_TRUE(ReadPage(dir_, 9, 100, 1 << 20)->entries.empty());
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <filesystem>
 
 #include "sbc/mgmt/clock/settable_clock.h"
+#include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/control_service.h"
+#include "sbc/mgmt/users/passwords.h"
+#include "sbc/schema/trust.pb.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "support/role_matrix.h"
 #include "support/signing.h"
@@ -52,9 +55,11 @@ class ControlServiceTest : public ::testing::Test {
       schema::User* u = users.add_users();
       u->set_name(name);
       u->add_roles(role);
+      u->add_keys(*pki::KeyId(CredentialOf(name).cert_pem));  // the one certificate it logs in with
     }
     service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(), *clock_);
     service_->AttachClock(clock_.get());
+    service_->AttachCertificateAuthority(&pki_.ca());
     service_->SetUserPersistence([this](const schema::UserDirectory& d) -> std::expected<void, std::string> {
       saved_users_ = d;
       return {};
@@ -64,7 +69,7 @@ class ControlServiceTest : public ::testing::Test {
     auto tls = tls::TlsServer::Start({.port = 0, .ca_pem = pki_.ca_pem(), .cert_pem = server.cert_pem,
                                       .key_pem = server.key_pem},
                                      [this](const tls::ClientIdentity& who, const std::string& frame) {
-                                       return service_->HandleFrame(who.common_name, frame);
+                                       return service_->HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
                                      });
     ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_ = std::move(*tls);
@@ -74,9 +79,30 @@ class ControlServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // `user` makes a key and a request, `admin` approves it (CERT_APPROVE, which binds
+  // the key to the user), and the user connects with the certificate.
+  std::unique_ptr<testing::TlsTestClient> ApprovedClientFor(testing::TlsTestClient& admin, const std::string& user) {
+    auto request = pki::CreateRequest(user);
+    EXPECT_TRUE(request.has_value());
+    if (!request) return nullptr;
+    schema::Request approve = Rpc(schema::CERT_APPROVE);
+    approve.set_user_name(user);
+    approve.set_csr_pem(request->cert_pem);
+    const schema::Response approved = Call(admin, approve);
+    EXPECT_EQ(approved.outcome(), schema::OK) << approved.error();
+    return std::make_unique<testing::TlsTestClient>(
+        tls_->port(), pki_.ca_pem(),
+        testing::TlsClientOptions{.credential = testing::Credential{approved.certificate_pem(), request->key_pem}});
+  }
+  // A certificate for `user` from the management CA, the same each time.
+  const testing::Credential& CredentialOf(const std::string& user) {
+    auto it = credentials_.find(user);
+    if (it == credentials_.end()) it = credentials_.emplace(user, pki_.Issue(user)).first;
+    return it->second;
+  }
   std::unique_ptr<testing::TlsTestClient> ClientFor(const std::string& user) {
     return std::make_unique<testing::TlsTestClient>(tls_->port(), pki_.ca_pem(),
-                                                    testing::TlsClientOptions{.credential = pki_.Issue(user)});
+                                                    testing::TlsClientOptions{.credential = CredentialOf(user)});
   }
   static schema::Response Call(testing::TlsTestClient& client, const schema::Request& request) {
     schema::Response response;
@@ -130,6 +156,7 @@ class ControlServiceTest : public ::testing::Test {
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<ControlService> service_;
   testing::TestPki pki_;
+  std::map<std::string, testing::Credential> credentials_;
   std::unique_ptr<tls::TlsServer> tls_;
   schema::UserDirectory saved_users_;
 };
@@ -141,8 +168,9 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   add.add_roles(schema::OPERATOR);
   ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);
   EXPECT_EQ(saved_users_.users_size(), 6) << "the change was not persisted";
-  // The new user is served at once, with the role given.
-  auto nina = ClientFor("nina");
+  // The new user is served once a certificate of theirs is approved, with the role given.
+  auto nina = ApprovedClientFor(*admin, "nina");
+  ASSERT_NE(nina, nullptr);
   EXPECT_EQ(Call(*nina, Rpc(schema::CONFIG_HISTORY)).outcome(), schema::OK);
   EXPECT_EQ(Call(*nina, Rpc(schema::AUDIT_READ)).outcome(), schema::DENIED);
 
@@ -156,7 +184,7 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   schema::Request remove = Rpc(schema::USER_REMOVE);
   remove.set_user_name("nina");
   EXPECT_EQ(Call(*admin, remove).outcome(), schema::OK);
-  EXPECT_EQ(Call(*ClientFor("nina"), Rpc(schema::STATUS)).outcome(), schema::DENIED);
+  EXPECT_EQ(Call(*nina, Rpc(schema::STATUS)).outcome(), schema::DENIED);
 
   const schema::Response list = Call(*admin, Rpc(schema::USER_LIST));
   ASSERT_EQ(list.outcome(), schema::OK);
@@ -172,6 +200,70 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   }
   EXPECT_TRUE(added);
   EXPECT_TRUE(removed);
+}
+
+// A user is their bound keys, not a name: removing "nina" and adding the name again
+// revives none of her certificates, and her old key stays revoked.
+TEST_F(ControlServiceTest, ARemovedUserAddedAgainIsNotServedWithAnOldCertificate) {
+  auto admin = ClientFor("sam-secadmin");
+  schema::Request add = Rpc(schema::USER_ADD);
+  add.set_user_name("nina");
+  add.add_roles(schema::SECURITY_ADMIN);
+  ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);
+  auto request = pki::CreateRequest("nina");
+  ASSERT_TRUE(request.has_value());
+  schema::Request approve = Rpc(schema::CERT_APPROVE);
+  approve.set_user_name("nina");
+  approve.set_csr_pem(request->cert_pem);
+  const schema::Response approved = Call(*admin, approve);
+  ASSERT_EQ(approved.outcome(), schema::OK) << approved.error();
+  const testing::Credential old{approved.certificate_pem(), request->key_pem};
+  auto with_old = [&] {
+    return std::make_unique<testing::TlsTestClient>(tls_->port(), pki_.ca_pem(),
+                                                    testing::TlsClientOptions{.credential = old});
+  };
+  EXPECT_EQ(Call(*with_old(), Rpc(schema::USER_LIST)).outcome(), schema::OK);
+
+  schema::Request remove = Rpc(schema::USER_REMOVE);
+  remove.set_user_name("nina");
+  ASSERT_EQ(Call(*admin, remove).outcome(), schema::OK);
+  ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);  // the name again, a new user
+  const schema::Response refused = Call(*with_old(), Rpc(schema::USER_LIST));
+  EXPECT_EQ(refused.outcome(), schema::DENIED);
+  EXPECT_THAT(refused.error(), HasSubstr("the certificate's key is not bound to user \"nina\""));
+  EXPECT_EQ(Call(*ClientFor("nina"), Rpc(schema::STATUS)).outcome(), schema::DENIED) << "a certificate never approved";
+  const schema::Response reused = Call(*admin, approve);  // the old key asks again
+  EXPECT_EQ(reused.outcome(), schema::REFUSED);
+  EXPECT_THAT(reused.error(), HasSubstr("that key was revoked"));
+  EXPECT_EQ(saved_users_.revoked_keys_size(), 1);
+  ASSERT_NE(ApprovedClientFor(*admin, "nina"), nullptr);  // a new key: served
+  EXPECT_EQ(Call(*ApprovedClientFor(*admin, "nina"), Rpc(schema::STATUS)).outcome(), schema::OK);
+}
+
+// The appliance's own names are not users': "sbc-mgmtd" signs its own audit entries,
+// "sbc-appliance" is its server certificate.
+TEST_F(ControlServiceTest, TheAppliancesOwnNamesCannotBeUsers) {
+  auto admin = ClientFor("sam-secadmin");
+  for (const char* name : {"sbc-mgmtd", "sbc-appliance", "sbc-anything"}) {
+    schema::Request add = Rpc(schema::USER_ADD);
+    add.set_user_name(name);
+    add.add_roles(schema::SECURITY_ADMIN);
+    const schema::Response r = Call(*admin, add);
+    EXPECT_EQ(r.outcome(), schema::REFUSED) << name;
+    EXPECT_THAT(r.error(), HasSubstr("is reserved")) << name;
+  }
+}
+
+// A console login for a name that does not exist (or has no password, or is locked)
+// runs PBKDF2 on a decoy, as long as a real check: how long the answer takes says
+// nothing of which accounts exist (unknown names used to be answered at once).
+TEST_F(ControlServiceTest, AConsoleLoginCostsTheSameWhetherTheUserExistsOrNot) {
+  uint64_t before = users::Derivations();
+  EXPECT_EQ(service_->ConsoleLogin("nobody-here", "Correct-Horse-42").outcome(), schema::DENIED);
+  EXPECT_EQ(users::Derivations() - before, 1u) << "an unknown user";
+  before = users::Derivations();
+  EXPECT_EQ(service_->ConsoleLogin("vera-viewer", "Correct-Horse-42").outcome(), schema::DENIED);
+  EXPECT_EQ(users::Derivations() - before, 1u) << "a user without a console password";
 }
 
 TEST_F(ControlServiceTest, EveryRpcWithEveryRoleOverMutualTls) {
@@ -215,6 +307,56 @@ TEST_F(ControlServiceTest, UnknownUsersAreDeniedEvenWithAValidCertificate) {
   const schema::Response r = Call(*client, Rpc(schema::STATUS));
   EXPECT_EQ(r.outcome(), schema::DENIED);
   EXPECT_THAT(r.error(), HasSubstr("\"mallory\" is not in the user directory"));
+}
+
+// A dataplane that verifies nothing: it runs the version of each bundle it is handed,
+// unless told to refuse (as the real one refuses a bundle that does not verify).
+class FakeDataplane final : public DataplaneLink {
+ public:
+  std::expected<schema::DataplaneResponse, std::string> Call(const schema::DataplaneRequest& request) override {
+    schema::DataplaneResponse response;
+    response.set_ok(true);
+    if (request.has_apply_bundle()) {
+      schema::SignedEnvelope envelope;
+      schema::ConfigBundle bundle;
+      if (refuse || !envelope.ParseFromString(request.apply_bundle()) || !bundle.ParseFromString(envelope.payload())) {
+        response.set_ok(false);
+        response.set_error("refused: expired");
+      } else {
+        rules_version = bundle.meta().version();
+      }
+    }
+    response.set_rules_version(rules_version);
+    return response;
+  }
+  bool refuse = false;
+  uint64_t rules_version = 0;
+};
+
+// STATUS reports what the dataplane enforces beside what the store runs, and says so
+// when they differ (the dataplane verifies every bundle itself and may refuse one).
+TEST_F(ControlServiceTest, StatusSaysWhichVersionTheDataplaneEnforces) {
+  FakeDataplane dataplane;
+  service_->AttachDataplane(&dataplane);
+  auto op = ClientFor("otto-operator");
+  schema::Request push = Rpc(schema::CONFIG_PUSH);
+  push.set_bundle(signers_.Bundle(1, 2));
+  ASSERT_EQ(Call(*op, push).outcome(), schema::OK);
+  schema::Response status = Call(*op, Rpc(schema::STATUS));
+  EXPECT_TRUE(status.dataplane_reachable());
+  EXPECT_EQ(status.dataplane_version(), 1u);
+  EXPECT_EQ(status.warning(), "");
+
+  dataplane.refuse = true;
+  push.set_bundle(signers_.Bundle(2, 3));
+  const schema::Response pushed = Call(*op, push);
+  EXPECT_EQ(pushed.outcome(), schema::OK);
+  EXPECT_THAT(pushed.warning(), HasSubstr("not yet in the dataplane: the dataplane refused it: refused: expired"));
+  status = Call(*op, Rpc(schema::STATUS));
+  EXPECT_EQ(status.running_version(), 2u);
+  EXPECT_EQ(status.dataplane_version(), 1u);
+  EXPECT_EQ(status.warning(), "the dataplane enforces version 1, not the running version 2");
+  service_->AttachDataplane(nullptr);
 }
 
 TEST_F(ControlServiceTest, OperatorPushesDiffsRollsBackAndConfirms) {
@@ -299,8 +441,11 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
   EXPECT_EQ(locked.error(), "wrong user name or password");
   EXPECT_GT(saved_users_.users(1).locked_until_unix(), 0) << "the lockout was not persisted";
 
-  // The last security-admin able to log in is never locked out.
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "wrong").outcome(), schema::DENIED);
+  // The last security-admin able to log in is not locked out, but slowed down: past the
+  // limit each try must wait (1 s after the second failure here), then gets in.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "wrong").outcome(), schema::DENIED);
+  EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::DENIED) << "too soon";
+  ASSERT_TRUE(clock_->Set(clock_->NowUnixMs() + 2000).has_value());
   EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::OK);
   // A new password from a security-admin lifts otto's lockout.
   SetPassword("otto-operator", "Another-Horse-43", schema::OK);
@@ -315,8 +460,9 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
                            "otto-operator: console login", "otto-operator: console login: wrong password",
                            ::testing::StartsWith("otto-operator: console login: wrong password; locked out until 20"),
                            ::testing::StartsWith("otto-operator: console login refused: locked out until 20"),
-                           "sam-secadmin: console login: wrong password", "sam-secadmin: console login: wrong password",
-                           "sam-secadmin: console login: wrong password", "sam-secadmin: console login: wrong password",
+                           "sam-secadmin: console login: wrong password",
+                           ::testing::StartsWith("sam-secadmin: console login: wrong password; locked out until 20"),
+                           ::testing::StartsWith("sam-secadmin: console login refused: locked out until 20"),
                            "sam-secadmin: console login", "otto-operator: console login",
                            "vera-viewer: console login: no such user, or no console password set",
                            "(unknown user): console login: no such user, or no console password set"));
@@ -333,7 +479,7 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
 TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
   auto admin = ClientFor("sam-secadmin");
   const int64_t before = Call(*admin, Rpc(schema::STATUS)).clock_unix_ms();
-  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()), 5000.0);
+  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()), 60000.0);
 
   const int64_t target = *clock::ParseUtc("2031-03-04T05:06:07Z");
   schema::Request set = Rpc(schema::CLOCK_SET);
@@ -341,7 +487,7 @@ TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
   const schema::Response r = Call(*admin, set);
   ASSERT_EQ(r.outcome(), schema::OK) << r.error();
   EXPECT_NEAR(static_cast<double>(Call(*admin, Rpc(schema::STATUS)).clock_unix_ms()), static_cast<double>(target),
-              5000.0);
+              60000.0);
 
   set.set_clock_unix_ms(0);
   const schema::Response refused = Call(*admin, set);
@@ -357,7 +503,7 @@ TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
   EXPECT_GE(entries[1].time_unix_ms(), target);
   auto reopened = clock::OffsetFileClock(dir_ / "clock-offset");
   ASSERT_TRUE(reopened.has_value());
-  EXPECT_NEAR(static_cast<double>((*reopened)->NowUnixMs()), static_cast<double>(target), 5000.0);
+  EXPECT_NEAR(static_cast<double>((*reopened)->NowUnixMs()), static_cast<double>(target), 60000.0);
 }
 
 TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {

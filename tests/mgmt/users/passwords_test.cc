@@ -64,15 +64,32 @@ TEST(PasswordsTest, RepeatedFailuresLockOutAndTheLockExpires) {
   EXPECT_EQ(Login(d, "nobody", "x", 1061, policy), LoginResult::kUnknownUser);
 }
 
-TEST(PasswordsTest, TheLastSecurityAdminIsNeverLockedOut) {
+// The last security-admin is not locked out for the whole lockout (nobody could
+// administer the appliance), but guessing at that account slows down: past the limit,
+// each failure doubles the wait before the next try, up to the lockout (it used to
+// allow a guess at every attempt, without limit).
+TEST(PasswordsTest, TheLastSecurityAdminIsThrottledNotLockedOut) {
   schema::UserDirectory d;
   AddUser(d, "sam", schema::SECURITY_ADMIN);
   AddUser(d, "sue", schema::SECURITY_ADMIN);
   const PasswordPolicy policy{.max_failures = 2, .lockout_s = 600};
   for (int i = 0; i < 2; ++i) (void)Login(d, "sue", "wrong", 1000, policy);
   EXPECT_EQ(Login(d, "sue", "Correct-Horse-42", 1001, policy), LoginResult::kLocked) << "sue had a colleague";
-  for (int i = 0; i < 10; ++i) (void)Login(d, "sam", "wrong", 1002, policy);
-  EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", 1003, policy), LoginResult::kOk) << "nobody left to get in";
+  d.mutable_users(1)->set_disabled(true);  // and sue leaves: sam is the last for good
+  int64_t t = 1002;
+  EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword);
+  EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword);  // the limit: 1 s to wait
+  int64_t wait = 1, guesses = 0;
+  for (int round = 0; round < 12; ++round) {
+    EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait - 1, policy), LoginResult::kLocked) << "round " << round;
+    t += wait;
+    EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword) << "round " << round;
+    ++guesses;
+    wait = std::min<int64_t>(wait * 2, 600);
+  }
+  EXPECT_EQ(wait, 600) << "the wait stops growing at the lockout";
+  EXPECT_EQ(guesses, 12) << "12 guesses took " << (t - 1002) << " s";
+  EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait, policy), LoginResult::kOk) << "the admin still gets in";
 }
 
 }  // namespace

@@ -52,8 +52,9 @@ class ConsoleConnection final : public Connection {
 
 std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(const std::string& host, uint16_t port,
                                                                const std::string& ca_pem, const std::string& cert_pem,
-                                                               const std::string& key_pem) {
-  auto client = mgmt::tls::TlsClient::Connect(host, port, ca_pem, cert_pem, key_pem);
+                                                               const std::string& key_pem,
+                                                               const std::string& server_serial_file) {
+  auto client = mgmt::tls::TlsClient::Connect(host, port, ca_pem, cert_pem, key_pem, server_serial_file);
   if (!client)
     return std::unexpected(Failure{client.error().kind == mgmt::tls::ClientError::kUnreachable ? kExitUnreachable
                                                                                                 : kExitDenied,

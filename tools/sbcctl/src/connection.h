@@ -27,10 +27,13 @@ class Connection {
   [[nodiscard]] virtual std::expected<schema::Response, Failure> Call(const schema::Request& request) = 0;
 };
 
+// The control API over TLS. `server_serial_file`: where the highest server
+// certificate serial seen from this CA is kept (see mgmt::tls::TlsClient::Connect).
 [[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(const std::string& host, uint16_t port,
                                                                              const std::string& ca_pem,
                                                                              const std::string& cert_pem,
-                                                                             const std::string& key_pem);
+                                                                             const std::string& key_pem,
+                                                                             const std::string& server_serial_file);
 
 // Connects to the console socket and logs in as `user`; `login` receives the login's
 // Response (banner, time). A refused login is kExitDenied.

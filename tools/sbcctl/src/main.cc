@@ -7,6 +7,8 @@
 //
 // Credentials: --ca, --cert, --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY). On the
 // console, a password instead: asked on the terminal, or the first line of stdin.
+// Beside the CA file, <ca>.server-serial keeps the newest server certificate serial
+// the appliance showed: after a key rotation, the old key is refused.
 // Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 denied or not
 // authenticated, 4 appliance unreachable.
 #include <fcntl.h>
@@ -132,7 +134,8 @@ int main(int argc, char** argv) {
   auto* media_create = media->add_subcommand("create", "anchor a call's media: two legs");
   media_create->add_option("--leg", leg_specs,
                            "interface=wan0[,remote=203.0.113.5:4000][,local=SERVICE_ADDRESS]"
-                           "[,suite=AES_CM_128_HMAC_SHA1_80,key=BASE64][,mux][,clock=8000] (twice: one per party)")
+                           "[,suite=AES_CM_128_HMAC_SHA1_80,keyfile=PATH|key=-|key=BASE64][,mux][,clock=8000] "
+                           "(twice: one per party; key=- reads the key from stdin)")
       ->required()
       ->expected(2);
   media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");
@@ -143,7 +146,8 @@ int main(int argc, char** argv) {
       "update", "a live session as a re-offer has it (the same keys again keep their streams going)");
   media_update->add_option("id", update_id)->required();
   media_update->add_option("--leg", update_leg_specs,
-                           "[remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80[,key=BASE64][,newkey]][,mux]"
+                           "[remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80[,keyfile=PATH|key=-|key=BASE64]"
+                           "[,newkey]][,mux]"
                            "[,clock=8000] (twice: one per party, in the order created)")
       ->required()
       ->expected(2);
@@ -155,7 +159,11 @@ int main(int argc, char** argv) {
   media->add_subcommand("list", "sessions with their counters, and those recently ended")
       ->callback([&] { request.set_rpc(schema::MEDIA_SESSION_LIST); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
-  audit->add_subcommand("show", "every entry")->callback([&] { request.set_rpc(schema::AUDIT_READ); });
+  uint64_t audit_from = 1, audit_limit = 0;
+  auto* audit_show = audit->add_subcommand("show", "the entries, oldest first (read a page at a time)");
+  audit_show->add_option("--from", audit_from, "the first entry's sequence number");
+  audit_show->add_option("--limit", audit_limit, "at most this many entries (0: to the end)");
+  audit_show->callback([&] { request.set_rpc(schema::AUDIT_READ); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
   try {
     app.parse(argc, argv);
@@ -265,13 +273,33 @@ int main(int argc, char** argv) {
       host = "127.0.0.1";
       port = tunnel->local_port();
     }
-    auto connected = tools::ConnectTls(host, port, *ca_pem, *cert_pem, *key_pem);
+    // Beside the CA file: the newest server certificate this CA's appliance showed.
+    auto connected = tools::ConnectTls(host, port, *ca_pem, *cert_pem, *key_pem, ca + ".server-serial");
     if (!connected) return Fail(connected.error().exit_code, connected.error().message);
     connection = std::move(*connected);
   }
 
+  if (request.rpc() == schema::AUDIT_READ) {
+    request.set_audit_from(audit_from);
+    if (audit_limit != 0) request.set_audit_max(static_cast<uint32_t>(std::min<uint64_t>(audit_limit, 1000)));
+  }
   auto reply = connection->Call(request);
   if (!reply) return Fail(reply.error().exit_code, reply.error().message);
+  // The audit log comes a page at a time: the rest, up to --limit.
+  while (request.rpc() == schema::AUDIT_READ && reply->outcome() == schema::OK && reply->audit_next() != 0 &&
+         (audit_limit == 0 || static_cast<uint64_t>(reply->audit_size()) < audit_limit)) {
+    request.set_audit_from(reply->audit_next());
+    auto more = connection->Call(request);
+    if (!more) return Fail(more.error().exit_code, more.error().message);
+    if (more->outcome() != schema::OK) {
+      reply = std::move(more);
+      break;
+    }
+    for (auto& e : *more->mutable_audit()) *reply->add_audit() = std::move(e);
+    reply->set_audit_next(more->audit_next());
+  }
+  if (audit_limit != 0 && static_cast<uint64_t>(reply->audit_size()) > audit_limit)
+    reply->mutable_audit()->DeleteSubrange(static_cast<int>(audit_limit), reply->audit_size() - static_cast<int>(audit_limit));
   const schema::Response& response = *reply;
 
   if (request.rpc() == schema::CERT_APPROVE && response.outcome() == schema::OK) {

@@ -2,6 +2,9 @@
 
 #include <mbedtls/base64.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace sbc::tools {
@@ -15,7 +18,8 @@ std::string Base64(const std::string& bytes) {
   return out;
 }
 
-std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, LegFor use) {
+std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, LegFor use,
+                                                      bool warn_about_command_line_keys) {
   schema::MediaLeg leg;
   std::stringstream items(text);
   std::string item;
@@ -43,14 +47,32 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, L
       if (!schema::SrtpSuite_Parse(value, &suite) || suite == schema::SRTP_SUITE_UNSPECIFIED)
         return std::unexpected("unknown suite \"" + value + "\"");
       leg.set_suite(suite);
-    } else if (key == "key") {
-      std::string bytes(value.size(), '\0');
+    } else if (key == "key" || key == "keyfile") {
+      // keyfile=PATH, or key=- (a line on stdin): the key stays out of the command
+      // line, which every user of this machine can read in /proc.
+      std::string encoded = value;
+      if (key == "keyfile" || value == "-") {
+        std::ifstream file;
+        if (key == "keyfile") {
+          file.open(value);
+          if (!file) return std::unexpected("keyfile=" + value + ": cannot be read");
+        }
+        std::istream& in = key == "keyfile" ? file : std::cin;
+        if (!std::getline(in, encoded)) return std::unexpected(std::string("no key on ") + (key == "keyfile" ? value : "stdin"));
+        while (!encoded.empty() && (encoded.back() == '\r' || encoded.back() == ' ')) encoded.pop_back();
+      } else if (warn_about_command_line_keys) {
+        std::cerr << "sbcctl: warning: a key on the command line is visible to other users of this machine; "
+                     "use keyfile=PATH or key=- (stdin)" << std::endl;
+      }
+      std::string bytes(encoded.size(), '\0');
       size_t written = 0;
-      if (mbedtls_base64_decode(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), &written,
-                                reinterpret_cast<const unsigned char*>(value.data()), value.size()) != 0)
-        return std::unexpected(std::string("key is not base64"));
+      const int decoded = mbedtls_base64_decode(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), &written,
+                                                reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
+      std::fill(encoded.begin(), encoded.end(), '\0');
+      if (decoded != 0) return std::unexpected(std::string("key is not base64"));
       bytes.resize(written);
       leg.set_leg_key(bytes);
+      std::fill(bytes.begin(), bytes.end(), '\0');
     } else {
       return std::unexpected("unknown item \"" + item + "\"");
     }

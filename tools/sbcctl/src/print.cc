@@ -25,6 +25,7 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       if (!r.login_banner().empty()) out << r.login_banner() << (r.login_banner().back() == '\n' ? "" : "\n");
       out << "running config version " << r.running_version() << " (highest accepted " << r.highest_version() << ")";
       if (r.pending_version()) out << "; version " << r.pending_version() << " awaits confirmation";
+      if (r.dataplane_reachable()) out << "\ndataplane enforces version " << r.dataplane_version();
       out << "\nappliance time " << mgmt::clock::FormatUtc(r.clock_unix_ms()) << "\n";
       break;
     case schema::CLOCK_SET:

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <sys/types.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,10 +32,19 @@ struct VerifyResult {
 // Reads and checks the whole log in `dir`. Any thread; reads only.
 [[nodiscard]] VerifyResult Verify(const std::filesystem::path& dir);
 
-// Every entry of a log that verifies (for audit read); the verification failure
-// otherwise.
+// Every entry of a log that verifies; the verification failure otherwise.
 [[nodiscard]] std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(
     const std::filesystem::path& dir);
+
+struct Page {
+  std::vector<schema::AuditEntry> entries;
+  uint64_t next = 0;  // sequence of the first entry after the page; 0: the log ends here
+};
+// Entries from sequence `from` on (1 for the first), at most `max_entries` and about
+// `max_bytes` of them (at least one), if the log verifies up to the page's end (for
+// AUDIT_READ: one reply frame never outgrows the frame limit). Any thread; reads only.
+[[nodiscard]] std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint64_t from,
+                                                        uint32_t max_entries, size_t max_bytes);
 
 class AuditLog {
  public:
@@ -45,7 +55,10 @@ class AuditLog {
   ~AuditLog();
 
   // Appends `entry` (its sequence, previous_hash and hash are set here), fsyncs the
-  // log, then updates the head. One writer (the daemon's control thread).
+  // log, then updates the head. One writer (the daemon's control thread). A write that
+  // fails part way (a full disk) is cut off again, so the chain stays whole and the
+  // next append (or the next start) goes on from the last good entry; if even that
+  // fails, the log refuses appends until it is opened again (which repairs it).
   [[nodiscard]] std::expected<schema::AuditEntry, std::string> Append(schema::AuditEntry entry);
 
   uint64_t last_sequence() const { return last_sequence_; }
@@ -56,6 +69,8 @@ class AuditLog {
   int fd_ = -1;
   uint64_t last_sequence_ = 0;
   std::string last_hash_;  // 32 bytes
+  off_t good_bytes_ = 0;   // the log's length up to the last whole entry
+  bool broken_ = false;    // a failed write could not be cut off: no more appends
 };
 
 }  // namespace sbc::mgmt::audit

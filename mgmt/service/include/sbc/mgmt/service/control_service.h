@@ -20,6 +20,15 @@
 
 namespace sbc::mgmt::service {
 
+// Who is calling: over TLS, the name the client certificate claims and its key (the
+// user must have that key bound); on the console, a user the password login
+// authenticated.
+struct Caller {
+  std::string name;
+  std::string key_id;  // pki::KeyId of the certificate's key; empty on the console
+  bool console = false;
+};
+
 class ControlService {
  public:
   // All referenced objects must outlive the service. `audit_dir` is the directory of
@@ -27,8 +36,7 @@ class ControlService {
   ControlService(schema::UserDirectory users, store::ConfigStore& store, audit::AuditLog& audit,
                  std::string audit_dir, const store::Clock& clock);
 
-  // `user` is the verified client certificate's common name.
-  [[nodiscard]] schema::Response Handle(const std::string& user, const schema::Request& request);
+  [[nodiscard]] schema::Response Handle(const Caller& caller, const schema::Request& request);
 
   // A console break-glass login (the console socket's first frame): the user's
   // password against its stored PBKDF2 hash, failures counted and locked out by the
@@ -64,8 +72,9 @@ class ControlService {
   // version (it restarted, or missed a change). Call about once a second.
   void Tick();
 
-  // Serialized Request in, serialized Response out (the TLS server's frame handler).
-  [[nodiscard]] std::string HandleFrame(const std::string& user, const std::string& frame);
+  // Serialized Request in, serialized Response out (the TLS and console servers'
+  // frame handlers).
+  [[nodiscard]] std::string HandleFrame(const Caller& caller, const std::string& frame);
 
  private:
   schema::Response Dispatch(const schema::Request& request, std::string* detail);

@@ -70,16 +70,22 @@ class ConfigStore {
   // Keeps a push made with confirm_within_s.
   [[nodiscard]] std::expected<void, TrustError> Confirm();
 
-  // Re-applies an accepted bundle still in history, after re-verifying its signatures
-  // against the current trust root (expiry is not checked: it was accepted before).
+  // Re-applies an accepted bundle still in history, after verifying it again, expiry
+  // included, against the current trust root: a version that expired is refused with
+  // the reason (the dataplane, which verifies every bundle itself, would refuse it
+  // too, and the store would report a version that does not run). Going back among
+  // versions the store accepted and that are still valid needs no downgrade
+  // authorisation: that is what the history is for; anything else must be pushed.
   [[nodiscard]] std::expected<void, TrustError> Rollback(uint64_t version);
 
   // Unified diff between two versions in history.
   [[nodiscard]] std::expected<std::string, TrustError> Diff(uint64_t from, uint64_t to) const;
 
-  // Reverts an unconfirmed push whose deadline has passed; true if it did. Call
+  // Ends an unconfirmed push whose deadline has passed: reverts to the version before
+  // it, or, if that one no longer verifies (it expired meanwhile), keeps the pushed
+  // version running and says so. What happened, or nullopt when nothing was due. Call
   // periodically (the daemon does, every second).
-  bool Tick();
+  std::optional<std::string> Tick();
 
   uint64_t running_version() const { return state_.running_version(); }
   uint64_t highest_version() const { return highest_; }
@@ -97,6 +103,8 @@ class ConfigStore {
   [[nodiscard]] std::expected<std::string, TrustError> ReadBundle(uint64_t version) const;
   [[nodiscard]] std::expected<void, TrustError> Commit(schema::StoreState next);
   [[nodiscard]] std::expected<void, TrustError> Revert();
+  // Version `version` from history still verifies now, expiry included.
+  [[nodiscard]] std::expected<void, TrustError> StillValid(uint64_t version) const;
   bool InHistory(uint64_t version) const;
 
   std::filesystem::path dir_;

@@ -34,6 +34,12 @@ struct PasswordPolicy {
 
 // Compares in constant time.
 [[nodiscard]] bool Matches(const schema::PasswordHash& stored, const std::string& password);
+// A hash with the real ones' cost that no password matches: a login with no hash to
+// try (an unknown user, a locked account) is checked against it, so how long a login
+// takes tells nothing of which accounts exist.
+[[nodiscard]] const schema::PasswordHash& DecoyHash();
+// PBKDF2 derivations this process has run (tests: a decoy was checked). Any thread.
+[[nodiscard]] uint64_t Derivations();
 
 enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 
