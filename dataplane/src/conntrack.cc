@@ -1,5 +1,6 @@
 #include "sbc/dataplane/conntrack.h"
 
+#include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -10,22 +11,40 @@
 
 namespace sbc::dataplane {
 
-FlowKey MakeFlowKey(const PacketMeta& meta, bool* is_a) noexcept {
-  FlowKey key{};
-  key.family = static_cast<uint8_t>(meta.family);
-  key.protocol = meta.protocol;
-  const size_t len = meta.family == Family::kIpv6 ? 16 : 4;
+namespace {
+
+// memcmp's order of two addresses as PacketMeta holds them (16 bytes; IPv4 in the
+// first 4, the rest zero, so one comparison serves both families), in two word
+// compares instead of a call.
+int CompareAddresses(const uint8_t* a, const uint8_t* b) noexcept {
+  uint64_t a_words[2], b_words[2];
+  std::memcpy(a_words, a, 16);
+  std::memcpy(b_words, b, 16);
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t x = rte_be_to_cpu_64(a_words[i]), y = rte_be_to_cpu_64(b_words[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone, bool* is_a) noexcept {
   uint16_t sport = meta.src_port, dport = meta.dst_port;
   if (meta.protocol == kProtoIcmp || meta.protocol == kProtoIcmpV6)
     sport = dport = meta.dst_port;  // echo identifier on both sides
-  const int cmp = std::memcmp(meta.src.data(), meta.dst.data(), len);
-  *is_a = cmp < 0 || (cmp == 0 && sport <= dport);
-  const uint8_t* a = *is_a ? meta.src.data() : meta.dst.data();
-  const uint8_t* b = *is_a ? meta.dst.data() : meta.src.data();
-  std::memcpy(key.addr_a, a, len);
-  std::memcpy(key.addr_b, b, len);
-  key.port_a = *is_a ? sport : dport;
-  key.port_b = *is_a ? dport : sport;
+  const int cmp = CompareAddresses(meta.src.data(), meta.dst.data());
+  const bool a_is_source = cmp < 0 || (cmp == 0 && sport <= dport);
+  *is_a = a_is_source;
+  FlowKey key;  // every byte is set below: the hash reads them all
+  key.family = static_cast<uint8_t>(meta.family);
+  key.protocol = meta.protocol;
+  key.zone_a = a_is_source ? from_zone : to_zone;
+  key.zone_b = a_is_source ? to_zone : from_zone;
+  key.port_a = a_is_source ? sport : dport;
+  key.port_b = a_is_source ? dport : sport;
+  std::memcpy(key.addr_a, a_is_source ? meta.src.data() : meta.dst.data(), 16);
+  std::memcpy(key.addr_b, a_is_source ? meta.dst.data() : meta.src.data(), 16);
   return key;
 }
 
@@ -93,6 +112,7 @@ int32_t Table<Key, Entry>::Add(const Key& key) noexcept {
 
 template <typename Key, typename Entry>
 void Table<Key, Entry>::Remove(int32_t position) noexcept {
+  if (position < 0 || !occupied(position)) return;
   void* key = nullptr;
   if (rte_hash_get_key_with_position(hash_, position, &key) != 0) return;
   if (rte_hash_del_key(hash_, key) < 0) return;

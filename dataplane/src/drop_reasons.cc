@@ -1,6 +1,7 @@
 #include "sbc/dataplane/drop_reasons.h"
 
 #include <array>
+#include <ostream>
 
 namespace sbc::dataplane {
 namespace {
@@ -18,7 +19,16 @@ constexpr std::array<std::string_view, kDropReasonCount> kHelp = {
 
 }  // namespace
 
-std::string_view DropReasonName(DropReason reason) { return kNames[static_cast<size_t>(reason)]; }
-std::string_view DropReasonHelp(DropReason reason) { return kHelp[static_cast<size_t>(reason)]; }
+// kNotDropped (and anything past the list) has a name too: callers print verdicts.
+std::string_view DropReasonName(DropReason reason) {
+  const auto i = static_cast<size_t>(reason);
+  return i < kDropReasonCount ? kNames[i] : "not_dropped";
+}
+std::string_view DropReasonHelp(DropReason reason) {
+  const auto i = static_cast<size_t>(reason);
+  return i < kDropReasonCount ? kHelp[i] : "not dropped";
+}
+
+void PrintTo(DropReason reason, std::ostream* os) { *os << DropReasonName(reason); }
 
 }  // namespace sbc::dataplane

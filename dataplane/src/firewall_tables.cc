@@ -299,15 +299,19 @@ std::expected<std::unique_ptr<FirewallTables>, std::string> FirewallTables::Buil
   t->max_flows = Share(ct.max_flows, workers);
   t->max_flows_per_source = ct.max_flows_per_source;  // a source's flows stay on one worker
   t->max_half_open = Share(ct.max_half_open_tcp, workers);
+  t->max_half_open_per_source = ct.max_half_open_tcp_per_source;  // as max_flows_per_source
+  for (const ZoneSpec& z : spec.zones) t->zone_max_half_open.push_back(Share(z.max_half_open_tcp, workers));
   if (ct.new_flows_per_second_per_source != 0) {
     t->source_flood_limited = true;
     t->source_flood = PacketMeter(ct.new_flows_per_second_per_source, ct.new_flows_burst);
   }
   t->local_addresses = spec.local_addresses;
   // ARP, ND and echo answers: enough for any neighbour, too few to amplify anything.
-  constexpr uint32_t kOwnAddressRepliesPerSecond = 1000, kOwnAddressBurst = 200;
-  t->own_address_meter = PacketMeter(Share(kOwnAddressRepliesPerSecond, workers),
-                                     Share(kOwnAddressBurst, workers));
+  // Resolution and echo have separate budgets: a ping flood must not starve the ARP
+  // that keeps media flowing to our service addresses.
+  constexpr uint32_t kRepliesPerSecond = 1000, kRepliesBurst = 200;
+  t->resolution_meter = PacketMeter(Share(kRepliesPerSecond, workers), Share(kRepliesBurst, workers));
+  t->echo_meter = PacketMeter(Share(kRepliesPerSecond, workers), Share(kRepliesBurst, workers));
   t->tcp_established_tsc = ct.tcp_established_timeout_s * tsc_hz;
   t->tcp_transitory_tsc = ct.tcp_transitory_timeout_s * tsc_hz;
   t->udp_tsc = ct.udp_timeout_s * tsc_hz;

@@ -1,14 +1,17 @@
 #include "sbc/dataplane/firewall_worker.h"
-#include "sbc/dataplane/own_address.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "sbc/dataplane/own_address.h"
+#include "sbc/dataplane/tcp_state.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -24,9 +27,6 @@ namespace {
 constexpr uint32_t kLogPerSecond = 100;
 constexpr uint32_t kLogBurst = 200;
 constexpr uint32_t kLogCapacity = 1024;
-
-constexpr uint8_t kIcmpV6RouterSolicit = 133;
-constexpr uint8_t kIcmpV6Redirect = 137;
 
 union AclKey {
   AclKey4 v4;
@@ -94,54 +94,46 @@ class AclBatch {
 // fail on the rules alone.
 bool IsStateless(const PacketMeta& m) {
   if (m.later_fragment) return true;
-  const bool icmp = m.protocol == kProtoIcmp || m.protocol == kProtoIcmpV6;
   const uint8_t type = static_cast<uint8_t>(m.src_port >> 8);
   if (m.protocol == kProtoIcmp) return !(type == 8 || type == 0);
   if (m.protocol == kProtoIcmpV6) return !(type == 128 || type == 129);
-  return icmp;
+  return false;
 }
 
-// IPv6 neighbour and router discovery: a transparent bump in the wire must let it
-// cross, as it lets ARP cross, or neither side could reach the other.
-bool IsNeighbourDiscovery(const PacketMeta& m) {
-  if (m.family != Family::kIpv6 || m.protocol != kProtoIcmpV6) return false;
-  const uint8_t type = static_cast<uint8_t>(m.src_port >> 8);
-  return type >= kIcmpV6RouterSolicit && type < kIcmpV6Redirect;
+bool MeterAllows(rte_meter_srtcm& meter, const rte_meter_srtcm_profile& profile, uint64_t now) {
+  return rte_meter_srtcm_color_blind_check(&meter, const_cast<rte_meter_srtcm_profile*>(&profile), now, 1) ==
+         RTE_COLOR_GREEN;
 }
 
-uint64_t Timeout(const FirewallTables* t, FlowState state) {
-  switch (state) {
-    case FlowState::kUdp: return t->udp_tsc;
-    case FlowState::kIcmp: return t->icmp_tsc;
-    case FlowState::kTcpEstablished: return t->tcp_established_tsc;
-    default: return t->tcp_transitory_tsc;
-  }
-}
-
-bool IsHalfOpen(FlowState s) { return s == FlowState::kTcpSynSent || s == FlowState::kTcpSynReceived; }
+}  // namespace
 
 // Per-packet decision state within one burst.
-struct Slot {
+struct FirewallWorker::Slot {
   DropReason verdict = kNotDropped;
   bool own_address = false;  // a request to us, turned into its reply
   bool media = false;        // to a relay port: the media relay decides
+  bool handed_off = false;   // now in its session owner's ring
   uint8_t media_tx_slot = 0;
   int32_t flow = -1;  // connection-table position for a hit
   bool is_a = false;
   bool needs_rules = false;
   uint32_t rule_result = 0;
   FlowKey key;
-};
 
-}  // namespace
+  // Still for the firewall to decide (connection tracking and the rules).
+  bool ForFirewall(const PacketMeta& m) const {
+    return verdict == kNotDropped && !own_address && !media && IsIp(m);
+  }
+};
 
 std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Create(
     std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id, uint32_t flow_capacity,
-    const MediaStage* media) {
+    const MediaStage* media, const std::atomic<uint64_t>* clock) {
   std::unique_ptr<FirewallWorker> w(new FirewallWorker());
   if (media != nullptr && media->table != nullptr) {
     w->media_table_ = media->table;
-    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto);
+    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto, static_cast<uint8_t>(thread_id));
+    if (media->handoff.size() > 1) w->handoff_ = media->handoff;
   }
   for (const WireLink& l : links) {
     w->port_id_of_slot_[l.rx_slot] = l.rx_port_id;
@@ -149,17 +141,15 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
   }
   w->slot_ = &slot;
   w->thread_id_ = thread_id;
+  w->clock_ = clock;
   w->link_count_ = std::min(links.size(), kMaxLinks);
   std::copy_n(links.begin(), w->link_count_, w->links_.begin());
   w->rule_counters_.resize(kMaxRules);
   w->rule_meters_.resize(kMaxRules);
   const std::string id = std::to_string(thread_id);
-  auto flows = FlowTable::Create("sbc_flows_" + id, flow_capacity);
-  if (!flows) return std::unexpected(flows.error());
-  w->flows_ = std::move(*flows);
-  auto sources = SourceTable::Create("sbc_sources_" + id, flow_capacity);
-  if (!sources) return std::unexpected(sources.error());
-  w->sources_ = std::move(*sources);
+  auto conntrack = ConnectionTracker::Create(id, flow_capacity);
+  if (!conntrack) return std::unexpected(conntrack.error());
+  w->conntrack_ = std::move(*conntrack);
   auto log = PacketLog::Create("sbc_log_" + id, kLogCapacity, kLogPerSecond, kLogBurst);
   if (!log) return std::unexpected(log.error());
   w->log_ = std::move(*log);
@@ -168,6 +158,10 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
 
 uint64_t FirewallWorker::flows() const {
   return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(flow_count_)).load(std::memory_order_relaxed);
+}
+
+uint64_t FirewallWorker::Now() const noexcept {
+  return clock_ == nullptr ? rte_rdtsc() : clock_->load(std::memory_order_relaxed);
 }
 
 void FirewallWorker::Run(const std::atomic<bool>& stop) noexcept {
@@ -189,12 +183,13 @@ void FirewallWorker::Run(const std::atomic<bool>& stop) noexcept {
 
 uint32_t FirewallWorker::PollOnce() noexcept {
   const FirewallTables* tables = slot_->Current();
-  const uint64_t now = rte_rdtsc();
+  const uint64_t now = Now();
   if (tables != nullptr) SyncMeters(tables);
   uint32_t received = 0;
   for (size_t i = 0; i < link_count_; ++i) received += Forward(links_[i], tables, now);
-  if (tables != nullptr) Sweep(tables, now);
-  std::atomic_ref<uint64_t>(flow_count_).store(flows_->size(), std::memory_order_relaxed);
+  if (!handoff_.empty()) received += TakeHandedOff(tables, now);
+  if (tables != nullptr) conntrack_->Sweep(*tables, now);
+  std::atomic_ref<uint64_t>(flow_count_).store(conntrack_->size(), std::memory_order_relaxed);
   return received;
 }
 
@@ -204,43 +199,32 @@ void FirewallWorker::SyncMeters(const FirewallTables* tables) noexcept {
   for (size_t r = 0; r < tables->rule_count; ++r)
     if (tables->rules[r].metered)
       rte_meter_srtcm_config(&rule_meters_[r], const_cast<rte_meter_srtcm_profile*>(&tables->rules[r].meter));
-  rte_meter_srtcm_config(&own_address_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->own_address_meter));
+  rte_meter_srtcm_config(&resolution_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->resolution_meter));
+  rte_meter_srtcm_config(&echo_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->echo_meter));
   meters_generation_ = tables->generation;
 }
 
 bool FirewallWorker::RuleMeterAllows(const FirewallTables* tables, uint32_t rule, uint64_t now) noexcept {
   if (!tables->rules[rule].metered) return true;
-  return rte_meter_srtcm_color_blind_check(&rule_meters_[rule],
-                                           const_cast<rte_meter_srtcm_profile*>(&tables->rules[rule].meter),
-                                           now, 1) == RTE_COLOR_GREEN;
+  return MeterAllows(rule_meters_[rule], tables->rules[rule].meter, now);
 }
 
-void FirewallWorker::RemoveFlow(int32_t position) noexcept {
-  const FlowEntry& entry = flows_->at(position);
-  if (IsHalfOpen(entry.state)) --half_open_;
-  const FlowKey& key = flows_->key(position);
-  SourceKey skey{};
-  skey.family = key.family;
-  std::memcpy(skey.addr, entry.originator_is_a ? key.addr_a : key.addr_b, 16);
-  const int32_t spos = sources_->Find(skey);
-  if (spos >= 0 && --sources_->at(spos).flows == 0) sources_->Remove(spos);
-  flows_->Remove(position);
-}
-
-void FirewallWorker::Sweep(const FirewallTables* tables, uint64_t now) noexcept {
-  int32_t positions[64];
-  const uint32_t found = flows_->NextForSweep(positions);
-  for (uint32_t i = 0; i < found; ++i) {
-    const FlowEntry& e = flows_->at(positions[i]);
-    if (now - e.last_seen_tsc > Timeout(tables, e.state)) RemoveFlow(positions[i]);
-  }
+uint32_t FirewallWorker::ClassifyOne(const FirewallTables* tables, const PacketMeta& meta, uint8_t from_zone,
+                                     uint8_t to_zone) const noexcept {
+  AclKey acl;
+  FillAclKey(acl, meta, from_zone, to_zone);
+  const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&acl)};
+  uint32_t result = 0;
+  if (meta.family == Family::kIpv6) tables->ClassifyRules6(data, &result, 1);
+  else tables->ClassifyRules4(data, &result, 1);
+  return result;
 }
 
 // After a rule swap, a flow keeps passing only if the new rules still allow its
 // first direction. Checked lazily, once per flow and generation.
 bool FirewallWorker::StillAllowed(const FirewallTables* tables, int32_t position) noexcept {
-  FlowEntry& entry = flows_->at(position);
-  const FlowKey& key = flows_->key(position);
+  FlowEntry& entry = conntrack_->flows().at(position);
+  const FlowKey& key = conntrack_->flows().key(position);
   PacketMeta origin{};
   origin.family = static_cast<Family>(key.family);
   origin.protocol = key.protocol;
@@ -251,113 +235,115 @@ bool FirewallWorker::StillAllowed(const FirewallTables* tables, int32_t position
   origin.dst_port = a ? key.port_b : key.port_a;
   if (key.protocol == kProtoIcmp || key.protocol == kProtoIcmpV6)
     origin.src_port = static_cast<uint16_t>((key.protocol == kProtoIcmp ? 8 : 128) << 8);
-  AclKey acl;
-  FillAclKey(acl, origin, entry.from_zone, entry.to_zone);
-  const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&acl)};
-  uint32_t result = 0;
-  if (origin.family == Family::kIpv6) tables->ClassifyRules6(data, &result, 1);
-  else tables->ClassifyRules4(data, &result, 1);
+  const uint32_t result = ClassifyOne(tables, origin, entry.from_zone, entry.to_zone);
   if (result == 0) return false;
   entry.rule = result - 1;
   entry.generation = tables->generation;
   return true;
 }
 
-DropReason FirewallWorker::TrackExisting(FlowEntry& entry, bool from_originator,
-                                         const PacketMeta& meta, bool* remove_after) noexcept {
-  if (meta.protocol != kProtoTcp) return kNotDropped;
-  const uint8_t flags = meta.tcp_flags;
-  if (flags & kTcpRst) {
-    *remove_after = true;
-    return kNotDropped;
+void FirewallWorker::AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                                        Slot* slots, uint16_t n, uint8_t rx_slot, uint64_t now) noexcept {
+  for (uint16_t i = 0; i < n; ++i) {
+    Slot& s = slots[i];
+    const PacketMeta& m = meta[i];
+    // Only ARP, ICMP and ICMPv6 ask us anything: the rest skip the call.
+    if (s.verdict != kNotDropped ||
+        (m.family != Family::kArp && m.protocol != kProtoIcmp && m.protocol != kProtoIcmpV6))
+      continue;
+    const OwnAddressRequest kind = ClassifyOwnAddressRequest(frames[i], meta[i], tables.local_addresses);
+    if (kind == OwnAddressRequest::kNone) continue;
+    s.own_address = true;
+    const bool resolution = kind == OwnAddressRequest::kResolution;
+    const bool allowed = resolution ? MeterAllows(resolution_meter_, tables.resolution_meter, now)
+                                    : MeterAllows(echo_meter_, tables.echo_meter, now);
+    if (!allowed || !MakeOwnAddressReply(frames[i], meta[i], tables.port_macs[rx_slot]))
+      s.verdict = resolution ? DropReason::kResolutionLimited : DropReason::kEchoLimited;
   }
-  switch (entry.state) {
-    case FlowState::kTcpSynSent:
-      if (from_originator) return kNotDropped;  // SYN retransmit, early data
-      if ((flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck)) {
-        entry.state = FlowState::kTcpSynReceived;
-        return kNotDropped;
-      }
-      return DropReason::kTcpNoState;  // the responder speaks before its SYN-ACK
-    case FlowState::kTcpSynReceived:
-      if (from_originator && (flags & kTcpAck) && !(flags & kTcpSyn)) {
-        entry.state = FlowState::kTcpEstablished;
-        --half_open_;
-      }
-      break;
-    default:
-      break;
-  }
-  if ((flags & kTcpFin) && entry.state == FlowState::kTcpEstablished) entry.state = FlowState::kTcpClosing;
-  return kNotDropped;
 }
 
-DropReason FirewallWorker::CreateFlow(const FirewallTables* tables, const FlowKey& key,
-                                      bool source_is_a, const PacketMeta& meta, uint32_t rule,
-                                      uint8_t from_zone, uint8_t to_zone, uint64_t now,
-                                      int32_t* position) noexcept {
-  const bool tcp = meta.protocol == kProtoTcp;
-  if (tcp && !((meta.tcp_flags & kTcpSyn) && !(meta.tcp_flags & (kTcpAck | kTcpRst))))
-    return DropReason::kTcpNoState;  // only a SYN opens a TCP connection
-  if (tcp && tables->max_half_open != 0 && half_open_ >= tables->max_half_open)
-    return DropReason::kHalfOpenLimit;
-  if (flows_->size() >= tables->max_flows) return DropReason::kFlowTableFull;
-
-  SourceKey skey{};
-  skey.family = key.family;
-  std::memcpy(skey.addr, meta.src.data(), 16);
-  int32_t spos = sources_->Find(skey);
-  if (spos < 0) {
-    spos = sources_->Add(skey);
-    if (spos < 0) return DropReason::kFlowTableFull;
+void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                                Slot* slots, uint16_t n, uint64_t now) noexcept {
+  uint16_t which[kWireBurst];
+  uint16_t count = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    Slot& s = slots[i];
+    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || !media_table_->MayBeMedia(meta[i])) continue;
+    s.media = true;
+    which[count++] = i;
   }
-  SourceEntry& source = sources_->at(spos);
-  auto forget_idle_source = [&] {
-    if (source.flows == 0) sources_->Remove(spos);
-  };
-  if (tables->source_flood_limited) {
-    if (source.meter_generation != tables->generation) {
-      rte_meter_srtcm_config(&source.meter, const_cast<rte_meter_srtcm_profile*>(&tables->source_flood));
-      source.meter_generation = tables->generation;
+  if (count == 0) return;
+  DropReason verdicts[kWireBurst];
+  uint8_t tx_slots[kWireBurst];
+  for (uint16_t k = 0; k < count; ++k) verdicts[which[k]] = kNotDropped;
+  media_->Process(frames, meta, which, count, tables.port_macs, now, verdicts, tx_slots);
+  for (uint16_t k = 0; k < count; ++k) {
+    Slot& s = slots[which[k]];
+    s.verdict = verdicts[which[k]];
+    s.media_tx_slot = tx_slots[which[k]];
+  }
+  if (handoff_.empty()) return;
+  // Another worker's sessions: to their owners' rings, in one enqueue per owner.
+  for (uint16_t k = 0; k < count; ++k) {
+    const Slot& first = slots[which[k]];
+    if (first.verdict != DropReason::kMediaOtherWorker || first.handed_off || first.media_tx_slot >= handoff_.size())
+      continue;
+    const uint8_t owner = first.media_tx_slot;
+    rte_mbuf* batch[kWireBurst];
+    uint16_t batch_index[kWireBurst];
+    unsigned queued = 0;
+    for (uint16_t j = k; j < count; ++j) {
+      const Slot& s = slots[which[j]];
+      if (s.verdict != DropReason::kMediaOtherWorker || s.handed_off || s.media_tx_slot != owner) continue;
+      batch_index[queued] = which[j];
+      batch[queued++] = frames[which[j]];
     }
-    if (rte_meter_srtcm_color_blind_check(&source.meter,
-                                          const_cast<rte_meter_srtcm_profile*>(&tables->source_flood),
-                                          now, 1) != RTE_COLOR_GREEN) {
-      forget_idle_source();
-      return DropReason::kSourceFlood;
+    const unsigned taken =
+        rte_ring_mp_enqueue_burst(handoff_[owner], reinterpret_cast<void* const*>(batch), queued, nullptr);
+    for (unsigned j = 0; j < queued; ++j) {
+      Slot& s = slots[batch_index[j]];
+      s.handed_off = j < taken;
+      if (j >= taken) s.media_tx_slot = 0xff;  // not taken: dropped as media_other_worker, and not looked at again
     }
   }
-  if (tables->max_flows_per_source != 0 && source.flows >= tables->max_flows_per_source) {
-    forget_idle_source();
-    return DropReason::kSourceFlowLimit;
-  }
-  const int32_t pos = flows_->Add(key);
-  if (pos < 0) {
-    forget_idle_source();
-    return DropReason::kFlowTableFull;
-  }
-  ++source.flows;
-  FlowEntry& entry = flows_->at(pos);
-  entry.last_seen_tsc = now;
-  entry.rule = rule;
-  entry.generation = tables->generation;
-  entry.originator_is_a = source_is_a;
-  entry.from_zone = from_zone;
-  entry.to_zone = to_zone;
-  if (tcp) {
-    entry.state = FlowState::kTcpSynSent;
-    ++half_open_;
-  } else {
-    entry.state = (meta.protocol == kProtoIcmp || meta.protocol == kProtoIcmpV6) ? FlowState::kIcmp
-                  : meta.protocol == kProtoUdp                                ? FlowState::kUdp
-                                                                              : FlowState::kOther;
-  }
-  *position = pos;
-  return kNotDropped;
 }
 
-uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tables,
-                                 uint64_t now) noexcept {
+uint32_t FirewallWorker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept {
+  rte_mbuf* frames[kWireBurst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst(handoff_[thread_id_], reinterpret_cast<void**>(frames), kWireBurst, nullptr);
+  if (n == 0) return 0;
+  PacketMeta meta[kWireBurst];
+  uint16_t which[kWireBurst];
+  DropReason verdicts[kWireBurst];
+  uint8_t tx_slots[kWireBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    verdicts[i] = ParseFrame(frames[i], &meta[i]);  // parsed by the worker that took it in
+    if (verdicts[i] == kNotDropped && tables == nullptr) verdicts[i] = DropReason::kNoRuleSet;
+    which[i] = i;
+  }
+  if (tables != nullptr)
+    media_->Process(frames, meta, which, static_cast<uint16_t>(n), tables->port_macs, now, verdicts, tx_slots);
+  rte_mbuf* dropped[kWireBurst];
+  rte_mbuf* relayed[kMaxPorts][kWireBurst];
+  uint16_t relayed_count[kMaxPorts] = {};
+  uint16_t dropped_count = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (verdicts[i] == kNotDropped) {
+      relayed[tx_slots[i]][relayed_count[tx_slots[i]]++] = frames[i];
+    } else {  // kMediaOtherWorker too: handed on once at most
+      counters_.AddDrop(verdicts[i], 1);
+      dropped[dropped_count++] = frames[i];
+    }
+  }
+  if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
+  const uint16_t queue = links_[0].queue;
+  for (uint8_t out = 0; out < kMaxPorts; ++out)
+    if (relayed_count[out] != 0) Transmit(port_id_of_slot_[out], queue, out, relayed[out], relayed_count[out]);
+  return n;
+}
+
+uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept {
   rte_mbuf* frames[kWireBurst];
   const uint16_t n = rte_eth_rx_burst(link.rx_port_id, link.queue, frames, kWireBurst);
   if (n == 0) return 0;
@@ -384,14 +370,26 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
                                  : (from_zone == kNoZone || to_zone == kNoZone) ? DropReason::kPortWithoutZone
                                                                                 : kNotDropped;
 
-  // 1. Parse; build lookup keys; anti-spoofing in bulk per family.
+  // 1. Parse; refuse what no rule may allow (TCP flags no real segment carries,
+  //    neighbour discovery from beyond the link); build lookup keys; anti-spoofing in
+  //    bulk per family.
   AclBatch sources;
   for (uint16_t i = 0; i < n; ++i) {
-    slots[i].verdict = ParseFrame(frames[i], &meta[i]);
-    if (slots[i].verdict == kNotDropped && whole_burst != kNotDropped) slots[i].verdict = whole_burst;
-    if (slots[i].verdict != kNotDropped || !IsIp(meta[i])) continue;
-    FillAclKey(keys[i], meta[i], from_zone, to_zone);
-    sources.Add(i, meta[i], keys[i]);
+    Slot& s = slots[i];
+    const PacketMeta& m = meta[i];
+    s.verdict = ParseFrame(frames[i], &meta[i]);
+    if (s.verdict == kNotDropped && whole_burst != kNotDropped) s.verdict = whole_burst;
+    if (s.verdict != kNotDropped || !IsIp(m)) continue;
+    if (m.protocol == kProtoTcp && !m.later_fragment && !ValidTcpFlags(m.tcp_flags)) {
+      s.verdict = DropReason::kTcpBadFlags;
+      continue;
+    }
+    if (m.protocol == kProtoIcmpV6 && m.hop_limit != 255 && IsNeighbourDiscovery(m)) {
+      s.verdict = DropReason::kNdNotFromLink;  // RFC 4861: ND never crosses a router
+      continue;
+    }
+    FillAclKey(keys[i], m, from_zone, to_zone);
+    sources.Add(i, m, keys[i]);
   }
   sources.Run(tables, &FirewallTables::ClassifySources4, &FirewallTables::ClassifySources6,
               [&](uint16_t i, uint32_t allowed) {
@@ -399,43 +397,11 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
               });
 
   // 1b. Requests to our own addresses are answered here, never forwarded.
-  if (whole_burst == kNotDropped && !tables->local_addresses.empty()) {
-    for (uint16_t i = 0; i < n; ++i) {
-      Slot& s = slots[i];
-      if (s.verdict != kNotDropped || !IsOwnAddressRequest(frames[i], meta[i], tables->local_addresses))
-        continue;
-      s.own_address = true;
-      const bool allowed = rte_meter_srtcm_color_blind_check(
-                               &own_address_meter_,
-                               const_cast<rte_meter_srtcm_profile*>(&tables->own_address_meter), now,
-                               1) == RTE_COLOR_GREEN;
-      if (!allowed || !MakeOwnAddressReply(frames[i], meta[i], tables->port_macs[link.rx_slot]))
-        s.verdict = DropReason::kOwnAddressLimited;
-    }
-  }
+  if (whole_burst == kNotDropped && !tables->local_addresses.empty())
+    AnswerOwnAddresses(*tables, frames, meta, slots, n, link.rx_slot, now);
 
   // 1c. Media to our relay ports: relayed by its session, never by the rules.
-  if (media_ != nullptr && whole_burst == kNotDropped) {
-    uint16_t which[kWireBurst];
-    uint16_t media_count = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      Slot& s = slots[i];
-      if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || !media_table_->MayBeMedia(meta[i])) continue;
-      s.media = true;
-      which[media_count++] = i;
-    }
-    if (media_count != 0) {
-      DropReason verdicts[kWireBurst];
-      uint8_t tx_slots[kWireBurst];
-      for (uint16_t k = 0; k < media_count; ++k) verdicts[which[k]] = kNotDropped;
-      media_->Process(frames, meta, which, media_count, tables->port_macs, now, verdicts, tx_slots);
-      for (uint16_t k = 0; k < media_count; ++k) {
-        Slot& s = slots[which[k]];
-        s.verdict = verdicts[which[k]];
-        s.media_tx_slot = tx_slots[which[k]];
-      }
-    }
-  }
+  if (media_ != nullptr && whole_burst == kNotDropped) RelayMedia(*tables, frames, meta, slots, n, now);
 
   // 2. Connection lookup, in bulk; misses need the rules.
   const FlowKey* lookup_keys[kWireBurst];
@@ -444,28 +410,34 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   uint32_t lookups = 0;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]) ||
-        IsStateless(meta[i]))
-      continue;
-    s.key = MakeFlowKey(meta[i], &s.is_a);
+    if (!s.ForFirewall(meta[i]) || IsStateless(meta[i])) continue;
+    s.key = MakeFlowKey(meta[i], from_zone, to_zone, &s.is_a);
     lookup_keys[lookups] = &s.key;
     lookup_index[lookups++] = i;
   }
-  flows_->FindBulk(lookup_keys, lookups, positions);
+  FlowTable& flows = conntrack_->flows();
+  flows.FindBulk(lookup_keys, lookups, positions);
   for (uint32_t j = 0; j < lookups; ++j)
-    if (positions[j] >= 0) flows_->Prefetch(positions[j]);
+    if (positions[j] >= 0) flows.Prefetch(positions[j]);
   for (uint32_t j = 0; j < lookups; ++j) slots[lookup_index[j]].flow = positions[j];
 
+  // Positions from the bulk lookup go stale when a flow is removed (two packets of one
+  // expired flow, or one evicted by a new flow's limits): each removal is counted,
+  // and a position is re-checked only when one happened since it was looked up.
+  uint64_t removals_seen = conntrack_->removals();
+  auto stale = [&](const Slot& s) {
+    return s.flow >= 0 && conntrack_->removals() != removals_seen && !conntrack_->Holds(s.flow, s.key);
+  };
   AclBatch misses;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]))
-      continue;
+    if (!s.ForFirewall(meta[i])) continue;
+    if (stale(s)) s.flow = -1;  // an earlier packet of this burst ended it
     if (s.flow >= 0) {
-      const FlowEntry& e = flows_->at(s.flow);
-      const bool expired = now - e.last_seen_tsc > Timeout(tables, e.state);
-      if (expired || (e.generation != tables->generation && !StillAllowed(tables, s.flow))) {
-        RemoveFlow(s.flow);
+      const FlowEntry& e = flows.at(s.flow);
+      if (conntrack_->Expired(*tables, e, now) ||
+          (e.generation != tables->generation && !StillAllowed(tables, s.flow))) {
+        conntrack_->Remove(s.flow);
         s.flow = -1;
       }
       if (s.flow >= 0) continue;
@@ -477,38 +449,44 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   misses.Run(tables, &FirewallTables::ClassifyRules4, &FirewallTables::ClassifyRules6,
              [&](uint16_t i, uint32_t result) { slots[i].rule_result = result; });
 
-  // 4. Decide in arrival order (a burst may open a flow and then use it).
-  bool created = false;
+  // 4. Decide in arrival order (a burst may open a flow and then use it, or end one a
+  //    later packet of the burst still holds the position of).
+  removals_seen = conntrack_->removals();
+  bool opened = false;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || s.media || !IsIp(meta[i]) || IsNeighbourDiscovery(meta[i]))
-      continue;
-    if (s.needs_rules && created && !IsStateless(meta[i])) {
-      s.flow = flows_->Find(s.key);  // opened by an earlier packet of this burst
-      if (s.flow >= 0) s.needs_rules = false;
+    const PacketMeta& m = meta[i];
+    if (!s.ForFirewall(m)) continue;
+    if (!IsStateless(m) && ((s.needs_rules && opened) || stale(s))) {
+      // Opened, or ended, by an earlier packet of this burst: look again.
+      s.flow = flows.Find(s.key);
+      if (s.flow >= 0) {
+        s.needs_rules = false;
+      } else if (!s.needs_rules) {
+        s.needs_rules = true;
+        s.rule_result = ClassifyOne(tables, m, from_zone, to_zone);
+      }
     }
     uint32_t rule = 0;
-    bool remove_after = false;
     if (!s.needs_rules) {
-      FlowEntry& e = flows_->at(s.flow);
-      s.verdict = TrackExisting(e, s.is_a == e.originator_is_a, meta[i], &remove_after);
+      FlowEntry& e = flows.at(s.flow);
+      s.verdict = conntrack_->Track(*tables, s.flow, s.is_a == e.originator_is_a, m);
       rule = e.rule;
       if (s.verdict == kNotDropped) e.last_seen_tsc = now;
     } else if (s.rule_result == 0) {
-      s.verdict = meta[i].later_fragment ? DropReason::kFragment : DropReason::kDenied;
+      s.verdict = m.later_fragment ? DropReason::kFragment : DropReason::kDenied;
       continue;
     } else {
       rule = s.rule_result - 1;
     }
     if (s.verdict == kNotDropped && !RuleMeterAllows(tables, rule, now)) s.verdict = DropReason::kRateLimited;
-    if (s.verdict == kNotDropped && s.needs_rules && !IsStateless(meta[i])) {
-      s.verdict = CreateFlow(tables, s.key, s.is_a, meta[i], rule, from_zone, to_zone, now, &s.flow);
-      created |= s.verdict == kNotDropped;
-      if (s.verdict == kNotDropped && tables->rules[rule].log)
-        log_->Record(meta[i], kNotDropped, link.rx_slot, rule, now);
+    if (s.verdict == kNotDropped && s.needs_rules && !IsStateless(m)) {
+      const FlowOrigin origin{.source_is_a = s.is_a, .rule = rule, .from_zone = from_zone, .to_zone = to_zone};
+      s.verdict = conntrack_->Open(*tables, s.key, m, origin, now, &s.flow);
+      opened |= s.verdict == kNotDropped;
+      if (s.verdict == kNotDropped && tables->rules[rule].log) log_->Record(m, kNotDropped, link.rx_slot, rule, now);
     }
     if (s.verdict != kNotDropped) continue;
-    if (remove_after) RemoveFlow(s.flow);
     RuleCounter& rc = rule_counters_[rule];
     WorkerCounters::Add(rc.packets, 1);
     WorkerCounters::Add(rc.bytes, frames[i]->pkt_len);
@@ -520,19 +498,18 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   rte_mbuf* relayed[kMaxPorts][kWireBurst];
   uint16_t relayed_count[kMaxPorts] = {};
   uint16_t kept = 0, dropped_count = 0, reply_count = 0;
-  uint64_t kept_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    if (slots[i].verdict != kNotDropped) {
-      counters_.AddDrop(slots[i].verdict, 1);
+    const Slot& s = slots[i];
+    if (s.handed_off) continue;  // the owner's ring holds it
+    if (s.verdict != kNotDropped) {
+      counters_.AddDrop(s.verdict, 1);
       dropped[dropped_count++] = frames[i];
-      if (IsIp(meta[i])) log_->Record(meta[i], slots[i].verdict, link.rx_slot, 0, now);
-    } else if (slots[i].own_address) {
+      if (IsIp(meta[i])) log_->Record(meta[i], s.verdict, link.rx_slot, 0, now);
+    } else if (s.own_address) {
       replies[reply_count++] = frames[i];
-    } else if (slots[i].media) {
-      const uint8_t out = slots[i].media_tx_slot;
-      relayed[out][relayed_count[out]++] = frames[i];
+    } else if (s.media) {
+      relayed[s.media_tx_slot][relayed_count[s.media_tx_slot]++] = frames[i];
     } else {
-      kept_bytes += frames[i]->pkt_len;
       frames[kept++] = frames[i];
     }
   }
@@ -559,4 +536,5 @@ void FirewallWorker::Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rt
   WorkerCounters::Add(tx.tx_packets, sent);
   WorkerCounters::Add(tx.tx_bytes, bytes);
 }
+
 }  // namespace sbc::dataplane

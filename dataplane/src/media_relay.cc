@@ -52,8 +52,10 @@ struct MediaRelay::Work {
   bool latch;         // the source is new: take it once the packet authenticates
 };
 
-MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto)
-    : table_(table), batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool) {}
+MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8_t worker)
+    : table_(table),
+      batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool, crypto.extra_sessions),
+      worker_(worker) {}
 
 void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
                          std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
@@ -101,15 +103,29 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const uint16_t i = which[k];
     const PacketMeta& m = meta[i];
     const MediaPort* port = ports[k];
+    if (m.fragment) {  // a first fragment: its UDP length counts bytes it does not hold
+      verdict[i] = DropReason::kMediaFragment;
+      continue;
+    }
     if (port == nullptr) {
       verdict[i] = DropReason::kMediaNoSession;
+      continue;
+    }
+    if (port->owner != worker_) {  // another worker's to write: before anything is
+      verdict[i] = DropReason::kMediaOtherWorker;
+      tx_slot[i] = port->owner;
       continue;
     }
     rte_mbuf* f = frames[i];
     const uint8_t* udp = rte_pktmbuf_mtod_offset(f, const uint8_t*, m.l4_offset);
     const uint16_t udp_length = Be16(udp + 4);
-    // The parser checked the UDP length against the frame; drop link-layer padding
-    // (the crypto takes the packet to end where the frame does).
+    // The whole datagram in the first segment (where the crypto and the checksums
+    // read it); what follows it is link-layer padding, trimmed (the crypto takes the
+    // packet to end where the frame does).
+    if (f->nb_segs != 1 || udp_length > f->data_len - m.l4_offset) {
+      verdict[i] = DropReason::kMediaBadLength;
+      continue;
+    }
     const uint32_t padding = f->pkt_len - (m.l4_offset + udp_length);
     if (padding != 0) rte_pktmbuf_trim(f, static_cast<uint16_t>(padding));
     const uint8_t* rtp = udp + 8;
@@ -127,8 +143,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     // RTCP must come from the remote's address; RTP from its exact address and port.
     const bool from_remote = in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
     if (!from_remote) {
-      const bool may_latch = !rtcp && !in.remote_given &&
-                             (in.srtp || (!in.remote_known && in.plain_latching == PlainLatching::kFirstPacket));
+      const bool may_latch = !rtcp && !in.remote_given && in.latching != Latching::kNever &&
+                             (in.srtp || (!in.remote_known && in.latching == Latching::kFirstPacket));
       if (!may_latch) {
         Bump(in.counters.wrong_source);
         verdict[i] = DropReason::kMediaWrongSource;
@@ -192,16 +208,30 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   // 4. Protect for the other leg.
   run(true);
 
-  // 5. Readdress: from our relay port on the other leg to its remote.
+  // 5. Readdress: from our relay port on the other leg to its remote, in a packet of
+  //    ours (a bare IP header: the sender's options or extension headers, which the
+  //    parser let through, are not ours to forward).
   each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
     MediaLeg& out = *w.out;
-    const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - w.payload);
+    const bool v4 = m.family == Family::kIpv4;
+    const uint16_t ip_bytes = v4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
+    uint16_t l4_offset = m.l4_offset;
+    if (const uint16_t extra = static_cast<uint16_t>(m.l4_offset - m.l3_offset - ip_bytes); extra != 0) {
+      uint8_t* start = rte_pktmbuf_mtod(f, uint8_t*);
+      std::memmove(start + extra, start, m.l3_offset + ip_bytes);  // Ethernet (+ VLAN) and the fixed IP header
+      rte_pktmbuf_adj(f, extra);
+      l4_offset = static_cast<uint16_t>(l4_offset - extra);
+      uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
+      if (v4) l3[0] = 0x45;                // version 4, 20-byte header
+      else l3[6] = kProtoUdp;              // next header
+    }
+    const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - (l4_offset + 8));
     const bool separate_rtcp = w.rtcp && !out.rtcp_mux;
     rte_ether_hdr* eth = rte_pktmbuf_mtod(f, rte_ether_hdr*);
     std::memcpy(eth->dst_addr.addr_bytes, out.link.data(), 6);
     eth->src_addr = port_macs[out.port_slot];
     uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
-    auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, m.l4_offset);
+    auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, l4_offset);
     udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
     udp->dst_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
@@ -210,7 +240,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
       std::memcpy(&ip->src_addr, out.local.address.data(), 4);
       std::memcpy(&ip->dst_addr, out.remote.address.data(), 4);
-      ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset + 8 + payload_length));
+      ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_bytes + 8 + payload_length));
+      ip->fragment_offset = 0;  // a whole datagram (fragments never get here), not ours to mark DF
       ip->time_to_live = kTtl;
       ip->hdr_checksum = 0;
       ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -219,7 +250,7 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
       std::memcpy(ip->src_addr, out.local.address.data(), 16);
       std::memcpy(ip->dst_addr, out.remote.address.data(), 16);
-      ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(m.l4_offset - m.l3_offset - 40 + 8 + payload_length));
+      ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
       ip->hop_limits = kTtl;
       udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
     }

@@ -44,7 +44,8 @@ std::string ToText(const MediaEndpoint& e) {
 }
 
 std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint32_t max_sessions, rte_rcu_qsbr* qsbr,
-                                                                          SrtpStreamFactory* srtp) {
+                                                                          SrtpStreamFactory* srtp,
+                                                                          const std::atomic<uint64_t>* clock) {
   if (max_sessions == 0) return std::unexpected(std::string("media table: room for no session"));
   std::unique_ptr<MediaTable> table(new MediaTable());
   table->max_sessions_ = max_sessions;
@@ -52,6 +53,7 @@ std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint3
   for (size_t p = 0; p < kPortNumbers; ++p) table->by_port_[p].store(nullptr, std::memory_order_relaxed);
   table->qsbr_ = qsbr;
   table->srtp_ = srtp;
+  table->clock_ = clock;
   return table;
 }
 
@@ -98,10 +100,12 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
   }
   auto session = std::make_unique<MediaSession>();
   session->id = spec.id;
+  session->owner = spec.owner;
   // RTP ports first (see MediaSession), then RTCP's.
   auto add_port = [&session, &spec](uint8_t leg, bool rtcp) {
     MediaPort& port = session->ports[session->port_count++];
     port.session = session.get();
+    port.owner = spec.owner;
     port.leg = leg;
     port.rtcp = rtcp;
     port.local = spec.legs[leg].local;
@@ -125,7 +129,7 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
     leg.local = ls.local;
     leg.rtcp_mux = ls.rtcp_mux;
     leg.port_slot = ls.port_slot;
-    leg.plain_latching = ls.plain_latching;
+    leg.latching = ls.latching;
     leg.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(ls.clock_rate);
     if (ls.remote) {
       leg.remote_given = true;
@@ -145,14 +149,17 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       }
       leg.srtp = true;
       // The streams hold what the fast path needs; the session keys go no further.
+      Wipe(*leg.spec.srtp_from_leg);
+      Wipe(*leg.spec.srtp_to_leg);
       leg.spec.srtp_from_leg.reset();
       leg.spec.srtp_to_leg.reset();
     }
   }
   SetPortHints(*session);
-  const uint64_t now = rte_get_tsc_cycles();
+  const uint64_t now = clock_ == nullptr ? rte_get_tsc_cycles() : clock_->load(std::memory_order_relaxed);
   for (uint8_t p = 0; p < session->port_count; ++p)
     session->ports[p].last_active_tsc.store(now, std::memory_order_relaxed);
+  for (uint8_t l = 0; l < 2; ++l) AddRelayAddress(session->legs[l].local);
   for (uint8_t p = 0; p < session->port_count; ++p) {
     const uint16_t number = session->ports[p].local.port;
     Link(&session->ports[p]);
@@ -314,10 +321,17 @@ void MediaTable::FindBulk(const MediaEndpoint* const* locals, uint32_t count, co
     if (found[i] != nullptr) found[i] = FindIn(found[i], *locals[i]);
 }
 
-bool MediaTable::MayBeMedia(const PacketMeta& meta) const noexcept {
-  return meta.protocol == kProtoUdp && !meta.later_fragment &&
-         meta.dst_port >= min_port_.load(std::memory_order_relaxed) &&
-         meta.dst_port <= max_port_.load(std::memory_order_relaxed);
+void MediaTable::AddRelayAddress(const MediaEndpoint& local) {
+  const uint8_t count = relay_address_count_.load(std::memory_order_relaxed);
+  for (uint8_t i = 0; i < count; ++i)
+    if (SameRelayAddress(relay_addresses_[i], local)) return;
+  if (count == kMaxRelayAddresses) {
+    any_relay_address_.store(true, std::memory_order_relaxed);
+    return;
+  }
+  relay_addresses_[count] = {.family = local.family, .address = local.address, .port = 0};
+  if (local.family == Family::kIpv4) std::memset(relay_addresses_[count].address.data() + 4, 0, 12);
+  relay_address_count_.store(static_cast<uint8_t>(count + 1), std::memory_order_release);
 }
 
 }  // namespace sbc::dataplane

@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpV6EchoRequest = 128, kIcmpV6EchoReply = 129;
-constexpr uint8_t kNeighbourSolicit = 135, kNeighbourAdvert = 136;
+constexpr uint8_t kRouterSolicit = 133, kNeighbourSolicit = 135, kNeighbourAdvert = 136, kRedirect = 137;
 constexpr uint8_t kNdOptTargetLinkAddr = 2;
 constexpr uint8_t kNaSolicited = 0x40, kNaOverride = 0x20;
 constexpr uint32_t kNaLength = 24 + 8;  // header + target link-layer option
@@ -42,27 +42,37 @@ uint16_t Icmp6Checksum(const rte_ipv6_hdr* ip, const uint8_t* icmp, uint32_t len
 
 }  // namespace
 
-bool IsOwnAddressRequest(const rte_mbuf* frame, const PacketMeta& meta,
-                         std::span<const IpPrefix> addresses) noexcept {
-  if (addresses.empty()) return false;
+bool IsNeighbourDiscovery(const PacketMeta& meta) noexcept {
+  return meta.family == Family::kIpv6 && meta.protocol == kProtoIcmpV6 && !meta.later_fragment &&
+         IcmpType(meta) >= kRouterSolicit && IcmpType(meta) <= kRedirect;
+}
+
+OwnAddressRequest ClassifyOwnAddressRequest(const rte_mbuf* frame, const PacketMeta& meta,
+                                            std::span<const IpPrefix> addresses) noexcept {
+  using enum OwnAddressRequest;
+  if (addresses.empty()) return kNone;
   const auto* data = rte_pktmbuf_mtod(frame, const uint8_t*);
   if (meta.family == Family::kArp) {
-    if (frame->data_len < meta.l3_offset + sizeof(rte_arp_hdr)) return false;
+    if (frame->data_len < meta.l3_offset + sizeof(rte_arp_hdr)) return kNone;
     const auto* arp = reinterpret_cast<const rte_arp_hdr*>(data + meta.l3_offset);
-    return arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
-           arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
-           arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-           Listed(addresses, reinterpret_cast<const uint8_t*>(&arp->arp_data.arp_tip), false);
+    const bool ours = arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+                      arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
+                      arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+                      Listed(addresses, reinterpret_cast<const uint8_t*>(&arp->arp_data.arp_tip), false);
+    return ours ? kResolution : kNone;
   }
-  if (meta.later_fragment) return false;
+  if (meta.later_fragment) return kNone;
   if (meta.family == Family::kIpv4)
-    return meta.protocol == kProtoIcmp && IcmpType(meta) == kIcmpEchoRequest &&
-           Listed(addresses, meta.dst.data(), false);
-  if (meta.family != Family::kIpv6 || meta.protocol != kProtoIcmpV6) return false;
-  if (IcmpType(meta) == kIcmpV6EchoRequest) return Listed(addresses, meta.dst.data(), true);
-  if (IcmpType(meta) == kNeighbourSolicit && frame->data_len >= meta.l4_offset + 24u)
-    return Listed(addresses, data + meta.l4_offset + 8, true);  // the target address
-  return false;
+    return meta.protocol == kProtoIcmp && IcmpType(meta) == kIcmpEchoRequest && Listed(addresses, meta.dst.data(), false)
+               ? kEcho
+               : kNone;
+  if (meta.family != Family::kIpv6 || meta.protocol != kProtoIcmpV6) return kNone;
+  if (IcmpType(meta) == kIcmpV6EchoRequest) return Listed(addresses, meta.dst.data(), true) ? kEcho : kNone;
+  // RFC 4861 7.1.1: hop limit 255, code 0, the target (at +8) one of ours.
+  if (IcmpType(meta) == kNeighbourSolicit && meta.hop_limit == 255 && (meta.src_port & 0xff) == 0 &&
+      frame->data_len >= meta.l4_offset + 24u && Listed(addresses, data + meta.l4_offset + 8, true))
+    return kResolution;
+  return kNone;
 }
 
 bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta, const rte_ether_addr& port_mac) noexcept {

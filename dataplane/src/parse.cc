@@ -117,6 +117,7 @@ DropReason ParseIpv4(const uint8_t* data, uint32_t off, uint32_t len, PacketMeta
 
   meta->family = Family::kIpv4;
   meta->protocol = ip[9];
+  meta->hop_limit = ip[8];
   meta->l3_offset = static_cast<uint16_t>(off);
   meta->l4_offset = static_cast<uint16_t>(off + ihl);
   const uint16_t frag = Load16(ip + 6);
@@ -141,6 +142,7 @@ DropReason ParseIpv6(const uint8_t* data, uint32_t off, uint32_t len, PacketMeta
   if (DropReason r = CheckIpv6Source(ip + 8); r != kNotDropped) return r;
 
   meta->family = Family::kIpv6;
+  meta->hop_limit = ip[7];
   meta->l3_offset = static_cast<uint16_t>(off);
   uint8_t next = ip[6];
   uint32_t cursor = off + sizeof(rte_ipv6_hdr);

@@ -28,7 +28,7 @@ struct OpContext {
   uint16_t length;      // its length as handed in
   uint16_t slot;        // position in the batch
   uint8_t rtcp;
-  uint8_t new_ssrc;     // the SSRC differs from the stream's: the window restarts on success
+  uint8_t trial;        // 1 + the index of the trial session it uses (0: none)
 };
 static_assert(kContextAt + sizeof(OpContext) <= drivers::crypto::kOpPrivateBytes);
 
@@ -103,8 +103,9 @@ const char* SrtpResultName(SrtpResult result) {
   return "?";
 }
 
-SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool)
-    : device_(device), qp_(qp), op_pool_(op_pool), session_pool_(session_pool) {
+SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
+                     ExtraSessionBudget* budget)
+    : device_(device), qp_(qp), op_pool_(op_pool), session_pool_(session_pool), budget_(budget) {
   // The batch owns its ops for good: no pool traffic per packet. Every field an op
   // needs is set again in Add().
   if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
@@ -128,23 +129,52 @@ SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
   return result;
 }
 
-void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, bool* slots_full) {
+void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial, SrtpResult* refused) {
+  *trial = 0;
   if (!SizesOf(stream->suite).aead) return stream->rtp_sessions[0].session;
-  for (auto& s : stream->rtp_sessions)
-    if (s.session != nullptr && s.header_bytes == header_bytes) return s.session;
-  // A header length not met before (CSRCs, an extension): one more session, once.
   for (auto& s : stream->rtp_sessions) {
+    if (s.session == nullptr || s.header_bytes != header_bytes) continue;
+    for (uint8_t t = 0; t < trial_count_; ++t)  // made for an earlier packet of this burst
+      if (trials_[t].session == s.session) *trial = static_cast<uint8_t>(t + 1);
+    return s.session;
+  }
+  // A header length not met before (CSRCs, an extension): one more session, on trial
+  // until a packet of that length authenticates (Run() frees it otherwise), a few per
+  // burst, within the device's budget: no stream of packets that never authenticate
+  // can fill the session pool or keep a worker making sessions.
+  *refused = SrtpResult::kUnsupported;
+  if (trial_count_ == kMaxTrials) return nullptr;
+  for (int i = 0; i < SrtpStream::kRtpSessions; ++i) {
+    SrtpStream::RtpSession& s = stream->rtp_sessions[i];
     if (s.session != nullptr) continue;
+    if (budget_ != nullptr && !budget_->TryTake()) return nullptr;
     SrtpSessionKeys keys;
     std::memcpy(keys.cipher, stream->rtp_aead_key, sizeof(keys.cipher));
     s.session = CreateSrtpSession(device_, session_pool_, stream->suite, stream->direction, false, keys, header_bytes);
     std::memset(keys.cipher, 0, sizeof(keys.cipher));
-    if (s.session == nullptr) return nullptr;
+    if (s.session == nullptr) {
+      if (budget_ != nullptr) budget_->Give();
+      *refused = SrtpResult::kDeviceError;
+      return nullptr;
+    }
     s.header_bytes = header_bytes;
+    trials_[trial_count_] = {.stream = stream, .slot = static_cast<uint8_t>(i), .session = s.session, .kept = false};
+    *trial = ++trial_count_;
     return s.session;
   }
-  *slots_full = true;
-  return nullptr;
+  return nullptr;  // every slot taken: kUnsupported
+}
+
+void SrtpBatch::EndTrials() {
+  for (uint8_t t = 0; t < trial_count_; ++t) {
+    const Trial& trial = trials_[t];
+    if (trial.kept) continue;
+    SrtpStream::RtpSession& s = trial.stream->rtp_sessions[trial.slot];
+    rte_cryptodev_sym_session_free(device_, s.session);
+    s = SrtpStream::RtpSession{};
+    if (budget_ != nullptr) budget_->Give();
+  }
+  trial_count_ = 0;
 }
 
 SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream, uintptr_t user) {
@@ -161,7 +191,7 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   if (protect && rte_pktmbuf_tailroom(m) < trailer) return Refuse(stream, SrtpResult::kNoRoom);
 
   OpContext ctx{.stream = stream, .user = user, .index = 0, .ssrc = 0, .offset = offset,
-                .length = static_cast<uint16_t>(length), .slot = count_, .rtcp = rtcp, .new_ssrc = 0};
+                .length = static_cast<uint16_t>(length), .slot = count_, .rtcp = rtcp, .trial = 0};
   uint16_t header = 0;
   void* session = nullptr;
   if (rtcp) {
@@ -185,21 +215,25 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
     if (header == 0) return Refuse(stream, SrtpResult::kMalformed);
     ctx.ssrc = Be32(p + 8);
     const uint16_t seq = Be16(p + 2);
-    // A new SSRC starts a new index space; it replaces the old one once a packet of it
-    // goes through (authenticated, when unprotecting).
-    ctx.new_ssrc = !stream->ssrc_known || ctx.ssrc != stream->ssrc;
+    // Each SSRC has an index space of its own (see SrtpStream::kSsrcs); one not seen
+    // before starts fresh, and is taken once a packet of it goes through
+    // (authenticated, when unprotecting).
+    const PacketIndexWindow* window = stream->WindowOf(ctx.ssrc);
     PacketIndexWindow fresh;
-    const PacketIndexWindow& window = ctx.new_ssrc ? fresh : stream->rtp_index;
-    const std::optional<uint64_t> index = window.EstimateRtp(seq);
+    if (window == nullptr) {
+      if (!stream->HasRoomForSsrc()) return Refuse(stream, SrtpResult::kUnsupported);
+      window = &fresh;
+    }
+    const std::optional<uint64_t> index = window->EstimateRtp(seq);
     if (!index) return Refuse(stream, SrtpResult::kTooOld);
-    const IndexVerdict v = window.Check(*index);
+    const IndexVerdict v = window->Check(*index);
     if (v != IndexVerdict::kFresh)
       return Refuse(stream, v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
     ctx.index = *index;
     if (sizes.aead && header > kAadMax) return Refuse(stream, SrtpResult::kMalformed);
-    bool slots_full = false;
-    session = RtpSession(stream, header, &slots_full);
-    if (session == nullptr) return Refuse(stream, slots_full ? SrtpResult::kUnsupported : SrtpResult::kDeviceError);
+    SrtpResult refused = SrtpResult::kDeviceError;
+    session = RtpSession(stream, header, &ctx.trial, &refused);
+    if (session == nullptr) return Refuse(stream, refused);
   }
 
   rte_crypto_op* op = ops_[count_];
@@ -270,19 +304,16 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
   SrtpResult result = op->status == RTE_CRYPTO_OP_STATUS_SUCCESS       ? SrtpResult::kOk
                       : op->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED ? SrtpResult::kAuthFailed
                                                                        : SrtpResult::kDeviceError;
-  PacketIndexWindow& window = ctx.rtcp ? stream->rtcp_index : stream->rtp_index;
   if (result == SrtpResult::kOk && (!protect || !ctx.rtcp)) {
     // Again, now that it is authentic: another packet of this burst may have taken
-    // the same index first.
-    if (!ctx.rtcp && ctx.new_ssrc && !(stream->ssrc_known && stream->ssrc == ctx.ssrc)) {
-      window.Reset();
-      stream->ssrc = ctx.ssrc;
-      stream->ssrc_known = true;
-    }
-    if (!ctx.rtcp && stream->ssrc != ctx.ssrc) result = SrtpResult::kTooOld;  // the stream moved to a new SSRC
-    else if (window.Check(ctx.index) != IndexVerdict::kFresh) result = SrtpResult::kReplayed;
-    else window.Commit(ctx.index);
+    // the same index first (or, sending, the last room for another SSRC). Sending, the
+    // loser was encrypted but never leaves: no (SSRC, index) goes out twice.
+    PacketIndexWindow* window = ctx.rtcp ? &stream->rtcp_index : stream->MakeCurrent(ctx.ssrc);
+    if (window == nullptr) result = SrtpResult::kUnsupported;
+    else if (window->Check(ctx.index) != IndexVerdict::kFresh) result = SrtpResult::kReplayed;
+    else window->Commit(ctx.index);
   }
+  if (result == SrtpResult::kOk && ctx.trial != 0) trials_[ctx.trial - 1].kept = true;
   if (result == SrtpResult::kOk) {
     const uint32_t plain = protect ? ctx.length : ctx.length - trailer;
     if (protect && !ctx.rtcp && !sizes.aead) CopyTag(p + plain, Private(op, kDigestAt), tag);
@@ -324,6 +355,8 @@ uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
     got = static_cast<uint16_t>(got + k);
   }
   count_ = 0;
+  // Only now: the device is done with every op that used a trial session.
+  if (trial_count_ != 0) EndTrials();
   return n;
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <string.h>
 
 #include "sbc/drivers/crypto/crypto_device.h"
 
@@ -21,6 +22,9 @@ constexpr uint8_t kLabelRtpCipher = 0, kLabelRtpAuth = 1, kLabelRtpSalt = 2;
 constexpr uint8_t kLabelRtcpCipher = 3, kLabelRtcpAuth = 4, kLabelRtcpSalt = 5;
 
 }  // namespace
+
+void Wipe(SrtpMasterKey& key) noexcept { explicit_bzero(&key, sizeof(key)); }
+void Wipe(SrtpStreamKeys& keys) noexcept { explicit_bzero(&keys, sizeof(keys)); }
 
 const char* SrtpSuiteName(SrtpSuite suite) {
   switch (suite) {
@@ -66,8 +70,12 @@ void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite sui
 }
 
 SrtpStreamFactory::SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool,
-                                     rte_mempool* op_pool)
-    : device_(device), qp_(control_qp), session_pool_(session_pool), op_pool_(op_pool) {
+                                     rte_mempool* op_pool, ExtraSessionBudget* extra_sessions)
+    : device_(device),
+      qp_(control_qp),
+      session_pool_(session_pool),
+      op_pool_(op_pool),
+      extra_sessions_(extra_sessions) {
   static std::atomic<int> serial{0};
   const std::string name = "sbc_srtp_kdf" + std::to_string(serial++);
   mbuf_pool_ = rte_pktmbuf_pool_create(name.c_str(), 15, 0, 0, 256 + RTE_PKTMBUF_HEADROOM,
@@ -174,10 +182,50 @@ std::expected<void, std::string> SrtpStreamFactory::Build(const SrtpStreamKeys& 
 }
 
 void SrtpStreamFactory::Release(SrtpStream* stream) {
-  for (auto& s : stream->rtp_sessions)
-    if (s.session != nullptr) rte_cryptodev_sym_session_free(device_, s.session);
+  for (int i = 0; i < SrtpStream::kRtpSessions; ++i) {
+    void* session = stream->rtp_sessions[i].session;
+    if (session == nullptr) continue;
+    rte_cryptodev_sym_session_free(device_, session);
+    if (i != 0 && extra_sessions_ != nullptr) extra_sessions_->Give();  // a worker made it
+  }
   if (stream->rtcp_session != nullptr) rte_cryptodev_sym_session_free(device_, stream->rtcp_session);
   *stream = SrtpStream();  // also wipes the AEAD key
+}
+
+const PacketIndexWindow* SrtpStream::OtherWindowOf(uint32_t id) const noexcept {
+  for (const OtherSsrc& o : other_ssrcs)
+    if (o.used && o.ssrc == id) return &o.window;
+  return nullptr;
+}
+
+bool SrtpStream::HasRoomForSsrc() const noexcept {
+  if (!ssrc_known) return true;
+  for (const OtherSsrc& o : other_ssrcs)
+    if (!o.used) return true;
+  return false;
+}
+
+PacketIndexWindow* SrtpStream::SwitchTo(uint32_t id) noexcept {
+  if (!ssrc_known) {
+    ssrc_known = true;
+    ssrc = id;
+    rtp_index.Reset();
+    return &rtp_index;
+  }
+  // The current SSRC trades places with `id`'s slot, or moves to a free one.
+  OtherSsrc* slot = nullptr;
+  for (OtherSsrc& o : other_ssrcs)
+    if (o.used && o.ssrc == id) slot = &o;
+  const bool known = slot != nullptr;
+  for (OtherSsrc& o : other_ssrcs)
+    if (slot == nullptr && !o.used) slot = &o;
+  if (slot == nullptr) return nullptr;
+  const OtherSsrc previous{.used = true, .ssrc = ssrc, .window = rtp_index};
+  if (known) rtp_index = slot->window;
+  else rtp_index.Reset();
+  ssrc = id;
+  *slot = previous;
+  return &rtp_index;
 }
 
 uint32_t LinesInUse(const void* object, uint32_t size) {

@@ -41,10 +41,7 @@ FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port, con
   spec.src_port = src_port;
   spec.dst_port = dst_port;
   spec.payload = static_cast<uint16_t>(payload.size());
-  const size_t at = 14 + (ipv6 ? 40 : 20) + 8;
-  spec.mutate = [payload = std::move(payload), at](uint8_t* frame, uint16_t) {
-    std::memcpy(frame + at, payload.data(), payload.size());
-  };
+  spec.payload_bytes = std::move(payload);
   return spec;
 }
 
@@ -60,7 +57,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   if (!spec.ipv6) ext_len = 0;
   const uint16_t l3_len = spec.ipv6 ? 40 + ext_len : 20 + options;
   const uint16_t vlan_len = spec.vlan >= 0 ? 4 : 0;
-  const uint16_t total = 14 + vlan_len + l3_len + l4_len + spec.payload;
+  const uint16_t payload = spec.payload_bytes.empty() ? spec.payload : static_cast<uint16_t>(spec.payload_bytes.size());
+  const uint16_t total = 14 + vlan_len + l3_len + l4_len + payload;
   auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(frame, total));
   std::memset(data, 0, total);
 
@@ -78,7 +76,7 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   Put16(p, l3_type);
   p += 2;
 
-  const uint16_t l4_total = l4_len + spec.payload;
+  const uint16_t l4_total = l4_len + payload;
   if (spec.ipv6) {
     p[0] = 0x60;
     Put16(p + 4, static_cast<uint16_t>(ext_len + l4_total));
@@ -135,6 +133,7 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
       p[13] = spec.tcp_flags;
     }
   }
+  if (!spec.payload_bytes.empty()) std::memcpy(p + l4_len, spec.payload_bytes.data(), spec.payload_bytes.size());
   if (spec.mutate) spec.mutate(data, total);
   if (spec.truncate_to >= 0 && spec.truncate_to < total)
     rte_pktmbuf_trim(frame, static_cast<uint16_t>(total - spec.truncate_to));

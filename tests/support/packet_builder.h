@@ -24,6 +24,7 @@ struct FrameSpec {
   uint16_t dst_port = 0;
   int vlan = -1;          // 802.1Q VLAN id, or -1 for none
   uint16_t payload = 18;  // bytes after the L4 header
+  std::vector<uint8_t> payload_bytes;  // those bytes (then `payload` is their count); else zeros
   uint8_t ttl = 64;
   uint8_t tcp_flags = 0x02;  // SYN
   std::vector<uint8_t> ipv4_options;  // padded to a multiple of 4

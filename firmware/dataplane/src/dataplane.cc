@@ -7,6 +7,10 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_errno.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 namespace sbc::firmware {
 namespace {
@@ -28,6 +32,7 @@ int RunWorker(void* arg) {
 std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
     const board::Board& board, const DataplaneOptions& options) {
   std::unique_ptr<Dataplane> dp(new Dataplane(board));
+  dp->clock_ = options.clock;
   const auto queues = static_cast<uint16_t>(board.cpu().worker_cores_size());
   auto ports = drivers::nic::PortSet::Open(board, queues);
   if (!ports) return std::unexpected(ports.error());
@@ -36,6 +41,12 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
   if (!slot) return std::unexpected(slot.error());
   dp->tables_ = std::move(*slot);
   if (auto media = dp->OpenMedia(options); !media) return std::unexpected(media.error());
+  if (auto rings = dp->CreateHandoffRings(queues); !rings) return std::unexpected(rings.error());
+  // The rules go in before any worker polls: the first frames a booting appliance
+  // finds waiting are judged by them, not dropped as no_rule_set.
+  if (options.initial_rules != nullptr)
+    if (auto applied = dp->ApplyRules(*options.initial_rules); !applied) return std::unexpected(applied.error());
+  if (options.before_workers) options.before_workers(*dp);
   if (auto launched = dp->LaunchWorkers(options); !launched) return std::unexpected(launched.error());
   PublishTelemetry(dp.get());
   return dp;
@@ -43,8 +54,8 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
 
 std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTableSpec& spec) {
   std::lock_guard lock(rules_mutex_);  // one rule change at a time
-  auto tables = dataplane::FirewallTables::Build(spec, static_cast<uint32_t>(workers_.size()),
-                                                 rte_get_tsc_hz());
+  const auto workers = static_cast<uint32_t>(board_.cpu().worker_cores_size());
+  auto tables = dataplane::FirewallTables::Build(spec, workers, rte_get_tsc_hz());
   if (!tables) return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
   for (size_t i = 0; i < ports_->size(); ++i) rte_eth_macaddr_get(ports_->port_id(i), &(*tables)->port_macs[i]);
   // Workers read per-rule counters by index: a new rule set starts them from zero.
@@ -73,25 +84,68 @@ std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& op
       if (rte_vdev_init(name.c_str(), nullptr) != 0) return std::unexpected("crypto device " + name + ": cannot create it");
       created_vdev_ = name;
     }
+    // Eight sessions per media session (SRTP and SRTCP, each way, both legs), and room
+    // for AEAD streams' extra header lengths, bounded so that no sender can take the
+    // sessions new calls need (ExtraSessionBudget).
+    const uint32_t extra = options.media_sessions / 2 + 64;
     auto device = drivers::crypto::CryptoDevice::Open(
         {.name = name,
          .queue_pairs = static_cast<uint16_t>(workers + 1),  // one per worker, one for key derivation
-         .sessions = 8 * options.media_sessions + 64,
+         .sessions = 8 * options.media_sessions + 64 + extra,
          .ops = static_cast<uint32_t>(dataplane::SrtpBatch::kMaxBurst) * (workers + 1u) + 64});
     if (!device) return std::unexpected(device.error());
     crypto_ = std::move(*device);
+    extra_sessions_ = std::make_unique<dataplane::ExtraSessionBudget>(extra);
     srtp_ = std::make_unique<dataplane::SrtpStreamFactory>(crypto_->id(), workers, crypto_->session_pool(),
-                                                           crypto_->op_pool());
+                                                           crypto_->op_pool(), extra_sessions_.get());
   }
-  auto table = dataplane::MediaTable::Create(options.media_sessions, tables_->qsbr(), srtp_.get());
+  auto table = dataplane::MediaTable::Create(options.media_sessions, tables_->qsbr(), srtp_.get(), options.clock);
   if (!table) return std::unexpected(table.error());
   media_ = std::move(*table);
   return {};
 }
 
+std::expected<void, std::string> Dataplane::CreateHandoffRings(size_t workers) {
+  if (workers < 2) return {};  // one worker owns every session
+  static std::atomic<int> serial{0};
+  const int instance = serial++;
+  for (size_t w = 0; w < workers; ++w) {
+    const std::string name = "sbc_handoff" + std::to_string(instance) + "_" + std::to_string(w);
+    rte_ring* ring = rte_ring_create(name.c_str(), 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+    if (ring == nullptr) return std::unexpected("media hand-off ring " + name + ": " + rte_strerror(rte_errno));
+    handoff_.push_back(ring);
+  }
+  return {};
+}
+
+void Dataplane::DrainHandoffRings() {
+  for (rte_ring* ring : handoff_) {
+    rte_mbuf* frames[32];
+    unsigned n;
+    while ((n = rte_ring_dequeue_burst(ring, reinterpret_cast<void**>(frames), 32, nullptr)) != 0) {
+      control_counters_.AddDrop(dataplane::DropReason::kMediaOtherWorker, n);
+      rte_pktmbuf_free_bulk(frames, n);
+    }
+  }
+}
+
+void Dataplane::WaitForWorkers() const {
+  // Each worker reports a quiescent state after every poll (FirewallWorker::Run).
+  rte_rcu_qsbr_synchronize(tables_->qsbr(), RTE_QSBR_THRID_INVALID);
+}
+
+uint64_t Dataplane::Now() const {
+  return clock_ == nullptr ? rte_get_tsc_cycles() : clock_->load(std::memory_order_relaxed);
+}
+
 std::expected<void, std::string> Dataplane::AddMediaSession(const dataplane::MediaSessionSpec& spec) {
   std::lock_guard lock(media_mutex_);
-  return media_->Add(spec);
+  dataplane::MediaSessionSpec owned = spec;
+  // One worker writes each session's state: round robin over the workers.
+  owned.owner = workers_.empty() ? 0 : static_cast<uint8_t>(next_owner_ % workers_.size());
+  auto added = media_->Add(owned);
+  if (added) ++next_owner_;
+  return added;
 }
 
 std::expected<void, std::string> Dataplane::UpdateMediaSession(const dataplane::MediaSessionUpdate& update) {
@@ -106,7 +160,7 @@ bool Dataplane::RemoveMediaSession(uint64_t id) {
 
 std::vector<uint64_t> Dataplane::RemoveIdleMediaSessions(uint32_t idle_s) {
   std::lock_guard lock(media_mutex_);
-  return media_->RemoveIdle(rte_get_tsc_cycles(), uint64_t{idle_s} * rte_get_tsc_hz());
+  return media_->RemoveIdle(Now(), uint64_t{idle_s} * rte_get_tsc_hz());
 }
 
 void Dataplane::VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const {
@@ -210,10 +264,12 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
                              std::to_string(lcore) + " is not a free EAL worker lcore");
     }
     for (auto& link : links) link.queue = static_cast<uint16_t>(q);
-    dataplane::MediaStage media{.table = media_.get()};
-    if (crypto_) media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(), crypto_->session_pool()};
+    dataplane::MediaStage media{.table = media_.get(), .handoff = handoff_};
+    if (crypto_)
+      media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(), crypto_->session_pool(),
+                      extra_sessions_.get()};
     auto worker = dataplane::FirewallWorker::Create(links, *tables_, static_cast<uint32_t>(q),
-                                                   options.flows_per_worker, &media);
+                                                   options.flows_per_worker, &media, options.clock);
     if (!worker) {
       Stop();
       return std::unexpected(worker.error());
@@ -240,6 +296,7 @@ void Dataplane::Stop() {
   for (unsigned lcore : worker_lcores_) rte_eal_wait_lcore(lcore);
   worker_lcores_.clear();
   running_ = false;
+  DrainHandoffRings();
 }
 
 void Dataplane::Close() {
@@ -251,6 +308,7 @@ void Dataplane::Close() {
 Dataplane::~Dataplane() {
   Close();
   workers_.clear();  // their crypto ops go back before the pools do
+  for (rte_ring* ring : handoff_) rte_ring_free(ring);
   media_.reset();
   srtp_.reset();
   crypto_.reset();
@@ -258,7 +316,7 @@ Dataplane::~Dataplane() {
 }
 
 dataplane::CounterTotals Dataplane::Counters() const {
-  std::vector<const dataplane::WorkerCounters*> blocks;
+  std::vector<const dataplane::WorkerCounters*> blocks = {&control_counters_};
   for (const auto& worker : workers_) blocks.push_back(&worker->counters());
   return dataplane::SumCounters(blocks);
 }

@@ -7,6 +7,7 @@
 // counters and exits. On the sim board, --sim-traffic sends synthetic traffic through
 // the ports from their far ends and accounts for every frame.
 #include <rte_mempool.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@
 #include "sbc/firmware/dataplane.h"
 #include "sbc/firmware/ipc_server.h"
 #include "sbc/firmware/media_service.h"
+#include "sbc/firmware/process_hardening.h"
 #include "sbc/firmware/signed_config.h"
 #include "sbc/firmware/sim_traffic_run.h"
 #include "sbc/mgmt/trust/text_files.h"
@@ -147,25 +149,24 @@ int main(int argc, char** argv) {
                                      .file_prefix = file_prefix,
                                      .log_level = log_level};
   if (auto ok = sbc::drivers::InitEal(*board, eal); !ok) return Fail(kExitFailure, ok.error());
+  // Before any SRTP key is derived (and after EAL, which reads /proc/self as it starts).
+  if (auto ok = sbc::firmware::ForbidCoreDumps(); !ok) {
+    sbc::drivers::CleanupEal(*board);
+    return Fail(kExitFailure, ok.error());
+  }
 
   int exit_code = kExitOk;
   {
+    // The verified rules are in force before any worker polls a port.
     auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker,
-                                                                        .media_sessions = media_sessions});
+                                                              .media_sessions = media_sessions,
+                                                              .initial_rules = config ? &config->tables : nullptr});
     if (!dataplane) {
       sbc::drivers::CleanupEal(*board);
       return Fail(kExitFailure, dataplane.error());
     }
     sbc::firmware::Dataplane& dp = **dataplane;
-    if (config) {
-      if (auto applied = dp.ApplyRules(config->tables); !applied) {
-        dp.Close();
-        sbc::drivers::CleanupEal(*board);
-        return Fail(kExitFailure, applied.error());
-      }
-    } else {
-      std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
-    }
+    if (!config) std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
     // Media sessions from sbc-mgmtd; idle ones end on their own.
     sbc::firmware::MediaService media(dp, [](const std::string& line) {
       std::cout << "sbc-dataplane: " << line << std::endl;
@@ -190,12 +191,17 @@ int main(int argc, char** argv) {
           const sbc::schema::MediaBatch& batch = request.has_media_create()   ? request.media_create()
                                                  : request.has_media_update() ? request.media_update()
                                                                               : request.media_delete();
-          const std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(), batch.sessions().end());
+          std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(), batch.sessions().end());
           const auto sessions = request.has_media_create()   ? media.Create(asked)
                                 : request.has_media_update() ? media.Update(asked)
                                 : request.has_media_delete() ? media.Delete(asked)
                                                              : media.List();
           for (const auto& s : sessions) *response.add_media_sessions() = s;
+          response.set_ok(true);
+          // The parties' SDES keys were derived from: gone from this copy of the request.
+          for (sbc::schema::MediaSession& s : asked)
+            for (auto& leg : *s.mutable_legs()) explicit_bzero(leg.mutable_leg_key()->data(), leg.leg_key().size());
+        } else if (request.has_get_status()) {
           response.set_ok(true);
         } else if (request.has_get_counters()) {
           for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {

@@ -142,8 +142,7 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
     ls.local = {.family = want_v6 ? Family::kIpv6 : Family::kIpv4, .address = service->address, .port = 0};
     ls.rtcp_mux = leg.rtcp_mux();
     ls.clock_rate = leg.clock_rate() ? leg.clock_rate() : 8000;
-    ls.plain_latching = settings.plain_rtp_latches ? dataplane::PlainLatching::kFirstPacket
-                                                   : dataplane::PlainLatching::kNever;
+    ls.latching = static_cast<dataplane::Latching>(settings.latching);
     schema::MediaLeg* answer = reply.add_legs();
     if (leg.suite() != schema::SRTP_SUITE_UNSPECIFIED) {
       auto suite = AllowedSuite(leg.suite(), settings);
@@ -157,13 +156,17 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
       answer->set_our_key(ours->sdes);
     }
   }
-  // Relay ports: even, with port + 1 for RTCP, from the configured range, next fit.
+  // Relay ports: even, with port + 1 for RTCP, from the configured range: the first
+  // free one from a random start, so no one who has seen one call's ports can tell the
+  // next call's (and send to them first, where plain RTP latches on its first packet).
   const uint32_t span = (settings.port_max - settings.port_min) / 2 + 1;
   for (int l = 0; l < 2; ++l) {
     uint16_t port = 0;
+    uint32_t start = 0;
+    if (getrandom(&start, sizeof(start), 0) != sizeof(start)) return refuse("no randomness for a relay port");
     for (uint32_t tries = 0; tries < span && port == 0; ++tries) {
-      cursor_ = static_cast<uint16_t>((cursor_ + 1) % span);
-      const auto candidate = static_cast<uint16_t>(settings.port_min + 2 * cursor_);
+      const uint32_t offset = (start + tries) % span;
+      const auto candidate = static_cast<uint16_t>(settings.port_min + 2 * offset);
       if (candidate + 1u <= settings.port_max && !ports_in_use_.contains(candidate)) port = candidate;
     }
     if (port == 0) {
@@ -177,7 +180,11 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
     reply.mutable_legs(l)->set_interface(interfaces[l]);
     reply.mutable_legs(l)->set_suite(request.legs(l).suite());
   }
-  if (auto added = dp_.AddMediaSession(spec); !added) {
+  auto added = dp_.AddMediaSession(spec);
+  for (auto& leg : spec.legs)  // the streams hold what they need now
+    for (auto* keys : {&leg.srtp_from_leg, &leg.srtp_to_leg})
+      if (keys->has_value()) dataplane::Wipe(**keys);
+  if (!added) {
     for (uint16_t p : taken) ports_in_use_.erase(p);
     return refuse(added.error());
   }
@@ -207,7 +214,7 @@ std::expected<dataplane::SrtpStreamKeys, std::string> MediaService::TheirKeys(co
   std::memcpy(master.key, sdes.data(), sizes.master_key);
   std::memcpy(master.salt, sdes.data() + sizes.master_key, sizes.master_salt);
   auto keys = dp_.DeriveSrtpKeys(master);
-  master = {};  // the master key does not outlive this call
+  dataplane::Wipe(master);  // the master key does not outlive this call
   return keys;
 }
 
@@ -225,7 +232,8 @@ std::expected<MediaService::DrawnKeys, std::string> MediaService::OurKeys(datapl
     drawn.sdes.assign(reinterpret_cast<char*>(master.key), sizes.master_key);
     drawn.sdes.append(reinterpret_cast<char*>(master.salt), sizes.master_salt);
   }
-  master = {};
+  dataplane::Wipe(master);
+  if (keys) dataplane::Wipe(*keys);  // copied into `drawn`
   if (!keys) return std::unexpected(keys.error());
   return drawn;
 }

@@ -62,6 +62,7 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
     spec.zone_names.push_back(zone.name());
     dataplane::ZoneSpec& z = spec.zones.emplace_back();
     z.allowed_sources = Expand({}, zone.source_sets(), sets);
+    z.max_half_open_tcp = zone.max_half_open_tcp();
   }
   for (const auto& intf : config.interfaces()) {
     const auto slot = std::find(board_ports.begin(), board_ports.end(), intf.port()) - board_ports.begin();
@@ -99,6 +100,7 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   c.new_flows_burst = Or(config.flood_protection().new_flows_burst(),
                          c.new_flows_per_second_per_source);
   c.max_half_open_tcp = config.flood_protection().max_half_open_tcp();
+  c.max_half_open_tcp_per_source = config.flood_protection().max_half_open_tcp_per_source();
   spec.pseudonymise_log_addresses = config.privacy().pseudonymise();
   const schema::MediaRelay& media = config.media();
   for (const auto& address : media.service_addresses()) {
@@ -108,7 +110,9 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   spec.media.port_min = static_cast<uint16_t>(media.port_min());
   spec.media.port_max = static_cast<uint16_t>(media.port_max());
   for (int suite : media.allowed_suites()) spec.media.allowed_suites.push_back(static_cast<uint8_t>(suite));
-  spec.media.plain_rtp_latches = media.latching() == schema::LATCH_FIRST_PACKET;
+  spec.media.latching = media.latching() == schema::LATCH_FIRST_PACKET ? 1
+                        : media.latching() == schema::LATCH_NEVER      ? 2
+                                                                       : 0;
   spec.media.idle_timeout_s = Or(media.idle_timeout_s(), spec.media.idle_timeout_s);
   spec.media.max_sessions = Or(media.max_sessions(), spec.media.max_sessions);
   return spec;

@@ -194,6 +194,8 @@ void CheckConntrack(const ApplianceConfig& config, Report& report) {
   const schema::FloodProtection& flood = config.flood_protection();
   if (flood.new_flows_burst() != 0 && flood.new_flows_per_second_per_source() == 0)
     report.Fail("flood_protection.new_flows_burst", "a burst needs new_flows_per_second_per_source");
+  if (flood.max_half_open_tcp() != 0 && flood.max_half_open_tcp_per_source() > flood.max_half_open_tcp())
+    report.Fail("flood_protection.max_half_open_tcp_per_source", "is above flood_protection.max_half_open_tcp");
 }
 
 void CheckMedia(const ApplianceConfig& config, Report& report) {
@@ -222,6 +224,9 @@ void CheckManagement(const ApplianceConfig& config, Report& report) {
     report.Fail("management.listen_port", std::to_string(m.listen_port()) + " is above 65535");
   if (m.max_clients() > 1024)
     report.Fail("management.max_clients", std::to_string(m.max_clients()) + " is above 1024");
+  // A quarter of the slots (at least one) is for connections still in their handshake.
+  if (m.max_clients() == 1)
+    report.Fail("management.max_clients", "1 is below 2 (one slot for handshakes, one for a session)");
   CheckTimeout("management.session_idle_timeout_s", m.session_idle_timeout_s(), report);
   if (m.login_banner().size() > 4096)
     report.Fail("management.login_banner", std::to_string(m.login_banner().size()) + " bytes, at most 4096");

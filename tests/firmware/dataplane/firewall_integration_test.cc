@@ -1,23 +1,9 @@
 // The firewall on the running dataplane (ring ports, real workers): crafted packets in
 // at one port's far end, and for each the test checks whether it came out of the peer
 // port or which drop counter took it.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <rte_ethdev.h>
-#include <rte_ip.h>
-#include <rte_mbuf.h>
-#include <rte_mempool.h>
-
-#include <chrono>
-#include <cstring>
-#include <thread>
+#include "firewall_fixture.h"
 
 #include "sbc/drivers/nic/sim_traffic.h"
-#include "sbc/firmware/dataplane.h"
-#include "sbc/mgmt/config/compile.h"
-#include "sbc/schema/text_file.h"
-#include "support/packet_builder.h"
 #include "support/rules.h"
 
 namespace sbc::firmware {
@@ -26,190 +12,6 @@ namespace {
 using dataplane::DropReason;
 using testing::FrameSpec;
 using testing::Ip;
-
-constexpr size_t kWan = 0, kLan = 1;
-
-constexpr char kBaseConfig[] = R"(
-interfaces { port: "wan0" zone: "outside" }
-interfaces { port: "lan0" zone: "inside" }
-zones { name: "outside" source_sets: ["outside-nets"] }
-zones { name: "inside" source_sets: ["inside-nets"] }
-prefix_sets { name: "outside-nets" prefixes: ["198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48"] }
-prefix_sets { name: "inside-nets" prefixes: ["192.0.2.0/24", "2001:db8:2::/48"] }
-rules { name: "sip" from_zone: "outside" to_zone: "inside" src_prefixes: ["198.51.100.0/24"]
-        dst_prefixes: ["192.0.2.10"] protocol: UDP src_ports: ["1024-65535"] dst_ports: ["5060"] }
-rules { name: "https6" from_zone: "outside" to_zone: "inside" src_prefixes: ["2001:db8:1::/48"]
-        dst_prefixes: ["2001:db8:2::80"] protocol: TCP dst_ports: ["443"] }
-rules { name: "https4" from_zone: "outside" to_zone: "inside" src_sets: ["outside-nets"]
-        dst_prefixes: ["192.0.2.80"] protocol: TCP dst_ports: ["443"] }
-rules { name: "ping" from_zone: "outside" to_zone: "inside" protocol: ICMP icmp_types: [8] log: true }
-rules { name: "frag-ok" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
-        dst_prefixes: ["192.0.2.20"] protocol: UDP dst_ports: ["9000"] allow_fragments: true }
-rules { name: "any-proto" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.99"]
-        dst_prefixes: ["192.0.2.99"] }
-media { service_addresses: ["192.0.2.250", "2001:db8:2::250"] port_min: 20000 port_max: 30000 }
-rules { name: "limited" from_zone: "outside" to_zone: "inside" src_prefixes: ["203.0.113.0/24"]
-        dst_prefixes: ["192.0.2.30"] protocol: UDP dst_ports: ["7000"]
-        rate_limit { packets_per_second: 1 burst: 5 } }
-)";
-
-board::Board SimBoard() {
-  auto board = board::LoadBoard(std::string(SBC_SOURCE_DIR) + "/board/sim.textproto");
-  EXPECT_TRUE(board.has_value());
-  return board.value_or(board::Board{});
-}
-
-dataplane::RuleTableSpec Compile(const std::string& text, uint64_t version = 1) {
-  schema::ApplianceConfig config;
-  EXPECT_TRUE(schema::ParseText(text, "config", "test", &config).has_value());
-  auto spec = mgmt::config::CompileConfig(config, version, std::vector<std::string>{"wan0", "lan0"});
-  EXPECT_TRUE(spec.has_value()) << (spec ? "" : spec.error().front());
-  return spec.value_or(dataplane::RuleTableSpec{});
-}
-
-template <typename Predicate>
-bool WaitFor(Predicate done, int seconds = 20) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
-  return true;
-}
-
-// What became of one packet.
-struct Outcome {
-  bool passed = false;
-  DropReason reason = dataplane::kNotDropped;
-  friend bool operator==(const Outcome&, const Outcome&) = default;
-};
-constexpr Outcome kPass{true, dataplane::kNotDropped};
-Outcome Dropped(DropReason r) { return {false, r}; }
-
-void PrintTo(const Outcome& o, std::ostream* os) {
-  *os << (o.passed ? std::string("passed") : "dropped as " + std::string(dataplane::DropReasonName(o.reason)));
-}
-
-class FirewallTest : public ::testing::Test {
- protected:
-  void Start(const std::string* config = nullptr) {
-    auto dp = Dataplane::Start(SimBoard());
-    ASSERT_TRUE(dp.has_value()) << dp.error();
-    dp_ = std::move(*dp);
-    if (config != nullptr) {
-      ASSERT_TRUE(dp_->ApplyRules(Compile(*config)).has_value());
-    }
-    in_use_ = rte_mempool_in_use_count(dp_->ports().pool());
-  }
-  void SetUp() override {
-    const std::string base = kBaseConfig;
-    Start(&base);
-  }
-  void TearDown() override {
-    if (!dp_) return;
-    dp_->Stop();
-    Drain(kWan);
-    Drain(kLan);
-    EXPECT_EQ(rte_mempool_in_use_count(dp_->ports().pool()), in_use_) << "leaked packet buffers";
-    dp_->Close();
-  }
-  size_t Drain(size_t port) {
-    rte_mbuf* frames[32];
-    size_t total = 0;
-    uint16_t n;
-    while ((n = dp_->ports().sim_wire()->Receive(port, frames, 32)) != 0) {
-      rte_pktmbuf_free_bulk(frames, n);
-      total += n;
-    }
-    return total;
-  }
-
-  // Sends one frame into `in` and reports what happened to it.
-  Outcome Send(size_t in, const FrameSpec& spec) {
-    const size_t out = in == kWan ? kLan : kWan;
-    const auto before = dp_->Counters();
-    rte_mbuf* frame = testing::BuildFrame(dp_->ports().pool(), spec);
-    EXPECT_NE(frame, nullptr);
-    EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
-    const bool settled = WaitFor([&] {
-      const auto now = dp_->Counters();
-      return now.drops_total() + now.ports[out].tx_packets ==
-             before.drops_total() + before.ports[out].tx_packets + 1;
-    });
-    EXPECT_TRUE(settled) << "the packet was neither forwarded nor counted as dropped";
-    const auto after = dp_->Counters();
-    if (Drain(out) == 1) return kPass;
-    for (size_t r = 0; r < dataplane::kDropReasonCount; ++r)
-      if (after.drops[r] != before.drops[r]) return Dropped(static_cast<DropReason>(r));
-    return Outcome{false, dataplane::kNotDropped};
-  }
-
-  // What became of a batch sent back to back (so a meter cannot refill meanwhile).
-  struct BatchResult {
-    uint64_t forwarded = 0;  // out of the peer port
-    uint64_t answered = 0;   // back out of the ingress port
-    dataplane::CounterTotals drops_before, drops_after;
-    uint64_t Dropped(DropReason r) const {
-      return drops_after.drops[size_t(r)] - drops_before.drops[size_t(r)];
-    }
-  };
-  BatchResult SendBatch(size_t in, const std::vector<FrameSpec>& specs) {
-    const size_t out = in == kWan ? kLan : kWan;
-    BatchResult result;
-    result.drops_before = dp_->Counters();
-    const auto& b = result.drops_before;
-    std::vector<rte_mbuf*> frames;
-    for (const FrameSpec& spec : specs) frames.push_back(testing::BuildFrame(dp_->ports().pool(), spec));
-    size_t sent = 0;
-    EXPECT_TRUE(WaitFor([&] {
-      sent += dp_->ports().sim_wire()->Send(in, frames.data() + sent, uint16_t(std::min<size_t>(32, frames.size() - sent)));
-      return sent == frames.size();
-    }));
-    EXPECT_TRUE(WaitFor([&] {
-      const auto now = dp_->Counters();
-      return now.drops_total() + now.ports[out].tx_packets + now.ports[in].tx_packets ==
-             b.drops_total() + b.ports[out].tx_packets + b.ports[in].tx_packets + specs.size();
-    }));
-    result.drops_after = dp_->Counters();
-    result.forwarded = Drain(out);
-    result.answered = Drain(in);
-    return result;
-  }
-
-  std::unique_ptr<Dataplane> dp_;
-  unsigned in_use_ = 0;
-};
-
-FrameSpec Udp(const char* src, const char* dst, uint16_t sport, uint16_t dport) {
-  FrameSpec s;
-  s.ipv6 = std::string(src).find(':') != std::string::npos;
-  s.src_ip = Ip(src);
-  s.dst_ip = Ip(dst);
-  s.protocol = IPPROTO_UDP;
-  s.src_port = sport;
-  s.dst_port = dport;
-  return s;
-}
-FrameSpec Tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags) {
-  FrameSpec s = Udp(src, dst, sport, dport);
-  s.protocol = IPPROTO_TCP;
-  s.tcp_flags = flags;
-  return s;
-}
-FrameSpec Icmp(const char* src, const char* dst, uint8_t type) {
-  FrameSpec s = Udp(src, dst, 0, 0);
-  s.protocol = IPPROTO_ICMP;
-  s.icmp_type = type;
-  return s;
-}
-template <typename F>
-FrameSpec With(FrameSpec s, F edit) {
-  edit(s);
-  return s;
-}
-FrameSpec Sip() { return Udp("198.51.100.7", "192.0.2.10", 40000, 5060); }
-constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04, kPsh = 0x08;
-constexpr int kIp = 14;  // IPv4/IPv6 header offset in an untagged frame
 
 struct PacketCase {
   const char* label;
@@ -350,7 +152,10 @@ TEST_F(FirewallTest, StrayTcpPacketsOpenNothing) {
       << "the stray SYN-ACK opened a connection";
 }
 
-TEST_F(FirewallTest, TcpConnectionLivesFromSynToRst) {
+// A RST closes a connection softly: we see no sequence numbers, so a blind RST (from
+// anyone who knows the port pair) must not cut a connection its endpoints keep using;
+// a closed connection ages out on the transitory timeout (120 s) instead.
+TEST_F(FirewallTest, TcpConnectionLivesFromSynToRstAndAgesOutAfterIt) {
   const FrameSpec out = Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn);
   const FrameSpec back = testing::Reversed(out);
   auto flags = [](FrameSpec s, uint8_t f) { s.tcp_flags = f; return s; };
@@ -361,15 +166,21 @@ TEST_F(FirewallTest, TcpConnectionLivesFromSynToRst) {
   EXPECT_EQ(Send(kWan, flags(out, kAck | kPsh)), kPass);
   EXPECT_EQ(Send(kLan, flags(back, kAck | kPsh)), kPass);
   EXPECT_EQ(Send(kLan, flags(back, kRst)), kPass);
-  EXPECT_EQ(Send(kWan, flags(out, kAck)), Dropped(DropReason::kTcpNoState)) << "the RST closed it";
+  EXPECT_EQ(Send(kWan, flags(out, kAck)), kPass) << "a RST alone does not cut the connection";
+  Advance(100);
+  EXPECT_EQ(Send(kLan, flags(back, kAck)), kPass) << "still in use: its timer restarted";
+  Advance(121);
+  EXPECT_EQ(Send(kWan, flags(out, kAck)), Dropped(DropReason::kTcpNoState)) << "closed, then idle 121 s: gone";
 }
 
 TEST_F(FirewallTest, RuleRateLimitDropsTheExcess) {
   std::vector<FrameSpec> batch;
   for (int i = 0; i < 20; ++i) batch.push_back(Udp("203.0.113.5", "192.0.2.30", uint16_t(2000 + i), 7000));
   const BatchResult r = SendBatch(kWan, batch);
-  EXPECT_EQ(r.forwarded, 5u);  // the burst; 1 packet/s cannot refill within one batch
+  EXPECT_EQ(r.forwarded, 5u);  // the burst (the test's clock stands still)
   EXPECT_EQ(r.Dropped(DropReason::kRateLimited), 15u);
+  Advance(2);
+  EXPECT_EQ(SendBatch(kWan, batch).forwarded, 2u) << "two seconds refill two packets";
 }
 
 TEST_F(FirewallTest, NoRuleSetMeansEverythingIsDropped) {
@@ -384,7 +195,9 @@ TEST_F(FirewallTest, IdleFlowsExpire) {
   ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "conntrack { udp_timeout_s: 1 }")).has_value());
   EXPECT_EQ(Send(kWan, Sip()), kPass);
   EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  Advance(0.9);
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass) << "0.9 s idle of 1 s";
+  Advance(1.1);
   EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied));
 }
 
@@ -442,15 +255,24 @@ TEST_F(FirewallLimitsTest, FullTableDropsNewFlowsAndKeepsExistingOnes) {
   EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.2", 5060, 40000)), kPass) << "a reply";
 }
 
-TEST_F(FirewallLimitsTest, HalfOpenTcpLimit) {
+// At the half-open limit a new SYN evicts the oldest half-open connection (a flood
+// cannot hold every slot); an established connection is never evicted.
+TEST_F(FirewallLimitsTest, HalfOpenTcpLimitEvictsTheOldest) {
   StartWithLimits("flood_protection { max_half_open_tcp: 2 }");
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kSyn)), kPass);
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.2", "192.0.2.80", 50000, 443, kSyn)), kPass);
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), Dropped(DropReason::kHalfOpenLimit));
-  // Completing a handshake frees a half-open slot.
+  // 203.0.113.1 completes its handshake: no longer half-open.
   EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.1", 443, 50000, kSyn | kAck)), kPass);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.2", "192.0.2.80", 50000, 443, kSyn)), kPass);
+  Advance(1);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), kPass);
+  Advance(1);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.4", "192.0.2.80", 50000, 443, kSyn)), kPass) << "evicts .2, the oldest";
+  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.2", 443, 50000, kSyn | kAck)), Dropped(DropReason::kDenied))
+      << "no connection any more: the rules judge it, and none allows inside->outside";
+  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.3", 443, 50000, kSyn | kAck)), kPass);
+  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.4", 443, 50000, kSyn | kAck)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass) << "established: kept";
 }
 
 class OwnAddressTest : public FirewallTest {
@@ -566,15 +388,15 @@ TEST_F(OwnAddressTest, AnswersNeighbourSolicitationsWithAnAdvertisement) {
   EXPECT_EQ(std::memcmp(f + 38, Ip("2001:db8:1::5").data(), 16), 0) << "to the solicitor";
   EXPECT_TRUE(Icmp6ChecksumValid(f));
   rte_pktmbuf_free(reply);
-  EXPECT_EQ(Send(kWan, NeighbourSolicit("2001:db8:1::5", "2001:db8:2::7")), kPass)
-      << "solicitations for neighbours cross";
 }
 
 TEST_F(OwnAddressTest, RepliesAreRateLimited) {
   const BatchResult r = SendBatch(kWan, std::vector<FrameSpec>(300, Icmp("198.51.100.7", "192.0.2.250", 8)));
-  EXPECT_GE(r.answered, 200u);  // the burst, plus what 1,000/s refills within the batch
-  EXPECT_LT(r.answered, 220u);
-  EXPECT_EQ(r.answered + r.Dropped(DropReason::kOwnAddressLimited), 300u);
+  EXPECT_EQ(r.answered, 200u);  // the burst (the test's clock stands still)
+  EXPECT_EQ(r.Dropped(DropReason::kEchoLimited), 100u);
+  Advance(0.1);
+  const BatchResult later = SendBatch(kWan, std::vector<FrameSpec>(150, Icmp("198.51.100.7", "192.0.2.250", 8)));
+  EXPECT_NEAR(double(later.answered), 100.0, 1.0) << "1,000 a second refill 100 in 100 ms (rte_meter rounds)";
 }
 
 TEST_F(FirewallTest, DeniedPacketsAndLoggedRulesAreLogged) {
@@ -596,8 +418,7 @@ TEST_F(FirewallTest, PacketLogIsRateLimited) {
   const BatchResult r = SendBatch(kWan, batch);
   EXPECT_EQ(r.Dropped(DropReason::kDenied), 400u);
   const size_t lines = dp_->TakePacketLog().size();
-  EXPECT_GE(lines, 200u);  // the burst
-  EXPECT_LT(lines, 220u);  // not every packet
+  EXPECT_EQ(lines, 200u);  // the burst (the test's clock stands still), not every packet
   EXPECT_EQ(lines + dp_->PacketLogSuppressed(), 400u);
 }
 
@@ -641,7 +462,7 @@ TEST(FirewallSwapTest, HundredSwapsUnderTrafficLoseNothing) {
     drivers::nic::SimTraffic gen(dp.ports().pool(), 512);
     rte_mbuf* burst[32];
     constexpr uint64_t kFrames = 300000;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
     while ((sent < kFrames || arrived < sent) && std::chrono::steady_clock::now() < deadline) {
       if (sent < kFrames && sent - arrived < 512) {
         const auto dir = (sent / 32) % 2 ? drivers::nic::Direction::kReply : drivers::nic::Direction::kForward;

@@ -6,6 +6,7 @@
 // the workers run.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -14,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "sbc/drivers/nic/rss.h"
 #include "sbc/firmware/dataplane.h"
 #include "sbc/mgmt/config/compile.h"
 #include "sbc/schema/text_file.h"
@@ -54,11 +56,14 @@ Bytes Rtp(uint32_t ssrc, uint16_t seq, std::mt19937& rng) {
 
 class MediaIntegrationTest : public ::testing::Test {
  protected:
+  virtual int workers() const { return 1; }
   void SetUp() override {
     Libsrtp::Init();
     auto board = board::LoadBoard(std::string(SBC_SOURCE_DIR) + "/board/sim.textproto");
     ASSERT_TRUE(board.has_value());
-    auto dp = Dataplane::Start(*board, {.media_sessions = 16});
+    board->mutable_cpu()->clear_worker_cores();
+    for (int w = 1; w <= workers(); ++w) board->mutable_cpu()->add_worker_cores(w);
+    auto dp = Dataplane::Start(*board, {.media_sessions = 16, .clock = &clock_});
     ASSERT_TRUE(dp.has_value()) << dp.error();
     dp_ = std::move(*dp);
     ASSERT_TRUE(dp_->has_crypto()) << "the sim board names crypto_aesni_mb0";
@@ -96,7 +101,7 @@ class MediaIntegrationTest : public ::testing::Test {
     rte_mbuf* frame = testing::BuildFrame(dp_->ports().pool(), spec);
     EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
     Out out;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
     while (std::chrono::steady_clock::now() < deadline) {
       for (size_t port : {kWan, kLan}) {
         rte_mbuf* f = nullptr;
@@ -124,6 +129,13 @@ class MediaIntegrationTest : public ::testing::Test {
     return out;
   }
 
+  // Moves the workers' (and the idle check's) clock on by `seconds`.
+  void Advance(double seconds) {
+    clock_.fetch_add(static_cast<uint64_t>(seconds * static_cast<double>(rte_get_tsc_hz())));
+    dp_->WaitForWorkers();
+  }
+
+  std::atomic<uint64_t> clock_{rte_get_tsc_cycles()};
   std::unique_ptr<Dataplane> dp_;
   unsigned in_use_ = 0;
   std::mt19937 rng_{9};
@@ -179,10 +191,57 @@ TEST_F(MediaIntegrationTest, IdleSessionsEnd) {
   spec.legs[0] = {.local = V4("192.0.2.250", 21000), .remote = V4("203.0.113.7", 4000), .port_slot = kWan};
   spec.legs[1] = {.local = V4("192.0.2.250", 21002), .remote = V4("192.0.2.51", 5000), .port_slot = kLan};
   ASSERT_TRUE(dp_->AddMediaSession(spec).has_value());
-  EXPECT_TRUE(dp_->RemoveIdleMediaSessions(3600).empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_TRUE(dp_->RemoveIdleMediaSessions(1).empty());
+  Advance(0.9);
+  EXPECT_TRUE(dp_->RemoveIdleMediaSessions(1).empty()) << "idle 0.9 s of 1 s";
+  Advance(0.2);
   EXPECT_THAT(dp_->RemoveIdleMediaSessions(1), ::testing::ElementsAre(5u));
   EXPECT_FALSE(dp_->RemoveMediaSession(5));
+}
+
+// With several workers (the rack board has 8), a session's two legs hash to different
+// workers, yet one worker writes its state: the owner relays every packet of it, and
+// the other hands what it takes in to the owner.
+class MultiWorkerMediaTest : public MediaIntegrationTest {
+ protected:
+  int workers() const override { return 2; }
+  // The RSS queue (hence worker) a datagram from `from` to `to` reaches.
+  size_t QueueOf(const dataplane::MediaEndpoint& from, const dataplane::MediaEndpoint& to) {
+    rte_mbuf* f = testing::BuildFrame(dp_->ports().pool(), testing::UdpDatagram(from.address, from.port, to.address,
+                                                                                 to.port, Bytes(12, 0x80)));
+    const size_t queue = drivers::nic::SymmetricFlowHash(f) % 2;
+    rte_pktmbuf_free(f);
+    return queue;
+  }
+};
+
+TEST_F(MultiWorkerMediaTest, OneWorkerRelaysEverythingOfASession) {
+  const auto gateway_side = V4("192.0.2.250", 22000), phone_side = V4("192.0.2.250", 22002);
+  const auto gateway = V4("203.0.113.5", 4000);
+  // A phone port whose packets reach the other worker than the gateway's.
+  dataplane::MediaEndpoint phone = V4("192.0.2.50", 5000);
+  while (QueueOf(phone, phone_side) == QueueOf(gateway, gateway_side)) ++phone.port;
+  dataplane::MediaSessionSpec spec{.id = 60};
+  spec.legs[0] = {.local = gateway_side, .remote = gateway, .port_slot = kWan};
+  spec.legs[1] = {.local = phone_side, .remote = phone, .port_slot = kLan};
+  ASSERT_TRUE(dp_->AddMediaSession(spec).has_value());
+  uint8_t owner = 0xff;
+  dp_->VisitMediaSessions([&](const dataplane::MediaSession& s) { owner = s.owner; });
+  ASSERT_LT(owner, 2);
+
+  ASSERT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped, DropReason::kMediaLegNotReady);
+  for (uint16_t seq = 1; seq <= 20; ++seq) {
+    const Out to_gateway = Send(kLan, phone, phone_side, Rtp(0xb, seq, rng_));
+    ASSERT_TRUE(to_gateway.relayed) << dataplane::DropReasonName(to_gateway.dropped);
+    const Out to_phone = Send(kWan, gateway, gateway_side, Rtp(0xa, uint16_t(seq + 1), rng_));
+    ASSERT_TRUE(to_phone.relayed) << dataplane::DropReasonName(to_phone.dropped);
+  }
+  uint64_t relayed_by[2] = {};
+  for (size_t w = 0; w < 2; ++w)
+    for (size_t port : {kWan, kLan}) relayed_by[w] += dp_->WorkerCounters(w).ports[port].tx_packets;
+  EXPECT_EQ(relayed_by[owner], 40u) << "the owner relayed both legs";
+  EXPECT_EQ(relayed_by[1 - owner], 0u) << "the other worker wrote nothing of the session";
+  EXPECT_EQ(dp_->Counters().drops[size_t(DropReason::kMediaOtherWorker)], 0u);
 }
 
 }  // namespace

@@ -11,10 +11,12 @@
 #include <stdexcept>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "support/run_process.h"
+#include "support/wait.h"
 
 namespace sbc::testing {
 namespace {
@@ -77,12 +79,22 @@ std::string ProvisionedDataDir() {
 
 const std::string kDemoBundle = std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.bundle";
 
-ProcessResult Dataplane(std::vector<std::string> args, int signal_after_ms = 0) {
+std::vector<std::string> DataplaneArgs(std::vector<std::string> args) {
   // Tests run side by side on the same sim data directory: none takes the IPC socket.
   if (std::find(args.begin(), args.end(), "--ipc-socket") == args.end() && !args.empty())
     args.insert(args.end(), {"--ipc-socket", "none"});
   args.insert(args.begin(), SBC_DATAPLANE_BIN);
-  return RunProcess(args, 120, signal_after_ms, SIGTERM);
+  return args;
+}
+
+ProcessResult Dataplane(std::vector<std::string> args) { return RunProcess(DataplaneArgs(std::move(args))); }
+
+// A --keep-running dataplane, once it forwards.
+std::unique_ptr<BackgroundProcess> RunningDataplane(std::vector<std::string> args) {
+  auto process = std::make_unique<BackgroundProcess>(DataplaneArgs(std::move(args)),
+                                                     UniqueTemp("sbc-cli-log", false).string());
+  EXPECT_THAT(process->WaitForLog("forwarding"), HasSubstr("forwarding"));
+  return process;
 }
 
 TEST(SbcDataplaneCliTest, SimTrafficCrossesAndEveryFrameIsAccounted) {
@@ -96,12 +108,13 @@ TEST(SbcDataplaneCliTest, SimTrafficCrossesAndEveryFrameIsAccounted) {
 }
 
 TEST(SbcDataplaneCliTest, SigtermStopsAKeepRunningDataplaneCleanly) {
-  const auto r = Dataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config",
-                            kDemoBundle, "--keep-running", "--sim-rate", "20000",
-                            "--stats-interval", "0.5"},
-                           /*signal_after_ms=*/2000);
+  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config",
+                                     kDemoBundle, "--keep-running", "--sim-rate", "20000", "--stats-interval", "0.5"});
+  // Once a counter report shows traffic forwarded, stop it.
+  EXPECT_THAT(dataplane->WaitForLog("drops by reason"), HasSubstr("drops by reason"));
+  const auto r = dataplane->Stop(SIGTERM);
   EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("sim traffic: sent "));
   EXPECT_THAT(r.out, HasSubstr("drops by reason (total 0)"));
   EXPECT_THAT(r.out, HasSubstr("packet buffers still in use after stop: 0"));
@@ -148,22 +161,23 @@ std::string Telemetry(const std::string& socket_path, const std::string& command
 
 TEST(SbcDataplaneCliTest, CountersAreServedOnDpdkTelemetry) {
   const std::string prefix = "sbc-cli-tel-" + std::to_string(getpid());
-  ProcessResult run;
-  std::thread dataplane([&] {
-    run = Dataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config", kDemoBundle,
-                     "--keep-running", "--sim-rate", "10000", "--sim-runt-every", "10", "--file-prefix", prefix},
-                    /*signal_after_ms=*/6000);
-  });
+  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config", kDemoBundle,
+                                     "--keep-running", "--sim-rate", "10000", "--sim-runt-every", "10",
+                                     "--file-prefix", prefix});
   std::string counters, rules;
-  for (int i = 0; i < 100 && (counters.find("drop_runt_frame") == std::string::npos); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Until runts and carrier RTP have both been counted.
+  EXPECT_TRUE(WaitUntil([&] {
     counters = Telemetry(TelemetrySocket(prefix), "/sbc/counters");
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  counters = Telemetry(TelemetrySocket(prefix), "/sbc/counters");
-  rules = Telemetry(TelemetrySocket(prefix), "/sbc/rules");
-  dataplane.join();
-  EXPECT_EQ(run.exit_code, 0) << run.err;
+    rules = Telemetry(TelemetrySocket(prefix), "/sbc/rules");
+    return std::regex_search(counters, std::regex("\"drop_runt_frame\":[1-9]")) &&
+           std::regex_search(rules, std::regex("\"carrier_rtp_packets\":[1-9]"));
+  }));
+  // It holds SRTP keys: no core file may carry them off.
+  std::ifstream limits("/proc/" + std::to_string(dataplane->pid()) + "/limits");
+  EXPECT_THAT(std::string((std::istreambuf_iterator<char>(limits)), {}),
+              ContainsRegex("Max core file size +0 +0 +bytes"));
+  const auto run = dataplane->Stop(SIGTERM);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_THAT(counters, HasSubstr("\"/sbc/counters\":{\"rules_version\":1,"));
   EXPECT_THAT(counters, ContainsRegex("\"drop_runt_frame\":[1-9][0-9]*"));
   EXPECT_THAT(counters, ContainsRegex("\"port_wan0_rx_packets\":[1-9][0-9]*"));

@@ -1,5 +1,6 @@
-// Connection tracking: one table per worker (symmetric RSS brings both directions of
-// a flow to the same worker, so each table has a single writer and needs no lock).
+// Connection tracking's tables: one set per worker (symmetric RSS brings both
+// directions of a flow to the same worker, so each table has a single writer and needs
+// no lock). ConnectionTracker (connection_tracker.h) keeps them.
 #pragma once
 
 #include <rte_meter.h>
@@ -11,26 +12,26 @@
 #include <vector>
 
 #include "sbc/dataplane/packet.h"
+#include "sbc/dataplane/tcp_state.h"
 
 struct rte_hash;
 
 namespace sbc::dataplane {
 
 // Both directions of a flow map to the same key: endpoint A is the lower of the two
-// (address, port) pairs.
-struct FlowKey {
+// (address, port) pairs. The zones each endpoint is reached in are part of it, so a
+// flow between two zones is never matched by packets crossing another zone boundary
+// with the same addresses and ports.
+// 8-byte aligned wherever it lives: rte_hash_crc reads keys in 8-byte words.
+struct alignas(8) FlowKey {
   uint8_t family;
   uint8_t protocol;
-  uint16_t pad;
+  uint8_t zone_a, zone_b;  // the zone endpoint A's packets come from, and B's
   uint16_t port_a, port_b;
   uint8_t addr_a[16];
   uint8_t addr_b[16];
 };
 static_assert(sizeof(FlowKey) == 40);
-
-enum class FlowState : uint8_t {
-  kUdp, kIcmp, kOther, kTcpSynSent, kTcpSynReceived, kTcpEstablished, kTcpClosing
-};
 
 struct FlowEntry {
   uint64_t last_seen_tsc;
@@ -40,19 +41,24 @@ struct FlowEntry {
   bool originator_is_a;
   uint8_t from_zone, to_zone;  // of the originator's direction
 };
+// Kept small: the tables are far larger than the caches, and each lookup touches one.
+static_assert(sizeof(FlowEntry) == 24);
 
-// Builds the canonical key of a parsed packet; `is_a` says whether the packet's
-// source is endpoint A. Worker thread.
-FlowKey MakeFlowKey(const PacketMeta& meta, bool* is_a) noexcept;
+// Builds the canonical key of a parsed packet that came from `from_zone` towards
+// `to_zone`; `is_a` says whether the packet's source is endpoint A. Worker thread.
+FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone, bool* is_a) noexcept;
 
-struct SourceKey {
+struct alignas(8) SourceKey {
   uint8_t family;
   uint8_t pad[3];
   uint8_t addr[16];
+  uint8_t pad2[4];  // named, so that `SourceKey k{}` zeroes every byte the hash reads
 };
+static_assert(sizeof(SourceKey) == 24);
 
 struct SourceEntry {
   uint32_t flows;
+  uint32_t half_open;         // of its flows, TCP connections not yet established
   uint32_t meter_generation;  // 0: meter not configured yet
   rte_meter_srtcm meter;      // new-flow rate of this source
 };
@@ -78,10 +84,17 @@ class Table {
   // Adds `key` (absent) and returns its position, or -1 when full.
   int32_t Add(const Key& key) noexcept;
   void Remove(int32_t position) noexcept;
+  // Whether `position` holds an entry now.
+  bool occupied(int32_t position) const noexcept {
+    return (occupied_[static_cast<uint32_t>(position) / 64] >> (position % 64)) & 1;
+  }
   Entry& at(int32_t position) noexcept { return entries_[position]; }
+  const Entry& at(int32_t position) const noexcept { return entries_[position]; }
   const Key& key(int32_t position) const noexcept;
   uint32_t size() const noexcept { return size_; }
   uint32_t capacity() const noexcept { return capacity_; }
+  // Positions run from 0 to below this.
+  uint32_t positions() const noexcept { return static_cast<uint32_t>(entries_.size()); }
   // The occupied positions among the next 64 from the sweep cursor (which then moves
   // on, wrapping at the end): up to 64 into `positions`, their count returned. The
   // cost is bounded by positions looked at, not entries found, so a sparse or empty

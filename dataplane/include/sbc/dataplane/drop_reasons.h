@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string_view>
 
 namespace sbc::dataplane {
@@ -39,16 +40,23 @@ namespace sbc::dataplane {
   X(kDenied, "denied", "no rule allows it (default deny)")                                     \
   X(kFragment, "fragment", "non-first fragment that no rule allows")                           \
   X(kTcpNoState, "tcp_no_state", "TCP packet other than SYN with no connection")               \
+  X(kTcpBadFlags, "tcp_bad_flags", "TCP flags no valid segment carries (SYN+FIN, none, XMAS, ...)") \
   X(kRateLimited, "rate_limited", "over its rule's rate limit")                                \
   X(kSourceFlood, "source_flood", "source opens new flows faster than allowed")                \
   X(kHalfOpenLimit, "half_open_limit", "too many half-open TCP connections")                   \
+  X(kSourceHalfOpenLimit, "source_half_open_limit", "source has its maximum of half-open TCP connections") \
   X(kSourceFlowLimit, "source_flow_limit", "source has its maximum number of flows")           \
   X(kFlowTableFull, "flow_table_full", "connection table full")                                \
-  X(kOwnAddressLimited, "own_address_limited", "ARP/ND/echo to our address over its rate")     \
+  X(kResolutionLimited, "resolution_limited", "ARP/neighbour solicitation for our address over its rate") \
+  X(kEchoLimited, "echo_limited", "echo request to our address over its rate")               \
+  X(kNdNotFromLink, "nd_not_from_link", "neighbour/router discovery with a hop limit below 255 (RFC 4861)") \
   X(kTxQueueFull, "tx_queue_full", "the egress port's transmit queue had no room")          \
   X(kMediaNoSession, "media_no_session", "to a relay port no media session holds")           \
   X(kMediaWrongSource, "media_wrong_source", "media from other than the leg's (latched) remote") \
   X(kMediaNotRtp, "media_not_rtp", "on a relay port, but not RTP/RTCP version 2")           \
+  X(kMediaFragment, "media_fragment", "IP fragment to a relay port (media is never fragmented)") \
+  X(kMediaBadLength, "media_bad_length", "to a relay port, with a UDP length the frame does not hold") \
+  X(kMediaOtherWorker, "media_other_worker", "for a session another worker owns, which could not take it") \
   X(kMediaAuthFailed, "media_auth_failed", "SRTP/SRTCP that did not authenticate")          \
   X(kMediaReplayed, "media_replayed", "SRTP/SRTCP index seen before or too old")            \
   X(kMediaCrypto, "media_crypto", "SRTP could not be applied (no room, device, index space)") \
@@ -69,9 +77,12 @@ inline constexpr size_t kDropReasonCount = 0
 // Not a reason: what stages return for a packet they let through.
 inline constexpr DropReason kNotDropped = static_cast<DropReason>(kDropReasonCount);
 
-// The counter name, e.g. "runt_frame". Any thread.
+// The counter name, e.g. "runt_frame" ("not_dropped" for kNotDropped). Any thread.
 [[nodiscard]] std::string_view DropReasonName(DropReason reason);
 // One line for operators, e.g. "frame shorter than an Ethernet header". Any thread.
 [[nodiscard]] std::string_view DropReasonHelp(DropReason reason);
+
+// Its name, for test output (GoogleTest finds PrintTo by argument-dependent lookup).
+void PrintTo(DropReason reason, std::ostream* os);
 
 }  // namespace sbc::dataplane

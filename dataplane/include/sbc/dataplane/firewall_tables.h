@@ -73,13 +73,18 @@ class FirewallTables {
   // Own addresses and each port's MAC (the caller fills port_macs before publishing).
   std::vector<IpPrefix> local_addresses;
   std::array<rte_ether_addr, kMaxPorts> port_macs{};
-  rte_meter_srtcm_profile own_address_meter{};  // replies per second, this worker's share
+  // Replies per second, this worker's share: address resolution (ARP, neighbour
+  // solicitations) and echo each have their own, so a ping flood cannot starve ARP.
+  rte_meter_srtcm_profile resolution_meter{};
+  rte_meter_srtcm_profile echo_meter{};
   std::vector<RuleRuntime> rules;
 
   // Per worker, from ConntrackSpec.
   uint32_t max_flows = 0;
   uint32_t max_flows_per_source = 0;  // 0: unlimited
-  uint32_t max_half_open = 0;         // 0: unlimited
+  uint32_t max_half_open = 0;         // 0: unlimited (full: the oldest is evicted)
+  uint32_t max_half_open_per_source = 0;  // 0: unlimited (full: refused)
+  std::vector<uint32_t> zone_max_half_open;  // by zone of origin; 0: unlimited (full: evict)
   bool source_flood_limited = false;
   rte_meter_srtcm_profile source_flood{};
   uint64_t tcp_established_tsc = 0, tcp_transitory_tsc = 0, udp_tsc = 0, icmp_tsc = 0;

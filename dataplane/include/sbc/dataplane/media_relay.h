@@ -7,6 +7,12 @@
 //
 // Crypto goes through this worker's SrtpBatch in two passes per burst (unprotect,
 // then protect). Nothing is allocated, locked or thrown per packet.
+//
+// What is not media is refused before any session state is touched: IP fragments
+// (media is never fragmented), UDP lengths the frame does not hold, and packets of a
+// session another worker owns (handed back to the caller, which passes them on to
+// the owner). The relayed packet is ours: a fresh IP header (no options, no extension
+// headers, not a fragment) from our relay address.
 #pragma once
 
 #include <array>
@@ -29,16 +35,20 @@ struct MediaCrypto {
   uint16_t queue_pair = 0;
   rte_mempool* op_pool = nullptr;
   rte_mempool* session_pool = nullptr;
+  ExtraSessionBudget* extra_sessions = nullptr;  // see SrtpBatch
 };
 
 class MediaRelay {
  public:
-  MediaRelay(const MediaTable& table, const MediaCrypto& crypto);
+  // `worker` is this worker's index: the sessions it owns are the ones it relays.
+  MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8_t worker = 0);
 
   // frames[which[k]] for k < count are UDP packets for which table.MayBeMedia() held.
   // For each, sets verdict[which[k]]: kNotDropped and tx_slot[which[k]] when it was
-  // relayed (rewritten in place), else why it must be dropped. `port_macs` are the
-  // data ports' own addresses, by slot. Worker lcore.
+  // relayed (rewritten in place, possibly shorter: IP options go), else why it must be
+  // dropped; kMediaOtherWorker with tx_slot[which[k]] = the owner's index when the
+  // packet is another worker's to relay (nothing was written for it). `port_macs` are
+  // the data ports' own addresses, by slot. Worker lcore.
   void Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
                std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
                uint8_t* tx_slot) noexcept;
@@ -47,6 +57,7 @@ class MediaRelay {
   struct Work;
   const MediaTable& table_;
   SrtpBatch batch_;
+  uint8_t worker_;
 };
 
 }  // namespace sbc::dataplane

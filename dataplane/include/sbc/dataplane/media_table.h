@@ -12,14 +12,18 @@
 // never stalls a worker. Against a general hash this saves the bucket and key lines
 // a lookup would miss on, per packet.
 //
-// A leg's runtime state (latched remote, link address, SRTP windows, counters) is
-// written by the one worker its packets reach (symmetric RSS) and read by the control
-// lcore with relaxed loads for counters.
+// Each session has an owner, one worker: the only one that writes its legs' runtime
+// state (latched remote, link address, SRTP windows, counters). A session's packets
+// reach workers by RSS over their 5-tuples, and the two legs (and a latching leg's
+// sources) hash apart, so a worker that takes a packet of another's session hands it
+// to the owner through the owner's ring (see FirewallWorker) and writes nothing of it.
+// The control lcore reads counters with relaxed loads.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <expected>
 #include <memory>
 #include <optional>
@@ -45,16 +49,20 @@ struct MediaEndpoint {
 // "203.0.113.5:4000" or "[2001:db8::5]:4000".
 [[nodiscard]] std::string ToText(const MediaEndpoint& endpoint);
 
-// Plain RTP has nothing to authenticate, so whether an unknown remote may be learnt
-// from the first packet is the operator's policy.
-enum class PlainLatching : uint8_t { kFirstPacket, kNever };
+// When an unknown (or moved) remote may be learnt from the packets that arrive: the
+// operator's policy (media.latching). Plain RTP has nothing to authenticate.
+enum class Latching : uint8_t {
+  kAuthenticated,  // SRTP legs latch on a packet that authenticates; plain RTP never
+  kFirstPacket,    // and a plain leg latches on its first packet (legacy NAT traversal)
+  kNever,          // nothing latches: a leg without a given remote relays nothing
+};
 
 struct MediaLegSpec {
   MediaEndpoint local;                  // our relay address and RTP port
   bool rtcp_mux = false;                // RTCP on the RTP port (else port + 1)
   std::optional<MediaEndpoint> remote;  // the leg's RTP address; RTCP at port + 1 unless muxed
   uint8_t port_slot = 0;                // the data port (slot) the leg is reached through
-  PlainLatching plain_latching = PlainLatching::kFirstPacket;
+  Latching latching = Latching::kFirstPacket;
   uint32_t clock_rate = 8000;           // RTP timestamp units per second, for jitter
   // SRTP: the leg's key (for what it sends) and ours (for what we send it); both or neither.
   std::optional<SrtpStreamKeys> srtp_from_leg, srtp_to_leg;
@@ -62,6 +70,7 @@ struct MediaLegSpec {
 
 struct MediaSessionSpec {
   uint64_t id = 0;
+  uint8_t owner = 0;  // the worker (RCU thread id) that relays it
   std::array<MediaLegSpec, 2> legs;
 };
 
@@ -106,7 +115,7 @@ struct alignas(64) MediaLeg {
   bool srtp = false;
   bool rtcp_mux = false;
   bool remote_given = false;      // a given remote never moves: nothing latches
-  PlainLatching plain_latching = PlainLatching::kFirstPacket;
+  Latching latching = Latching::kFirstPacket;
   uint8_t port_slot = 0;
   // TSC to RTP clock units, as a 32.32 fixed-point factor: no division per packet.
   uint64_t rtp_units_per_tsc_q32 = 0;
@@ -135,11 +144,13 @@ struct alignas(64) MediaPort {
   uint8_t leg = 0;
   bool rtcp = false;
   bool other_leg_srtp = false;  // the packets go out protected
+  uint8_t owner = 0;            // the session's worker
 };
 static_assert(sizeof(MediaPort) == 64, "a relay port is the one cache line a packet reads first");
 
 struct MediaSession {
   uint64_t id = 0;
+  uint8_t owner = 0;  // the worker that relays it
   // The legs' RTP ports first, then RTCP's.
   std::array<MediaPort, 4> ports;
   uint8_t port_count = 0;
@@ -151,8 +162,11 @@ struct MediaSession {
 class MediaTable {
  public:
   // Control lcore. Room for `max_sessions`; `qsbr` is the workers' QSBR variable.
+  // `clock` (tests): the workers' time in TSC ticks, for a new session's first
+  // activity stamp; nullptr: the TSC.
   [[nodiscard]] static std::expected<std::unique_ptr<MediaTable>, std::string> Create(
-      uint32_t max_sessions, rte_rcu_qsbr* qsbr, SrtpStreamFactory* srtp);
+      uint32_t max_sessions, rte_rcu_qsbr* qsbr, SrtpStreamFactory* srtp,
+      const std::atomic<uint64_t>* clock = nullptr);
   ~MediaTable();
   MediaTable(const MediaTable&) = delete;
   MediaTable& operator=(const MediaTable&) = delete;
@@ -182,8 +196,22 @@ class MediaTable {
   // Workers. Find() for up to 64 relay ports at once: every list head is asked for
   // before any is walked.
   void FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept;
-  // Workers: could this be media? (UDP to a port in the relay range seen so far).
-  [[nodiscard]] bool MayBeMedia(const PacketMeta& meta) const noexcept;
+  // Workers: could this be media? UDP (not a later fragment) to a relay address and
+  // to a port in the relay range seen so far; other traffic is the firewall's.
+  // Inline: every UDP packet a worker takes in asks.
+  [[nodiscard]] bool MayBeMedia(const PacketMeta& meta) const noexcept {
+    if (meta.protocol != kProtoUdp || meta.later_fragment || meta.dst_port < min_port_.load(std::memory_order_relaxed) ||
+        meta.dst_port > max_port_.load(std::memory_order_relaxed))
+      return false;
+    if (any_relay_address_.load(std::memory_order_relaxed)) return true;
+    const uint8_t count = relay_address_count_.load(std::memory_order_acquire);
+    // All 16 bytes: a parsed IPv4 address, like a listed one, has its spare bytes zero.
+    for (uint8_t i = 0; i < count; ++i)
+      if (relay_addresses_[i].family == meta.family &&
+          std::memcmp(relay_addresses_[i].address.data(), meta.dst.data(), 16) == 0)
+        return true;
+    return false;
+  }
 
   size_t size() const { return sessions_.size(); }
 
@@ -199,9 +227,18 @@ class MediaTable {
   std::unique_ptr<std::atomic<MediaPort*>[]> by_port_;  // 65,536 list heads, by port number
   rte_rcu_qsbr* qsbr_ = nullptr;
   SrtpStreamFactory* srtp_ = nullptr;
+  const std::atomic<uint64_t>* clock_ = nullptr;
   std::unordered_map<uint64_t, std::unique_ptr<MediaSession>> sessions_;  // by id: Add and Remove in O(1)
-  // MayBeMedia's quick filter: the range of relay ports ever added.
+  void AddRelayAddress(const MediaEndpoint& local);
+
+  // MayBeMedia's quick filter: the range of relay ports ever added, and the relay
+  // addresses ever used (a handful: media.service_addresses). Written by the control
+  // lcore (an address before the count that shows it), read by workers.
+  static constexpr size_t kMaxRelayAddresses = 8;
   std::atomic<uint16_t> min_port_{0xffff}, max_port_{0};
+  std::array<MediaEndpoint, kMaxRelayAddresses> relay_addresses_{};
+  std::atomic<uint8_t> relay_address_count_{0};
+  std::atomic<bool> any_relay_address_{false};  // more than kMaxRelayAddresses: ports only
 };
 
 }  // namespace sbc::dataplane

@@ -17,11 +17,22 @@ struct rte_mbuf;
 
 namespace sbc::dataplane {
 
-// True when `meta` is a request the appliance answers itself for one of `addresses`.
-[[nodiscard]] bool IsOwnAddressRequest(const rte_mbuf* frame, const PacketMeta& meta,
-                                       std::span<const IpPrefix> addresses) noexcept;
+enum class OwnAddressRequest : uint8_t {
+  kNone,        // not a request for one of our addresses
+  kResolution,  // ARP request or neighbour solicitation for it
+  kEcho,        // ICMP or ICMPv6 echo request to it
+};
 
-// Rewrites an IsOwnAddressRequest() frame into its reply from `port_mac`. False if it
+// What `meta` asks of the appliance itself for one of `addresses` (kNone: nothing).
+// A neighbour solicitation counts only with hop limit 255 (RFC 4861 7.1.1: anything
+// less was not sent on this link); the worker drops ND that fails this before asking.
+[[nodiscard]] OwnAddressRequest ClassifyOwnAddressRequest(const rte_mbuf* frame, const PacketMeta& meta,
+                                                          std::span<const IpPrefix> addresses) noexcept;
+
+// IPv6 neighbour or router discovery (ICMPv6 types 133 to 137).
+[[nodiscard]] bool IsNeighbourDiscovery(const PacketMeta& meta) noexcept;
+
+// Rewrites a ClassifyOwnAddressRequest() frame into its reply from `port_mac`. False if it
 // cannot (no tailroom for an NA); the caller then drops it.
 [[nodiscard]] bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta,
                                        const rte_ether_addr& port_mac) noexcept;

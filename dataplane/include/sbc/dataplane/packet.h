@@ -36,6 +36,7 @@ struct PacketMeta {
   uint8_t tcp_flags = 0;
   bool fragment = false;        // any fragment of a larger datagram
   bool later_fragment = false;  // offset != 0: carries no L4 header
+  uint8_t hop_limit = 0;        // IPv4 TTL or IPv6 hop limit
   uint16_t l3_offset = 0;
   uint16_t l4_offset = 0;
   // TCP/UDP ports in host order. ICMP/ICMPv6: src_port = type << 8 | code, and

@@ -46,6 +46,7 @@ struct RuleSpec {
 struct ZoneSpec {
   std::vector<uint8_t> port_slots;        // board port indexes in this zone
   std::vector<IpPrefix> allowed_sources;  // anti-spoofing; empty: any
+  uint32_t max_half_open_tcp = 0;         // from this zone; 0: no zone limit
 };
 
 struct ConntrackSpec {
@@ -57,7 +58,8 @@ struct ConntrackSpec {
   uint32_t max_flows_per_source = 0;  // 0: no per-source limit
   uint32_t new_flows_per_second_per_source = 0;
   uint32_t new_flows_burst = 0;
-  uint32_t max_half_open_tcp = 0;
+  uint32_t max_half_open_tcp = 0;             // in all; 0: unlimited
+  uint32_t max_half_open_tcp_per_source = 0;  // 0: unlimited
 };
 
 // The media relay's part of the config (media): where relay ports come from and what
@@ -67,7 +69,10 @@ struct MediaSettings {
   std::vector<IpPrefix> service_addresses;  // host prefixes; the first of a family serves it
   uint16_t port_min = 0, port_max = 0;      // 0/0: no media relay configured
   std::vector<uint8_t> allowed_suites;      // empty: every SRTP suite
-  bool plain_rtp_latches = false;           // LATCH_FIRST_PACKET
+  // media.latching: 0 LATCH_AUTHENTICATED (SRTP latches on what authenticates, plain
+  // RTP never), 1 LATCH_FIRST_PACKET (plain RTP too, on its first packet), 2
+  // LATCH_NEVER (nothing latches). The order of dataplane::Latching.
+  uint8_t latching = 0;
   uint32_t idle_timeout_s = 60;
   uint32_t max_sessions = 100000;
 };

@@ -2,8 +2,9 @@
 // (header, replay window, IV, where the tag goes), then a whole burst goes through the
 // crypto device's queue pair at once, and each comes back protected or unprotected,
 // or with the reason it was refused. The batch owns its crypto ops; nothing is
-// allocated per packet (except a new AEAD session for a new RTP header length, once
-// per length and stream), nothing locked, nothing thrown.
+// allocated per packet (except a new AEAD session for a new RTP header length, on
+// trial until a packet of that length authenticates, within the device's
+// ExtraSessionBudget), nothing locked, nothing thrown.
 //
 // Wire formats: RFC 3711 (AES-CM + HMAC-SHA1: SRTP tag after the payload, the ROC
 // authenticated but not sent; SRTCP with E||index then the tag) and RFC 7714
@@ -29,7 +30,8 @@ enum class SrtpResult : uint8_t {
   kReplayed,     // an index already accepted (or, sending, already used)
   kTooOld,       // behind the replay window, or before the stream began
   kIndexSpent,   // SRTCP index or ROC space used up: the stream needs new keys
-  kUnsupported,  // AEAD: more distinct RTP header lengths than SrtpStream::kRtpSessions
+  kUnsupported,  // more SSRCs than SrtpStream::kSsrcs, or (AEAD) RTP header lengths than
+                 // SrtpStream::kRtpSessions or the session budget allow
   kDeviceError,  // the crypto device refused or failed the operation
 };
 
@@ -46,8 +48,10 @@ class SrtpBatch {
  public:
   static constexpr uint16_t kMaxBurst = 64;
 
-  SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool);
-  // Takes kMaxBurst ops from `op_pool` for its lifetime.
+  // Takes kMaxBurst ops from `op_pool` for its lifetime. `budget` bounds the AEAD
+  // sessions it makes for new header lengths (nullptr: only kRtpSessions does).
+  SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
+            ExtraSessionBudget* budget = nullptr);
   ~SrtpBatch();
   SrtpBatch(const SrtpBatch&) = delete;
   SrtpBatch& operator=(const SrtpBatch&) = delete;
@@ -74,16 +78,31 @@ class SrtpBatch {
   bool full() const { return count_ == kMaxBurst; }
 
  private:
+  // AEAD sessions made in this burst for a header length not met before.
+  static constexpr uint8_t kMaxTrials = 4;
+  struct Trial {
+    SrtpStream* stream;
+    uint8_t slot;  // in stream->rtp_sessions
+    void* session;
+    bool kept;     // a packet using it went through
+  };
+
   SrtpResult Refuse(SrtpStream* stream, SrtpResult result);
-  void* RtpSession(SrtpStream* stream, uint16_t header_bytes, bool* slots_full);
+  // The session for an RTP header of `header_bytes`; nullptr with *refused set if none.
+  // *trial: 1 + its index in trials_ if it is on trial, else 0.
+  void* RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial, SrtpResult* refused);
   void Finish(rte_crypto_op* op, SrtpDone* done);
+  void EndTrials();  // frees the trial sessions no packet kept
 
   uint8_t device_;
   uint16_t qp_;
   rte_mempool* op_pool_;
   rte_mempool* session_pool_;
+  ExtraSessionBudget* budget_;
   uint16_t count_ = 0;
   rte_crypto_op* ops_[kMaxBurst] = {};
+  Trial trials_[kMaxTrials] = {};
+  uint8_t trial_count_ = 0;
 };
 
 }  // namespace sbc::dataplane

@@ -6,6 +6,7 @@
 // stream's packets on one worker), so nothing in it is shared or locked.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -30,11 +31,47 @@ struct SrtpStreamCounters {
   uint64_t malformed = 0;      // too short, wrong version, no room for the tag
 };
 
+// The crypto sessions a device can hold are a pool shared by every stream; AEAD
+// streams add sessions from the workers (one per RTP header length, see SrtpStream).
+// This bounds how many such extra sessions exist at once, so no sender can drain the
+// pool that new calls' streams are built from. Workers take, the control lcore (and a
+// worker whose trial failed) gives back: an atomic count, touched only when a session
+// is made or freed.
+class ExtraSessionBudget {
+ public:
+  explicit ExtraSessionBudget(uint32_t limit) : limit_(limit) {}
+  // True (and counted) if one more extra session may be made. Any thread.
+  [[nodiscard]] bool TryTake() noexcept {
+    if (in_use_.fetch_add(1, std::memory_order_relaxed) < limit_) return true;
+    in_use_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void Give() noexcept { in_use_.fetch_sub(1, std::memory_order_relaxed); }
+  uint32_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
+
+ private:
+  const uint32_t limit_;
+  std::atomic<uint32_t> in_use_{0};
+};
+
 struct alignas(64) SrtpStream {
   // AEAD sessions fix the AAD length, which is the RTP header's (CSRCs and header
   // extension vary it), so SRTP keeps one session per header length it has met, up
-  // to this many; a packet with yet another length is refused (kUnsupported).
+  // to this many; a packet with yet another length is refused (kUnsupported). A new
+  // length's session is kept only once a packet of that length authenticated (see
+  // SrtpBatch), and counts against the device's ExtraSessionBudget.
   static constexpr int kRtpSessions = 6;
+  // SSRCs one stream may carry under its key, each with its own index window: a sender
+  // must never encrypt one (SSRC, index) twice (with AES-CM a two-time pad, with GCM a
+  // nonce reuse that gives away the authentication key), and a receiver must remember
+  // an SSRC it moved away from, or that SSRC's old packets would authenticate again.
+  // A further SSRC needs new keys (kUnsupported until then).
+  static constexpr int kSsrcs = 4;
+  struct OtherSsrc {
+    bool used = false;
+    uint32_t ssrc = 0;
+    PacketIndexWindow window;
+  };
   struct RtpSession {
     void* session = nullptr;
     uint16_t header_bytes = 0;  // AAD length (AEAD); 0 for AES-CM, whose one session fits all
@@ -45,7 +82,9 @@ struct alignas(64) SrtpStream {
   SrtpSuite suite = SrtpSuite::kAesCm128HmacSha1_80;
   SrtpDirection direction = SrtpDirection::kProtect;
   bool ssrc_known = false;
-  uint32_t ssrc = 0;           // the stream's SSRC once seen (authenticated, when unprotecting)
+  // The SSRC last used (authenticated, when unprotecting), whose window is rtp_index;
+  // the others it has used are in other_ssrcs.
+  uint32_t ssrc = 0;
   uint8_t rtp_salt[14] = {};
   // Which 64-byte lines of its crypto sessions held anything once they were made (bit
   // n: line n): the lines a prefetch asks for. With this PMD about 14 of 23; the
@@ -60,6 +99,27 @@ struct alignas(64) SrtpStream {
   PacketIndexWindow rtcp_index;
   // AEAD only: the SRTP session key, to make a session for another header length.
   uint8_t rtp_aead_key[32] = {};
+  // Cold: touched only when the SSRC changes.
+  OtherSsrc other_ssrcs[kSsrcs - 1];
+
+  // The window of `ssrc`: rtp_index, one of other_ssrcs', or nullptr if unseen. Worker.
+  [[nodiscard]] const PacketIndexWindow* WindowOf(uint32_t id) const noexcept {
+    if (ssrc_known && ssrc == id) return &rtp_index;  // nearly every packet: inline
+    return OtherWindowOf(id);
+  }
+  // Whether an unseen SSRC can still be taken.
+  [[nodiscard]] bool HasRoomForSsrc() const noexcept;
+  // Makes `ssrc` the current one (its window rtp_index), the one before it kept in
+  // other_ssrcs; a new SSRC starts a fresh window. nullptr if it is new and there is
+  // no room. Worker.
+  PacketIndexWindow* MakeCurrent(uint32_t id) noexcept {
+    if (ssrc_known && ssrc == id) return &rtp_index;
+    return SwitchTo(id);
+  }
+
+ private:
+  [[nodiscard]] const PacketIndexWindow* OtherWindowOf(uint32_t id) const noexcept;
+  PacketIndexWindow* SwitchTo(uint32_t id) noexcept;
 };
 
 // The fast path's per-stream-direction state; key schedules live in the device.
@@ -79,7 +139,10 @@ static_assert(sizeof(SrtpStream) <= 512, "fast-path state of one stream directio
 // through the crypto device (queue pair `control_qp`) and creates the sessions.
 class SrtpStreamFactory {
  public:
-  SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool, rte_mempool* op_pool);
+  // `extra_sessions`: the budget workers take AEAD header-length sessions from (see
+  // ExtraSessionBudget); Release() gives theirs back. nullptr: none are counted.
+  SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool, rte_mempool* op_pool,
+                    ExtraSessionBudget* extra_sessions = nullptr);
   ~SrtpStreamFactory();
   SrtpStreamFactory(const SrtpStreamFactory&) = delete;
   SrtpStreamFactory& operator=(const SrtpStreamFactory&) = delete;
@@ -100,6 +163,7 @@ class SrtpStreamFactory {
   rte_mempool* session_pool_;
   rte_mempool* op_pool_;
   rte_mempool* mbuf_pool_ = nullptr;  // a few small buffers for the PRF's input
+  ExtraSessionBudget* extra_sessions_ = nullptr;
 };
 
 // A session for one direction of one packet kind (used by the factory and, for a new

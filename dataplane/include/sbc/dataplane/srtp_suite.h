@@ -55,4 +55,9 @@ struct SrtpStreamKeys {
   SrtpSessionKeys rtp, rtcp;
 };
 
+// Overwrites key material where it lies, in a way the compiler may not drop as a dead
+// store (an assignment of {} before it goes out of scope can be). Any thread.
+void Wipe(SrtpMasterKey& key) noexcept;
+void Wipe(SrtpStreamKeys& keys) noexcept;
+
 }  // namespace sbc::dataplane

@@ -21,21 +21,35 @@
 #include "sbc/drivers/nic/port_set.h"
 #include "sbc/firmware/packet_log_lines.h"
 
+struct rte_ring;
+
 namespace sbc::firmware {
+
+class Dataplane;
 
 struct DataplaneOptions {
   // Connection-table entries per worker (the config's max_flows is capped by it).
   uint32_t flows_per_worker = 1u << 16;
   // Media sessions the relay can hold at once (each takes up to 8 crypto sessions).
   uint32_t media_sessions = 1024;
+  // Rules in force before the first packet is polled (sbc-dataplane --config); none:
+  // everything is dropped until ApplyRules().
+  const dataplane::RuleTableSpec* initial_rules = nullptr;
+  // Tests: the time the workers and the media table read, in TSC ticks (the test
+  // moves it); nullptr: the TSC. Must outlive the dataplane.
+  const std::atomic<uint64_t>* clock = nullptr;
+  // Tests: called once the ports are up and the rules published, before any worker
+  // polls (to queue frames a booting appliance would find waiting).
+  std::function<void(Dataplane&)> before_workers;
 };
 
 class Dataplane {
  public:
   // Control thread (EAL main lcore), after EAL init. Opens every port with one queue
-  // per worker, then launches a FirewallWorker on each worker core (lcore id = core
-  // id, as drivers::EalArguments sets up). Until ApplyRules() succeeds the workers
-  // drop everything (fail closed). Fails with one line and nothing left running.
+  // per worker, publishes options.initial_rules (if any), then launches a
+  // FirewallWorker on each worker core (lcore id = core id, as drivers::EalArguments
+  // sets up). Without rules the workers drop everything (fail closed). Fails with one
+  // line and nothing left running.
   [[nodiscard]] static std::expected<std::unique_ptr<Dataplane>, std::string> Start(
       const board::Board& board, const DataplaneOptions& options = {});
 
@@ -63,6 +77,8 @@ class Dataplane {
   [[nodiscard]] bool RemoveMediaSession(uint64_t id);
   // Sessions with no packet either way for `idle_s` seconds, removed; their ids.
   std::vector<uint64_t> RemoveIdleMediaSessions(uint32_t idle_s);
+  // The worker that relays new sessions next (round robin); AddMediaSession sets it.
+  uint8_t workers() const { return static_cast<uint8_t>(workers_.size()); }
   // Calls `visit` for each session under the media lock (counters read relaxed).
   void VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const;
   // Calls `visit` for session `id` under the media lock; false if there is none.
@@ -90,6 +106,14 @@ class Dataplane {
 
   // Control thread; safe while workers run.
   [[nodiscard]] dataplane::CounterTotals Counters() const;
+  // Returns once every worker has finished a poll that began after the call: from
+  // then on they all see what was written before it (a test's clock moved on). Control
+  // thread; the workers must be running.
+  void WaitForWorkers() const;
+  // One worker's counters (tests: which worker did what). Control thread.
+  [[nodiscard]] const dataplane::WorkerCounters& WorkerCounters(size_t worker) const {
+    return workers_[worker]->counters();
+  }
 
   const board::Board& board() const { return board_; }
   drivers::nic::PortSet& ports() { return *ports_; }
@@ -99,6 +123,9 @@ class Dataplane {
   explicit Dataplane(const board::Board& board) : board_(board) {}
   [[nodiscard]] std::expected<void, std::string> LaunchWorkers(const DataplaneOptions& options);
   [[nodiscard]] std::expected<void, std::string> OpenMedia(const DataplaneOptions& options);
+  [[nodiscard]] std::expected<void, std::string> CreateHandoffRings(size_t workers);
+  void DrainHandoffRings();  // after the workers stopped: what is left is dropped
+  uint64_t Now() const;
 
   board::Board board_;
   std::unique_ptr<drivers::nic::PortSet> ports_;
@@ -106,11 +133,17 @@ class Dataplane {
   // Destroyed in reverse: workers (their crypto ops) before the media table (its
   // sessions) before the key factory before the device; the table needs tables_'s QSBR.
   std::unique_ptr<drivers::crypto::CryptoDevice> crypto_;
+  std::unique_ptr<dataplane::ExtraSessionBudget> extra_sessions_;
   std::unique_ptr<dataplane::SrtpStreamFactory> srtp_;
   std::unique_ptr<dataplane::MediaTable> media_;
   mutable std::mutex media_mutex_;  // one media change (or listing) at a time
   std::string created_vdev_;       // the crypto vdev this object created (not EAL)
   std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
+  std::vector<rte_ring*> handoff_;  // one per worker, with several workers
+  uint8_t next_owner_ = 0;          // under media_mutex_
+  const std::atomic<uint64_t>* clock_ = nullptr;
+  // Drops the control side counts (frames left in hand-off rings at stop).
+  dataplane::WorkerCounters control_counters_;
   // Control-side state of the rules in force: ApplyRules may run on the IPC thread
   // while the main thread reports. Workers never take this lock.
   mutable std::mutex rules_mutex_;

@@ -71,7 +71,6 @@ class MediaService {
   std::map<uint64_t, std::vector<uint16_t>> ports_;  // per session
   std::map<uint64_t, std::vector<std::string>> interfaces_;  // per session, per leg
   uint64_t next_id_ = 1;
-  uint16_t cursor_ = 0;
   std::deque<schema::MediaSession> ended_;
   std::atomic<bool> stop_{false};
   std::thread ticker_;
