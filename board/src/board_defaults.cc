@@ -10,9 +10,7 @@ constexpr uint32_t kDefaultMtu = 1500;
 constexpr uint32_t kDefaultMbufDataRoom = 2048 + 128;
 }  // namespace
 
-std::string_view VdevName(std::string_view vdev) {
-  return vdev.substr(0, vdev.find(','));
-}
+std::string_view VdevName(std::string_view vdev) { return vdev.substr(0, vdev.find(',')); }
 
 std::string_view VdevDriver(std::string_view vdev) {
   std::string_view name = VdevName(vdev);
@@ -31,8 +29,7 @@ uint32_t TxDescriptors(const schema::Port& port) {
 }
 uint32_t Mtu(const schema::Port& port) { return port.mtu() ? port.mtu() : kDefaultMtu; }
 uint32_t MbufDataRoom(const Board& board) {
-  return board.memory().mbuf_data_room() ? board.memory().mbuf_data_room()
-                                         : kDefaultMbufDataRoom;
+  return board.memory().mbuf_data_room() ? board.memory().mbuf_data_room() : kDefaultMbufDataRoom;
 }
 
 std::filesystem::path ResolveStoragePath(const Board& board, std::string_view path) {

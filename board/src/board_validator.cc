@@ -2,9 +2,9 @@
 // rules run, so one pass over a broken file names every problem in it.
 #include <algorithm>
 #include <array>
-#include <sstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "sbc/board/board.h"
 
@@ -79,15 +79,13 @@ void CheckCpu(const Board& board, Checker& check) {
   const schema::Cpu& cpu = board.cpu();
   if (cpu.main_core() > kMaxCore)
     check.Fail("cpu.main_core", Str("core ", cpu.main_core(), " is above ", kMaxCore));
-  if (cpu.worker_cores().empty())
-    check.Fail("cpu.worker_cores", "needs at least one worker core");
+  if (cpu.worker_cores().empty()) check.Fail("cpu.worker_cores", "needs at least one worker core");
   std::set<uint32_t> seen;
   for (int i = 0; i < cpu.worker_cores_size(); ++i) {
     const uint32_t core = cpu.worker_cores(i);
     const std::string path = Str("cpu.worker_cores[", i, "]");
     if (core > kMaxCore) check.Fail(path, Str("core ", core, " is above ", kMaxCore));
-    if (core == cpu.main_core())
-      check.Fail(path, Str("core ", core, " is already the main core"));
+    if (core == cpu.main_core()) check.Fail(path, Str("core ", core, " is already the main core"));
     if (!seen.insert(core).second) check.Fail(path, Str("core ", core, " is listed twice"));
   }
 }
@@ -96,17 +94,19 @@ void CheckMemory(const Board& board, Checker& check) {
   if (!board.has_memory()) return check.Fail("memory", "is required");
   const schema::Memory& mem = board.memory();
   if (mem.size_mb() < kMinMemoryMb || mem.size_mb() > kMaxMemoryMb)
-    check.Fail("memory.size_mb", Str(mem.size_mb(), " is outside [", kMinMemoryMb, ", ", kMaxMemoryMb, "]"));
+    check.Fail("memory.size_mb",
+               Str(mem.size_mb(), " is outside [", kMinMemoryMb, ", ", kMaxMemoryMb, "]"));
   if (mem.mbuf_data_room() != 0 &&
       (mem.mbuf_data_room() < kMinMbufDataRoom || mem.mbuf_data_room() > kMaxMbufDataRoom))
-    check.Fail("memory.mbuf_data_room",
-               Str(mem.mbuf_data_room(), " is outside [", kMinMbufDataRoom, ", ", kMaxMbufDataRoom, "]"));
+    check.Fail("memory.mbuf_data_room", Str(mem.mbuf_data_room(), " is outside [", kMinMbufDataRoom,
+                                            ", ", kMaxMbufDataRoom, "]"));
 }
 
 void CheckDescriptors(std::string_view path, uint32_t value, Checker& check) {
   if (value == 0) return;  // default
   if (value < kMinDescriptors || value > kMaxDescriptors || !IsPowerOfTwo(value))
-    check.Fail(path, Str(value, " is not a power of two in [", kMinDescriptors, ", ", kMaxDescriptors, "]"));
+    check.Fail(path, Str(value, " is not a power of two in [", kMinDescriptors, ", ",
+                         kMaxDescriptors, "]"));
 }
 
 void CheckPorts(const Board& board, Checker& check) {
@@ -118,7 +118,8 @@ void CheckPorts(const Board& board, Checker& check) {
     const schema::Port& port = board.ports(i);
     const std::string at = Str("ports[", i, "]");
     if (!IsValidPortName(port.name()))
-      check.Fail(at + ".name", Str(Quoted(port.name()), " is not a port name ([a-z][a-z0-9-]{0,14})"));
+      check.Fail(at + ".name",
+                 Str(Quoted(port.name()), " is not a port name ([a-z][a-z0-9-]{0,14})"));
     else if (!names.insert(port.name()).second)
       check.Fail(at + ".name", Str(Quoted(port.name()), " is used by another port"));
 
@@ -128,15 +129,16 @@ void CheckPorts(const Board& board, Checker& check) {
         if (!Contains(kNetVdevDrivers, driver))
           check.Fail(at + ".vdev", Str("unknown driver ", Quoted(driver)));
         else if (driver.size() == VdevName(port.vdev()).size())
-          check.Fail(at + ".vdev", Str(Quoted(port.vdev()), " needs an instance number, e.g. ", driver, "0"));
-        else if (!devices.insert(std::string(VdevName(port.vdev()))).second)
           check.Fail(at + ".vdev",
-                     Str(Quoted(VdevName(port.vdev())), " is used by another port"));
+                     Str(Quoted(port.vdev()), " needs an instance number, e.g. ", driver, "0"));
+        else if (!devices.insert(std::string(VdevName(port.vdev()))).second)
+          check.Fail(at + ".vdev", Str(Quoted(VdevName(port.vdev())), " is used by another port"));
         break;
       }
       case schema::Port::kPci:
         if (!IsValidPciAddress(port.pci()))
-          check.Fail(at + ".pci", Str(Quoted(port.pci()), " is not a PCI address like 0000:3b:00.0"));
+          check.Fail(at + ".pci",
+                     Str(Quoted(port.pci()), " is not a PCI address like 0000:3b:00.0"));
         else if (!devices.insert(port.pci()).second)
           check.Fail(at + ".pci", Str(Quoted(port.pci()), " is used by another port"));
         break;
@@ -147,8 +149,7 @@ void CheckPorts(const Board& board, Checker& check) {
     CheckDescriptors(at + ".rx_descriptors", port.rx_descriptors(), check);
     CheckDescriptors(at + ".tx_descriptors", port.tx_descriptors(), check);
     if (port.mtu() != 0 && (port.mtu() < kMinMtu || port.mtu() > kMaxMtu))
-      check.Fail(at + ".mtu",
-                 Str(port.mtu(), " is outside [", kMinMtu, ", ", kMaxMtu, "]"));
+      check.Fail(at + ".mtu", Str(port.mtu(), " is outside [", kMinMtu, ", ", kMaxMtu, "]"));
   }
 }
 
@@ -177,12 +178,12 @@ void CheckCrypto(const Board& board, Checker& check) {
   switch (crypto.device_case()) {
     case schema::CryptoDevice::kVdev:
       if (!Contains(kCryptoVdevDrivers, VdevDriver(crypto.vdev())))
-        check.Fail("crypto.vdev",
-                   Str("unknown crypto driver ", Quoted(VdevDriver(crypto.vdev()))));
+        check.Fail("crypto.vdev", Str("unknown crypto driver ", Quoted(VdevDriver(crypto.vdev()))));
       break;
     case schema::CryptoDevice::kPci:
       if (!IsValidPciAddress(crypto.pci()))
-        check.Fail("crypto.pci", Str(Quoted(crypto.pci()), " is not a PCI address like 0000:3d:00.0"));
+        check.Fail("crypto.pci",
+                   Str(Quoted(crypto.pci()), " is not a PCI address like 0000:3d:00.0"));
       break;
     case schema::CryptoDevice::DEVICE_NOT_SET:
       check.Fail("crypto", "needs a device: vdev or pci");
@@ -210,8 +211,7 @@ void CheckWatchdog(const Board& board, Checker& check) {
   check.RequireNonEmpty("watchdog.path", board.watchdog().path());
   const uint32_t timeout = board.watchdog().timeout_s();
   if (timeout < 1 || timeout > kMaxWatchdogTimeoutS)
-    check.Fail("watchdog.timeout_s",
-               Str(timeout, " is outside [1, ", kMaxWatchdogTimeoutS, "]"));
+    check.Fail("watchdog.timeout_s", Str(timeout, " is outside [1, ", kMaxWatchdogTimeoutS, "]"));
 }
 
 void CheckLeds(const Board& board, Checker& check) {

@@ -7,18 +7,22 @@ namespace {
 
 FlowState FirstState(uint8_t protocol) {
   switch (protocol) {
-    case kProtoTcp: return FlowState::kTcpSynSent;
-    case kProtoUdp: return FlowState::kUdp;
+    case kProtoTcp:
+      return FlowState::kTcpSynSent;
+    case kProtoUdp:
+      return FlowState::kUdp;
     case kProtoIcmp:
-    case kProtoIcmpV6: return FlowState::kIcmp;
-    default: return FlowState::kOther;
+    case kProtoIcmpV6:
+      return FlowState::kIcmp;
+    default:
+      return FlowState::kOther;
   }
 }
 
 }  // namespace
 
-std::expected<std::unique_ptr<ConnectionTracker>, std::string> ConnectionTracker::Create(const std::string& name,
-                                                                                        uint32_t capacity) {
+std::expected<std::unique_ptr<ConnectionTracker>, std::string> ConnectionTracker::Create(
+    const std::string& name, uint32_t capacity) {
   std::unique_ptr<ConnectionTracker> ct(new ConnectionTracker());
   auto flows = FlowTable::Create("sbc_flows_" + name, capacity);
   if (!flows) return std::unexpected(flows.error());
@@ -31,7 +35,8 @@ std::expected<std::unique_ptr<ConnectionTracker>, std::string> ConnectionTracker
 }
 
 bool ConnectionTracker::Holds(int32_t position, const FlowKey& key) const noexcept {
-  return position >= 0 && flows_->occupied(position) && std::memcmp(&flows_->key(position), &key, sizeof(key)) == 0;
+  return position >= 0 && flows_->occupied(position) &&
+         std::memcmp(&flows_->key(position), &key, sizeof(key)) == 0;
 }
 
 SourceKey ConnectionTracker::OriginatorOf(int32_t position) const noexcept {
@@ -51,8 +56,10 @@ SourceEntry* ConnectionTracker::SourceOf(int32_t position) noexcept {
 void ConnectionTracker::EnterHalfOpen(int32_t position) noexcept {
   ZoneHalfOpen& zone = zones_[flows_->at(position).from_zone];
   links_[position] = {.prev = zone.newest, .next = -1};
-  if (zone.newest >= 0) links_[zone.newest].next = position;
-  else zone.oldest = position;
+  if (zone.newest >= 0)
+    links_[zone.newest].next = position;
+  else
+    zone.oldest = position;
   zone.newest = position;
   ++zone.count;
   ++half_open_;
@@ -62,14 +69,19 @@ void ConnectionTracker::EnterHalfOpen(int32_t position) noexcept {
 void ConnectionTracker::LeaveHalfOpen(int32_t position) noexcept {
   ZoneHalfOpen& zone = zones_[flows_->at(position).from_zone];
   HalfOpenLink& link = links_[position];
-  if (link.prev >= 0) links_[link.prev].next = link.next;
-  else zone.oldest = link.next;
-  if (link.next >= 0) links_[link.next].prev = link.prev;
-  else zone.newest = link.prev;
+  if (link.prev >= 0)
+    links_[link.prev].next = link.next;
+  else
+    zone.oldest = link.next;
+  if (link.next >= 0)
+    links_[link.next].prev = link.prev;
+  else
+    zone.newest = link.prev;
   link = {};
   if (zone.count != 0) --zone.count;
   if (half_open_ != 0) --half_open_;
-  if (SourceEntry* source = SourceOf(position); source != nullptr && source->half_open != 0) --source->half_open;
+  if (SourceEntry* source = SourceOf(position); source != nullptr && source->half_open != 0)
+    --source->half_open;
 }
 
 bool ConnectionTracker::EvictOldestHalfOpen(uint8_t zone) noexcept {
@@ -79,7 +91,8 @@ bool ConnectionTracker::EvictOldestHalfOpen(uint8_t zone) noexcept {
   } else {
     // The oldest of the zones' oldest: the one seen least recently.
     for (const ZoneHalfOpen& z : zones_)
-      if (z.oldest >= 0 && (victim < 0 || flows_->at(z.oldest).last_seen_tsc < flows_->at(victim).last_seen_tsc))
+      if (z.oldest >= 0 &&
+          (victim < 0 || flows_->at(z.oldest).last_seen_tsc < flows_->at(victim).last_seen_tsc))
         victim = z.oldest;
   }
   if (victim < 0) return false;
@@ -100,8 +113,9 @@ void ConnectionTracker::Remove(int32_t position) noexcept {
   ++removals_;
 }
 
-DropReason ConnectionTracker::Open(const FirewallTables& tables, const FlowKey& key, const PacketMeta& meta,
-                                   const FlowOrigin& origin, uint64_t now, int32_t* position) noexcept {
+DropReason ConnectionTracker::Open(const FirewallTables& tables, const FlowKey& key,
+                                   const PacketMeta& meta, const FlowOrigin& origin, uint64_t now,
+                                   int32_t* position) noexcept {
   const bool tcp = meta.protocol == kProtoTcp;
   if (tcp && !OpensTcpConnection(meta.tcp_flags)) return DropReason::kTcpNoState;
   if (flows_->size() >= tables.max_flows) return DropReason::kFlowTableFull;
@@ -126,14 +140,16 @@ DropReason ConnectionTracker::Open(const FirewallTables& tables, const FlowKey& 
       rte_meter_srtcm_config(&s.meter, const_cast<rte_meter_srtcm_profile*>(&tables.source_flood));
       s.meter_generation = tables.generation;
     }
-    if (rte_meter_srtcm_color_blind_check(&s.meter, const_cast<rte_meter_srtcm_profile*>(&tables.source_flood), now,
-                                          1) != RTE_COLOR_GREEN)
+    if (rte_meter_srtcm_color_blind_check(
+            &s.meter, const_cast<rte_meter_srtcm_profile*>(&tables.source_flood), now, 1) !=
+        RTE_COLOR_GREEN)
       return refuse(DropReason::kSourceFlood);
   }
   if (tables.max_flows_per_source != 0 && source().flows >= tables.max_flows_per_source)
     return refuse(DropReason::kSourceFlowLimit);
   if (tcp) {
-    if (tables.max_half_open_per_source != 0 && source().half_open >= tables.max_half_open_per_source)
+    if (tables.max_half_open_per_source != 0 &&
+        source().half_open >= tables.max_half_open_per_source)
       return refuse(DropReason::kSourceHalfOpenLimit);
     // Zone, then global: a full limit makes room by evicting its oldest entry.
     const uint32_t zone_limit = origin.from_zone < tables.zone_max_half_open.size()
@@ -142,7 +158,8 @@ DropReason ConnectionTracker::Open(const FirewallTables& tables, const FlowKey& 
     if (zone_limit != 0 && zones_[origin.from_zone].count >= zone_limit &&
         !EvictOldestHalfOpen(origin.from_zone))
       return refuse(DropReason::kHalfOpenLimit);
-    if (tables.max_half_open != 0 && half_open_ >= tables.max_half_open && !EvictOldestHalfOpen(kNoZone))
+    if (tables.max_half_open != 0 && half_open_ >= tables.max_half_open &&
+        !EvictOldestHalfOpen(kNoZone))
       return refuse(DropReason::kHalfOpenLimit);
     // An evicted connection may have been this source's last flow, taking its entry.
     spos = sources_->Find(skey);
@@ -164,8 +181,8 @@ DropReason ConnectionTracker::Open(const FirewallTables& tables, const FlowKey& 
   return kNotDropped;
 }
 
-DropReason ConnectionTracker::TrackTcpPacket(const FirewallTables& tables, int32_t position, bool from_originator,
-                                             uint8_t flags) noexcept {
+DropReason ConnectionTracker::TrackTcpPacket(const FirewallTables& tables, int32_t position,
+                                             bool from_originator, uint8_t flags) noexcept {
   FlowEntry& entry = flows_->at(position);
   const TcpStep step = TrackTcp(entry.state, from_originator, flags);
   if (!step.pass) return DropReason::kTcpNoState;
@@ -175,10 +192,13 @@ DropReason ConnectionTracker::TrackTcpPacket(const FirewallTables& tables, int32
   if (!was_half_open && half_open) {
     // A reused port pair opens again: a half-open connection like any other, but the
     // flow exists already, so a full limit evicts (never this one: it is not listed).
-    const uint32_t zone_limit =
-        entry.from_zone < tables.zone_max_half_open.size() ? tables.zone_max_half_open[entry.from_zone] : 0;
-    if (zone_limit != 0 && zones_[entry.from_zone].count >= zone_limit) (void)EvictOldestHalfOpen(entry.from_zone);
-    if (tables.max_half_open != 0 && half_open_ >= tables.max_half_open) (void)EvictOldestHalfOpen(kNoZone);
+    const uint32_t zone_limit = entry.from_zone < tables.zone_max_half_open.size()
+                                    ? tables.zone_max_half_open[entry.from_zone]
+                                    : 0;
+    if (zone_limit != 0 && zones_[entry.from_zone].count >= zone_limit)
+      (void)EvictOldestHalfOpen(entry.from_zone);
+    if (tables.max_half_open != 0 && half_open_ >= tables.max_half_open)
+      (void)EvictOldestHalfOpen(kNoZone);
     entry.state = step.next;
     EnterHalfOpen(position);
     return kNotDropped;

@@ -29,7 +29,8 @@ int CompareAddresses(const uint8_t* a, const uint8_t* b) noexcept {
 
 }  // namespace
 
-FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone, bool* is_a) noexcept {
+FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone,
+                    bool* is_a) noexcept {
   uint16_t sport = meta.src_port, dport = meta.dst_port;
   if (meta.protocol == kProtoIcmp || meta.protocol == kProtoIcmpV6)
     sport = dport = meta.dst_port;  // echo identifier on both sides
@@ -84,9 +85,11 @@ int32_t Table<Key, Entry>::Find(const Key& key) const noexcept {
 }
 
 template <typename Key, typename Entry>
-void Table<Key, Entry>::FindBulk(const Key* const* keys, uint32_t n, int32_t* positions) const noexcept {
+void Table<Key, Entry>::FindBulk(const Key* const* keys, uint32_t n,
+                                 int32_t* positions) const noexcept {
   if (n == 0) return;
-  rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const Key**>(keys)), n, positions);
+  rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const Key**>(keys)), n,
+                       positions);
   for (uint32_t i = 0; i < n; ++i)
     if (positions[i] < 0) positions[i] = -1;
 }
@@ -133,7 +136,8 @@ uint32_t Table<Key, Entry>::NextForSweep(int32_t* positions) noexcept {
   sweep_cursor_ = word + 1 == occupied_.size() ? 0 : word + 1;
   uint32_t found = 0;
   for (uint64_t bits = occupied_[word]; bits != 0; bits &= bits - 1)
-    positions[found++] = static_cast<int32_t>(word * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
+    positions[found++] =
+        static_cast<int32_t>(word * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
   return found;
 }
 

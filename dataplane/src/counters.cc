@@ -5,8 +5,7 @@ namespace {
 
 uint64_t Read(const uint64_t& counter) {
   // atomic_ref needs a non-const referent; reading does not modify it.
-  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counter))
-      .load(std::memory_order_relaxed);
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counter)).load(std::memory_order_relaxed);
 }
 
 }  // namespace

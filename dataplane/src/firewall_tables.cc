@@ -18,9 +18,22 @@ namespace {
 // zone/fragment group carries a fourth, always-wildcard byte field (kPad).
 enum Field4 { kProto4, kFrom4, kTo4, kFrag4, kPad4, kSrc4, kDst4, kSport4, kDport4, kFields4 };
 enum Field6 {
-  kProto6, kFrom6, kTo6, kFrag6, kPad6,
-  kSrc6_0, kSrc6_1, kSrc6_2, kSrc6_3, kDst6_0, kDst6_1, kDst6_2, kDst6_3,
-  kSport6, kDport6, kFields6
+  kProto6,
+  kFrom6,
+  kTo6,
+  kFrag6,
+  kPad6,
+  kSrc6_0,
+  kSrc6_1,
+  kSrc6_2,
+  kSrc6_3,
+  kDst6_0,
+  kDst6_1,
+  kDst6_2,
+  kDst6_3,
+  kSport6,
+  kDport6,
+  kFields6
 };
 RTE_ACL_RULE_DEF(Rule4, kFields4);
 RTE_ACL_RULE_DEF(Rule6, kFields6);
@@ -66,7 +79,7 @@ rte_acl_config Config6() {
 struct Match {
   int protocol = -1;  // -1: any
   int from_zone = -1, to_zone = -1;
-  int later_fragment = 0;  // 0 or 1: must equal; -1: any
+  int later_fragment = 0;         // 0 or 1: must equal; -1: any
   const IpPrefix* src = nullptr;  // nullptr: any
   const IpPrefix* dst = nullptr;
   PortRange src_ports{0, 65535};
@@ -138,8 +151,10 @@ struct RuleLists {
   std::vector<Rule4> v4;
   std::vector<Rule6> v6;
   void Add(bool ipv6, const Match& m, uint32_t index) {
-    if (ipv6) v6.push_back(MakeRule6(m, index));
-    else v4.push_back(MakeRule4(m, index));
+    if (ipv6)
+      v6.push_back(MakeRule6(m, index));
+    else
+      v4.push_back(MakeRule4(m, index));
   }
 };
 
@@ -177,8 +192,11 @@ void ExpandRule(const RuleSpec& rule, uint32_t index, RuleLists& lists) {
     const auto dsts = OfFamily(rule.destinations, ipv6);
     for (const IpPrefix* src : srcs) {
       for (const IpPrefix* dst : dsts) {
-        Match m{.protocol = protocol, .from_zone = rule.from_zone, .to_zone = rule.to_zone,
-                .src = src, .dst = dst};
+        Match m{.protocol = protocol,
+                .from_zone = rule.from_zone,
+                .to_zone = rule.to_zone,
+                .src = src,
+                .dst = dst};
         for (PortRange sp : first_ports) {
           for (PortRange dp : second_ports) {
             m.src_ports = sp;
@@ -200,8 +218,8 @@ std::atomic<uint32_t> g_next_generation{1};
 
 template <typename Rule>
 std::expected<rte_acl_ctx*, std::string> BuildContext(const std::vector<Rule>& rules,
-                                                      const rte_acl_config& cfg,
-                                                      const char* what, uint32_t generation) {
+                                                      const rte_acl_config& cfg, const char* what,
+                                                      uint32_t generation) {
   if (rules.empty()) return nullptr;  // nothing matches: every lookup answers 0
   const std::string name = std::string(what) + "_" + std::to_string(generation);
   rte_acl_param param{};
@@ -211,7 +229,8 @@ std::expected<rte_acl_ctx*, std::string> BuildContext(const std::vector<Rule>& r
   param.max_rule_num = static_cast<uint32_t>(rules.size());
   rte_acl_ctx* ctx = rte_acl_create(&param);
   if (ctx == nullptr)
-    return std::unexpected(std::string("cannot create ACL context ") + name + ": " + rte_strerror(rte_errno));
+    return std::unexpected(std::string("cannot create ACL context ") + name + ": " +
+                           rte_strerror(rte_errno));
   int ret = rte_acl_add_rules(ctx, reinterpret_cast<const rte_acl_rule*>(rules.data()),
                               static_cast<uint32_t>(rules.size()));
   if (ret == 0) ret = rte_acl_build(ctx, &cfg);
@@ -233,7 +252,8 @@ void Classify(const rte_acl_ctx* ctx, const uint8_t** keys, uint32_t* results, u
 
 rte_meter_srtcm_profile PacketMeter(uint64_t pps, uint64_t burst) {
   // rte_meter counts bytes; metering packets of "length 1" makes it count packets.
-  rte_meter_srtcm_params params{.cir = std::max<uint64_t>(pps, 1), .cbs = std::max<uint64_t>(burst, 1), .ebs = 0};
+  rte_meter_srtcm_params params{
+      .cir = std::max<uint64_t>(pps, 1), .cbs = std::max<uint64_t>(burst, 1), .ebs = 0};
   rte_meter_srtcm_profile profile{};
   rte_meter_srtcm_profile_config(&profile, &params);
   return profile;
@@ -300,7 +320,8 @@ std::expected<std::unique_ptr<FirewallTables>, std::string> FirewallTables::Buil
   t->max_flows_per_source = ct.max_flows_per_source;  // a source's flows stay on one worker
   t->max_half_open = Share(ct.max_half_open_tcp, workers);
   t->max_half_open_per_source = ct.max_half_open_tcp_per_source;  // as max_flows_per_source
-  for (const ZoneSpec& z : spec.zones) t->zone_max_half_open.push_back(Share(z.max_half_open_tcp, workers));
+  for (const ZoneSpec& z : spec.zones)
+    t->zone_max_half_open.push_back(Share(z.max_half_open_tcp, workers));
   if (ct.new_flows_per_second_per_source != 0) {
     t->source_flood_limited = true;
     t->source_flood = PacketMeter(ct.new_flows_per_second_per_source, ct.new_flows_burst);
@@ -310,7 +331,8 @@ std::expected<std::unique_ptr<FirewallTables>, std::string> FirewallTables::Buil
   // Resolution and echo have separate budgets: a ping flood must not starve the ARP
   // that keeps media flowing to our service addresses.
   constexpr uint32_t kRepliesPerSecond = 1000, kRepliesBurst = 200;
-  t->resolution_meter = PacketMeter(Share(kRepliesPerSecond, workers), Share(kRepliesBurst, workers));
+  t->resolution_meter =
+      PacketMeter(Share(kRepliesPerSecond, workers), Share(kRepliesBurst, workers));
   t->echo_meter = PacketMeter(Share(kRepliesPerSecond, workers), Share(kRepliesBurst, workers));
   t->tcp_established_tsc = ct.tcp_established_timeout_s * tsc_hz;
   t->tcp_transitory_tsc = ct.tcp_transitory_timeout_s * tsc_hz;

@@ -101,8 +101,8 @@ bool IsStateless(const PacketMeta& m) {
 }
 
 bool MeterAllows(rte_meter_srtcm& meter, const rte_meter_srtcm_profile& profile, uint64_t now) {
-  return rte_meter_srtcm_color_blind_check(&meter, const_cast<rte_meter_srtcm_profile*>(&profile), now, 1) ==
-         RTE_COLOR_GREEN;
+  return rte_meter_srtcm_color_blind_check(&meter, const_cast<rte_meter_srtcm_profile*>(&profile),
+                                           now, 1) == RTE_COLOR_GREEN;
 }
 
 }  // namespace
@@ -132,7 +132,8 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
   std::unique_ptr<FirewallWorker> w(new FirewallWorker());
   if (media != nullptr && media->table != nullptr) {
     w->media_table_ = media->table;
-    w->media_ = std::make_unique<MediaRelay>(*media->table, media->crypto, static_cast<uint8_t>(thread_id));
+    w->media_ =
+        std::make_unique<MediaRelay>(*media->table, media->crypto, static_cast<uint8_t>(thread_id));
     if (media->handoff.size() > 1) w->handoff_ = media->handoff;
   }
   for (const WireLink& l : links) {
@@ -157,7 +158,8 @@ std::expected<std::unique_ptr<FirewallWorker>, std::string> FirewallWorker::Crea
 }
 
 uint64_t FirewallWorker::flows() const {
-  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(flow_count_)).load(std::memory_order_relaxed);
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(flow_count_))
+      .load(std::memory_order_relaxed);
 }
 
 uint64_t FirewallWorker::Now() const noexcept {
@@ -198,25 +200,30 @@ void FirewallWorker::SyncMeters(const FirewallTables* tables) noexcept {
   // Rule indexes mean other rules now: every meter starts with a full bucket.
   for (size_t r = 0; r < tables->rule_count; ++r)
     if (tables->rules[r].metered)
-      rte_meter_srtcm_config(&rule_meters_[r], const_cast<rte_meter_srtcm_profile*>(&tables->rules[r].meter));
-  rte_meter_srtcm_config(&resolution_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->resolution_meter));
+      rte_meter_srtcm_config(&rule_meters_[r],
+                             const_cast<rte_meter_srtcm_profile*>(&tables->rules[r].meter));
+  rte_meter_srtcm_config(&resolution_meter_,
+                         const_cast<rte_meter_srtcm_profile*>(&tables->resolution_meter));
   rte_meter_srtcm_config(&echo_meter_, const_cast<rte_meter_srtcm_profile*>(&tables->echo_meter));
   meters_generation_ = tables->generation;
 }
 
-bool FirewallWorker::RuleMeterAllows(const FirewallTables* tables, uint32_t rule, uint64_t now) noexcept {
+bool FirewallWorker::RuleMeterAllows(const FirewallTables* tables, uint32_t rule,
+                                     uint64_t now) noexcept {
   if (!tables->rules[rule].metered) return true;
   return MeterAllows(rule_meters_[rule], tables->rules[rule].meter, now);
 }
 
-uint32_t FirewallWorker::ClassifyOne(const FirewallTables* tables, const PacketMeta& meta, uint8_t from_zone,
-                                     uint8_t to_zone) const noexcept {
+uint32_t FirewallWorker::ClassifyOne(const FirewallTables* tables, const PacketMeta& meta,
+                                     uint8_t from_zone, uint8_t to_zone) const noexcept {
   AclKey acl;
   FillAclKey(acl, meta, from_zone, to_zone);
   const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&acl)};
   uint32_t result = 0;
-  if (meta.family == Family::kIpv6) tables->ClassifyRules6(data, &result, 1);
-  else tables->ClassifyRules4(data, &result, 1);
+  if (meta.family == Family::kIpv6)
+    tables->ClassifyRules6(data, &result, 1);
+  else
+    tables->ClassifyRules4(data, &result, 1);
   return result;
 }
 
@@ -242,8 +249,9 @@ bool FirewallWorker::StillAllowed(const FirewallTables* tables, int32_t position
   return true;
 }
 
-void FirewallWorker::AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
-                                        Slot* slots, uint16_t n, uint8_t rx_slot, uint64_t now) noexcept {
+void FirewallWorker::AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames,
+                                        const PacketMeta* meta, Slot* slots, uint16_t n,
+                                        uint8_t rx_slot, uint64_t now) noexcept {
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
     const PacketMeta& m = meta[i];
@@ -251,7 +259,8 @@ void FirewallWorker::AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf**
     if (s.verdict != kNotDropped ||
         (m.family != Family::kArp && m.protocol != kProtoIcmp && m.protocol != kProtoIcmpV6))
       continue;
-    const OwnAddressRequest kind = ClassifyOwnAddressRequest(frames[i], meta[i], tables.local_addresses);
+    const OwnAddressRequest kind =
+        ClassifyOwnAddressRequest(frames[i], meta[i], tables.local_addresses);
     if (kind == OwnAddressRequest::kNone) continue;
     s.own_address = true;
     const bool resolution = kind == OwnAddressRequest::kResolution;
@@ -262,13 +271,16 @@ void FirewallWorker::AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf**
   }
 }
 
-void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
-                                Slot* slots, uint16_t n, uint64_t now) noexcept {
+void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames,
+                                const PacketMeta* meta, Slot* slots, uint16_t n,
+                                uint64_t now) noexcept {
   uint16_t which[kWireBurst];
   uint16_t count = 0;
   for (uint16_t i = 0; i < n; ++i) {
     Slot& s = slots[i];
-    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) || !media_table_->MayBeMedia(meta[i])) continue;
+    if (s.verdict != kNotDropped || s.own_address || !IsIp(meta[i]) ||
+        !media_table_->MayBeMedia(meta[i]))
+      continue;
     s.media = true;
     which[count++] = i;
   }
@@ -286,7 +298,8 @@ void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames,
   // Another worker's sessions: to their owners' rings, in one enqueue per owner.
   for (uint16_t k = 0; k < count; ++k) {
     const Slot& first = slots[which[k]];
-    if (first.verdict != DropReason::kMediaOtherWorker || first.handed_off || first.media_tx_slot >= handoff_.size())
+    if (first.verdict != DropReason::kMediaOtherWorker || first.handed_off ||
+        first.media_tx_slot >= handoff_.size())
       continue;
     const uint8_t owner = first.media_tx_slot;
     rte_mbuf* batch[kWireBurst];
@@ -294,24 +307,27 @@ void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames,
     unsigned queued = 0;
     for (uint16_t j = k; j < count; ++j) {
       const Slot& s = slots[which[j]];
-      if (s.verdict != DropReason::kMediaOtherWorker || s.handed_off || s.media_tx_slot != owner) continue;
+      if (s.verdict != DropReason::kMediaOtherWorker || s.handed_off || s.media_tx_slot != owner)
+        continue;
       batch_index[queued] = which[j];
       batch[queued++] = frames[which[j]];
     }
-    const unsigned taken =
-        rte_ring_mp_enqueue_burst(handoff_[owner], reinterpret_cast<void* const*>(batch), queued, nullptr);
+    const unsigned taken = rte_ring_mp_enqueue_burst(
+        handoff_[owner], reinterpret_cast<void* const*>(batch), queued, nullptr);
     for (unsigned j = 0; j < queued; ++j) {
       Slot& s = slots[batch_index[j]];
       s.handed_off = j < taken;
-      if (j >= taken) s.media_tx_slot = 0xff;  // not taken: dropped as media_other_worker, and not looked at again
+      if (j >= taken)
+        s.media_tx_slot =
+            0xff;  // not taken: dropped as media_other_worker, and not looked at again
     }
   }
 }
 
 uint32_t FirewallWorker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept {
   rte_mbuf* frames[kWireBurst];
-  const unsigned n =
-      rte_ring_sc_dequeue_burst(handoff_[thread_id_], reinterpret_cast<void**>(frames), kWireBurst, nullptr);
+  const unsigned n = rte_ring_sc_dequeue_burst(
+      handoff_[thread_id_], reinterpret_cast<void**>(frames), kWireBurst, nullptr);
   if (n == 0) return 0;
   PacketMeta meta[kWireBurst];
   uint16_t which[kWireBurst];
@@ -323,7 +339,8 @@ uint32_t FirewallWorker::TakeHandedOff(const FirewallTables* tables, uint64_t no
     which[i] = i;
   }
   if (tables != nullptr)
-    media_->Process(frames, meta, which, static_cast<uint16_t>(n), tables->port_macs, now, verdicts, tx_slots);
+    media_->Process(frames, meta, which, static_cast<uint16_t>(n), tables->port_macs, now, verdicts,
+                    tx_slots);
   rte_mbuf* dropped[kWireBurst];
   rte_mbuf* relayed[kMaxPorts][kWireBurst];
   uint16_t relayed_count[kMaxPorts] = {};
@@ -339,11 +356,13 @@ uint32_t FirewallWorker::TakeHandedOff(const FirewallTables* tables, uint64_t no
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
   const uint16_t queue = links_[0].queue;
   for (uint8_t out = 0; out < kMaxPorts; ++out)
-    if (relayed_count[out] != 0) Transmit(port_id_of_slot_[out], queue, out, relayed[out], relayed_count[out]);
+    if (relayed_count[out] != 0)
+      Transmit(port_id_of_slot_[out], queue, out, relayed[out], relayed_count[out]);
   return n;
 }
 
-uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept {
+uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tables,
+                                 uint64_t now) noexcept {
   rte_mbuf* frames[kWireBurst];
   const uint16_t n = rte_eth_rx_burst(link.rx_port_id, link.queue, frames, kWireBurst);
   if (n == 0) return 0;
@@ -366,9 +385,10 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   AclKey keys[kWireBurst];
   const uint8_t from_zone = tables ? tables->zone_of_port[link.rx_slot] : kNoZone;
   const uint8_t to_zone = tables ? tables->zone_of_port[link.tx_slot] : kNoZone;
-  const DropReason whole_burst = tables == nullptr                                ? DropReason::kNoRuleSet
-                                 : (from_zone == kNoZone || to_zone == kNoZone) ? DropReason::kPortWithoutZone
-                                                                                : kNotDropped;
+  const DropReason whole_burst = tables == nullptr ? DropReason::kNoRuleSet
+                                 : (from_zone == kNoZone || to_zone == kNoZone)
+                                     ? DropReason::kPortWithoutZone
+                                     : kNotDropped;
 
   // 1. Parse; refuse what no rule may allow (TCP flags no real segment carries,
   //    neighbour discovery from beyond the link); build lookup keys; anti-spoofing in
@@ -401,7 +421,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     AnswerOwnAddresses(*tables, frames, meta, slots, n, link.rx_slot, now);
 
   // 1c. Media to our relay ports: relayed by its session, never by the rules.
-  if (media_ != nullptr && whole_burst == kNotDropped) RelayMedia(*tables, frames, meta, slots, n, now);
+  if (media_ != nullptr && whole_burst == kNotDropped)
+    RelayMedia(*tables, frames, meta, slots, n, now);
 
   // 2. Connection lookup, in bulk; misses need the rules.
   const FlowKey* lookup_keys[kWireBurst];
@@ -426,7 +447,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   // and a position is re-checked only when one happened since it was looked up.
   uint64_t removals_seen = conntrack_->removals();
   auto stale = [&](const Slot& s) {
-    return s.flow >= 0 && conntrack_->removals() != removals_seen && !conntrack_->Holds(s.flow, s.key);
+    return s.flow >= 0 && conntrack_->removals() != removals_seen &&
+           !conntrack_->Holds(s.flow, s.key);
   };
   AclBatch misses;
   for (uint16_t i = 0; i < n; ++i) {
@@ -479,12 +501,15 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
     } else {
       rule = s.rule_result - 1;
     }
-    if (s.verdict == kNotDropped && !RuleMeterAllows(tables, rule, now)) s.verdict = DropReason::kRateLimited;
+    if (s.verdict == kNotDropped && !RuleMeterAllows(tables, rule, now))
+      s.verdict = DropReason::kRateLimited;
     if (s.verdict == kNotDropped && s.needs_rules && !IsStateless(m)) {
-      const FlowOrigin origin{.source_is_a = s.is_a, .rule = rule, .from_zone = from_zone, .to_zone = to_zone};
+      const FlowOrigin origin{
+          .source_is_a = s.is_a, .rule = rule, .from_zone = from_zone, .to_zone = to_zone};
       s.verdict = conntrack_->Open(*tables, s.key, m, origin, now, &s.flow);
       opened |= s.verdict == kNotDropped;
-      if (s.verdict == kNotDropped && tables->rules[rule].log) log_->Record(m, kNotDropped, link.rx_slot, rule, now);
+      if (s.verdict == kNotDropped && tables->rules[rule].log)
+        log_->Record(m, kNotDropped, link.rx_slot, rule, now);
     }
     if (s.verdict != kNotDropped) continue;
     RuleCounter& rc = rule_counters_[rule];
@@ -516,7 +541,8 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
   if (reply_count != 0) Transmit(link.rx_port_id, link.queue, link.rx_slot, replies, reply_count);
   for (uint8_t out = 0; out < kMaxPorts; ++out)
-    if (relayed_count[out] != 0) Transmit(port_id_of_slot_[out], link.queue, out, relayed[out], relayed_count[out]);
+    if (relayed_count[out] != 0)
+      Transmit(port_id_of_slot_[out], link.queue, out, relayed[out], relayed_count[out]);
   if (kept == 0) return n;
   Transmit(link.tx_port_id, link.queue, link.tx_slot, frames, kept);
   return n;

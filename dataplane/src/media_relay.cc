@@ -17,7 +17,9 @@ namespace {
 constexpr uint8_t kTtl = 64;  // we originate the relayed packet
 
 uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t Be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
 
 bool SameAddress(const MediaEndpoint& e, const PacketMeta& m) {
   return std::memcmp(e.address.data(), m.src.data(), e.family == Family::kIpv4 ? 4 : 16) == 0;
@@ -26,11 +28,15 @@ bool SameAddress(const MediaEndpoint& e, const PacketMeta& m) {
 // Why a packet the SRTP engine refused is dropped.
 DropReason DropFor(SrtpResult r) {
   switch (r) {
-    case SrtpResult::kAuthFailed: return DropReason::kMediaAuthFailed;
+    case SrtpResult::kAuthFailed:
+      return DropReason::kMediaAuthFailed;
     case SrtpResult::kReplayed:
-    case SrtpResult::kTooOld: return DropReason::kMediaReplayed;
-    case SrtpResult::kMalformed: return DropReason::kMediaNotRtp;
-    default: return DropReason::kMediaCrypto;
+    case SrtpResult::kTooOld:
+      return DropReason::kMediaReplayed;
+    case SrtpResult::kMalformed:
+      return DropReason::kMediaNotRtp;
+    default:
+      return DropReason::kMediaCrypto;
   }
 }
 
@@ -46,20 +52,21 @@ struct MediaRelay::Work {
   const MediaPort* port;
   MediaLeg* in;
   MediaLeg* out;
-  uint16_t index;     // in the burst
-  uint16_t payload;   // offset of the RTP/RTCP packet in the frame
+  uint16_t index;    // in the burst
+  uint16_t payload;  // offset of the RTP/RTCP packet in the frame
   bool rtcp;
-  bool latch;         // the source is new: take it once the packet authenticates
+  bool latch;  // the source is new: take it once the packet authenticates
 };
 
 MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8_t worker)
     : table_(table),
-      batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool, crypto.extra_sessions),
+      batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool,
+             crypto.extra_sessions),
       worker_(worker) {}
 
-void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
-                         std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
-                         uint8_t* tx_slot) noexcept {
+void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which,
+                         uint16_t count, std::span<const rte_ether_addr> port_macs,
+                         uint64_t now_tsc, DropReason* verdict, uint8_t* tx_slot) noexcept {
   Work work[SrtpBatch::kMaxBurst];
   uint16_t live = 0;
   const uint16_t n = count < SrtpBatch::kMaxBurst ? count : SrtpBatch::kMaxBurst;
@@ -71,7 +78,9 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   const MediaPort* ports[SrtpBatch::kMaxBurst];
   for (uint16_t k = 0; k < n; ++k) {
     const PacketMeta& m = meta[which[k]];
-    locals[k] = {.family = m.family, .address = m.dst, .port = m.dst_port};  // the table's key ignores IPv4's spare bytes
+    locals[k] = {.family = m.family,
+                 .address = m.dst,
+                 .port = m.dst_port};  // the table's key ignores IPv4's spare bytes
     local_pointers[k] = &locals[k];
   }
   table_.FindBulk(local_pointers, n, ports);
@@ -79,7 +88,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   // the crypto reads all of it) are asked for before any is needed.
   for (uint16_t k = 0; k < n; ++k) {
     const char* data = rte_pktmbuf_mtod(frames[which[k]], const char*);
-    for (uint32_t line = 64; line < frames[which[k]]->data_len; line += 64) rte_prefetch0(data + line);
+    for (uint32_t line = 64; line < frames[which[k]]->data_len; line += 64)
+      rte_prefetch0(data + line);
     if (ports[k] == nullptr) continue;
     const MediaSession* s = ports[k]->session;
     const MediaLeg& in = s->legs[ports[k]->leg];
@@ -139,12 +149,15 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     MediaSession* session = port->session;
     MediaLeg& in = session->legs[port->leg];
     Work& w = work[live];
-    w = {port, &in, &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8), rtcp, false};
+    w = {port, &in,  &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8),
+         rtcp, false};
     // RTCP must come from the remote's address; RTP from its exact address and port.
-    const bool from_remote = in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
+    const bool from_remote =
+        in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
     if (!from_remote) {
-      const bool may_latch = !rtcp && !in.remote_given && in.latching != Latching::kNever &&
-                             (in.srtp || (!in.remote_known && in.latching == Latching::kFirstPacket));
+      const bool may_latch =
+          !rtcp && !in.remote_given && in.latching != Latching::kNever &&
+          (in.srtp || (!in.remote_known && in.latching == Latching::kFirstPacket));
       if (!may_latch) {
         Bump(in.counters.wrong_source);
         verdict[i] = DropReason::kMediaWrongSource;
@@ -162,22 +175,25 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       if (verdict[w.index] != kNotDropped) continue;
       MediaLeg* leg = protect ? w.out : w.in;
       if (!leg->srtp) continue;
-      const SrtpResult r = batch_.Add(frames[w.index], w.payload, w.rtcp, protect ? &leg->to_leg : &leg->from_leg, k);
+      const SrtpResult r = batch_.Add(frames[w.index], w.payload, w.rtcp,
+                                      protect ? &leg->to_leg : &leg->from_leg, k);
       if (r != SrtpResult::kOk) verdict[w.index] = DropFor(r);
     }
     SrtpDone done[SrtpBatch::kMaxBurst];
     // Unprotecting sessions were asked for with the lookups (step 1).
-    const uint16_t finished =
-        batch_.Run(done, protect ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
+    const uint16_t finished = batch_.Run(
+        done, protect ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
     for (uint16_t d = 0; d < finished; ++d)
-      if (done[d].result != SrtpResult::kOk) verdict[work[done[d].user].index] = DropFor(done[d].result);
+      if (done[d].result != SrtpResult::kOk)
+        verdict[work[done[d].user].index] = DropFor(done[d].result);
   };
   run(false);
 
   // Calls fn(work, frame, meta) for each packet still going.
   auto each_live = [&](auto fn) {
     for (uint16_t k = 0; k < live; ++k)
-      if (verdict[work[k].index] == kNotDropped) fn(work[k], frames[work[k].index], meta[work[k].index]);
+      if (verdict[work[k].index] == kNotDropped)
+        fn(work[k], frames[work[k].index], meta[work[k].index]);
   };
 
   // 3. Accepted: latch, learn the link address, account; then check the other leg.
@@ -196,7 +212,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const uint8_t* rtp = rte_pktmbuf_mtod_offset(f, const uint8_t*, w.payload);
     const uint32_t length = f->pkt_len - w.payload;
     if (!w.rtcp) {
-      const auto arrival = static_cast<uint32_t>((static_cast<unsigned __int128>(now_tsc) * in.rtp_units_per_tsc_q32) >> 32);
+      const auto arrival = static_cast<uint32_t>(
+          (static_cast<unsigned __int128>(now_tsc) * in.rtp_units_per_tsc_q32) >> 32);
       in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
     }
     Bump(in.counters.packets_in);
@@ -216,14 +233,18 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const bool v4 = m.family == Family::kIpv4;
     const uint16_t ip_bytes = v4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
     uint16_t l4_offset = m.l4_offset;
-    if (const uint16_t extra = static_cast<uint16_t>(m.l4_offset - m.l3_offset - ip_bytes); extra != 0) {
+    if (const uint16_t extra = static_cast<uint16_t>(m.l4_offset - m.l3_offset - ip_bytes);
+        extra != 0) {
       uint8_t* start = rte_pktmbuf_mtod(f, uint8_t*);
-      std::memmove(start + extra, start, m.l3_offset + ip_bytes);  // Ethernet (+ VLAN) and the fixed IP header
+      std::memmove(start + extra, start,
+                   m.l3_offset + ip_bytes);  // Ethernet (+ VLAN) and the fixed IP header
       rte_pktmbuf_adj(f, extra);
       l4_offset = static_cast<uint16_t>(l4_offset - extra);
       uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
-      if (v4) l3[0] = 0x45;                // version 4, 20-byte header
-      else l3[6] = kProtoUdp;              // next header
+      if (v4)
+        l3[0] = 0x45;  // version 4, 20-byte header
+      else
+        l3[6] = kProtoUdp;  // next header
     }
     const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - (l4_offset + 8));
     const bool separate_rtcp = w.rtcp && !out.rtcp_mux;
@@ -232,8 +253,10 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     eth->src_addr = port_macs[out.port_slot];
     uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
     auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, l4_offset);
-    udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
-    udp->dst_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
+    udp->src_port =
+        rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
+    udp->dst_port =
+        rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
     udp->dgram_cksum = 0;
     if (m.family == Family::kIpv4) {
@@ -260,7 +283,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
   });
   // Beyond one crypto burst (more than kMaxBurst media packets in one receive burst
   // cannot happen: receive bursts are smaller), nothing is left over.
-  for (uint16_t k = SrtpBatch::kMaxBurst; k < count; ++k) verdict[which[k]] = DropReason::kMediaCrypto;
+  for (uint16_t k = SrtpBatch::kMaxBurst; k < count; ++k)
+    verdict[which[k]] = DropReason::kMediaCrypto;
 }
 
 }  // namespace sbc::dataplane

@@ -1,9 +1,9 @@
 #include "sbc/dataplane/media_table.h"
 
 #include <arpa/inet.h>
-#include <rte_prefetch.h>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
@@ -18,39 +18,44 @@ constexpr size_t kPortNumbers = 65536;
 bool SameRelayAddress(const MediaEndpoint& port, const MediaEndpoint& local) {
   if (port.family != local.family) return false;
   // Fixed-size compares, inlined: a call to memcmp would wait on the port's line anyway.
-  if (local.family == Family::kIpv4) return std::memcmp(port.address.data(), local.address.data(), 4) == 0;
+  if (local.family == Family::kIpv4)
+    return std::memcmp(port.address.data(), local.address.data(), 4) == 0;
   return std::memcmp(port.address.data(), local.address.data(), 16) == 0;
 }
 
 // TSC ticks to units of an RTP clock, 32.32 fixed point.
 uint64_t RtpUnitsPerTscQ32(uint32_t clock_rate) {
   const uint64_t hz = rte_get_tsc_hz();
-  return hz == 0 ? 0 : static_cast<uint64_t>((static_cast<unsigned __int128>(clock_rate) << 32) / hz);
+  return hz == 0 ? 0
+                 : static_cast<uint64_t>((static_cast<unsigned __int128>(clock_rate) << 32) / hz);
 }
 
 }  // namespace
 
 uint64_t MediaSession::LastActiveTsc() const {
   uint64_t last = 0;
-  for (uint8_t p = 0; p < port_count; ++p) last = std::max(last, ports[p].last_active_tsc.load(std::memory_order_relaxed));
+  for (uint8_t p = 0; p < port_count; ++p)
+    last = std::max(last, ports[p].last_active_tsc.load(std::memory_order_relaxed));
   return last;
 }
 
 std::string ToText(const MediaEndpoint& e) {
   char address[INET6_ADDRSTRLEN] = {};
-  inet_ntop(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, e.address.data(), address, sizeof(address));
+  inet_ntop(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, e.address.data(), address,
+            sizeof(address));
   return e.family == Family::kIpv6 ? "[" + std::string(address) + "]:" + std::to_string(e.port)
                                    : std::string(address) + ":" + std::to_string(e.port);
 }
 
-std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(uint32_t max_sessions, rte_rcu_qsbr* qsbr,
-                                                                          SrtpStreamFactory* srtp,
-                                                                          const std::atomic<uint64_t>* clock) {
+std::expected<std::unique_ptr<MediaTable>, std::string> MediaTable::Create(
+    uint32_t max_sessions, rte_rcu_qsbr* qsbr, SrtpStreamFactory* srtp,
+    const std::atomic<uint64_t>* clock) {
   if (max_sessions == 0) return std::unexpected(std::string("media table: room for no session"));
   std::unique_ptr<MediaTable> table(new MediaTable());
   table->max_sessions_ = max_sessions;
   table->by_port_ = std::make_unique<std::atomic<MediaPort*>[]>(kPortNumbers);
-  for (size_t p = 0; p < kPortNumbers; ++p) table->by_port_[p].store(nullptr, std::memory_order_relaxed);
+  for (size_t p = 0; p < kPortNumbers; ++p)
+    table->by_port_[p].store(nullptr, std::memory_order_relaxed);
   table->qsbr_ = qsbr;
   table->srtp_ = srtp;
   table->clock_ = clock;
@@ -82,7 +87,8 @@ void MediaTable::Unlink(MediaPort* port) {
 }
 
 std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
-  if (sessions_.contains(spec.id)) return std::unexpected("media session " + std::to_string(spec.id) + " exists");
+  if (sessions_.contains(spec.id))
+    return std::unexpected("media session " + std::to_string(spec.id) + " exists");
   if (sessions_.size() >= max_sessions_)
     return std::unexpected("media table full (" + std::to_string(max_sessions_) + " sessions)");
   if (spec.legs[0].local.family != spec.legs[1].local.family)
@@ -90,13 +96,16 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegSpec& ls = spec.legs[l];
     if (ls.remote && ls.remote->family != ls.local.family)
-      return std::unexpected("leg " + std::to_string(l) + ": remote and relay address families differ");
+      return std::unexpected("leg " + std::to_string(l) +
+                             ": remote and relay address families differ");
     if (ls.srtp_from_leg.has_value() != ls.srtp_to_leg.has_value())
       return std::unexpected("leg " + std::to_string(l) + ": SRTP needs keys both ways");
     if (ls.srtp_from_leg && srtp_ == nullptr)
-      return std::unexpected(std::string("SRTP asked for, but this dataplane has no crypto device"));
+      return std::unexpected(
+          std::string("SRTP asked for, but this dataplane has no crypto device"));
     if (!ls.rtcp_mux && ls.local.port == 0xffff)
-      return std::unexpected("leg " + std::to_string(l) + ": RTCP needs port " + std::to_string(ls.local.port) + " + 1");
+      return std::unexpected("leg " + std::to_string(l) + ": RTCP needs port " +
+                             std::to_string(ls.local.port) + " + 1");
   }
   auto session = std::make_unique<MediaSession>();
   session->id = spec.id;
@@ -138,7 +147,8 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
     }
     if (ls.srtp_from_leg) {
-      if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg); !ok) {
+      if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg);
+          !ok) {
         Free(std::move(session));
         return std::unexpected(ok.error());
       }
@@ -156,15 +166,18 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
     }
   }
   SetPortHints(*session);
-  const uint64_t now = clock_ == nullptr ? rte_get_tsc_cycles() : clock_->load(std::memory_order_relaxed);
+  const uint64_t now =
+      clock_ == nullptr ? rte_get_tsc_cycles() : clock_->load(std::memory_order_relaxed);
   for (uint8_t p = 0; p < session->port_count; ++p)
     session->ports[p].last_active_tsc.store(now, std::memory_order_relaxed);
   for (uint8_t l = 0; l < 2; ++l) AddRelayAddress(session->legs[l].local);
   for (uint8_t p = 0; p < session->port_count; ++p) {
     const uint16_t number = session->ports[p].local.port;
     Link(&session->ports[p]);
-    min_port_.store(std::min(min_port_.load(std::memory_order_relaxed), number), std::memory_order_relaxed);
-    max_port_.store(std::max(max_port_.load(std::memory_order_relaxed), number), std::memory_order_relaxed);
+    min_port_.store(std::min(min_port_.load(std::memory_order_relaxed), number),
+                    std::memory_order_relaxed);
+    max_port_.store(std::max(max_port_.load(std::memory_order_relaxed), number),
+                    std::memory_order_relaxed);
   }
   const uint64_t id = session->id;
   sessions_.emplace(id, std::move(session));
@@ -175,7 +188,7 @@ void MediaTable::SetPortHints(MediaSession& session) {
   for (uint8_t p = 0; p < session.port_count; ++p) {
     MediaPort& port = session.ports[p];
     const MediaLeg& leg = session.legs[port.leg];
-    port.unprotect_session = !leg.srtp ? nullptr
+    port.unprotect_session = !leg.srtp   ? nullptr
                              : port.rtcp ? leg.from_leg.rtcp_session
                                          : leg.from_leg.rtp_sessions[0].session;
     port.unprotect_session_lines = leg.srtp ? leg.from_leg.session_lines : 0;
@@ -185,17 +198,20 @@ void MediaTable::SetPortHints(MediaSession& session) {
 
 std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& update) {
   const auto it = sessions_.find(update.id);
-  if (it == sessions_.end()) return std::unexpected("no media session " + std::to_string(update.id));
+  if (it == sessions_.end())
+    return std::unexpected("no media session " + std::to_string(update.id));
   MediaSession& session = *it->second;
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegUpdate& u = update.legs[l];
     const MediaLeg& leg = session.legs[l];
     if (u.remote && u.remote->family != leg.local.family)
-      return std::unexpected("leg " + std::to_string(l) + ": remote and relay address families differ");
+      return std::unexpected("leg " + std::to_string(l) +
+                             ": remote and relay address families differ");
     if (u.srtp && !leg.srtp && (!u.srtp_from_leg || !u.srtp_to_leg))
       return std::unexpected("leg " + std::to_string(l) + ": SRTP needs keys both ways");
     if (u.srtp && srtp_ == nullptr)
-      return std::unexpected(std::string("SRTP asked for, but this dataplane has no crypto device"));
+      return std::unexpected(
+          std::string("SRTP asked for, but this dataplane has no crypto device"));
   }
   // New streams first, so a failure changes nothing.
   struct Fresh {
@@ -246,8 +262,10 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
     for (int d = 0; d < 2; ++d) {
       if (u.srtp && !fresh[l][d].built) continue;  // goes on as it is
       if (leg.srtp) srtp_->Release(current[d]);
-      if (u.srtp) *current[d] = fresh[l][d].stream;
-      else *current[d] = SrtpStream{};
+      if (u.srtp)
+        *current[d] = fresh[l][d].stream;
+      else
+        *current[d] = SrtpStream{};
     }
     leg.srtp = u.srtp;
   }
@@ -291,7 +309,8 @@ std::vector<uint64_t> MediaTable::RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc
 std::vector<const MediaSession*> MediaTable::Sessions() const {
   std::vector<const MediaSession*> out;
   for (const auto& [id, s] : sessions_) out.push_back(s.get());
-  std::sort(out.begin(), out.end(), [](const MediaSession* a, const MediaSession* b) { return a->id < b->id; });
+  std::sort(out.begin(), out.end(),
+            [](const MediaSession* a, const MediaSession* b) { return a->id < b->id; });
   return out;
 }
 
@@ -300,7 +319,8 @@ const MediaSession* MediaTable::Get(uint64_t id) const {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-const MediaPort* MediaTable::FindIn(const MediaPort* port, const MediaEndpoint& local) const noexcept {
+const MediaPort* MediaTable::FindIn(const MediaPort* port,
+                                    const MediaEndpoint& local) const noexcept {
   for (; port != nullptr; port = port->next.load(std::memory_order_acquire))
     if (SameRelayAddress(port->local, local)) return port;
   return nullptr;
@@ -310,7 +330,8 @@ const MediaPort* MediaTable::Find(const MediaEndpoint& local) const noexcept {
   return FindIn(by_port_[local.port].load(std::memory_order_acquire), local);
 }
 
-void MediaTable::FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept {
+void MediaTable::FindBulk(const MediaEndpoint* const* locals, uint32_t count,
+                          const MediaPort** found) const noexcept {
   // Ask for every port's first list entry (inside its session, read next anyway), then walk.
   for (uint32_t i = 0; i < count; ++i) {
     const MediaPort* head = by_port_[locals[i]->port].load(std::memory_order_acquire);

@@ -12,7 +12,8 @@ namespace {
 
 constexpr uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpV6EchoRequest = 128, kIcmpV6EchoReply = 129;
-constexpr uint8_t kRouterSolicit = 133, kNeighbourSolicit = 135, kNeighbourAdvert = 136, kRedirect = 137;
+constexpr uint8_t kRouterSolicit = 133, kNeighbourSolicit = 135, kNeighbourAdvert = 136,
+                  kRedirect = 137;
 constexpr uint8_t kNdOptTargetLinkAddr = 2;
 constexpr uint8_t kNaSolicited = 0x40, kNaOverride = 0x20;
 constexpr uint32_t kNaLength = 24 + 8;  // header + target link-layer option
@@ -55,19 +56,22 @@ OwnAddressRequest ClassifyOwnAddressRequest(const rte_mbuf* frame, const PacketM
   if (meta.family == Family::kArp) {
     if (frame->data_len < meta.l3_offset + sizeof(rte_arp_hdr)) return kNone;
     const auto* arp = reinterpret_cast<const rte_arp_hdr*>(data + meta.l3_offset);
-    const bool ours = arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
-                      arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
-                      arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-                      Listed(addresses, reinterpret_cast<const uint8_t*>(&arp->arp_data.arp_tip), false);
+    const bool ours =
+        arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+        arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
+        arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+        Listed(addresses, reinterpret_cast<const uint8_t*>(&arp->arp_data.arp_tip), false);
     return ours ? kResolution : kNone;
   }
   if (meta.later_fragment) return kNone;
   if (meta.family == Family::kIpv4)
-    return meta.protocol == kProtoIcmp && IcmpType(meta) == kIcmpEchoRequest && Listed(addresses, meta.dst.data(), false)
+    return meta.protocol == kProtoIcmp && IcmpType(meta) == kIcmpEchoRequest &&
+                   Listed(addresses, meta.dst.data(), false)
                ? kEcho
                : kNone;
   if (meta.family != Family::kIpv6 || meta.protocol != kProtoIcmpV6) return kNone;
-  if (IcmpType(meta) == kIcmpV6EchoRequest) return Listed(addresses, meta.dst.data(), true) ? kEcho : kNone;
+  if (IcmpType(meta) == kIcmpV6EchoRequest)
+    return Listed(addresses, meta.dst.data(), true) ? kEcho : kNone;
   // RFC 4861 7.1.1: hop limit 255, code 0, the target (at +8) one of ours.
   if (IcmpType(meta) == kNeighbourSolicit && meta.hop_limit == 255 && (meta.src_port & 0xff) == 0 &&
       frame->data_len >= meta.l4_offset + 24u && Listed(addresses, data + meta.l4_offset + 8, true))
@@ -75,7 +79,8 @@ OwnAddressRequest ClassifyOwnAddressRequest(const rte_mbuf* frame, const PacketM
   return kNone;
 }
 
-bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta, const rte_ether_addr& port_mac) noexcept {
+bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta,
+                         const rte_ether_addr& port_mac) noexcept {
   auto* data = rte_pktmbuf_mtod(frame, uint8_t*);
   TurnAround(data, port_mac);
   if (meta.family == Family::kArp) {
@@ -117,7 +122,8 @@ bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta, const rte_ethe
   } else {
     // Neighbour advertisement for the solicited target, with our link-layer address.
     const uint32_t have = frame->data_len - meta.l4_offset;
-    if (have < kNaLength && rte_pktmbuf_append(frame, static_cast<uint16_t>(kNaLength - have)) == nullptr)
+    if (have < kNaLength &&
+        rte_pktmbuf_append(frame, static_cast<uint16_t>(kNaLength - have)) == nullptr)
       return false;
     if (have > kNaLength) rte_pktmbuf_trim(frame, static_cast<uint16_t>(have - kNaLength));
     uint8_t target[16];
@@ -125,7 +131,8 @@ bool MakeOwnAddressReply(rte_mbuf* frame, const PacketMeta& meta, const rte_ethe
     std::memcpy(ip->dst_addr, ip->src_addr, 16);
     std::memcpy(ip->src_addr, target, 16);
     ip->hop_limits = 255;  // RFC 4861: ND messages carry 255
-    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(kNaLength + (meta.l4_offset - meta.l3_offset - 40)));
+    ip->payload_len =
+        rte_cpu_to_be_16(static_cast<uint16_t>(kNaLength + (meta.l4_offset - meta.l3_offset - 40)));
     std::memset(icmp, 0, kNaLength);
     icmp[0] = kNeighbourAdvert;
     icmp[4] = kNaSolicited | kNaOverride;

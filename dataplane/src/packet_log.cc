@@ -11,12 +11,13 @@
 namespace sbc::dataplane {
 
 std::expected<std::unique_ptr<PacketLog>, std::string> PacketLog::Create(const std::string& name,
-                                                                        uint32_t capacity,
-                                                                        uint32_t per_second,
-                                                                        uint32_t burst) {
+                                                                         uint32_t capacity,
+                                                                         uint32_t per_second,
+                                                                         uint32_t burst) {
   std::unique_ptr<PacketLog> log(new PacketLog());
-  log->ring_ = rte_ring_create_elem(name.c_str(), sizeof(PacketLogRecord), capacity,
-                                    static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  log->ring_ =
+      rte_ring_create_elem(name.c_str(), sizeof(PacketLogRecord), capacity,
+                           static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (log->ring_ == nullptr)
     return std::unexpected("cannot create packet log " + name + ": " + rte_strerror(rte_errno));
   // Records per second counted as "bytes" of length 1, as the rule meters do.
@@ -55,7 +56,8 @@ unsigned PacketLog::Drain(PacketLogRecord* out, unsigned max) noexcept {
 }
 
 uint64_t PacketLog::suppressed() const noexcept {
-  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(suppressed_)).load(std::memory_order_relaxed);
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(suppressed_))
+      .load(std::memory_order_relaxed);
 }
 
 }  // namespace sbc::dataplane

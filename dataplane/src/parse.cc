@@ -86,8 +86,8 @@ DropReason ParseL4(const uint8_t* data, uint32_t off, uint32_t end, PacketMeta* 
       if (avail < 4) return DropReason::kTruncatedL4;
       const uint8_t type = l4[0];
       meta->src_port = static_cast<uint16_t>(type << 8 | l4[1]);
-      const bool echo = meta->protocol == kProtoIcmp ? (type == 8 || type == 0)
-                                                     : (type == 128 || type == 129);
+      const bool echo =
+          meta->protocol == kProtoIcmp ? (type == 8 || type == 0) : (type == 128 || type == 129);
       if (echo) {
         if (avail < 8) return DropReason::kTruncatedL4;
         meta->dst_port = Load16(l4 + 4);

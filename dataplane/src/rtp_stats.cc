@@ -2,7 +2,8 @@
 
 namespace sbc::dataplane {
 
-void RtpReceptionStats::Update(uint16_t seq, uint32_t rtp_timestamp, uint32_t arrival, uint32_t bytes) {
+void RtpReceptionStats::Update(uint16_t seq, uint32_t rtp_timestamp, uint32_t arrival,
+                               uint32_t bytes) {
   ++packets_;
   bytes_ += bytes;
   const int32_t transit = static_cast<int32_t>(arrival - rtp_timestamp);

@@ -7,7 +7,6 @@
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
 
-
 #include <algorithm>
 #include <cstring>
 
@@ -22,13 +21,13 @@ constexpr uint16_t kIvAt = 0, kAadAt = 16, kAadMax = 128, kDigestAt = 144, kCont
 struct OpContext {
   SrtpStream* stream;
   uintptr_t user;
-  uint64_t index;       // SRTP packet index, or SRTCP index
+  uint64_t index;  // SRTP packet index, or SRTCP index
   uint32_t ssrc;
-  uint16_t offset;      // where the RTP/RTCP packet starts in the mbuf
-  uint16_t length;      // its length as handed in
-  uint16_t slot;        // position in the batch
+  uint16_t offset;  // where the RTP/RTCP packet starts in the mbuf
+  uint16_t length;  // its length as handed in
+  uint16_t slot;    // position in the batch
   uint8_t rtcp;
-  uint8_t trial;        // 1 + the index of the trial session it uses (0: none)
+  uint8_t trial;  // 1 + the index of the trial session it uses (0: none)
 };
 static_assert(kContextAt + sizeof(OpContext) <= drivers::crypto::kOpPrivateBytes);
 
@@ -38,10 +37,14 @@ uint8_t* Private(rte_crypto_op* op, uint16_t at) {
 rte_iova_t PrivateIova(rte_crypto_op* op, uint16_t at) {
   return rte_crypto_op_ctophys_offset(op, drivers::crypto::IvOffset() + at);
 }
-OpContext* Context(rte_crypto_op* op) { return reinterpret_cast<OpContext*>(Private(op, kContextAt)); }
+OpContext* Context(rte_crypto_op* op) {
+  return reinterpret_cast<OpContext*>(Private(op, kContextAt));
+}
 
 uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t Be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
 void PutBe32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 24);
   p[1] = static_cast<uint8_t>(v >> 16);
@@ -81,24 +84,36 @@ uint16_t RtpHeaderBytes(const uint8_t* p, uint32_t limit) {
 // An HMAC-SHA1 tag, 10 or 4 bytes: fixed-size copies compile to a move or two, where
 // a copy of a run-time length becomes a call or a slow-starting string move.
 void CopyTag(uint8_t* to, const uint8_t* from, uint8_t bytes) {
-  if (bytes == 10) std::memcpy(to, from, 10);
-  else if (bytes == 4) std::memcpy(to, from, 4);
-  else std::memcpy(to, from, bytes);
+  if (bytes == 10)
+    std::memcpy(to, from, 10);
+  else if (bytes == 4)
+    std::memcpy(to, from, 4);
+  else
+    std::memcpy(to, from, bytes);
 }
 
 }  // namespace
 
 const char* SrtpResultName(SrtpResult result) {
   switch (result) {
-    case SrtpResult::kOk: return "ok";
-    case SrtpResult::kMalformed: return "malformed";
-    case SrtpResult::kNoRoom: return "no_room";
-    case SrtpResult::kAuthFailed: return "auth_failed";
-    case SrtpResult::kReplayed: return "replayed";
-    case SrtpResult::kTooOld: return "too_old";
-    case SrtpResult::kIndexSpent: return "index_spent";
-    case SrtpResult::kUnsupported: return "unsupported";
-    case SrtpResult::kDeviceError: return "device_error";
+    case SrtpResult::kOk:
+      return "ok";
+    case SrtpResult::kMalformed:
+      return "malformed";
+    case SrtpResult::kNoRoom:
+      return "no_room";
+    case SrtpResult::kAuthFailed:
+      return "auth_failed";
+    case SrtpResult::kReplayed:
+      return "replayed";
+    case SrtpResult::kTooOld:
+      return "too_old";
+    case SrtpResult::kIndexSpent:
+      return "index_spent";
+    case SrtpResult::kUnsupported:
+      return "unsupported";
+    case SrtpResult::kDeviceError:
+      return "device_error";
   }
   return "?";
 }
@@ -109,7 +124,8 @@ SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_memp
   // The batch owns its ops for good: no pool traffic per packet. Every field an op
   // needs is set again in Add().
   if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
-      rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) != kMaxBurst)
+      rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) !=
+          kMaxBurst)
     std::memset(ops_, 0, sizeof(ops_));
 }
 
@@ -121,15 +137,22 @@ SrtpBatch::~SrtpBatch() {
 SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
   SrtpStreamCounters& c = stream->counters;
   switch (result) {
-    case SrtpResult::kAuthFailed: ++c.auth_failures; break;
+    case SrtpResult::kAuthFailed:
+      ++c.auth_failures;
+      break;
     case SrtpResult::kReplayed:
-    case SrtpResult::kTooOld: ++c.replays; break;
-    default: ++c.malformed; break;
+    case SrtpResult::kTooOld:
+      ++c.replays;
+      break;
+    default:
+      ++c.malformed;
+      break;
   }
   return result;
 }
 
-void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial, SrtpResult* refused) {
+void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial,
+                            SrtpResult* refused) {
   *trial = 0;
   if (!SizesOf(stream->suite).aead) return stream->rtp_sessions[0].session;
   for (auto& s : stream->rtp_sessions) {
@@ -150,7 +173,8 @@ void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* 
     if (budget_ != nullptr && !budget_->TryTake()) return nullptr;
     SrtpSessionKeys keys;
     std::memcpy(keys.cipher, stream->rtp_aead_key, sizeof(keys.cipher));
-    s.session = CreateSrtpSession(device_, session_pool_, stream->suite, stream->direction, false, keys, header_bytes);
+    s.session = CreateSrtpSession(device_, session_pool_, stream->suite, stream->direction, false,
+                                  keys, header_bytes);
     std::memset(keys.cipher, 0, sizeof(keys.cipher));
     if (s.session == nullptr) {
       if (budget_ != nullptr) budget_->Give();
@@ -158,7 +182,8 @@ void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* 
       return nullptr;
     }
     s.header_bytes = header_bytes;
-    trials_[trial_count_] = {.stream = stream, .slot = static_cast<uint8_t>(i), .session = s.session, .kept = false};
+    trials_[trial_count_] = {
+        .stream = stream, .slot = static_cast<uint8_t>(i), .session = s.session, .kept = false};
     *trial = ++trial_count_;
     return s.session;
   }
@@ -177,7 +202,8 @@ void SrtpBatch::EndTrials() {
   trial_count_ = 0;
 }
 
-SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream, uintptr_t user) {
+SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
+                          uintptr_t user) {
   if (full()) return SrtpResult::kDeviceError;
   if (m->nb_segs != 1 || m->pkt_len < offset) return Refuse(stream, SrtpResult::kMalformed);
   const SrtpSuiteSizes sizes = SizesOf(stream->suite);
@@ -190,8 +216,15 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   const uint32_t plain = protect ? length : length - trailer;  // header + payload
   if (protect && rte_pktmbuf_tailroom(m) < trailer) return Refuse(stream, SrtpResult::kNoRoom);
 
-  OpContext ctx{.stream = stream, .user = user, .index = 0, .ssrc = 0, .offset = offset,
-                .length = static_cast<uint16_t>(length), .slot = count_, .rtcp = rtcp, .trial = 0};
+  OpContext ctx{.stream = stream,
+                .user = user,
+                .index = 0,
+                .ssrc = 0,
+                .offset = offset,
+                .length = static_cast<uint16_t>(length),
+                .slot = count_,
+                .rtcp = rtcp,
+                .trial = 0};
   uint16_t header = 0;
   void* session = nullptr;
   if (rtcp) {
@@ -203,11 +236,13 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
       ctx.index = stream->next_rtcp_index++;  // reserved now: two in one burst never share one
     } else {
       const uint32_t e_index = Be32(p + (sizes.aead ? length - 4 : plain));
-      if ((e_index & 0x8000'0000u) == 0) return Refuse(stream, SrtpResult::kMalformed);  // unencrypted SRTCP
+      if ((e_index & 0x8000'0000u) == 0)
+        return Refuse(stream, SrtpResult::kMalformed);  // unencrypted SRTCP
       ctx.index = e_index & 0x7fff'ffffu;
       const IndexVerdict v = stream->rtcp_index.Check(ctx.index);
       if (v != IndexVerdict::kFresh)
-        return Refuse(stream, v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
+        return Refuse(stream,
+                      v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
     }
     session = stream->rtcp_session;
   } else {
@@ -228,7 +263,8 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
     if (!index) return Refuse(stream, SrtpResult::kTooOld);
     const IndexVerdict v = window->Check(*index);
     if (v != IndexVerdict::kFresh)
-      return Refuse(stream, v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
+      return Refuse(stream,
+                    v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
     ctx.index = *index;
     if (sizes.aead && header > kAadMax) return Refuse(stream, SrtpResult::kMalformed);
     SrtpResult refused = SrtpResult::kDeviceError;
@@ -237,7 +273,8 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   }
 
   rte_crypto_op* op = ops_[count_];
-  if (op == nullptr) return Refuse(stream, SrtpResult::kDeviceError);  // the op pool was empty at start
+  if (op == nullptr)
+    return Refuse(stream, SrtpResult::kDeviceError);  // the op pool was empty at start
   op->status = RTE_CRYPTO_OP_STATUS_NOT_PROCESSED;
   if (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
     m->data_len = static_cast<uint16_t>(m->data_len + trailer);
@@ -309,9 +346,12 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
     // the same index first (or, sending, the last room for another SSRC). Sending, the
     // loser was encrypted but never leaves: no (SSRC, index) goes out twice.
     PacketIndexWindow* window = ctx.rtcp ? &stream->rtcp_index : stream->MakeCurrent(ctx.ssrc);
-    if (window == nullptr) result = SrtpResult::kUnsupported;
-    else if (window->Check(ctx.index) != IndexVerdict::kFresh) result = SrtpResult::kReplayed;
-    else window->Commit(ctx.index);
+    if (window == nullptr)
+      result = SrtpResult::kUnsupported;
+    else if (window->Check(ctx.index) != IndexVerdict::kFresh)
+      result = SrtpResult::kReplayed;
+    else
+      window->Commit(ctx.index);
   }
   if (result == SrtpResult::kOk && ctx.trial != 0) trials_[ctx.trial - 1].kept = true;
   if (result == SrtpResult::kOk) {
@@ -340,10 +380,12 @@ uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
   // With thousands of streams every session's key schedule is cold: ask for all of
   // this burst's at once, so the device's work on one overlaps the loads of the next.
   if (cached == SessionsCached::kNo)
-    for (uint16_t i = 0; i < n; ++i) Prefetch(ops_[i]->sym->session, Context(ops_[i])->stream->session_lines);
+    for (uint16_t i = 0; i < n; ++i)
+      Prefetch(ops_[i]->sym->session, Context(ops_[i])->stream->session_lines);
   uint16_t sent = 0;
   for (int tries = 0; sent < n && tries < 1000; ++tries)
-    sent = static_cast<uint16_t>(sent + rte_cryptodev_enqueue_burst(device_, qp_, ops_ + sent, n - sent));
+    sent = static_cast<uint16_t>(sent +
+                                 rte_cryptodev_enqueue_burst(device_, qp_, ops_ + sent, n - sent));
   for (uint16_t i = sent; i < n; ++i) {  // the device would not take them
     ops_[i]->status = RTE_CRYPTO_OP_STATUS_ERROR;
     Finish(ops_[i], done);

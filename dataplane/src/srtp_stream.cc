@@ -7,10 +7,10 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <string.h>
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <string.h>
 
 #include "sbc/drivers/crypto/crypto_device.h"
 
@@ -28,16 +28,21 @@ void Wipe(SrtpStreamKeys& keys) noexcept { explicit_bzero(&keys, sizeof(keys)); 
 
 const char* SrtpSuiteName(SrtpSuite suite) {
   switch (suite) {
-    case SrtpSuite::kAesCm128HmacSha1_80: return "AES_CM_128_HMAC_SHA1_80";
-    case SrtpSuite::kAesCm128HmacSha1_32: return "AES_CM_128_HMAC_SHA1_32";
-    case SrtpSuite::kAeadAes128Gcm: return "AEAD_AES_128_GCM";
-    case SrtpSuite::kAeadAes256Gcm: return "AEAD_AES_256_GCM";
+    case SrtpSuite::kAesCm128HmacSha1_80:
+      return "AES_CM_128_HMAC_SHA1_80";
+    case SrtpSuite::kAesCm128HmacSha1_32:
+      return "AES_CM_128_HMAC_SHA1_32";
+    case SrtpSuite::kAeadAes128Gcm:
+      return "AEAD_AES_128_GCM";
+    case SrtpSuite::kAeadAes256Gcm:
+      return "AEAD_AES_256_GCM";
   }
   return "?";
 }
 
-void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite suite, SrtpDirection direction,
-                        bool rtcp, const SrtpSessionKeys& keys, uint16_t aead_aad_bytes) {
+void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite suite,
+                        SrtpDirection direction, bool rtcp, const SrtpSessionKeys& keys,
+                        uint16_t aead_aad_bytes) {
   const SrtpSuiteSizes sizes = SizesOf(suite);
   const bool protect = direction == SrtpDirection::kProtect;
   rte_crypto_sym_xform first{}, second{};
@@ -84,8 +89,9 @@ SrtpStreamFactory::SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_me
 
 SrtpStreamFactory::~SrtpStreamFactory() { rte_mempool_free(mbuf_pool_); }
 
-std::expected<void, std::string> SrtpStreamFactory::Prf(const uint8_t* key, uint8_t key_bytes, const uint8_t* salt,
-                                                        uint8_t salt_bytes, uint8_t label, uint8_t* out,
+std::expected<void, std::string> SrtpStreamFactory::Prf(const uint8_t* key, uint8_t key_bytes,
+                                                        const uint8_t* salt, uint8_t salt_bytes,
+                                                        uint8_t label, uint8_t* out,
                                                         size_t out_bytes) {
   if (mbuf_pool_ == nullptr) return std::unexpected(std::string("key derivation: no buffer pool"));
   rte_crypto_sym_xform xform{};
@@ -95,10 +101,12 @@ std::expected<void, std::string> SrtpStreamFactory::Prf(const uint8_t* key, uint
   xform.cipher.key = {key, key_bytes};
   xform.cipher.iv = {drivers::crypto::IvOffset(), 16};
   void* session = rte_cryptodev_sym_session_create(device_, &xform, session_pool_);
-  if (session == nullptr) return std::unexpected("key derivation: no session: " + std::string(rte_strerror(rte_errno)));
+  if (session == nullptr)
+    return std::unexpected("key derivation: no session: " + std::string(rte_strerror(rte_errno)));
   rte_mbuf* m = rte_pktmbuf_alloc(mbuf_pool_);
   rte_crypto_op* op = rte_crypto_op_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
-  std::expected<void, std::string> result = std::unexpected(std::string("key derivation: out of buffers"));
+  std::expected<void, std::string> result =
+      std::unexpected(std::string("key derivation: out of buffers"));
   const uint16_t blocks_bytes = static_cast<uint16_t>((out_bytes + 15) / 16 * 16);
   char* data = m != nullptr ? rte_pktmbuf_append(m, blocks_bytes) : nullptr;
   if (data != nullptr && op != nullptr) {
@@ -114,14 +122,17 @@ std::expected<void, std::string> SrtpStreamFactory::Prf(const uint8_t* key, uint
     op->sym->cipher.data.length = blocks_bytes;
     rte_crypto_op* done = nullptr;
     if (rte_cryptodev_enqueue_burst(device_, qp_, &op, 1) == 1) {
-      for (long spins = 0; spins < 100'000'000 && rte_cryptodev_dequeue_burst(device_, qp_, &done, 1) == 0; ++spins) {
+      for (long spins = 0;
+           spins < 100'000'000 && rte_cryptodev_dequeue_burst(device_, qp_, &done, 1) == 0;
+           ++spins) {
       }
     }
     if (done == op && op->status == RTE_CRYPTO_OP_STATUS_SUCCESS) {
       std::memcpy(out, data, out_bytes);
       result = {};
     } else {
-      result = std::unexpected(std::string("key derivation: the crypto device failed the operation"));
+      result =
+          std::unexpected(std::string("key derivation: the crypto device failed the operation"));
     }
     std::memset(data, 0, blocks_bytes);  // session keys do not linger in a packet buffer
   }
@@ -148,13 +159,16 @@ std::expected<SrtpStreamKeys, std::string> SrtpStreamFactory::Derive(const SrtpM
                         {kLabelRtcpSalt, keys.rtcp.salt, sizes.master_salt}};
   for (const Step& s : steps) {
     if (s.bytes == 0) continue;  // AEAD suites have no authentication key
-    if (auto ok = Prf(master.key, sizes.master_key, master.salt, sizes.master_salt, s.label, s.out, s.bytes); !ok)
+    if (auto ok = Prf(master.key, sizes.master_key, master.salt, sizes.master_salt, s.label, s.out,
+                      s.bytes);
+        !ok)
       return std::unexpected(ok.error());
   }
   return keys;
 }
 
-std::expected<void, std::string> SrtpStreamFactory::Build(const SrtpStreamKeys& keys, SrtpDirection direction,
+std::expected<void, std::string> SrtpStreamFactory::Build(const SrtpStreamKeys& keys,
+                                                          SrtpDirection direction,
                                                           SrtpStream* stream) {
   const SrtpSuiteSizes sizes = SizesOf(keys.suite);
   *stream = SrtpStream();
@@ -168,16 +182,16 @@ std::expected<void, std::string> SrtpStreamFactory::Build(const SrtpStreamKeys& 
   stream->rtp_sessions[0].session =
       CreateSrtpSession(device_, session_pool_, keys.suite, direction, false, keys.rtp, 12);
   // SRTCP's AAD is always the 8-byte header and E||index.
-  stream->rtcp_session = CreateSrtpSession(device_, session_pool_, keys.suite, direction, true, keys.rtcp, 12);
+  stream->rtcp_session =
+      CreateSrtpSession(device_, session_pool_, keys.suite, direction, true, keys.rtcp, 12);
   if (sizes.aead) std::memcpy(stream->rtp_aead_key, keys.rtp.cipher, sizes.master_key);
   if (stream->rtp_sessions[0].session == nullptr || stream->rtcp_session == nullptr) {
     Release(stream);
     return std::unexpected("crypto session for " + std::string(SrtpSuiteName(keys.suite)) + ": " +
                            rte_strerror(rte_errno));
   }
-  stream->session_lines =
-      LinesInUse(stream->rtp_sessions[0].session, session_pool_->elt_size) |
-      LinesInUse(stream->rtcp_session, session_pool_->elt_size);
+  stream->session_lines = LinesInUse(stream->rtp_sessions[0].session, session_pool_->elt_size) |
+                          LinesInUse(stream->rtcp_session, session_pool_->elt_size);
   return {};
 }
 
@@ -188,7 +202,8 @@ void SrtpStreamFactory::Release(SrtpStream* stream) {
     rte_cryptodev_sym_session_free(device_, session);
     if (i != 0 && extra_sessions_ != nullptr) extra_sessions_->Give();  // a worker made it
   }
-  if (stream->rtcp_session != nullptr) rte_cryptodev_sym_session_free(device_, stream->rtcp_session);
+  if (stream->rtcp_session != nullptr)
+    rte_cryptodev_sym_session_free(device_, stream->rtcp_session);
   *stream = SrtpStream();  // also wipes the AEAD key
 }
 
@@ -221,8 +236,10 @@ PacketIndexWindow* SrtpStream::SwitchTo(uint32_t id) noexcept {
     if (slot == nullptr && !o.used) slot = &o;
   if (slot == nullptr) return nullptr;
   const OtherSsrc previous{.used = true, .ssrc = ssrc, .window = rtp_index};
-  if (known) rtp_index = slot->window;
-  else rtp_index.Reset();
+  if (known)
+    rtp_index = slot->window;
+  else
+    rtp_index.Reset();
   ssrc = id;
   *slot = previous;
   return &rtp_index;

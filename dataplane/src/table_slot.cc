@@ -9,7 +9,8 @@ namespace sbc::dataplane {
 std::expected<std::unique_ptr<TableSlot>, std::string> TableSlot::Create(uint32_t max_workers) {
   std::unique_ptr<TableSlot> slot(new TableSlot());
   const size_t size = rte_rcu_qsbr_get_memsize(max_workers);
-  slot->qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("sbc_tables_rcu", size, RTE_CACHE_LINE_SIZE));
+  slot->qsbr_ =
+      static_cast<rte_rcu_qsbr*>(rte_zmalloc("sbc_tables_rcu", size, RTE_CACHE_LINE_SIZE));
   if (slot->qsbr_ == nullptr || rte_rcu_qsbr_init(slot->qsbr_, max_workers) != 0)
     return std::unexpected("cannot set up RCU for " + std::to_string(max_workers) +
                            " workers: " + rte_strerror(rte_errno));

@@ -14,9 +14,17 @@ namespace sbc::bench {
 
 // Starts EAL with `memory_mb` of (non-huge) memory, or exits naming the reason.
 inline void InitEal(const std::string& name, int memory_mb) {
-  std::vector<std::string> args = {name, "--no-huge", "-m", std::to_string(memory_mb), "--no-pci", "--no-shconf",
-                                   "--file-prefix=" + name + "-" + std::to_string(getpid()), "-l", "0",
-                                   "--log-level=*:warning", "--no-telemetry"};
+  std::vector<std::string> args = {name,
+                                   "--no-huge",
+                                   "-m",
+                                   std::to_string(memory_mb),
+                                   "--no-pci",
+                                   "--no-shconf",
+                                   "--file-prefix=" + name + "-" + std::to_string(getpid()),
+                                   "-l",
+                                   "0",
+                                   "--log-level=*:warning",
+                                   "--no-telemetry"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {

@@ -103,7 +103,8 @@ void BM_CompileConfig(benchmark::State& state) {
   schema::ConfigBundle bundle;
   bundle.ParseFromString(F().payload);
   const std::vector<std::string> ports = {"wan0", "lan0"};
-  for (auto _ : state) benchmark::DoNotOptimize(mgmt::config::CompileConfig(bundle.config(), 1, ports));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(mgmt::config::CompileConfig(bundle.config(), 1, ports));
 }
 
 // The whole path the dataplane runs: verify envelope and bundle, validate, compile.

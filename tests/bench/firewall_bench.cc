@@ -92,7 +92,8 @@ void FillPacket(rte_mbuf* m, uint32_t flow) {
   ip[8] = 64;
   ip[9] = 17;
   const uint32_t src = FlowSource(flow);
-  ip[12] = uint8_t(src >> 24), ip[13] = uint8_t(src >> 16), ip[14] = uint8_t(src >> 8), ip[15] = uint8_t(src);
+  ip[12] = uint8_t(src >> 24), ip[13] = uint8_t(src >> 16), ip[14] = uint8_t(src >> 8),
+  ip[15] = uint8_t(src);
   ip[16] = 192, ip[17] = 0, ip[18] = 2, ip[19] = 1;
   uint8_t* udp = ip + 20;
   const uint16_t sport = FlowPort(flow);
@@ -141,8 +142,8 @@ int main(int argc, char** argv) {
   sbc::bench::InitEal("firewall_bench", 3072);
 
   const uint32_t ring_size = rte_align32pow2(flows + 1024);
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", flows + 4096, 256, 0,
-                                              RTE_PKTMBUF_HEADROOM + 128, 0);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("bench_pool", flows + 4096, 256, 0, RTE_PKTMBUF_HEADROOM + 128, 0);
   if (pool == nullptr) Die(std::string("pool: ") + rte_strerror(rte_errno));
   rte_ring* ring = rte_ring_create("bench_ring", ring_size, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (ring == nullptr) Die(std::string("ring: ") + rte_strerror(rte_errno));
@@ -161,7 +162,11 @@ int main(int argc, char** argv) {
     if (rte_ring_enqueue(ring, m) != 0) Die("ring full");
   }
 
-  const WireLink link{.rx_port_id = uint16_t(port), .tx_port_id = uint16_t(port), .rx_slot = 0, .tx_slot = 0, .queue = 0};
+  const WireLink link{.rx_port_id = uint16_t(port),
+                      .tx_port_id = uint16_t(port),
+                      .rx_slot = 0,
+                      .tx_slot = 0,
+                      .queue = 0};
   auto slot = TableSlot::Create(1);
   if (!slot) Die(slot.error());
   const uint64_t build_start = rte_rdtsc();
@@ -178,7 +183,9 @@ int main(int argc, char** argv) {
   uint64_t seen = 0;
   while (seen < flows) seen += (*firewall)->PollOnce();
   const double setup_cycles = double(rte_rdtsc() - setup_start) / double(seen);
-  if ((*firewall)->flows() != flows) Die("expected " + std::to_string(flows) + " flows, have " + std::to_string((*firewall)->flows()));
+  if ((*firewall)->flows() != flows)
+    Die("expected " + std::to_string(flows) + " flows, have " +
+        std::to_string((*firewall)->flows()));
 
   std::vector<Run> fw, base;
   for (uint32_t r = 0; r < repeats; ++r) {
@@ -188,19 +195,27 @@ int main(int argc, char** argv) {
   const Run f = Median(fw), b = Median(base);
   const auto totals = SumCounters(std::vector<const WorkerCounters*>{&(*firewall)->counters()});
   const double ghz = double(rte_get_tsc_hz()) / 1e9;
-  std::printf("firewall_bench: %u rules (ACL build %.0f ms), %u flows, 64-byte UDP, 1 worker core, TSC %.2f GHz\n",
-              rules, build_ms, flows, ghz);
-  std::printf("  %-34s %8.2f Mpps %8.1f cycles/packet\n", "bare rx->tx (baseline, median)", b.mpps, b.cycles_per_packet);
-  std::printf("  %-34s %8.2f Mpps %8.1f cycles/packet  (%.2f of baseline)\n", "firewall, established (median)",
-              f.mpps, f.cycles_per_packet, f.mpps / b.mpps);
+  std::printf(
+      "firewall_bench: %u rules (ACL build %.0f ms), %u flows, 64-byte UDP, 1 worker core, TSC "
+      "%.2f GHz\n",
+      rules, build_ms, flows, ghz);
+  std::printf("  %-34s %8.2f Mpps %8.1f cycles/packet\n", "bare rx->tx (baseline, median)", b.mpps,
+              b.cycles_per_packet);
+  std::printf("  %-34s %8.2f Mpps %8.1f cycles/packet  (%.2f of baseline)\n",
+              "firewall, established (median)", f.mpps, f.cycles_per_packet, f.mpps / b.mpps);
   std::printf("  %-34s %8.2f Mpps %8.1f cycles/packet\n", "firewall, flow setup (first pass)",
               ghz * 1e3 / setup_cycles, setup_cycles);
-  std::printf("  min/max firewall Mpps over %u runs: %.2f / %.2f; drops: %lu\n", repeats,
-              std::min_element(fw.begin(), fw.end(), [](auto& x, auto& y) { return x.mpps < y.mpps; })->mpps,
-              std::max_element(fw.begin(), fw.end(), [](auto& x, auto& y) { return x.mpps < y.mpps; })->mpps,
-              static_cast<unsigned long>(totals.drops_total()));
-  std::printf("{\"rules\":%u,\"flows\":%u,\"baseline_mpps\":%.3f,\"baseline_cycles\":%.1f,"
-              "\"firewall_mpps\":%.3f,\"firewall_cycles\":%.1f,\"ratio\":%.3f,\"setup_cycles\":%.1f}\n",
-              rules, flows, b.mpps, b.cycles_per_packet, f.mpps, f.cycles_per_packet, f.mpps / b.mpps, setup_cycles);
+  std::printf(
+      "  min/max firewall Mpps over %u runs: %.2f / %.2f; drops: %lu\n", repeats,
+      std::min_element(fw.begin(), fw.end(), [](auto& x, auto& y) { return x.mpps < y.mpps; })
+          ->mpps,
+      std::max_element(fw.begin(), fw.end(), [](auto& x, auto& y) { return x.mpps < y.mpps; })
+          ->mpps,
+      static_cast<unsigned long>(totals.drops_total()));
+  std::printf(
+      "{\"rules\":%u,\"flows\":%u,\"baseline_mpps\":%.3f,\"baseline_cycles\":%.1f,"
+      "\"firewall_mpps\":%.3f,\"firewall_cycles\":%.1f,\"ratio\":%.3f,\"setup_cycles\":%.1f}\n",
+      rules, flows, b.mpps, b.cycles_per_packet, f.mpps, f.cycles_per_packet, f.mpps / b.mpps,
+      setup_cycles);
   return totals.drops_total() == 0 ? 0 : 1;
 }

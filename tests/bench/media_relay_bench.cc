@@ -47,14 +47,15 @@ constexpr uint16_t kPayload = 160;
 
 std::array<uint8_t, 16> V4(uint32_t host_order) {
   std::array<uint8_t, 16> a{};
-  a[0] = uint8_t(host_order >> 24), a[1] = uint8_t(host_order >> 16), a[2] = uint8_t(host_order >> 8);
+  a[0] = uint8_t(host_order >> 24), a[1] = uint8_t(host_order >> 16),
+  a[2] = uint8_t(host_order >> 8);
   a[3] = uint8_t(host_order);
   return a;
 }
 
 // An Ethernet/IPv4/UDP frame carrying RTP (checksums left zero: the relay rewrites them).
-rte_mbuf* Frame(rte_mempool* pool, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t ssrc,
-                uint16_t seq) {
+rte_mbuf* Frame(rte_mempool* pool, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                uint32_t ssrc, uint16_t seq) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (m == nullptr) Die("out of mbufs");
   const uint16_t rtp = 12 + kPayload;
@@ -63,17 +64,28 @@ rte_mbuf* Frame(rte_mempool* pool, uint32_t src, uint16_t sport, uint32_t dst, u
   std::fill_n(p, 42, uint8_t{0});
   p[0] = 0x02, p[5] = 0x01, p[6] = 0x02, p[11] = 0x02, p[12] = 0x08;
   uint8_t* ip = p + 14;
-  ip[0] = 0x45, ip[2] = uint8_t((20 + 8 + rtp) >> 8), ip[3] = uint8_t(20 + 8 + rtp), ip[8] = 64, ip[9] = 17;
+  ip[0] = 0x45, ip[2] = uint8_t((20 + 8 + rtp) >> 8), ip[3] = uint8_t(20 + 8 + rtp), ip[8] = 64,
+  ip[9] = 17;
   std::memcpy(ip + 12, V4(src).data(), 4);
   std::memcpy(ip + 16, V4(dst).data(), 4);
   uint8_t* udp = ip + 20;
-  udp[0] = uint8_t(sport >> 8), udp[1] = uint8_t(sport), udp[2] = uint8_t(dport >> 8), udp[3] = uint8_t(dport);
+  udp[0] = uint8_t(sport >> 8), udp[1] = uint8_t(sport), udp[2] = uint8_t(dport >> 8),
+  udp[3] = uint8_t(dport);
   udp[4] = uint8_t((8 + rtp) >> 8), udp[5] = uint8_t(8 + rtp);
   uint8_t* r = udp + 8;
   const uint32_t ts = 160u * seq;
-  const uint8_t header[12] = {0x80, 0, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16),
-                              uint8_t(ts >> 8), uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16),
-                              uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  const uint8_t header[12] = {0x80,
+                              0,
+                              uint8_t(seq >> 8),
+                              uint8_t(seq),
+                              uint8_t(ts >> 24),
+                              uint8_t(ts >> 16),
+                              uint8_t(ts >> 8),
+                              uint8_t(ts),
+                              uint8_t(ssrc >> 24),
+                              uint8_t(ssrc >> 16),
+                              uint8_t(ssrc >> 8),
+                              uint8_t(ssrc)};
   std::memcpy(r, header, 12);
   for (int i = 0; i < kPayload; ++i) r[12 + i] = uint8_t(i * 7 + seq);
   return m;
@@ -92,18 +104,22 @@ int main(int argc, char** argv) {
   app.add_option("--sessions", sessions);
   app.add_option("--repeats", repeats, "measurements per mode; the median is reported");
   std::string only_suite, only_mode;
-  app.add_option("--suite", only_suite, "only this suite (e.g. AES_CM_128_HMAC_SHA1_80), for profiling");
-  app.add_option("--mode", only_mode, "only this path (SRTP->RTP, RTP->SRTP or SRTP->SRTP), for profiling");
+  app.add_option("--suite", only_suite,
+                 "only this suite (e.g. AES_CM_128_HMAC_SHA1_80), for profiling");
+  app.add_option("--mode", only_mode,
+                 "only this path (SRTP->RTP, RTP->SRTP or SRTP->SRTP), for profiling");
   std::string perf_control, perf_ack;
-  auto* control = app.add_option("--perf-control", perf_control,
-                                 "the FIFOs given to `perf record -D -1 --control=fifo:CONTROL,ACK`: the bench "
-                                 "enables perf around the timed relay polls only, so a profile leaves out set-up");
+  auto* control = app.add_option(
+      "--perf-control", perf_control,
+      "the FIFOs given to `perf record -D -1 --control=fifo:CONTROL,ACK`: the bench "
+      "enables perf around the timed relay polls only, so a profile leaves out set-up");
   app.add_option("--perf-ack", perf_ack)->needs(control);
   control->needs(app.get_option("--perf-ack"));
   CLI11_PARSE(app, argc, argv);
   FILE* perf = perf_control.empty() ? nullptr : std::fopen(perf_control.c_str(), "w");
   FILE* ack = perf_ack.empty() ? nullptr : std::fopen(perf_ack.c_str(), "r");
-  if (!perf_control.empty() && (perf == nullptr || ack == nullptr)) Die("cannot open the perf FIFOs");
+  if (!perf_control.empty() && (perf == nullptr || ack == nullptr))
+    Die("cannot open the perf FIFOs");
   // perf answers each command with "ack" once it has taken effect.
   auto profile = [perf, ack](const char* command) {
     if (perf == nullptr) return;
@@ -117,11 +133,14 @@ int main(int argc, char** argv) {
 
   sbc::bench::InitEal("media_relay_bench", 2048);
   if (rte_vdev_init("crypto_aesni_mb_relay", nullptr) != 0) Die("crypto_aesni_mb vdev");
-  auto device = sbc::drivers::crypto::CryptoDevice::Open(
-      {.name = "crypto_aesni_mb_relay", .queue_pairs = 2, .sessions = 10 * sessions + 64, .ops = 1024});
+  auto device = sbc::drivers::crypto::CryptoDevice::Open({.name = "crypto_aesni_mb_relay",
+                                                          .queue_pairs = 2,
+                                                          .sessions = 10 * sessions + 64,
+                                                          .ops = 1024});
   if (!device) Die(device.error());
   const uint32_t frames_needed = sessions * (repeats + 1) + 4096;
-  rte_mempool* pool = rte_pktmbuf_pool_create("relay_mbufs", frames_needed, 256, 0, RTE_PKTMBUF_HEADROOM + 512, 0);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("relay_mbufs", frames_needed, 256, 0, RTE_PKTMBUF_HEADROOM + 512, 0);
   if (pool == nullptr) Die("mbuf pool");
   const uint32_t ring_size = rte_align32pow2(sessions + 1024);
   rte_ring* a_rx = rte_ring_create("a_rx", ring_size, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -135,11 +154,13 @@ int main(int argc, char** argv) {
     rte_eth_conf conf{};
     if (rte_eth_dev_configure(uint16_t(port), 1, 1, &conf) != 0 ||
         rte_eth_rx_queue_setup(uint16_t(port), 0, 1024, 0, nullptr, pool) != 0 ||
-        rte_eth_tx_queue_setup(uint16_t(port), 0, 1024, 0, nullptr) != 0 || rte_eth_dev_start(uint16_t(port)) != 0)
+        rte_eth_tx_queue_setup(uint16_t(port), 0, 1024, 0, nullptr) != 0 ||
+        rte_eth_dev_start(uint16_t(port)) != 0)
       Die("port setup");
   }
-  const WireLink links[] = {{.rx_port_id = uint16_t(a), .tx_port_id = uint16_t(b), .rx_slot = 0, .tx_slot = 1},
-                            {.rx_port_id = uint16_t(b), .tx_port_id = uint16_t(a), .rx_slot = 1, .tx_slot = 0}};
+  const WireLink links[] = {
+      {.rx_port_id = uint16_t(a), .tx_port_id = uint16_t(b), .rx_slot = 0, .tx_slot = 1},
+      {.rx_port_id = uint16_t(b), .tx_port_id = uint16_t(a), .rx_slot = 1, .tx_slot = 0}};
   auto slot = TableSlot::Create(1);
   if (!slot) Die(slot.error());
   RuleTableSpec spec;
@@ -157,8 +178,10 @@ int main(int argc, char** argv) {
   SrtpStreamFactory factory((*device)->id(), 1, (*device)->session_pool(), (*device)->op_pool());
   WireWorker bare({links, 1});
   const double ghz = double(rte_get_tsc_hz()) / 1e9;
-  std::printf("media_relay_bench: %u sessions, 172-byte RTP (160-byte payload), 1 worker core, TSC %.2f GHz\n",
-              sessions, ghz);
+  std::printf(
+      "media_relay_bench: %u sessions, 172-byte RTP (160-byte payload), 1 worker core, TSC %.2f "
+      "GHz\n",
+      sessions, ghz);
 
   struct Mode {
     const char* name;
@@ -167,7 +190,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(3);
   for (SrtpSuite suite : {SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAeadAes128Gcm}) {
     if (!only_suite.empty() && only_suite != SrtpSuiteName(suite)) continue;
-    for (Mode mode : {Mode{"SRTP->RTP", true, false}, Mode{"RTP->SRTP", false, true}, Mode{"SRTP->SRTP", true, true}}) {
+    for (Mode mode : {Mode{"SRTP->RTP", true, false}, Mode{"RTP->SRTP", false, true},
+                      Mode{"SRTP->SRTP", true, true}}) {
       if (!only_mode.empty() && only_mode != mode.name) continue;
       auto table = MediaTable::Create(sessions, (*slot)->qsbr(), &factory);
       if (!table) Die(table.error());
@@ -185,15 +209,18 @@ int main(int argc, char** argv) {
         MediaSessionSpec s{.id = i + 1};
         const uint16_t port = uint16_t(20000 + 4 * i);
         s.legs[0] = {.local = {.address = service.address, .port = port},
-                     .remote = MediaEndpoint{.address = V4(0xc6336400 + (i % 200) + 1), .port = uint16_t(4000 + i)},
+                     .remote = MediaEndpoint{.address = V4(0xc6336400 + (i % 200) + 1),
+                                             .port = uint16_t(4000 + i)},
                      .port_slot = 0};
         s.legs[1] = {.local = {.address = service.address, .port = uint16_t(port + 2)},
-                     .remote = MediaEndpoint{.address = V4(0xcb007100 + (i % 200) + 1), .port = uint16_t(5000 + i)},
+                     .remote = MediaEndpoint{.address = V4(0xcb007100 + (i % 200) + 1),
+                                             .port = uint16_t(5000 + i)},
                      .port_slot = 1};
         if (mode.srtp_in) {
           s.legs[0].srtp_from_leg = master();
           s.legs[0].srtp_to_leg = master();
-          if (!factory.Build(*s.legs[0].srtp_from_leg, SrtpDirection::kProtect, &senders[i])) Die("sender");
+          if (!factory.Build(*s.legs[0].srtp_from_leg, SrtpDirection::kProtect, &senders[i]))
+            Die("sender");
         }
         if (mode.srtp_out) {
           s.legs[1].srtp_from_leg = master();
@@ -206,7 +233,8 @@ int main(int argc, char** argv) {
         for (const MediaLeg& leg : s->legs) const_cast<MediaLeg&>(leg).link_known = true;
 
       // Input: `repeats` + 1 rounds of one packet per session, the first to warm up.
-      SrtpBatch sealer((*device)->id(), 1, (*device)->op_pool(), (*device)->session_pool());  // untimed
+      SrtpBatch sealer((*device)->id(), 1, (*device)->op_pool(),
+                       (*device)->session_pool());  // untimed
       std::vector<std::vector<rte_mbuf*>> rounds(repeats + 1);
       for (uint32_t r = 0; r <= repeats; ++r) {
         SrtpDone done[SrtpBatch::kMaxBurst];
@@ -224,14 +252,16 @@ int main(int argc, char** argv) {
           rounds[r].push_back(m);
         }
       }
-      const MediaStage stage{.table = table->get(),
-                             .crypto = {(*device)->id(), 0, (*device)->op_pool(), (*device)->session_pool()}};
+      const MediaStage stage{
+          .table = table->get(),
+          .crypto = {(*device)->id(), 0, (*device)->op_pool(), (*device)->session_pool()}};
       auto worker = FirewallWorker::Create({links, 2}, **slot, 0, 1024, &stage);
       if (!worker) Die(worker.error());
       std::vector<double> relay, base;
       std::vector<rte_mbuf*> out(sessions);
       for (uint32_t r = 0; r <= repeats; ++r) {
-        if (rte_ring_enqueue_bulk(a_rx, reinterpret_cast<void* const*>(rounds[r].data()), sessions, nullptr) != sessions)
+        if (rte_ring_enqueue_bulk(a_rx, reinterpret_cast<void* const*>(rounds[r].data()), sessions,
+                                  nullptr) != sessions)
           Die("rx ring");
         // Timed: the worker's polls until the offered frames are all taken.
         profile("enable\n");
@@ -241,16 +271,20 @@ int main(int argc, char** argv) {
         const uint64_t relay_cycles = rte_rdtsc_precise() - start;
         profile("disable\n");
         if (rte_ring_count(b_tx) != sessions)
-          Die(std::to_string(sessions - rte_ring_count(b_tx)) + " packets not relayed in " + mode.name);
+          Die(std::to_string(sessions - rte_ring_count(b_tx)) + " packets not relayed in " +
+              mode.name);
         // The same frames once more, bare rx->tx: the ring ports' own cost.
-        if (rte_ring_dequeue_bulk(b_tx, reinterpret_cast<void**>(out.data()), sessions, nullptr) != sessions)
+        if (rte_ring_dequeue_bulk(b_tx, reinterpret_cast<void**>(out.data()), sessions, nullptr) !=
+            sessions)
           Die("tx ring");
-        if (rte_ring_enqueue_bulk(a_rx, reinterpret_cast<void* const*>(out.data()), sessions, nullptr) != sessions)
+        if (rte_ring_enqueue_bulk(a_rx, reinterpret_cast<void* const*>(out.data()), sessions,
+                                  nullptr) != sessions)
           Die("rx ring");
         start = rte_rdtsc_precise();
         for (uint64_t moved = 0; moved < sessions;) moved += bare.PollOnce();
         const uint64_t bare_cycles = rte_rdtsc_precise() - start;
-        if (rte_ring_dequeue_bulk(b_tx, reinterpret_cast<void**>(out.data()), sessions, nullptr) != sessions)
+        if (rte_ring_dequeue_bulk(b_tx, reinterpret_cast<void**>(out.data()), sessions, nullptr) !=
+            sessions)
           Die("tx ring");
         rte_pktmbuf_free_bulk(out.data(), sessions);
         if (r == 0) continue;  // warm-up
@@ -258,12 +292,16 @@ int main(int argc, char** argv) {
         base.push_back(double(bare_cycles) / sessions);
       }
       const double c = Median(relay), bc = Median(base);
-      std::printf("  %-24s %-11s %8.1f cycles/packet %6.2f Mpps (min %.1f max %.1f)  bare rx->tx %6.1f cycles (%.2f of it)\n",
-                  SrtpSuiteName(suite), mode.name, c, ghz * 1e3 / c, *std::min_element(relay.begin(), relay.end()),
-                  *std::max_element(relay.begin(), relay.end()), bc, bc / c);
-      std::printf("{\"suite\":\"%s\",\"mode\":\"%s\",\"sessions\":%u,\"cycles\":%.1f,\"mpps\":%.3f,"
-                  "\"baseline_cycles\":%.1f}\n",
-                  SrtpSuiteName(suite), mode.name, sessions, c, ghz * 1e3 / c, bc);
+      std::printf(
+          "  %-24s %-11s %8.1f cycles/packet %6.2f Mpps (min %.1f max %.1f)  bare rx->tx %6.1f "
+          "cycles (%.2f of it)\n",
+          SrtpSuiteName(suite), mode.name, c, ghz * 1e3 / c,
+          *std::min_element(relay.begin(), relay.end()),
+          *std::max_element(relay.begin(), relay.end()), bc, bc / c);
+      std::printf(
+          "{\"suite\":\"%s\",\"mode\":\"%s\",\"sessions\":%u,\"cycles\":%.1f,\"mpps\":%.3f,"
+          "\"baseline_cycles\":%.1f}\n",
+          SrtpSuiteName(suite), mode.name, sessions, c, ghz * 1e3 / c, bc);
       worker->reset();
       for (auto& sender : senders) factory.Release(&sender);
     }

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   mgmt::service::UnixDataplaneLink link((dir / "run/dataplane.sock").string());
   schema::DataplaneRequest probe;
   probe.set_get_counters(true);
-  for (int i = 0; i < 200 && !link.Call(probe); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && !link.Call(probe); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   auto verifier = mgmt::trust::Verifier::Create(signers.root(), signers.Identity("SN-1"));
   mgmt::store::SystemClock clock;
@@ -91,9 +92,14 @@ int main(int argc, char** argv) {
   testing::TestPki pki;
   const auto server_cred = pki.Issue("sbc-appliance");
   auto server = mgmt::tls::TlsServer::Start(
-      {.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server_cred.cert_pem, .key_pem = server_cred.key_pem,
+      {.port = 0,
+       .ca_pem = pki.ca_pem(),
+       .cert_pem = server_cred.cert_pem,
+       .key_pem = server_cred.key_pem,
        .max_clients = 64},
-      [&](const mgmt::tls::ClientIdentity& who, const std::string& frame) { return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame); });
+      [&](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
+        return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
+      });
   const testing::TlsClientOptions options{.credential = pki.Issue("bench")};
   schema::Request status;
   status.set_rpc(schema::STATUS);
@@ -142,20 +148,26 @@ int main(int argc, char** argv) {
     push_ms.push_back(Ms(Clock::now() - t0));
     schema::Response r;
     if (!reply || !r.ParseFromString(*reply) || r.outcome() != schema::OK || !r.warning().empty()) {
-      std::fprintf(stderr, "push %lu failed: %s %s\n", static_cast<unsigned long>(v), r.error().c_str(), r.warning().c_str());
+      std::fprintf(stderr, "push %lu failed: %s %s\n", static_cast<unsigned long>(v),
+                   r.error().c_str(), r.warning().c_str());
       return 1;
     }
   }
   const auto live = link.Call(probe);
 
-  std::printf("mgmt_bench: %zu COUNTERS calls from %d clients in %.2f s\n", latencies.size(), kClients, load_s);
-  std::printf("  mTLS handshakes (+1 STATUS call) per second, one client: %.0f\n", handshakes_per_s);
-  std::printf("  COUNTERS latency, %d concurrent clients: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", kClients,
-              Percentile(latencies, 0.5), Percentile(latencies, 0.99), Percentile(latencies, 1.0));
-  std::printf("  push-to-live, 10,000-rule bundle (3 pushes): median %.0f ms (min %.0f, max %.0f); dataplane runs version %lu\n",
-              Percentile(push_ms, 0.5), *std::min_element(push_ms.begin(), push_ms.end()),
-              *std::max_element(push_ms.begin(), push_ms.end()),
-              static_cast<unsigned long>(live ? live->rules_version() : 0));
+  std::printf("mgmt_bench: %zu COUNTERS calls from %d clients in %.2f s\n", latencies.size(),
+              kClients, load_s);
+  std::printf("  mTLS handshakes (+1 STATUS call) per second, one client: %.0f\n",
+              handshakes_per_s);
+  std::printf("  COUNTERS latency, %d concurrent clients: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              kClients, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+              Percentile(latencies, 1.0));
+  std::printf(
+      "  push-to-live, 10,000-rule bundle (3 pushes): median %.0f ms (min %.0f, max %.0f); "
+      "dataplane runs version %lu\n",
+      Percentile(push_ms, 0.5), *std::min_element(push_ms.begin(), push_ms.end()),
+      *std::max_element(push_ms.begin(), push_ms.end()),
+      static_cast<unsigned long>(live ? live->rules_version() : 0));
   kill(dataplane, SIGTERM);
   waitpid(dataplane, nullptr, 0);
   server->reset();

@@ -95,14 +95,18 @@ int main(int argc, char** argv) {
   CLI::App app{"rtpengine's userspace SRTP->RTP relay rate, one worker thread"};
   uint32_t sessions = 10000, repeats = 3, packets_per_session = 30;
   std::string rtpengine = "/usr/bin/rtpengine", path = "srtp-to-rtp";
-  app.add_option("--path", path, "srtp-to-rtp (we send SRTP, it decrypts) or rtp-to-srtp (we send RTP, it encrypts)")
+  app.add_option(
+         "--path", path,
+         "srtp-to-rtp (we send SRTP, it decrypts) or rtp-to-srtp (we send RTP, it encrypts)")
       ->check(CLI::IsMember({"srtp-to-rtp", "rtp-to-srtp"}));
   app.add_option("--sessions", sessions);
   app.add_option("--repeats", repeats, "measurements; the median is reported");
-  app.add_option("--packets-per-session", packets_per_session, "distinct SRTP packets prepared per session");
+  app.add_option("--packets-per-session", packets_per_session,
+                 "distinct SRTP packets prepared per session");
   app.add_option("--rtpengine", rtpengine);
   CLI11_PARSE(app, argc, argv);
-  if (access(rtpengine.c_str(), X_OK) != 0) Die(rtpengine + " is missing (tools/setup installs rtpengine-daemon)");
+  if (access(rtpengine.c_str(), X_OK) != 0)
+    Die(rtpengine + " is missing (tools/setup installs rtpengine-daemon)");
   if (srtp_init() != srtp_err_status_ok) Die("libsrtp2");
 
   const int ng = UdpSocket();
@@ -110,9 +114,9 @@ int main(int argc, char** argv) {
   const pid_t child = fork();
   if (child == 0) {
     const std::string listen = "--listen-ng=127.0.0.1:" + std::to_string(ng_port);
-    execl(rtpengine.c_str(), rtpengine.c_str(), "--foreground", "--table=-1", "--interface=127.0.0.1",
-          listen.c_str(), "--num-threads=1", "--port-min=20000", "--port-max=60000", "--log-level=3",
-          "--log-stderr", static_cast<char*>(nullptr));
+    execl(rtpengine.c_str(), rtpengine.c_str(), "--foreground", "--table=-1",
+          "--interface=127.0.0.1", listen.c_str(), "--num-threads=1", "--port-min=20000",
+          "--port-max=60000", "--log-level=3", "--log-stderr", static_cast<char*>(nullptr));
     _exit(127);
   }
   g_rtpengine = child;
@@ -128,27 +132,37 @@ int main(int argc, char** argv) {
   const int caller = encrypt ? sender : receiver, callee = encrypt ? receiver : sender;
   for (uint32_t i = 0; i < sessions; ++i) {
     const std::string call = "bench-" + std::to_string(i);
-    const std::string offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                              std::to_string(PortOf(caller)) + " RTP/AVP 0\r\na=sendrecv\r\n";
-    const std::string to_callee = Ng(ng, ng_port, 2 * int(i), Bencode("command") + Bencode("offer") + Bencode("call-id") + Bencode(call) +
-                                                                Bencode("from-tag") + Bencode("a") + Bencode("sdp") + Bencode(offer) +
-                                                                Bencode("transport-protocol") + Bencode("RTP/SAVP") + Bencode("ICE") +
-                                                                Bencode("remove"));
+    const std::string offer =
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+        std::to_string(PortOf(caller)) + " RTP/AVP 0\r\na=sendrecv\r\n";
+    const std::string to_callee =
+        Ng(ng, ng_port, 2 * int(i),
+           Bencode("command") + Bencode("offer") + Bencode("call-id") + Bencode(call) +
+               Bencode("from-tag") + Bencode("a") + Bencode("sdp") + Bencode(offer) +
+               Bencode("transport-protocol") + Bencode("RTP/SAVP") + Bencode("ICE") +
+               Bencode("remove"));
     std::smatch m;
-    if (!std::regex_search(to_callee, m, std::regex("m=audio ([0-9]+) RTP/SAVP"))) Die("offer: " + to_callee);
+    if (!std::regex_search(to_callee, m, std::regex("m=audio ([0-9]+) RTP/SAVP")))
+      Die("offer: " + to_callee);
     targets[i] = uint16_t(std::stoi(m[1]));
     if (!std::regex_search(to_callee, m, std::regex("a=crypto:([0-9]+) AES_CM_128_HMAC_SHA1_80 ")))
       Die("offer without AES_CM_128_HMAC_SHA1_80");
     const std::string tag = m[1];
     unsigned char key[30];
     for (auto& b : key) b = uint8_t(rng());
-    const std::string answer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                               std::to_string(PortOf(callee)) + " RTP/SAVP 0\r\na=crypto:" + tag +
-                               " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(std::string(reinterpret_cast<char*>(key), 30)) + "\r\na=sendrecv\r\n";
-    const std::string to_caller = Ng(ng, ng_port, 2 * int(i) + 1, Bencode("command") + Bencode("answer") + Bencode("call-id") + Bencode(call) + Bencode("from-tag") + Bencode("a") +
-                                              Bencode("to-tag") + Bencode("b") + Bencode("sdp") + Bencode(answer));
+    const std::string answer =
+        "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+        std::to_string(PortOf(callee)) + " RTP/SAVP 0\r\na=crypto:" + tag +
+        " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(std::string(reinterpret_cast<char*>(key), 30)) +
+        "\r\na=sendrecv\r\n";
+    const std::string to_caller =
+        Ng(ng, ng_port, 2 * int(i) + 1,
+           Bencode("command") + Bencode("answer") + Bencode("call-id") + Bencode(call) +
+               Bencode("from-tag") + Bencode("a") + Bencode("to-tag") + Bencode("b") +
+               Bencode("sdp") + Bencode(answer));
     if (encrypt) {  // the caller sends to the port rtpengine answers it with
-      if (!std::regex_search(to_caller, m, std::regex("m=audio ([0-9]+) RTP/AVP"))) Die("answer: " + to_caller);
+      if (!std::regex_search(to_caller, m, std::regex("m=audio ([0-9]+) RTP/AVP")))
+        Die("answer: " + to_caller);
       targets[i] = uint16_t(std::stoi(m[1]));
     }
     // What we, the callee, send: SRTP under our key.
@@ -163,8 +177,12 @@ int main(int argc, char** argv) {
     for (uint32_t p = 0; p < packets_per_session * (repeats + 1); ++p) {
       const uint16_t seq = uint16_t(p + 1);
       const uint32_t ts = 160u * seq, ssrc = 0x1000 + i;
-      std::string pkt = {char(0x80), 0, char(seq >> 8), char(seq), char(ts >> 24), char(ts >> 16), char(ts >> 8),
-                         char(ts), char(ssrc >> 24), char(ssrc >> 16), char(ssrc >> 8), char(ssrc)};
+      std::string pkt = {char(0x80),       0,
+                         char(seq >> 8),   char(seq),
+                         char(ts >> 24),   char(ts >> 16),
+                         char(ts >> 8),    char(ts),
+                         char(ssrc >> 24), char(ssrc >> 16),
+                         char(ssrc >> 8),  char(ssrc)};
       pkt.resize(12 + 160, char(p));
       int len = int(pkt.size());
       pkt.resize(pkt.size() + SRTP_MAX_TRAILER_LEN);
@@ -175,8 +193,10 @@ int main(int argc, char** argv) {
     srtp_dealloc(session);
   }
   const char* shown = encrypt ? "RTP->SRTP" : "SRTP->RTP";
-  std::printf("rtpengine_bench: %u sessions set up; %s (AES_CM_128_HMAC_SHA1_80), 172-byte RTP, "
-              "rtpengine --num-threads=1 on loopback\n", sessions, shown);
+  std::printf(
+      "rtpengine_bench: %u sessions set up; %s (AES_CM_128_HMAC_SHA1_80), 172-byte RTP, "
+      "rtpengine --num-threads=1 on loopback\n",
+      sessions, shown);
 
   std::atomic<uint64_t> received{0};
   std::atomic<bool> stop{false};
@@ -209,7 +229,8 @@ int main(int argc, char** argv) {
       const uint32_t p = r * packets_per_session + round;  // sequence numbers only go up
       for (uint32_t i = 0; i < sessions; ++i) {
         to.sin_port = htons(targets[i]);
-        (void)sendto(sender, wire[i][p].data(), wire[i][p].size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        (void)sendto(sender, wire[i][p].data(), wire[i][p].size(), 0,
+                     reinterpret_cast<sockaddr*>(&to), sizeof(to));
       }
     }
     // Until nothing more comes out for 200 ms: then the last relayed packet was seen.
@@ -234,11 +255,15 @@ int main(int argc, char** argv) {
   waitpid(child, nullptr, 0);
   std::sort(rates.begin(), rates.end());
   const double median = rates[rates.size() / 2];
-  std::printf("  rtpengine %s: %.3f Mpps relayed (median of %u; min %.3f max %.3f), "
-              "%.0f cycles/packet at 2.60 GHz if one core\n",
-              shown, median / 1e6, repeats, rates.front() / 1e6, rates.back() / 1e6, 2.6e9 / median);
-  std::printf("{\"rtpengine_%s_mpps\":%.4f,\"sessions\":%u,\"throughput_pps\":{\"median\":%.0f,\"min\":%.0f,"
-              "\"max\":%.0f}}\n",
-              encrypt ? "rtp_to_srtp" : "srtp_to_rtp", median / 1e6, sessions, median, rates.front(), rates.back());
+  std::printf(
+      "  rtpengine %s: %.3f Mpps relayed (median of %u; min %.3f max %.3f), "
+      "%.0f cycles/packet at 2.60 GHz if one core\n",
+      shown, median / 1e6, repeats, rates.front() / 1e6, rates.back() / 1e6, 2.6e9 / median);
+  std::printf(
+      "{\"rtpengine_%s_mpps\":%.4f,\"sessions\":%u,\"throughput_pps\":{\"median\":%.0f,\"min\":%."
+      "0f,"
+      "\"max\":%.0f}}\n",
+      encrypt ? "rtp_to_srtp" : "srtp_to_rtp", median / 1e6, sessions, median, rates.front(),
+      rates.back());
   return 0;
 }

@@ -3,9 +3,9 @@
 // SRTP->RTP and SRTP->SRTP (decrypt with one key, encrypt with another), across
 // 10,000 streams, 172-byte RTP packets (160-byte payload), bursts of 32. Baseline in
 // the same run: the device alone re-running prepared encrypt ops of the same
-// suite, with the same prefetch of their sessions (its ceiling on this core). Only the engine calls are timed; the harness's own work
-// between them (advancing sequence numbers, making fresh SRTP input) is not.
-// No packet I/O here: the relay's end-to-end figure is another bench.
+// suite, with the same prefetch of their sessions (its ceiling on this core). Only the engine calls
+// are timed; the harness's own work between them (advancing sequence numbers, making fresh SRTP
+// input) is not. No packet I/O here: the relay's end-to-end figure is another bench.
 //
 //   cmake --preset release && cmake --build --preset release --target srtp_bench
 //   build/release/tests/bench/srtp_bench --streams 10000 --rounds 200 --repeats 5
@@ -63,11 +63,13 @@ struct Bench {
     SrtpDone done[SrtpBatch::kMaxBurst];
     const uint64_t start = timed ? rte_rdtsc_precise() : 0;
     for (uint16_t k = 0; k < n; ++k)
-      if (batch->Add(packets[first + k], kOffset, false, stream(first + k), k) != SrtpResult::kOk) Die("refused");
+      if (batch->Add(packets[first + k], kOffset, false, stream(first + k), k) != SrtpResult::kOk)
+        Die("refused");
     const uint16_t got = batch->Run(done);
     const uint64_t cycles = timed ? rte_rdtsc_precise() - start : 0;
     for (uint16_t k = 0; k < got; ++k)
-      if (done[k].result != SrtpResult::kOk) Die(std::string("engine: ") + SrtpResultName(done[k].result));
+      if (done[k].result != SrtpResult::kOk)
+        Die(std::string("engine: ") + SrtpResultName(done[k].result));
     return cycles;
   }
   void NextSeq(size_t first, uint16_t n) {
@@ -90,7 +92,8 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"SRTP engine cycles per packet on one core, with the crypto device alone as baseline"};
+  CLI::App app{
+      "SRTP engine cycles per packet on one core, with the crypto device alone as baseline"};
   uint32_t streams = 10000, rounds = 200, repeats = 5;
   app.add_option("--streams", streams, "concurrent sessions (one packet each in flight)");
   app.add_option("--rounds", rounds, "passes over all packets per measurement");
@@ -99,17 +102,21 @@ int main(int argc, char** argv) {
 
   sbc::bench::InitEal("srtp_bench", 1024);
   if (rte_vdev_init("crypto_aesni_mb_bench", nullptr) != 0) Die("crypto_aesni_mb vdev");
-  auto device = sbc::drivers::crypto::CryptoDevice::Open(
-      {.name = "crypto_aesni_mb_bench", .queue_pairs = 2, .sessions = 6 * streams + 64, .ops = 1024});
+  auto device = sbc::drivers::crypto::CryptoDevice::Open({.name = "crypto_aesni_mb_bench",
+                                                          .queue_pairs = 2,
+                                                          .sessions = 6 * streams + 64,
+                                                          .ops = 1024});
   if (!device) Die(device.error());
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_mbufs", streams + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 512, 0);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("bench_mbufs", streams + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 512, 0);
   if (pool == nullptr) Die("mbuf pool");
   SrtpStreamFactory factory((*device)->id(), 1, (*device)->session_pool(), (*device)->op_pool());
   SrtpBatch batch((*device)->id(), 0, (*device)->op_pool(), (*device)->session_pool());
   const double ghz = double(rte_get_tsc_hz()) / 1e9;
-  std::printf("srtp_bench: %u streams, %u-byte RTP (160-byte payload), bursts of %u, 1 core, TSC %.2f GHz; "
-              "crypto session private data %u bytes, SrtpStream %zu bytes\n",
-              streams, kRtpBytes, kBurst, ghz, (*device)->session_bytes(), sizeof(SrtpStream));
+  std::printf(
+      "srtp_bench: %u streams, %u-byte RTP (160-byte payload), bursts of %u, 1 core, TSC %.2f GHz; "
+      "crypto session private data %u bytes, SrtpStream %zu bytes\n",
+      streams, kRtpBytes, kBurst, ghz, (*device)->session_bytes(), sizeof(SrtpStream));
 
   std::mt19937 rng(5);
   for (SrtpSuite suite : {SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAeadAes128Gcm}) {
@@ -136,7 +143,8 @@ int main(int argc, char** argv) {
       uint8_t* rtp = p + kOffset;
       rtp[0] = 0x80, rtp[1] = 0;
       const uint32_t ssrc = 0x10000000u + i;
-      rtp[8] = uint8_t(ssrc >> 24), rtp[9] = uint8_t(ssrc >> 16), rtp[10] = uint8_t(ssrc >> 8), rtp[11] = uint8_t(ssrc);
+      rtp[8] = uint8_t(ssrc >> 24), rtp[9] = uint8_t(ssrc >> 16), rtp[10] = uint8_t(ssrc >> 8),
+      rtp[11] = uint8_t(ssrc);
       for (int k = 12; k < kRtpBytes; ++k) rtp[k] = uint8_t(rng());
       bench.packets.push_back(m);
       bench.seq.push_back(0);
@@ -153,13 +161,13 @@ int main(int argc, char** argv) {
         for (size_t first = 0; first < streams; first += kBurst) {
           const uint16_t k = uint16_t(std::min<size_t>(kBurst, streams - first));
           bench.NextSeq(first, k);
-          c1 += bench.Pass(first, k, protect_a, true);       // RTP -> SRTP
-          c2 += bench.Pass(first, k, unprotect_a, true);     // SRTP -> RTP
+          c1 += bench.Pass(first, k, protect_a, true);    // RTP -> SRTP
+          c2 += bench.Pass(first, k, unprotect_a, true);  // SRTP -> RTP
           bench.NextSeq(first, k);
-          bench.Pass(first, k, protect_a, false);            // fresh SRTP input, untimed
-          c3 += bench.Pass(first, k, unprotect_a, true);     // SRTP -> SRTP: decrypt A ...
-          c3 += bench.Pass(first, k, protect_b, true);       // ... encrypt B
-          bench.TrimTags(first, k, tag);                     // back to plain length for the next round
+          bench.Pass(first, k, protect_a, false);         // fresh SRTP input, untimed
+          c3 += bench.Pass(first, k, unprotect_a, true);  // SRTP -> SRTP: decrypt A ...
+          c3 += bench.Pass(first, k, protect_b, true);    // ... encrypt B
+          bench.TrimTags(first, k, tag);                  // back to plain length for the next round
           n += k;
         }
       }
@@ -172,7 +180,8 @@ int main(int argc, char** argv) {
       uint64_t cd = 0, nd = 0;
       for (uint32_t round = 0; round < rounds; ++round) {
         for (size_t first = 0; first + kBurst <= streams; first += kBurst) {
-          if (rte_crypto_op_bulk_alloc((*device)->op_pool(), RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops.data(), kBurst) != kBurst)
+          if (rte_crypto_op_bulk_alloc((*device)->op_pool(), RTE_CRYPTO_OP_TYPE_SYMMETRIC,
+                                       ops.data(), kBurst) != kBurst)
             Die("ops");
           for (uint16_t k = 0; k < kBurst; ++k) {
             rte_crypto_op* op = ops[k];
@@ -193,13 +202,18 @@ int main(int argc, char** argv) {
           }
           const uint64_t start = rte_rdtsc_precise();
           // As the engine does: the burst's sessions are asked for up front.
-          const uint32_t lines = std::min<uint32_t>(32, ((*device)->session_pool()->elt_size + 63) / 64);
+          const uint32_t lines =
+              std::min<uint32_t>(32, ((*device)->session_pool()->elt_size + 63) / 64);
           for (rte_crypto_op* op : ops)
-            for (uint32_t l = 0; l < lines; ++l) rte_prefetch0(static_cast<const char*>(op->sym->session) + 64 * l);
+            for (uint32_t l = 0; l < lines; ++l)
+              rte_prefetch0(static_cast<const char*>(op->sym->session) + 64 * l);
           uint16_t sent = 0, got = 0;
-          while (sent < kBurst) sent += rte_cryptodev_enqueue_burst((*device)->id(), 0, ops.data() + sent, kBurst - sent);
+          while (sent < kBurst)
+            sent +=
+                rte_cryptodev_enqueue_burst((*device)->id(), 0, ops.data() + sent, kBurst - sent);
           std::vector<rte_crypto_op*> back(kBurst);
-          while (got < kBurst) got += rte_cryptodev_dequeue_burst((*device)->id(), 0, back.data() + got, kBurst - got);
+          while (got < kBurst)
+            got += rte_cryptodev_dequeue_burst((*device)->id(), 0, back.data() + got, kBurst - got);
           cd += rte_rdtsc_precise() - start;
           nd += kBurst;
           for (rte_crypto_op* op : back) rte_crypto_op_free(op);
@@ -210,12 +224,14 @@ int main(int argc, char** argv) {
     const double base = Median(device_only);
     auto line = [&](const char* mode, const std::vector<double>& v) {
       const double c = Median(v);
-      std::printf("  %-24s %-22s %8.1f cycles/packet %7.2f Mpps  (min %.1f max %.1f; %.2fx the device alone)\n",
-                  SrtpSuiteName(suite), mode, c, ghz * 1e3 / c, *std::min_element(v.begin(), v.end()),
-                  *std::max_element(v.begin(), v.end()), c / base);
+      std::printf(
+          "  %-24s %-22s %8.1f cycles/packet %7.2f Mpps  (min %.1f max %.1f; %.2fx the device "
+          "alone)\n",
+          SrtpSuiteName(suite), mode, c, ghz * 1e3 / c, *std::min_element(v.begin(), v.end()),
+          *std::max_element(v.begin(), v.end()), c / base);
     };
-    std::printf("  %-24s %-22s %8.1f cycles/packet %7.2f Mpps\n", SrtpSuiteName(suite), "device alone (encrypt)", base,
-                ghz * 1e3 / base);
+    std::printf("  %-24s %-22s %8.1f cycles/packet %7.2f Mpps\n", SrtpSuiteName(suite),
+                "device alone (encrypt)", base, ghz * 1e3 / base);
     line("RTP->SRTP", rtp_to_srtp);
     line("SRTP->RTP", srtp_to_rtp);
     line("SRTP->SRTP", srtp_to_srtp);

@@ -36,7 +36,8 @@ class RemoveTestDir : public ::testing::Environment {
     std::filesystem::remove_all(TestDir(), ec);
   }
 };
-[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTestDir);
+[[maybe_unused]] const auto* const kCleanup =
+    ::testing::AddGlobalTestEnvironment(new RemoveTestDir);
 
 // Writes `text` to a fresh file named `name` in this process's temp dir.
 std::filesystem::path WriteBoard(const std::string& name, const std::string& text) {
@@ -84,8 +85,8 @@ TEST(BoardLoaderTest, EveryShippedBoardValidates) {
     if (entry.path().extension() != ".textproto") continue;
     ++boards;
     auto board = LoadBoard(entry.path());
-    EXPECT_TRUE(board.has_value()) << entry.path() << ": "
-                                   << ::testing::PrintToString(board.error());
+    EXPECT_TRUE(board.has_value())
+        << entry.path() << ": " << ::testing::PrintToString(board.error());
   }
   EXPECT_GE(boards, 2);
 }
@@ -105,8 +106,8 @@ TEST(BoardLoaderTest, SyntaxErrorNamesLineAndColumn) {
 }
 
 TEST(BoardLoaderTest, UnknownFieldIsRefused) {
-  const auto path = WriteBoard("unknown.textproto",
-                                SimWith("ports { name: \"wan0\"", "ports { nmae: \"wan0\""));
+  const auto path =
+      WriteBoard("unknown.textproto", SimWith("ports { name: \"wan0\"", "ports { nmae: \"wan0\""));
   auto board = LoadBoard(path);
   ASSERT_FALSE(board.has_value());
   EXPECT_THAT(board.error()[0], HasSubstr("has no field named \"nmae\""));
@@ -153,12 +154,14 @@ TEST_P(InvalidBoardTest, IsRefusedWithFieldPathAndReason) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, InvalidBoardTest,
     ::testing::Values(
-        InvalidCase{"unknown_vdev", "net_ring1", "net_foo1", "ports[1].vdev: unknown driver \"net_foo\""},
+        InvalidCase{"unknown_vdev", "net_ring1", "net_foo1",
+                    "ports[1].vdev: unknown driver \"net_foo\""},
         InvalidCase{"vdev_no_instance", "net_ring1", "net_ring",
                     "ports[1].vdev: \"net_ring\" needs an instance number, e.g. net_ring0"},
         InvalidCase{"duplicate_vdev", "net_ring1", "net_ring0",
                     "ports[1].vdev: \"net_ring0\" is used by another port"},
-        InvalidCase{"no_device", "vdev: \"net_ring1\" ", "", "ports[1]: needs a device: vdev or pci"},
+        InvalidCase{"no_device", "vdev: \"net_ring1\" ", "",
+                    "ports[1]: needs a device: vdev or pci"},
         InvalidCase{"bad_pci", "vdev: \"net_ring1\"", "pci: \"3b:00.1\"",
                     "ports[1].pci: \"3b:00.1\" is not a PCI address like 0000:3b:00.0"},
         InvalidCase{"bad_port_name", "name: \"lan0\"", "name: \"LAN 0\"",

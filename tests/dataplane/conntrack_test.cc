@@ -53,7 +53,8 @@ TEST(ConntrackSweepTest, AnEmptyTableYieldsNothingAndASparseOneEveryEntryOncePer
   (*table)->Remove(*added.begin());
   added.erase(added.begin());
   const std::multiset<int32_t> after = OnePass(**table, words);
-  EXPECT_EQ(std::set<int32_t>(after.begin(), after.end()), added) << "a removed entry is not swept again";
+  EXPECT_EQ(std::set<int32_t>(after.begin(), after.end()), added)
+      << "a removed entry is not swept again";
 }
 
 }  // namespace

@@ -74,8 +74,10 @@ class TablesTest : public ::testing::Test {
       k.src_port = rte_cpu_to_be_16(p.sport);
       k.dst_port = rte_cpu_to_be_16(p.dport);
       const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&k)};
-      if (sources) tables_->ClassifySources6(data, &result, 1);
-      else tables_->ClassifyRules6(data, &result, 1);
+      if (sources)
+        tables_->ClassifySources6(data, &result, 1);
+      else
+        tables_->ClassifyRules6(data, &result, 1);
     } else {
       AclKey4 k{};
       k.protocol = p.protocol;
@@ -87,8 +89,10 @@ class TablesTest : public ::testing::Test {
       k.src_port = rte_cpu_to_be_16(p.sport);
       k.dst_port = rte_cpu_to_be_16(p.dport);
       const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&k)};
-      if (sources) tables_->ClassifySources4(data, &result, 1);
-      else tables_->ClassifyRules4(data, &result, 1);
+      if (sources)
+        tables_->ClassifySources4(data, &result, 1);
+      else
+        tables_->ClassifyRules4(data, &result, 1);
     }
     return static_cast<int>(result) - 1;
   }
@@ -146,8 +150,12 @@ TEST_F(TablesTest, IcmpTypesMatchAnyCode) {
   r.icmp_types = {8};
   spec.rules = {r};
   Build(spec);
-  EXPECT_EQ(Match({.src = "198.51.100.7", .dst = "192.0.2.1", .protocol = 1, .sport = 8 << 8, .dport = 77}), 0);
-  EXPECT_EQ(Match({.src = "198.51.100.7", .dst = "192.0.2.1", .protocol = 1, .sport = 13 << 8}), -1);
+  EXPECT_EQ(
+      Match(
+          {.src = "198.51.100.7", .dst = "192.0.2.1", .protocol = 1, .sport = 8 << 8, .dport = 77}),
+      0);
+  EXPECT_EQ(Match({.src = "198.51.100.7", .dst = "192.0.2.1", .protocol = 1, .sport = 13 << 8}),
+            -1);
 }
 
 TEST_F(TablesTest, LaterFragmentsMatchOnlyRulesThatAllowThem) {
@@ -156,10 +164,20 @@ TEST_F(TablesTest, LaterFragmentsMatchOnlyRulesThatAllowThem) {
   r.destination_ports = {{5060, 5060}};
   spec.rules = {r};
   Build(spec);
-  EXPECT_EQ(Match({.src = "198.51.100.7", .dst = "192.0.2.1", .sport = 0, .dport = 0, .later_fragment = true}), -1);
+  EXPECT_EQ(Match({.src = "198.51.100.7",
+                   .dst = "192.0.2.1",
+                   .sport = 0,
+                   .dport = 0,
+                   .later_fragment = true}),
+            -1);
   spec.rules[0].allow_fragments = true;
   Build(spec);
-  EXPECT_EQ(Match({.src = "198.51.100.7", .dst = "192.0.2.1", .sport = 0, .dport = 0, .later_fragment = true}), 0);
+  EXPECT_EQ(Match({.src = "198.51.100.7",
+                   .dst = "192.0.2.1",
+                   .sport = 0,
+                   .dport = 0,
+                   .later_fragment = true}),
+            0);
 }
 
 TEST_F(TablesTest, SourcesMustBelongToTheIngressZone) {

@@ -36,14 +36,18 @@ class FirewallWorkerTest : public ::testing::Test {
   void SetUp() override {
     static int serial = 0;
     const std::string id = std::to_string(serial++);
-    pool_ = rte_pktmbuf_pool_create(("fwt_pool" + id).c_str(), 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    pool_ = rte_pktmbuf_pool_create(("fwt_pool" + id).c_str(), 1023, 0, 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
     for (int p = 0; p < 2; ++p) {
-      rx_[p] = rte_ring_create(("fwt_rx" + id + "_" + std::to_string(p)).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      tx_[p] = rte_ring_create(("fwt_tx" + id + "_" + std::to_string(p)).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      rx_[p] = rte_ring_create(("fwt_rx" + id + "_" + std::to_string(p)).c_str(), 256, 0,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+      tx_[p] = rte_ring_create(("fwt_tx" + id + "_" + std::to_string(p)).c_str(), 256, 0,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
       ASSERT_NE(rx_[p], nullptr);
       ASSERT_NE(tx_[p], nullptr);
-      const int port = rte_eth_from_rings(("fwt_port" + id + "_" + std::to_string(p)).c_str(), &rx_[p], 1, &tx_[p], 1, 0);
+      const int port = rte_eth_from_rings(("fwt_port" + id + "_" + std::to_string(p)).c_str(),
+                                          &rx_[p], 1, &tx_[p], 1, 0);
       ASSERT_GE(port, 0);
       port_[p] = uint16_t(port);
       rte_eth_conf conf{};
@@ -55,8 +59,9 @@ class FirewallWorkerTest : public ::testing::Test {
     auto slot = TableSlot::Create(1);
     ASSERT_TRUE(slot.has_value()) << slot.error();
     slot_ = std::move(*slot);
-    const WireLink links[2] = {{.rx_port_id = port_[0], .tx_port_id = port_[1], .rx_slot = 0, .tx_slot = 1},
-                               {.rx_port_id = port_[1], .tx_port_id = port_[0], .rx_slot = 1, .tx_slot = 0}};
+    const WireLink links[2] = {
+        {.rx_port_id = port_[0], .tx_port_id = port_[1], .rx_slot = 0, .tx_slot = 1},
+        {.rx_port_id = port_[1], .tx_port_id = port_[0], .rx_slot = 1, .tx_slot = 0}};
     auto worker = FirewallWorker::Create(links, *slot_, 0, 1024, nullptr, &clock_);
     ASSERT_TRUE(worker.has_value()) << worker.error();
     worker_ = std::move(*worker);
@@ -89,7 +94,8 @@ class FirewallWorkerTest : public ::testing::Test {
   }
   // One poll with `specs` waiting on port 0: how many crossed to port 1.
   size_t Poll(const std::vector<FrameSpec>& specs) {
-    for (const FrameSpec& s : specs) EXPECT_EQ(rte_ring_enqueue(rx_[0], testing::BuildFrame(pool_, s)), 0);
+    for (const FrameSpec& s : specs)
+      EXPECT_EQ(rte_ring_enqueue(rx_[0], testing::BuildFrame(pool_, s)), 0);
     worker_->PollOnce();
     return Take(tx_[1]);
   }
@@ -116,8 +122,10 @@ TEST_F(FirewallWorkerTest, TwoPacketsOfAnExpiredFlowInOneBurstRemoveItOnce) {
   const FrameSpec a = Udp("198.51.100.7", "192.0.2.10", 40000, 5060);
   ASSERT_EQ(Poll({a}), 1u);
   Advance(11);
-  ASSERT_EQ(Poll({Udp("198.51.100.7", "192.0.2.10", 40001, 5060)}), 1u) << "a has expired but is still held";
-  ASSERT_EQ(worker_->flows(), 2u) << "the sweep has not met a yet (it looks at 64 positions a poll)";
+  ASSERT_EQ(Poll({Udp("198.51.100.7", "192.0.2.10", 40001, 5060)}), 1u)
+      << "a has expired but is still held";
+  ASSERT_EQ(worker_->flows(), 2u)
+      << "the sweep has not met a yet (it looks at 64 positions a poll)";
   EXPECT_EQ(Poll({a, a}), 2u);
   EXPECT_EQ(worker_->flows(), 2u);
   EXPECT_EQ(Poll({Udp("198.51.100.7", "192.0.2.10", 40002, 5060)}), 0u);

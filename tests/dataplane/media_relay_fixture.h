@@ -40,15 +40,28 @@ inline SrtpMasterKey RandomMaster(std::mt19937& rng) {
   return m;
 }
 
-inline Bytes Rtp(uint32_t ssrc, uint16_t seq, uint32_t ts, std::mt19937& rng, size_t payload = 160) {
-  Bytes p = {0x80, 0x00, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8),
-             uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+inline Bytes Rtp(uint32_t ssrc, uint16_t seq, uint32_t ts, std::mt19937& rng,
+                 size_t payload = 160) {
+  Bytes p = {0x80,
+             0x00,
+             uint8_t(seq >> 8),
+             uint8_t(seq),
+             uint8_t(ts >> 24),
+             uint8_t(ts >> 16),
+             uint8_t(ts >> 8),
+             uint8_t(ts),
+             uint8_t(ssrc >> 24),
+             uint8_t(ssrc >> 16),
+             uint8_t(ssrc >> 8),
+             uint8_t(ssrc)};
   for (size_t i = 0; i < payload; ++i) p.push_back(uint8_t(rng()));
   return p;
 }
 
 inline Bytes Rtcp(uint32_t ssrc) {
-  Bytes p = {0x80, 200, 0x00, 0x06, uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  Bytes p = {
+      0x80,         200, 0x00, 0x06, uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8),
+      uint8_t(ssrc)};
   for (int i = 0; i < 20; ++i) p.push_back(uint8_t(i));
   return p;
 }
@@ -64,13 +77,14 @@ class MediaRelayTest : public ::testing::Test {
   static void TearDownTestSuite() { bed_.Close(); }
   void SetUp() override {
     budget_ = std::make_unique<ExtraSessionBudget>(extra_session_limit_);
-    factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(), device_->op_pool(),
-                                                   budget_.get());
+    factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(),
+                                                   device_->op_pool(), budget_.get());
     auto table = MediaTable::Create(64, nullptr, factory_.get());
     ASSERT_TRUE(table.has_value()) << table.error();
     table_ = std::move(*table);
     relay_ = std::make_unique<MediaRelay>(
-        *table_, MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool(), budget_.get()});
+        *table_,
+        MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool(), budget_.get()});
     macs_[kSlotA] = {{0x02, 0xaa, 0, 0, 0, 0x01}};
     macs_[kSlotB] = {{0x02, 0xbb, 0, 0, 0, 0x01}};
   }
@@ -125,7 +139,9 @@ class MediaRelayTest : public ::testing::Test {
     s.our_key = RandomMaster(rng_);
     MediaSessionSpec spec{.id = id};
     spec.legs[0] = {.local = s.a_local, .remote = s.a_remote, .port_slot = kSlotA};
-    spec.legs[1] = {.local = s.b_local, .port_slot = kSlotB, .srtp_from_leg = Keys(s.phone_key),
+    spec.legs[1] = {.local = s.b_local,
+                    .port_slot = kSlotB,
+                    .srtp_from_leg = Keys(s.phone_key),
                     .srtp_to_leg = Keys(s.our_key)};
     const auto added = table_->Add(spec);
     EXPECT_TRUE(added.has_value()) << added.error();
@@ -142,7 +158,8 @@ class MediaRelayTest : public ::testing::Test {
     bool checksums_ok = false;
   };
   Result Send(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
-    const testing::FrameSpec spec = testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
+    const testing::FrameSpec spec =
+        testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
     rte_mbuf* f = testing::BuildFrame(pool_, spec);
     PacketMeta meta;
     EXPECT_EQ(ParseFrame(f, &meta), kNotDropped);

@@ -35,7 +35,8 @@ Bytes Payload() {
 
 // A datagram from leg A's remote to its relay port.
 FrameSpec FromA(bool v6, Bytes payload = Payload()) {
-  return v6 ? testing::UdpDatagram(kA6.address, kA6.port, kALocal6.address, kALocal6.port, payload, true)
+  return v6 ? testing::UdpDatagram(kA6.address, kA6.port, kALocal6.address, kALocal6.port, payload,
+                                   true)
             : testing::UdpDatagram(kA4.address, kA4.port, kALocal4.address, kALocal4.port, payload);
 }
 
@@ -47,8 +48,10 @@ void SetUdpLength(uint8_t* udp, uint16_t length) {
 // The frame the relay must send to B: from our relay port on B's side to B, a bare IP
 // header, TTL 64, both checksums; B's link address as learnt, ours as the source.
 Bytes ToB(bool v6, const Bytes& payload, rte_mempool* pool) {
-  FrameSpec spec = v6 ? testing::UdpDatagram(kBLocal6.address, kBLocal6.port, kB6.address, kB6.port, payload, true)
-                      : testing::UdpDatagram(kBLocal4.address, kBLocal4.port, kB4.address, kB4.port, payload);
+  FrameSpec spec =
+      v6 ? testing::UdpDatagram(kBLocal6.address, kBLocal6.port, kB6.address, kB6.port, payload,
+                                true)
+         : testing::UdpDatagram(kBLocal4.address, kBLocal4.port, kB4.address, kB4.port, payload);
   spec.ttl = 64;
   rte_mbuf* m = testing::BuildFrame(pool, spec);
   uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
@@ -82,14 +85,16 @@ class MediaLengthTest : public MediaRelayTest, public ::testing::WithParamInterf
     MediaRelayTest::SetUp();
     for (bool v6 : {false, true}) {
       MediaSessionSpec spec{.id = v6 ? 2u : 1u};
-      spec.legs[0] = {.local = v6 ? kALocal6 : kALocal4, .remote = v6 ? kA6 : kA4, .port_slot = kSlotA};
-      spec.legs[1] = {.local = v6 ? kBLocal6 : kBLocal4, .remote = v6 ? kB6 : kB4, .port_slot = kSlotB};
+      spec.legs[0] = {
+          .local = v6 ? kALocal6 : kALocal4, .remote = v6 ? kA6 : kA4, .port_slot = kSlotA};
+      spec.legs[1] = {
+          .local = v6 ? kBLocal6 : kBLocal4, .remote = v6 ? kB6 : kB4, .port_slot = kSlotB};
       ASSERT_TRUE(table_->Add(spec).has_value());
       // Each side speaks once, so both link addresses are known.
-      const FrameSpec from_b = v6 ? testing::UdpDatagram(kB6.address, kB6.port, kBLocal6.address, kBLocal6.port,
-                                                         Payload(), true)
-                                  : testing::UdpDatagram(kB4.address, kB4.port, kBLocal4.address, kBLocal4.port,
-                                                         Payload());
+      const FrameSpec from_b = v6 ? testing::UdpDatagram(kB6.address, kB6.port, kBLocal6.address,
+                                                         kBLocal6.port, Payload(), true)
+                                  : testing::UdpDatagram(kB4.address, kB4.port, kBLocal4.address,
+                                                         kBLocal4.port, Payload());
       ASSERT_EQ(RelayFrame(from_b).verdict, DropReason::kMediaLegNotReady);
       ASSERT_EQ(RelayFrame(FromA(v6)).verdict, kNotDropped);
     }
@@ -134,27 +139,33 @@ INSTANTIATE_TEST_SUITE_P(
                      });
                    },
                    kNotDropped, DropReason::kMediaFragment},
-        LengthCase{"v4_first_fragment_of_a_true_length",
-                   [] { return Edited(FromA(false), [](FrameSpec& s) { s.more_fragments = true; }); }, kNotDropped,
-                   DropReason::kMediaFragment},
-        LengthCase{"v4_later_fragment_is_the_firewalls",
-                   [] { return Edited(FromA(false), [](FrameSpec& s) { s.fragment_offset = 185; }); }, kNotDropped,
-                   kNotDropped, true},
+        LengthCase{
+            "v4_first_fragment_of_a_true_length",
+            [] { return Edited(FromA(false), [](FrameSpec& s) { s.more_fragments = true; }); },
+            kNotDropped, DropReason::kMediaFragment},
+        LengthCase{
+            "v4_later_fragment_is_the_firewalls",
+            [] { return Edited(FromA(false), [](FrameSpec& s) { s.fragment_offset = 185; }); },
+            kNotDropped, kNotDropped, true},
         LengthCase{"v6_first_fragment_udp_length_65535",
                    [] {
                      return Edited(FromA(true), [](FrameSpec& s) {
                        s.more_fragments = true;
-                       s.mutate = [](uint8_t* f, uint16_t) { SetUdpLength(f + 14 + 40 + 8, 65535); };
+                       s.mutate = [](uint8_t* f, uint16_t) {
+                         SetUdpLength(f + 14 + 40 + 8, 65535);
+                       };
                      });
                    },
                    kNotDropped, DropReason::kMediaFragment},
-        LengthCase{"v6_first_fragment_of_a_true_length",
-                   [] { return Edited(FromA(true), [](FrameSpec& s) { s.more_fragments = true; }); }, kNotDropped,
-                   DropReason::kMediaFragment},
+        LengthCase{
+            "v6_first_fragment_of_a_true_length",
+            [] { return Edited(FromA(true), [](FrameSpec& s) { s.more_fragments = true; }); },
+            kNotDropped, DropReason::kMediaFragment},
         LengthCase{"udp_length_beyond_the_frame",
                    [] {
-                     return Edited(FromA(false),
-                                   [](FrameSpec& s) { s.mutate = [](uint8_t* f, uint16_t) { SetUdpLength(f + 34, 500); }; });
+                     return Edited(FromA(false), [](FrameSpec& s) {
+                       s.mutate = [](uint8_t* f, uint16_t) { SetUdpLength(f + 34, 500); };
+                     });
                    },
                    DropReason::kBadUdpLength},
         LengthCase{"udp_length_short_of_the_frame_trims_the_rest",
@@ -170,8 +181,13 @@ INSTANTIATE_TEST_SUITE_P(
                      return ToB(false, p, pool);
                    }},
         LengthCase{"v4_options_are_not_relayed",
-                   [] { return Edited(FromA(false), [](FrameSpec& s) { s.ipv4_options = {1, 1, 1, 1}; }); },
-                   kNotDropped, kNotDropped, false, [](rte_mempool* pool) { return ToB(false, Payload(), pool); }},
+                   [] {
+                     return Edited(FromA(false), [](FrameSpec& s) {
+                       s.ipv4_options = {1, 1, 1, 1};
+                     });
+                   },
+                   kNotDropped, kNotDropped, false,
+                   [](rte_mempool* pool) { return ToB(false, Payload(), pool); }},
         LengthCase{"v4_dont_fragment_and_flags_are_not_relayed",
                    [] {
                      return Edited(FromA(false), [](FrameSpec& s) {
@@ -183,10 +199,15 @@ INSTANTIATE_TEST_SUITE_P(
                        };
                      });
                    },
-                   kNotDropped, kNotDropped, false, [](rte_mempool* pool) { return ToB(false, Payload(), pool); }},
+                   kNotDropped, kNotDropped, false,
+                   [](rte_mempool* pool) { return ToB(false, Payload(), pool); }},
         LengthCase{"v6_extension_headers_are_not_relayed",
-                   [] { return Edited(FromA(true), [](FrameSpec& s) { s.ipv6_destination_options = 2; }); },
-                   kNotDropped, kNotDropped, false, [](rte_mempool* pool) { return ToB(true, Payload(), pool); }},
+                   [] {
+                     return Edited(FromA(true),
+                                   [](FrameSpec& s) { s.ipv6_destination_options = 2; });
+                   },
+                   kNotDropped, kNotDropped, false,
+                   [](rte_mempool* pool) { return ToB(true, Payload(), pool); }},
         LengthCase{"v6_plain_datagram", [] { return FromA(true); }, kNotDropped, kNotDropped, false,
                    [](rte_mempool* pool) { return ToB(true, Payload(), pool); }}),
     [](const auto& test_info) { return std::string(test_info.param.label); });
@@ -204,9 +225,13 @@ TEST_F(MediaRelayTest, TrafficToOtherAddressesIsNeverTakenAsMedia) {
   ASSERT_TRUE(table_->Add(spec).has_value());  // the relay range seen: 20000-20013
   std::mt19937 rng(1);
   EXPECT_TRUE(RelayFrame(FromA(false)).media);
-  EXPECT_FALSE(RelayFrame(testing::UdpDatagram(kA4.address, 4000, Ip("192.0.2.77"), 20000, Rtp(1, 1, 0, rng))).media)
+  EXPECT_FALSE(RelayFrame(testing::UdpDatagram(kA4.address, 4000, Ip("192.0.2.77"), 20000,
+                                               Rtp(1, 1, 0, rng)))
+                   .media)
       << "another host's port 20000 behind the firewall";
-  EXPECT_TRUE(RelayFrame(testing::UdpDatagram(kA4.address, 4000, kALocal4.address, 20006, Rtp(1, 1, 0, rng))).media)
+  EXPECT_TRUE(RelayFrame(testing::UdpDatagram(kA4.address, 4000, kALocal4.address, 20006,
+                                              Rtp(1, 1, 0, rng)))
+                  .media)
       << "our address, a relay port no session holds: the relay's (media_no_session)";
 }
 
@@ -221,19 +246,26 @@ TEST_F(MediaRelayTest, OurSenderNeverEncryptsAnSsrcAndIndexTwice) {
     SrtpMasterKey phone = RandomMaster(rng_), ours = RandomMaster(rng_);
     phone.suite = ours.suite = suite;
     const uint16_t base = suite == SrtpSuite::kAeadAes128Gcm ? 26100 : 26000;
-    const MediaEndpoint a_local = V4("192.0.2.250", base), b_local = V4("192.0.2.250", uint16_t(base + 2));
+    const MediaEndpoint a_local = V4("192.0.2.250", base),
+                        b_local = V4("192.0.2.250", uint16_t(base + 2));
     MediaSessionSpec spec{.id = base};
     spec.legs[0] = {.local = a_local, .remote = kA4, .port_slot = kSlotA};
-    spec.legs[1] = {.local = b_local, .remote = kB4, .port_slot = kSlotB, .srtp_from_leg = Keys(phone),
+    spec.legs[1] = {.local = b_local,
+                    .remote = kB4,
+                    .port_slot = kSlotB,
+                    .srtp_from_leg = Keys(phone),
                     .srtp_to_leg = Keys(ours)};
     ASSERT_TRUE(table_->Add(spec).has_value());
     Libsrtp b_out(phone, true), b_in(ours, false);
     ASSERT_EQ(Send(kB4, b_local, b_out.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
               DropReason::kMediaLegNotReady);  // B's link learnt
-    auto to_b = [&](uint32_t ssrc, uint16_t seq) { return Send(kA4, a_local, Rtp(ssrc, seq, 160u * seq, rng_)); };
+    auto to_b = [&](uint32_t ssrc, uint16_t seq) {
+      return Send(kA4, a_local, Rtp(ssrc, seq, 160u * seq, rng_));
+    };
     for (uint16_t seq = 1; seq <= 3; ++seq) ASSERT_EQ(to_b(0x1111, seq).verdict, kNotDropped);
     for (uint16_t seq = 1; seq <= 3; ++seq) ASSERT_EQ(to_b(0x2222, seq).verdict, kNotDropped);
-    EXPECT_EQ(to_b(0x1111, 2).verdict, DropReason::kMediaReplayed) << "X's index 2 again, with other plaintext";
+    EXPECT_EQ(to_b(0x1111, 2).verdict, DropReason::kMediaReplayed)
+        << "X's index 2 again, with other plaintext";
     EXPECT_EQ(to_b(0x2222, 3).verdict, DropReason::kMediaReplayed);
     const Result next = to_b(0x1111, 4);
     ASSERT_EQ(next.verdict, kNotDropped) << "X goes on where it was";
@@ -248,16 +280,20 @@ TEST_F(MediaRelayTest, AReplayOfAnOldSsrcNeitherAuthenticatesNorLatches) {
   ASSERT_FALSE(HasFailure());
   Libsrtp phone_out(s.phone_key, true);
   const MediaEndpoint attacker = V4("198.51.100.66", 6666);
-  ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 0, rng_)).verdict, DropReason::kMediaLegNotReady);
+  ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 0, rng_)).verdict,
+            DropReason::kMediaLegNotReady);
   std::vector<Bytes> captured;
   for (uint16_t seq = 1; seq <= 3; ++seq) {
     captured.push_back(phone_out.Run(Rtp(0x1111, seq, 160u * seq, rng_), false, true));
     ASSERT_EQ(Send(s.b_remote, s.b_local, captured.back()).verdict, kNotDropped) << seq;
   }
   for (uint16_t seq = 1; seq <= 3; ++seq)
-    ASSERT_EQ(Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0x2222, seq, 160u * seq, rng_), false, true)).verdict,
-              kNotDropped);
-  for (const Bytes& old : captured) EXPECT_EQ(Send(attacker, s.b_local, old).verdict, DropReason::kMediaReplayed);
+    ASSERT_EQ(
+        Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0x2222, seq, 160u * seq, rng_), false, true))
+            .verdict,
+        kNotDropped);
+  for (const Bytes& old : captured)
+    EXPECT_EQ(Send(attacker, s.b_local, old).verdict, DropReason::kMediaReplayed);
   const MediaSession* session = table_->Sessions()[0];
   EXPECT_EQ(session->legs[1].remote, s.b_remote) << "the latch stayed";
   EXPECT_EQ(session->legs[1].counters.latches, 1u);
@@ -275,7 +311,8 @@ TEST_F(MediaRelayTest, AFifthSsrcUnderOneKeyIsRefused) {
   for (uint32_t ssrc = 1; ssrc <= SrtpStream::kSsrcs; ++ssrc)
     ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(ssrc, 1, 0, rng_)).verdict, kNotDropped) << ssrc;
   EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(99, 1, 0, rng_)).verdict, DropReason::kMediaCrypto);
-  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(2, 2, 160, rng_)).verdict, kNotDropped) << "the four go on";
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(2, 2, 160, rng_)).verdict, kNotDropped)
+      << "the four go on";
 }
 
 // --- AEAD header lengths -----------------------------------------------------------------
@@ -294,7 +331,9 @@ TEST_F(MediaRelayTest, AeadSessionsForHeaderLengthsLastOnlyOnceAPacketAuthentica
   phone.suite = ours.suite = SrtpSuite::kAeadAes128Gcm;
   MediaSessionSpec spec{.id = 22};
   spec.legs[0] = {.local = V4("192.0.2.250", 27000), .remote = kA4, .port_slot = kSlotA};
-  spec.legs[1] = {.local = V4("192.0.2.250", 27002), .port_slot = kSlotB, .srtp_from_leg = Keys(phone),
+  spec.legs[1] = {.local = V4("192.0.2.250", 27002),
+                  .port_slot = kSlotB,
+                  .srtp_from_leg = Keys(phone),
                   .srtp_to_leg = Keys(ours)};
   ASSERT_TRUE(table_->Add(spec).has_value());
   const MediaLeg& leg = table_->Sessions()[0]->legs[1];
@@ -306,18 +345,22 @@ TEST_F(MediaRelayTest, AeadSessionsForHeaderLengthsLastOnlyOnceAPacketAuthentica
   for (int round = 0; round < 20; ++round)
     for (uint8_t csrcs = 1; csrcs <= 5; ++csrcs)
       EXPECT_EQ(Send(V4("198.51.100.66", 6666), V4("192.0.2.250", 27002),
-                     forger.Run(WithCsrcs(Rtp(0xb, uint16_t(round * 5 + csrcs), 0, rng_), csrcs), false, true))
+                     forger.Run(WithCsrcs(Rtp(0xb, uint16_t(round * 5 + csrcs), 0, rng_), csrcs),
+                                false, true))
                     .verdict,
                 DropReason::kMediaAuthFailed);
   for (int i = 1; i < SrtpStream::kRtpSessions; ++i)
     EXPECT_EQ(leg.from_leg.rtp_sessions[i].session, nullptr) << "a forged packet's session stayed";
-  EXPECT_EQ(rte_mempool_avail_count(device_->session_pool()), free_before) << "the pool lost sessions";
+  EXPECT_EQ(rte_mempool_avail_count(device_->session_pool()), free_before)
+      << "the pool lost sessions";
   EXPECT_EQ(budget_->in_use(), 0u);
 
   Libsrtp phone_out(phone, true);
   const Bytes genuine = WithCsrcs(Rtp(0xb, 500, 0, rng_), 2);
-  EXPECT_EQ(Send(V4("198.51.100.7", 5000), V4("192.0.2.250", 27002), phone_out.Run(genuine, false, true)).verdict,
-            DropReason::kMediaLegNotReady)
+  EXPECT_EQ(
+      Send(V4("198.51.100.7", 5000), V4("192.0.2.250", 27002), phone_out.Run(genuine, false, true))
+          .verdict,
+      DropReason::kMediaLegNotReady)
       << "authentic: latched, its session kept (A has not spoken: nowhere to send it yet)";
   EXPECT_EQ(budget_->in_use(), 1u);
 }
@@ -333,14 +376,19 @@ TEST_F(SmallBudgetTest, NewHeaderLengthsBeyondTheBudgetAreRefused) {
   phone.suite = ours.suite = SrtpSuite::kAeadAes128Gcm;
   MediaSessionSpec spec{.id = 23};
   spec.legs[0] = {.local = V4("192.0.2.250", 28000), .remote = kA4, .port_slot = kSlotA};
-  spec.legs[1] = {.local = V4("192.0.2.250", 28002), .remote = kB4, .port_slot = kSlotB,
-                  .srtp_from_leg = Keys(phone), .srtp_to_leg = Keys(ours)};
+  spec.legs[1] = {.local = V4("192.0.2.250", 28002),
+                  .remote = kB4,
+                  .port_slot = kSlotB,
+                  .srtp_from_leg = Keys(phone),
+                  .srtp_to_leg = Keys(ours)};
   ASSERT_TRUE(table_->Add(spec).has_value());
   Libsrtp phone_out(phone, true);
-  ASSERT_EQ(Send(kB4, V4("192.0.2.250", 28002), phone_out.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
-            DropReason::kMediaLegNotReady);
+  ASSERT_EQ(
+      Send(kB4, V4("192.0.2.250", 28002), phone_out.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
+      DropReason::kMediaLegNotReady);
   // A's plain RTP with one CSRC: our sender's first extra session; with two: no room.
-  EXPECT_EQ(Send(kA4, V4("192.0.2.250", 28000), WithCsrcs(Rtp(0xa, 1, 0, rng_), 1)).verdict, kNotDropped);
+  EXPECT_EQ(Send(kA4, V4("192.0.2.250", 28000), WithCsrcs(Rtp(0xa, 1, 0, rng_), 1)).verdict,
+            kNotDropped);
   EXPECT_EQ(Send(kA4, V4("192.0.2.250", 28000), WithCsrcs(Rtp(0xa, 2, 160, rng_), 2)).verdict,
             DropReason::kMediaCrypto);
   EXPECT_EQ(budget_->in_use(), 1u);
@@ -351,14 +399,20 @@ TEST_F(SmallBudgetTest, NewHeaderLengthsBeyondTheBudgetAreRefused) {
 TEST_F(MediaRelayTest, LatchNeverKeepsSrtpLegsFromLatchingToo) {
   SrtpMasterKey phone = RandomMaster(rng_), ours = RandomMaster(rng_);
   MediaSessionSpec spec{.id = 24};
-  spec.legs[0] = {.local = V4("192.0.2.250", 29000), .remote = kA4, .port_slot = kSlotA,
+  spec.legs[0] = {.local = V4("192.0.2.250", 29000),
+                  .remote = kA4,
+                  .port_slot = kSlotA,
                   .latching = Latching::kNever};
-  spec.legs[1] = {.local = V4("192.0.2.250", 29002), .port_slot = kSlotB, .latching = Latching::kNever,
-                  .srtp_from_leg = Keys(phone), .srtp_to_leg = Keys(ours)};
+  spec.legs[1] = {.local = V4("192.0.2.250", 29002),
+                  .port_slot = kSlotB,
+                  .latching = Latching::kNever,
+                  .srtp_from_leg = Keys(phone),
+                  .srtp_to_leg = Keys(ours)};
   ASSERT_TRUE(table_->Add(spec).has_value());
   Libsrtp phone_out(phone, true);
-  EXPECT_EQ(Send(kB4, V4("192.0.2.250", 29002), phone_out.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
-            DropReason::kMediaWrongSource)
+  EXPECT_EQ(
+      Send(kB4, V4("192.0.2.250", 29002), phone_out.Run(Rtp(0xb, 1, 0, rng_), false, true)).verdict,
+      DropReason::kMediaWrongSource)
       << "authentic, but nothing latches under LATCH_NEVER";
   EXPECT_FALSE(table_->Sessions()[0]->legs[1].remote_known);
 }

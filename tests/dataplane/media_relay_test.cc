@@ -18,7 +18,8 @@ TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacke
   Libsrtp phone_out(s.phone_key, true), phone_in(s.our_key, false);
 
   // B has not been heard: nowhere to send A's media yet.
-  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict, DropReason::kMediaLegNotReady);
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict,
+            DropReason::kMediaLegNotReady);
 
   // B speaks: authenticated, so its address is latched; the plain RTP goes to A.
   const Bytes b1 = Rtp(0xb, 100, 8000, rng_);
@@ -30,7 +31,8 @@ TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacke
   EXPECT_EQ(to_a.destination.port, s.a_remote.port);
   EXPECT_EQ(0, std::memcmp(to_a.source.address.data(), s.a_local.address.data(), 4));
   EXPECT_EQ(0, std::memcmp(to_a.destination.address.data(), s.a_remote.address.data(), 4));
-  EXPECT_EQ(to_a.eth_src, (std::array<uint8_t, 6>{0x02, 0xaa, 0, 0, 0, 1})) << "leaves by A's port, with its address";
+  EXPECT_EQ(to_a.eth_src, (std::array<uint8_t, 6>{0x02, 0xaa, 0, 0, 0, 1}))
+      << "leaves by A's port, with its address";
   EXPECT_TRUE(to_a.checksums_ok);
 
   // A's media now reaches B as SRTP that B's own stack decrypts.
@@ -42,7 +44,8 @@ TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacke
     EXPECT_EQ(phone_in.Run(to_b.payload, false, false), a) << seq;
     EXPECT_EQ(to_b.destination.port, s.b_remote.port);
     EXPECT_EQ(to_b.source.port, s.b_local.port);
-    EXPECT_EQ(to_b.eth_dst, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x0a})) << "B's link address, learnt";
+    EXPECT_EQ(to_b.eth_dst, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x0a}))
+        << "B's link address, learnt";
     EXPECT_TRUE(to_b.checksums_ok);
   }
   // RTCP on port + 1, both ways.
@@ -51,7 +54,8 @@ TEST_F(MediaRelayTest, PlainRtpIsRelayedToAnSrtpLegThatLatchedOnAnAuthenticPacke
   EXPECT_EQ(rtcp_to_b.destination.port, 5001);
   EXPECT_EQ(rtcp_to_b.source.port, 20003);
   EXPECT_EQ(phone_in.Run(rtcp_to_b.payload, true, false), Rtcp(0xa));
-  const Result rtcp_to_a = Send(V4("198.51.100.7", 5001), V4("192.0.2.250", 20003), phone_out.Run(Rtcp(0xb), true, true));
+  const Result rtcp_to_a = Send(V4("198.51.100.7", 5001), V4("192.0.2.250", 20003),
+                                phone_out.Run(Rtcp(0xb), true, true));
   ASSERT_EQ(rtcp_to_a.verdict, kNotDropped);
   EXPECT_EQ(rtcp_to_a.payload, Rtcp(0xb));
   EXPECT_EQ(rtcp_to_a.destination.port, 4001);
@@ -75,7 +79,8 @@ TEST_F(MediaRelayTest, SpoofedOrReplayedPacketsNeverMoveALatchedStream) {
   EXPECT_FALSE(session->legs[1].remote_known);
 
   // A speaks (nowhere to go yet, but its link address is learnt), then B for real.
-  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 0, rng_)).verdict, DropReason::kMediaLegNotReady);
+  EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 0, rng_)).verdict,
+            DropReason::kMediaLegNotReady);
   const Bytes genuine = phone_out.Run(Rtp(0xb, 2, 160, rng_), false, true);
   ASSERT_EQ(Send(s.b_remote, s.b_local, genuine).verdict, kNotDropped);
   // The attacker replays the genuine packet from elsewhere, or forges one: neither moves B.
@@ -88,7 +93,8 @@ TEST_F(MediaRelayTest, SpoofedOrReplayedPacketsNeverMoveALatchedStream) {
   // Media from A still goes to the real B.
   EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 2, 160, rng_)).destination.port, s.b_remote.port);
   // A's remote was given: nothing from elsewhere is taken, plain RTP having no proof.
-  EXPECT_EQ(Send(attacker, s.a_local, Rtp(0xa, 3, 320, rng_)).verdict, DropReason::kMediaWrongSource);
+  EXPECT_EQ(Send(attacker, s.a_local, Rtp(0xa, 3, 320, rng_)).verdict,
+            DropReason::kMediaWrongSource);
   EXPECT_EQ(session->legs[0].counters.wrong_source, 1u);
 }
 
@@ -102,12 +108,20 @@ TEST_F(MediaRelayTest, SrtpIsReEncryptedBetweenLegsWithTheirOwnKeys) {
     }
     const uint16_t base = suite == SrtpSuite::kAeadAes128Gcm ? 21100 : 21000;
     const MediaEndpoint a_remote = V4("203.0.113.9", 7000), a_local = V4("192.0.2.250", base);
-    const MediaEndpoint b_remote = V4("198.51.100.9", 8000), b_local = V4("192.0.2.250", uint16_t(base + 2));
+    const MediaEndpoint b_remote = V4("198.51.100.9", 8000),
+                        b_local = V4("192.0.2.250", uint16_t(base + 2));
     MediaSessionSpec spec{.id = suite == SrtpSuite::kAeadAes128Gcm ? 11u : 10u};
-    spec.legs[0] = {.local = a_local, .rtcp_mux = true, .remote = a_remote, .port_slot = kSlotA,
-                    .srtp_from_leg = Keys(keys[0]), .srtp_to_leg = Keys(keys[1])};
+    spec.legs[0] = {.local = a_local,
+                    .rtcp_mux = true,
+                    .remote = a_remote,
+                    .port_slot = kSlotA,
+                    .srtp_from_leg = Keys(keys[0]),
+                    .srtp_to_leg = Keys(keys[1])};
     spec.legs[0].rtcp_mux = true;
-    spec.legs[1] = {.local = b_local, .remote = b_remote, .port_slot = kSlotB, .srtp_from_leg = Keys(keys[2]),
+    spec.legs[1] = {.local = b_local,
+                    .remote = b_remote,
+                    .port_slot = kSlotB,
+                    .srtp_from_leg = Keys(keys[2]),
                     .srtp_to_leg = Keys(keys[3])};
     spec.legs[1].rtcp_mux = true;
     ASSERT_TRUE(table_->Add(spec).has_value());
@@ -144,7 +158,8 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   std::vector<Bytes> heard;  // what B sent, as sent
   for (uint16_t seq = 1; seq <= 5; ++seq) {
     heard.push_back(phone_out.Run(Rtp(0xb, seq, 160u * seq, rng_), false, true));
-    ASSERT_NE(Send(s.b_remote, s.b_local, heard.back()).verdict, DropReason::kMediaAuthFailed) << seq;
+    ASSERT_NE(Send(s.b_remote, s.b_local, heard.back()).verdict, DropReason::kMediaAuthFailed)
+        << seq;
   }
   for (uint16_t seq = 1; seq <= 5; ++seq) {
     const Result to_b = Send(s.a_remote, s.a_local, Rtp(0xa, seq, 160u * seq, rng_));
@@ -159,7 +174,8 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   ASSERT_TRUE(table_->Update(same).has_value());
   const MediaSession* session = table_->Sessions()[0];
   EXPECT_EQ(session->legs[1].remote, s.b_remote) << "a latched remote is kept";
-  EXPECT_EQ(Send(s.b_remote, s.b_local, heard[2]).verdict, DropReason::kMediaReplayed) << "the window stays shut";
+  EXPECT_EQ(Send(s.b_remote, s.b_local, heard[2]).verdict, DropReason::kMediaReplayed)
+      << "the window stays shut";
   EXPECT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 5, 800, rng_)).verdict, DropReason::kMediaReplayed)
       << "A repeats a sequence number: our sender's index 5 is spent under this key, update or not";
   for (uint16_t seq = 6; seq <= 8; ++seq) {
@@ -178,10 +194,13 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   rekey.legs[1] = {.remote = b_moved, .srtp = true, .srtp_from_leg = Keys(phone_key2)};
   ASSERT_TRUE(table_->Update(rekey).has_value());
   Libsrtp phone_out2(phone_key2, true);
-  EXPECT_EQ(Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0xb, 7, 1120, rng_), false, true)).verdict,
-            DropReason::kMediaWrongSource) << "from the old address";
+  EXPECT_EQ(
+      Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0xb, 7, 1120, rng_), false, true)).verdict,
+      DropReason::kMediaWrongSource)
+      << "from the old address";
   EXPECT_EQ(Send(b_moved, s.b_local, phone_out.Run(Rtp(0xb, 8, 1280, rng_), false, true)).verdict,
-            DropReason::kMediaAuthFailed) << "under the old key";
+            DropReason::kMediaAuthFailed)
+      << "under the old key";
   const Bytes fresh = Rtp(0xb, 1, 160, rng_);
   const Result to_a = Send(b_moved, s.b_local, phone_out2.Run(fresh, false, true));
   ASSERT_EQ(to_a.verdict, kNotDropped) << "a new stream: index 1 is new under the new key";
@@ -189,7 +208,8 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   const Result to_b = Send(s.a_remote, s.a_local, Rtp(0xa, 9, 1440, rng_));
   ASSERT_EQ(to_b.verdict, kNotDropped);
   EXPECT_EQ(to_b.destination.port, b_moved.port);
-  EXPECT_FALSE(phone_in.Run(to_b.payload, false, false).empty()) << "our key was not repeated: it went on";
+  EXPECT_FALSE(phone_in.Run(to_b.payload, false, false).empty())
+      << "our key was not repeated: it went on";
 
   // B drops to plain RTP, its remote to be learnt again.
   MediaSessionUpdate plain{.id = 12};
@@ -212,7 +232,8 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   one_way.legs[1] = {.srtp = true, .srtp_from_leg = Keys(s.phone_key)};
   EXPECT_THAT(table_->Update(one_way).error(), ::testing::HasSubstr("needs keys both ways"));
   MediaSessionUpdate v6 = plain;
-  v6.legs[0].remote = MediaEndpoint{.family = Family::kIpv6, .address = Ip("2001:db8::9"), .port = 4000};
+  v6.legs[0].remote =
+      MediaEndpoint{.family = Family::kIpv6, .address = Ip("2001:db8::9"), .port = 4000};
   EXPECT_THAT(table_->Update(v6).error(), ::testing::HasSubstr("address families differ"));
   EXPECT_FALSE(session->legs[1].srtp);
   EXPECT_EQ(session->legs[0].remote, s.a_remote);
@@ -220,8 +241,10 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
 
 TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {
   MediaSessionSpec spec{.id = 1};
-  spec.legs[0] = {.local = V4("192.0.2.250", 22000), .remote = V4("203.0.113.1", 1000), .port_slot = kSlotA};
-  spec.legs[1] = {.local = V4("192.0.2.250", 22002), .remote = V4("198.51.100.1", 2000), .port_slot = kSlotB};
+  spec.legs[0] = {
+      .local = V4("192.0.2.250", 22000), .remote = V4("203.0.113.1", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {
+      .local = V4("192.0.2.250", 22002), .remote = V4("198.51.100.1", 2000), .port_slot = kSlotB};
   ASSERT_TRUE(table_->Add(spec).has_value());
   MediaSessionSpec clash = spec;
   clash.id = 2;
@@ -239,7 +262,8 @@ TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {
 
   ASSERT_EQ(Send(V4("198.51.100.1", 2000), V4("192.0.2.250", 22002), Rtp(1, 1, 0, rng_)).verdict,
             DropReason::kMediaLegNotReady);
-  ASSERT_EQ(Send(V4("203.0.113.1", 1000), V4("192.0.2.250", 22000), Rtp(2, 1, 0, rng_)).verdict, kNotDropped);
+  ASSERT_EQ(Send(V4("203.0.113.1", 1000), V4("192.0.2.250", 22000), Rtp(2, 1, 0, rng_)).verdict,
+            kNotDropped);
   EXPECT_TRUE(table_->Remove(1));
   EXPECT_EQ(Send(V4("203.0.113.1", 1000), V4("192.0.2.250", 22000), Rtp(2, 2, 160, rng_)).verdict,
             DropReason::kMediaNoSession);
@@ -272,10 +296,12 @@ TEST_F(MediaRelayTest, OnePortNumberOnSeveralRelayAddressesReachesEachItsOwnSess
     ASSERT_NE(table_->Find(rtcp), nullptr) << "RTCP on port + 1";
     EXPECT_TRUE(table_->Find(rtcp)->rtcp);
   }
-  EXPECT_EQ(table_->Find(V4("192.0.2.252", 24000)), nullptr) << "a port number in use, on another address";
+  EXPECT_EQ(table_->Find(V4("192.0.2.252", 24000)), nullptr)
+      << "a port number in use, on another address";
   MediaEndpoint v4_spare_bytes = locals[0];
   v4_spare_bytes.address[10] = 0xff;
-  EXPECT_EQ(table_->Find(v4_spare_bytes), table_->Find(locals[0])) << "IPv4 compares its four bytes only";
+  EXPECT_EQ(table_->Find(v4_spare_bytes), table_->Find(locals[0]))
+      << "IPv4 compares its four bytes only";
 
   ASSERT_TRUE(table_->Remove(2));  // the middle of the list
   EXPECT_EQ(table_->Find(locals[1]), nullptr);
@@ -293,8 +319,10 @@ TEST_F(MediaRelayTest, OnePortNumberOnSeveralRelayAddressesReachesEachItsOwnSess
 
 TEST_F(MediaRelayTest, ASessionIsIdleOnlyWhenNoneOfItsPortsHasSeenAPacket) {
   MediaSessionSpec spec{.id = 5};
-  spec.legs[0] = {.local = V4("192.0.2.250", 25000), .remote = V4("203.0.113.3", 1000), .port_slot = kSlotA};
-  spec.legs[1] = {.local = V4("192.0.2.250", 25002), .remote = V4("198.51.100.3", 2000), .port_slot = kSlotB};
+  spec.legs[0] = {
+      .local = V4("192.0.2.250", 25000), .remote = V4("203.0.113.3", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {
+      .local = V4("192.0.2.250", 25002), .remote = V4("198.51.100.3", 2000), .port_slot = kSlotB};
   ASSERT_TRUE(table_->Add(spec).has_value());
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t created = table_->Sessions()[0]->LastActiveTsc();
@@ -311,8 +339,10 @@ TEST_F(MediaRelayTest, ASessionIsIdleOnlyWhenNoneOfItsPortsHasSeenAPacket) {
 
 TEST_F(MediaRelayTest, ReceptionCountsGapsAndJitter) {
   MediaSessionSpec spec{.id = 4};
-  spec.legs[0] = {.local = V4("192.0.2.250", 23000), .remote = V4("203.0.113.2", 1000), .port_slot = kSlotA};
-  spec.legs[1] = {.local = V4("192.0.2.250", 23002), .remote = V4("198.51.100.2", 2000), .port_slot = kSlotB};
+  spec.legs[0] = {
+      .local = V4("192.0.2.250", 23000), .remote = V4("203.0.113.2", 1000), .port_slot = kSlotA};
+  spec.legs[1] = {
+      .local = V4("192.0.2.250", 23002), .remote = V4("198.51.100.2", 2000), .port_slot = kSlotB};
   ASSERT_TRUE(table_->Add(spec).has_value());
   for (uint16_t seq : {1, 2, 3, 6, 7, 5, 8})
     (void)Send(V4("203.0.113.2", 1000), V4("192.0.2.250", 23000), Rtp(3, seq, 160u * seq, rng_));
@@ -324,7 +354,8 @@ TEST_F(MediaRelayTest, ReceptionCountsGapsAndJitter) {
 TEST(RtpReceptionStatsTest, JitterFollowsRfc3550) {
   RtpReceptionStats s;
   // Packets 20 ms apart (160 units at 8 kHz) arriving with alternating 0 and 40 units of delay.
-  for (uint32_t i = 0; i < 200; ++i) s.Update(uint16_t(i), 160 * i, 160 * i + (i % 2 ? 40 : 0), 172);
+  for (uint32_t i = 0; i < 200; ++i)
+    s.Update(uint16_t(i), 160 * i, 160 * i + (i % 2 ? 40 : 0), 172);
   // |D| is 40 each time: J converges to 40.
   EXPECT_NEAR(double(s.jitter()), 40.0, 1.0);
   EXPECT_EQ(s.gaps(), 0u);

@@ -27,9 +27,11 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 
 Bytes Hex(std::string text) {
-  text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\n'; }), text.end());
+  text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\n'; }),
+             text.end());
   Bytes out;
-  for (size_t i = 0; i + 1 < text.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < text.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -49,8 +51,10 @@ class SrtpEngineTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { bed_.Close(); }
   void SetUp() override {
-    factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(), device_->op_pool());
-    batch_ = std::make_unique<SrtpBatch>(device_->id(), 0, device_->op_pool(), device_->session_pool());
+    factory_ = std::make_unique<SrtpStreamFactory>(device_->id(), 1, device_->session_pool(),
+                                                   device_->op_pool());
+    batch_ =
+        std::make_unique<SrtpBatch>(device_->id(), 0, device_->op_pool(), device_->session_pool());
   }
   void TearDown() override {
     for (SrtpStream* s : streams_) {
@@ -113,7 +117,9 @@ class SrtpEngineTest : public ::testing::Test {
     run();
     return out;
   }
-  Out One(const Bytes& packet, bool rtcp, SrtpStream* stream) { return Process({packet}, rtcp, stream)[0]; }
+  Out One(const Bytes& packet, bool rtcp, SrtpStream* stream) {
+    return Process({packet}, rtcp, stream)[0];
+  }
 
   static testing::CryptoTestDevice bed_;
   static drivers::crypto::CryptoDevice* device_;
@@ -147,34 +153,41 @@ SrtpStreamKeys SessionKeys(SrtpSuite suite, const Bytes& key, const Bytes& salt)
 }
 
 TEST_F(SrtpEngineTest, KeyDerivationMatchesRfc3711AppendixB3) {
-  auto keys = factory_->Derive(Master(SrtpSuite::kAesCm128HmacSha1_80, Hex("E1F97A0D3E018BE0D64FA32C06DE4139"),
+  auto keys = factory_->Derive(Master(SrtpSuite::kAesCm128HmacSha1_80,
+                                      Hex("E1F97A0D3E018BE0D64FA32C06DE4139"),
                                       Hex("0EC675AD498AFEEBB6960B3AABE6")));
   ASSERT_TRUE(keys.has_value()) << keys.error();
-  EXPECT_EQ(Bytes(keys->rtp.cipher, keys->rtp.cipher + 16), Hex("C61E7A93744F39EE10734AFE3FF7A087"));
+  EXPECT_EQ(Bytes(keys->rtp.cipher, keys->rtp.cipher + 16),
+            Hex("C61E7A93744F39EE10734AFE3FF7A087"));
   EXPECT_EQ(Bytes(keys->rtp.salt, keys->rtp.salt + 14), Hex("30CBBC08863D8C85D49DB34A9AE1"));
-  EXPECT_EQ(Bytes(keys->rtp.auth, keys->rtp.auth + 20), Hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
+  EXPECT_EQ(Bytes(keys->rtp.auth, keys->rtp.auth + 20),
+            Hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
 }
 
 TEST_F(SrtpEngineTest, AesCmKeystreamMatchesRfc3711AppendixB2) {
   // A zero payload encrypts to the keystream itself (SSRC 0, index 0).
-  SrtpStream* s = Stream(SessionKeys(SrtpSuite::kAesCm128HmacSha1_80, Hex("2B7E151628AED2A6ABF7158809CF4F3C"),
-                                     Hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD")),
-                         SrtpDirection::kProtect);
+  SrtpStream* s =
+      Stream(SessionKeys(SrtpSuite::kAesCm128HmacSha1_80, Hex("2B7E151628AED2A6ABF7158809CF4F3C"),
+                         Hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD")),
+             SrtpDirection::kProtect);
   Bytes packet(12 + 48, 0);
   packet[0] = 0x80;
   const Out out = One(packet, false, s);
   ASSERT_EQ(out.result, SrtpResult::kOk);
   ASSERT_EQ(out.bytes.size(), 12u + 48 + 10);
   EXPECT_EQ(Bytes(out.bytes.begin() + 12, out.bytes.begin() + 60),
-            Hex("E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB 41E95B3BB0A2E8DD477901E4FCA894C0"));
+            Hex("E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB "
+                "41E95B3BB0A2E8DD477901E4FCA894C0"));
 }
 
 TEST_F(SrtpEngineTest, AesCmHmacSha1PacketMatchesLibsrtpsKnownAnswer) {
   // libsrtp's own known-answer packet: master key in, so KDF, AES-CM and HMAC together.
-  const SrtpMasterKey master = Master(SrtpSuite::kAesCm128HmacSha1_80, Hex("e1f97a0d3e018be0d64fa32c06de4139"),
-                                      Hex("0ec675ad498afeebb6960b3aabe6"));
+  const SrtpMasterKey master =
+      Master(SrtpSuite::kAesCm128HmacSha1_80, Hex("e1f97a0d3e018be0d64fa32c06de4139"),
+             Hex("0ec675ad498afeebb6960b3aabe6"));
   const Bytes plain = Hex("800f1234decafbadcafebabeabababababababababababababababab");
-  const Bytes expected = Hex("800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb");
+  const Bytes expected =
+      Hex("800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb");
   EXPECT_EQ(One(plain, false, Stream(master, SrtpDirection::kProtect)).bytes, expected);
   EXPECT_EQ(One(expected, false, Stream(master, SrtpDirection::kUnprotect)).bytes, plain);
 }
@@ -188,19 +201,28 @@ struct AeadVector {
 
 TEST_F(SrtpEngineTest, AeadPacketsMatchRfc7714Sections16And17) {
   const Bytes salt = Hex("517569642070726f2071756f");
-  const Bytes rtp = Hex("8040f17b8041f8d35501a0b247616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573");
-  const Bytes rtcp = Hex("81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef");
-  for (const AeadVector& v : {
-           AeadVector{SrtpSuite::kAeadAes128Gcm, "000102030405060708090a0b0c0d0e0f",
-                      "8040f17b8041f8d35501a0b2f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf"
-                      "8833899d7f27beb16a9152cf765ee4390cce",
-                      "81c8000d4d61727363e94885dcdab67ca727d7662f6b7e997ff5c0f76c06f32dc676a5f1730d6fda4ce09b4686303ded"
-                      "0bb9275bc84aa45896cf4d2fc5abf87245d9eade800005d4"},
-           AeadVector{SrtpSuite::kAeadAes256Gcm, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-                      "8040f17b8041f8d35501a0b232b1de78a822fe12ef9f78fa332e33aab18012389a58e2f3b50b2a0276ffae0f1ba63799"
-                      "b87b7aa3db36dfffd6b0f9bb7878d7a76c13",
-                      "81c8000d4d617273d50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555be8415f658c61de047"
-                      "6f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be800005d4"}}) {
+  const Bytes rtp =
+      Hex("8040f17b8041f8d35501a0b247616c6c696120657374206f6d6e69732064697669736120696e207061727465"
+          "732074726573");
+  const Bytes rtcp =
+      Hex("81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeef"
+          "deadbeefdeadbeef");
+  for (const AeadVector& v :
+       {AeadVector{SrtpSuite::kAeadAes128Gcm, "000102030405060708090a0b0c0d0e0f",
+                   "8040f17b8041f8d35501a0b2f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47"
+                   "a51c7d19b36de3adf"
+                   "8833899d7f27beb16a9152cf765ee4390cce",
+                   "81c8000d4d61727363e94885dcdab67ca727d7662f6b7e997ff5c0f76c06f32dc676a5f1730d6fd"
+                   "a4ce09b4686303ded"
+                   "0bb9275bc84aa45896cf4d2fc5abf87245d9eade800005d4"},
+        AeadVector{SrtpSuite::kAeadAes256Gcm,
+                   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                   "8040f17b8041f8d35501a0b232b1de78a822fe12ef9f78fa332e33aab18012389a58e2f3b50b2a0"
+                   "276ffae0f1ba63799"
+                   "b87b7aa3db36dfffd6b0f9bb7878d7a76c13",
+                   "81c8000d4d617273d50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555b"
+                   "e8415f658c61de047"
+                   "6f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be800005d4"}}) {
     SCOPED_TRACE(SrtpSuiteName(v.suite));
     const SrtpStreamKeys keys = SessionKeys(v.suite, Hex(v.key), salt);
     SrtpStream* out = Stream(keys, SrtpDirection::kProtect);
@@ -231,9 +253,17 @@ std::vector<Bytes> RtpStream(uint32_t ssrc, uint16_t first_seq, int count, std::
   for (int i = 0; i < count; ++i) {
     const uint16_t seq = static_cast<uint16_t>(first_seq + i);
     const uint32_t ts = 160u * static_cast<uint32_t>(i);
-    Bytes p = {0x80, 0x00, static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq), static_cast<uint8_t>(ts >> 24),
-               static_cast<uint8_t>(ts >> 16), static_cast<uint8_t>(ts >> 8), static_cast<uint8_t>(ts),
-               static_cast<uint8_t>(ssrc >> 24), static_cast<uint8_t>(ssrc >> 16), static_cast<uint8_t>(ssrc >> 8),
+    Bytes p = {0x80,
+               0x00,
+               static_cast<uint8_t>(seq >> 8),
+               static_cast<uint8_t>(seq),
+               static_cast<uint8_t>(ts >> 24),
+               static_cast<uint8_t>(ts >> 16),
+               static_cast<uint8_t>(ts >> 8),
+               static_cast<uint8_t>(ts),
+               static_cast<uint8_t>(ssrc >> 24),
+               static_cast<uint8_t>(ssrc >> 16),
+               static_cast<uint8_t>(ssrc >> 8),
                static_cast<uint8_t>(ssrc)};
     const size_t payload = 20 + rng() % 181;
     for (size_t k = 0; k < payload; ++k) p.push_back(static_cast<uint8_t>(rng()));
@@ -246,8 +276,14 @@ std::vector<Bytes> RtpStream(uint32_t ssrc, uint16_t first_seq, int count, std::
 std::vector<Bytes> RtcpStream(uint32_t ssrc, int count, std::mt19937& rng) {
   std::vector<Bytes> packets;
   for (int i = 0; i < count; ++i) {
-    Bytes p = {0x80, 200, 0x00, 0x06, static_cast<uint8_t>(ssrc >> 24), static_cast<uint8_t>(ssrc >> 16),
-               static_cast<uint8_t>(ssrc >> 8), static_cast<uint8_t>(ssrc)};
+    Bytes p = {0x80,
+               200,
+               0x00,
+               0x06,
+               static_cast<uint8_t>(ssrc >> 24),
+               static_cast<uint8_t>(ssrc >> 16),
+               static_cast<uint8_t>(ssrc >> 8),
+               static_cast<uint8_t>(ssrc)};
     for (int k = 0; k < 20; ++k) p.push_back(static_cast<uint8_t>(rng()));
     packets.push_back(std::move(p));
   }
@@ -292,7 +328,8 @@ TEST_F(SrtpEngineTest, WhatLibsrtpProtectsWeAcceptThroughLossAndReordering) {
     std::vector<size_t> order;
     for (size_t i = 0; i < plain.size(); ++i)
       if (rng() % 20 != 0) order.push_back(i);  // 5% lost
-    for (size_t i = 0; i + 8 < order.size(); i += 13) std::swap(order[i], order[i + 1 + rng() % 8]);  // late ones
+    for (size_t i = 0; i + 8 < order.size(); i += 13)
+      std::swap(order[i], order[i + 1 + rng() % 8]);  // late ones
     std::vector<Bytes> wire;
     std::vector<Bytes> sent;
     for (const Bytes& p : plain) sent.push_back(theirs.Run(p, false, true));
@@ -336,12 +373,15 @@ TEST_F(SrtpEngineTest, ForgedReplayedOldAndWrongKeyPacketsAreRefusedAndCounted) 
     Bytes forged = wire[50];
     forged[20] ^= 0x01;
     EXPECT_EQ(One(forged, false, ours).result, SrtpResult::kAuthFailed);
-    EXPECT_EQ(One(stranger.Run(plain[50], false, true), false, ours).result, SrtpResult::kAuthFailed);
+    EXPECT_EQ(One(stranger.Run(plain[50], false, true), false, ours).result,
+              SrtpResult::kAuthFailed);
     // Neither forgery moved the window: the genuine packet 50 still goes through.
     EXPECT_EQ(One(wire[50], false, ours).bytes, plain[50]);
     for (int i = 51; i < 200; ++i) ASSERT_EQ(One(wire[i], false, ours).result, SrtpResult::kOk);
-    EXPECT_EQ(One(wire[60], false, ours).result, SrtpResult::kTooOld);  // 139 behind a 64-packet window
-    EXPECT_EQ(One(Bytes(wire[0].begin(), wire[0].begin() + 11), false, ours).result, SrtpResult::kMalformed);
+    EXPECT_EQ(One(wire[60], false, ours).result,
+              SrtpResult::kTooOld);  // 139 behind a 64-packet window
+    EXPECT_EQ(One(Bytes(wire[0].begin(), wire[0].begin() + 11), false, ours).result,
+              SrtpResult::kMalformed);
     // Two copies of one packet in the same burst: only the first counts.
     const Bytes last = theirs.Run(RtpStream(0x0a0b0c0d, 300, 1, rng)[0], false, true);
     const std::vector<Out> twice = Process({last, last}, false, ours);
@@ -364,7 +404,8 @@ TEST_F(SrtpEngineTest, ForgedReplayedOldAndWrongKeyPacketsAreRefusedAndCounted) 
 
 TEST_F(SrtpEngineTest, TheSenderNeverEncryptsTwoPacketsUnderOneIndex) {
   std::mt19937 rng(17);
-  SrtpStream* ours = Stream(RandomMaster(SrtpSuite::kAesCm128HmacSha1_80, rng), SrtpDirection::kProtect);
+  SrtpStream* ours =
+      Stream(RandomMaster(SrtpSuite::kAesCm128HmacSha1_80, rng), SrtpDirection::kProtect);
   const std::vector<Bytes> plain = RtpStream(0x01020304, 500, 2, rng);
   Bytes same_seq_other_payload = plain[1];
   same_seq_other_payload[0] = 0x80;
@@ -403,7 +444,8 @@ TEST_F(SrtpEngineTest, ANewSsrcIsTakenOnlyOnceItAuthenticates) {
 
 TEST_F(SrtpEngineTest, AeadHeadersWithCsrcsAndExtensionsInteroperate) {
   std::mt19937 rng(23);
-  for (SrtpSuite suite : {SrtpSuite::kAeadAes128Gcm, SrtpSuite::kAeadAes256Gcm, SrtpSuite::kAesCm128HmacSha1_80}) {
+  for (SrtpSuite suite :
+       {SrtpSuite::kAeadAes128Gcm, SrtpSuite::kAeadAes256Gcm, SrtpSuite::kAesCm128HmacSha1_80}) {
     SCOPED_TRACE(SrtpSuiteName(suite));
     const SrtpMasterKey master = RandomMaster(suite, rng);
     SrtpStream* ours = Stream(master, SrtpDirection::kProtect);
@@ -414,8 +456,11 @@ TEST_F(SrtpEngineTest, AeadHeadersWithCsrcsAndExtensionsInteroperate) {
       const int csrcs = static_cast<int>(i % 3);
       p[0] = static_cast<uint8_t>(0x80 | csrcs | (i % 2 ? 0x10 : 0));
       Bytes extra;
-      for (int c = 0; c < csrcs; ++c) extra.insert(extra.end(), {0x10, 0x20, 0x30, static_cast<uint8_t>(c)});
-      if (i % 2) extra.insert(extra.end(), {0xbe, 0xde, 0x00, 0x01, 0x10, 0x7f, 0x00, 0x00});  // one-byte ext, audio level
+      for (int c = 0; c < csrcs; ++c)
+        extra.insert(extra.end(), {0x10, 0x20, 0x30, static_cast<uint8_t>(c)});
+      if (i % 2)
+        extra.insert(extra.end(), {0xbe, 0xde, 0x00, 0x01, 0x10, 0x7f, 0x00,
+                                   0x00});  // one-byte ext, audio level
       p.insert(p.begin() + 12, extra.begin(), extra.end());
     }
     // Header lengths 12, 16, 20, 24 and 28 bytes: five AEAD sessions, made as met.

@@ -27,10 +27,11 @@ class ApplianceProcesses {
   // `config_text` as bundle `version`, signed: the bundle's path, or "" on failure.
   [[nodiscard]] std::string SignedBundle(const std::string& config_text, int version);
   // sbc-dataplane with `extra` arguments, once it forwards; nullptr if it never did.
-  [[nodiscard]] std::unique_ptr<BackgroundProcess> StartDataplane(const std::vector<std::string>& extra);
+  [[nodiscard]] std::unique_ptr<BackgroundProcess> StartDataplane(
+      const std::vector<std::string>& extra);
   // sbc-mgmtd on a free loopback port (written to *port), once it serves.
-  [[nodiscard]] std::unique_ptr<BackgroundProcess> StartMgmtd(std::string* port,
-                                                             const std::vector<std::string>& extra = {});
+  [[nodiscard]] std::unique_ptr<BackgroundProcess> StartMgmtd(
+      std::string* port, const std::vector<std::string>& extra = {});
 
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
   static std::string Board();

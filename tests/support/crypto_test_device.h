@@ -18,10 +18,12 @@ class CryptoTestDevice {
   void Open(const std::string& name, uint32_t sessions, uint32_t mbufs) {
     name_ = name;
     ASSERT_EQ(rte_vdev_init(name.c_str(), nullptr), 0) << "crypto_aesni_mb not available";
-    auto device = drivers::crypto::CryptoDevice::Open({.name = name, .queue_pairs = 2, .sessions = sessions, .ops = 512});
+    auto device = drivers::crypto::CryptoDevice::Open(
+        {.name = name, .queue_pairs = 2, .sessions = sessions, .ops = 512});
     ASSERT_TRUE(device.has_value()) << device.error();
     device_ = std::move(*device);
-    pool_ = rte_pktmbuf_pool_create("crypto_test_mbufs", mbufs, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM, 0);  // one per binary
+    pool_ = rte_pktmbuf_pool_create("crypto_test_mbufs", mbufs, 0, 0, 2048 + RTE_PKTMBUF_HEADROOM,
+                                    0);  // one per binary
     ASSERT_NE(pool_, nullptr);
   }
   void Close() {

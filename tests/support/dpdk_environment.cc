@@ -13,7 +13,8 @@ namespace sbc::testing {
 void DpdkEnvironment::SetUp() {
   std::string lcores = "0@0";
   for (unsigned i = 1; i <= worker_lcores_; ++i)
-    lcores += "," + std::to_string(i) + "@(0-" + std::to_string(sysconf(_SC_NPROCESSORS_ONLN) - 1) + ")";
+    lcores +=
+        "," + std::to_string(i) + "@(0-" + std::to_string(sysconf(_SC_NPROCESSORS_ONLN) - 1) + ")";
   std::vector<std::string> args = {"sbc-test",
                                    "--no-huge",
                                    "-m",

@@ -13,9 +13,9 @@
 namespace sbc::testing {
 
 using dataplane::SizesOf;
-using dataplane::SrtpSuiteSizes;
 using dataplane::SrtpMasterKey;
 using dataplane::SrtpSuite;
+using dataplane::SrtpSuiteSizes;
 using Bytes = std::vector<uint8_t>;
 
 class Libsrtp {

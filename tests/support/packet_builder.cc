@@ -32,8 +32,9 @@ FrameSpec Reversed(FrameSpec spec) {
   return spec;
 }
 
-FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port, const std::array<uint8_t, 16>& dst,
-                      uint16_t dst_port, std::vector<uint8_t> payload, bool ipv6) {
+FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port,
+                      const std::array<uint8_t, 16>& dst, uint16_t dst_port,
+                      std::vector<uint8_t> payload, bool ipv6) {
   FrameSpec spec;
   spec.ipv6 = ipv6;
   spec.src_ip = src;
@@ -57,7 +58,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   if (!spec.ipv6) ext_len = 0;
   const uint16_t l3_len = spec.ipv6 ? 40 + ext_len : 20 + options;
   const uint16_t vlan_len = spec.vlan >= 0 ? 4 : 0;
-  const uint16_t payload = spec.payload_bytes.empty() ? spec.payload : static_cast<uint16_t>(spec.payload_bytes.size());
+  const uint16_t payload =
+      spec.payload_bytes.empty() ? spec.payload : static_cast<uint16_t>(spec.payload_bytes.size());
   const uint16_t total = 14 + vlan_len + l3_len + l4_len + payload;
   auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(frame, total));
   std::memset(data, 0, total);
@@ -66,8 +68,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
   std::memcpy(data, dst_mac, 6);
   std::memcpy(data + 6, src_mac, 6);
   uint8_t* p = data + 12;
-  const uint16_t l3_type = spec.ether_type ? spec.ether_type
-                                           : (spec.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+  const uint16_t l3_type =
+      spec.ether_type ? spec.ether_type : (spec.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
   if (spec.vlan >= 0) {
     Put16(p, RTE_ETHER_TYPE_VLAN);
     Put16(p + 2, static_cast<uint16_t>(spec.vlan));
@@ -102,7 +104,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
     }
     if (spec.fragment_offset || spec.more_fragments) {
       chain(44);
-      Put16(ext + 2, static_cast<uint16_t>(spec.fragment_offset << 3 | (spec.more_fragments ? 1 : 0)));
+      Put16(ext + 2,
+            static_cast<uint16_t>(spec.fragment_offset << 3 | (spec.more_fragments ? 1 : 0)));
       ext += 8;
     }
     *next_field = spec.protocol;
@@ -115,7 +118,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
     p[9] = spec.protocol;
     std::memcpy(p + 12, spec.src_ip.data(), 4);
     std::memcpy(p + 16, spec.dst_ip.data(), 4);
-    if (!spec.ipv4_options.empty()) std::memcpy(p + 20, spec.ipv4_options.data(), spec.ipv4_options.size());
+    if (!spec.ipv4_options.empty())
+      std::memcpy(p + 20, spec.ipv4_options.data(), spec.ipv4_options.size());
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     p += l3_len;
@@ -133,7 +137,8 @@ rte_mbuf* BuildFrame(rte_mempool* pool, const FrameSpec& spec) {
       p[13] = spec.tcp_flags;
     }
   }
-  if (!spec.payload_bytes.empty()) std::memcpy(p + l4_len, spec.payload_bytes.data(), spec.payload_bytes.size());
+  if (!spec.payload_bytes.empty())
+    std::memcpy(p + l4_len, spec.payload_bytes.data(), spec.payload_bytes.size());
   if (spec.mutate) spec.mutate(data, total);
   if (spec.truncate_to >= 0 && spec.truncate_to < total)
     rte_pktmbuf_trim(frame, static_cast<uint16_t>(total - spec.truncate_to));

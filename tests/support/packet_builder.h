@@ -22,11 +22,11 @@ struct FrameSpec {
   uint8_t protocol = 17;  // UDP
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
-  int vlan = -1;          // 802.1Q VLAN id, or -1 for none
-  uint16_t payload = 18;  // bytes after the L4 header
+  int vlan = -1;                       // 802.1Q VLAN id, or -1 for none
+  uint16_t payload = 18;               // bytes after the L4 header
   std::vector<uint8_t> payload_bytes;  // those bytes (then `payload` is their count); else zeros
   uint8_t ttl = 64;
-  uint8_t tcp_flags = 0x02;  // SYN
+  uint8_t tcp_flags = 0x02;           // SYN
   std::vector<uint8_t> ipv4_options;  // padded to a multiple of 4
   uint16_t fragment_offset = 0;       // in 8-byte units
   bool more_fragments = false;
@@ -44,8 +44,9 @@ struct FrameSpec {
 std::array<uint8_t, 16> Ip(const char* text);
 
 // A UDP datagram (IPv4, or IPv6 with `ipv6`) carrying exactly `payload`.
-FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port, const std::array<uint8_t, 16>& dst,
-                      uint16_t dst_port, std::vector<uint8_t> payload, bool ipv6 = false);
+FrameSpec UdpDatagram(const std::array<uint8_t, 16>& src, uint16_t src_port,
+                      const std::array<uint8_t, 16>& dst, uint16_t dst_port,
+                      std::vector<uint8_t> payload, bool ipv6 = false);
 
 // The spec with source and destination (addresses and ports) swapped: the reply.
 FrameSpec Reversed(FrameSpec spec);

@@ -54,7 +54,8 @@ ProcessResult Run(const std::vector<std::string>& argv, const std::string* input
   int open_fds = 2;
   while (open_fds > 0) {
     const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - start).count();
+                                std::chrono::steady_clock::now() - start)
+                                .count();
     if (!killed && elapsed_ms >= timeout_s * 1000L) {
       kill(pid, SIGKILL);
       killed = true;
@@ -86,11 +87,13 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_s) {
   return Run(argv, nullptr, timeout_s);
 }
 
-ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
+ProcessResult RunProcessWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  int timeout_s) {
   return Run(argv, &input, timeout_s);
 }
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& log_file)
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::string& log_file)
     : log_file_(log_file) {
   pid_ = fork();
   if (pid_ == 0) {
@@ -118,7 +121,9 @@ ProcessResult BackgroundProcess::Stop(int signal_number, int timeout_s) {
   int status = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   pid_t done;
-  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) usleep(10000);
+  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    usleep(10000);
   if (done == 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);

@@ -18,8 +18,7 @@ schema::ApplianceConfig SampleConfig(int rules = 3);
 class TestSigners {
  public:
   // `count` CONFIG keys (P-256), threshold `threshold`, for `environment`.
-  TestSigners(int count, uint32_t threshold,
-              schema::Environment environment = schema::DEVELOPMENT);
+  TestSigners(int count, uint32_t threshold, schema::Environment environment = schema::DEVELOPMENT);
 
   const schema::TrustRoot& root() const { return root_; }
   schema::ApplianceIdentity Identity(const std::string& serial = "SN-1") const;

@@ -11,7 +11,8 @@
 namespace sbc::testing {
 
 template <typename Predicate>
-[[nodiscard]] bool WaitUntil(Predicate done, std::chrono::seconds deadline = std::chrono::seconds(kEventDeadlineS)) {
+[[nodiscard]] bool WaitUntil(
+    Predicate done, std::chrono::seconds deadline = std::chrono::seconds(kEventDeadlineS)) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;

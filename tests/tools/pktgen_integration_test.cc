@@ -56,7 +56,8 @@ class PktgenTest : public ::testing::Test {
       argv.push_back(extra);
     // What the tool counts is checked here, not how fast this machine is: a trial may
     // run as late as it must to send everything, and stragglers get a second.
-    for (const std::string& extra : std::vector<std::string>{"--late-slack", "100", "--drain-seconds", "1"})
+    for (const std::string& extra :
+         std::vector<std::string>{"--late-slack", "100", "--drain-seconds", "1"})
       argv.push_back(extra);
     return RunProcess(argv);
   }

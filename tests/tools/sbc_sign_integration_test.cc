@@ -48,15 +48,17 @@ class SbcSignTest : public ::testing::Test {
   }
 
   ProcessResult MakeBundle(const std::string& out, const std::string& expires = "+30d") {
-    return Sign({"bundle", "--config", std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto",
-                 "--version", "3", "--environment", "development", "--expires", expires, "--out", P(out)});
+    return Sign({"bundle", "--config",
+                 std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto", "--version",
+                 "3", "--environment", "development", "--expires", expires, "--out", P(out)});
   }
 
   std::filesystem::path dir_;
 };
 
 TEST_F(SbcSignTest, KeygenWritesAPrivateKeyAndAPastableTrustRootEntry) {
-  const auto r = Sign({"keygen", "--out", P("k.pem"), "--curve", "p384", "--public-out", P("k.pub")});
+  const auto r =
+      Sign({"keygen", "--out", P("k.pem"), "--curve", "p384", "--public-out", P("k.pub")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   struct stat st {};
   ASSERT_EQ(stat(P("k.pem").c_str(), &st), 0);
@@ -105,9 +107,11 @@ TEST_F(SbcSignTest, RefusesToBundleAnInvalidConfigNamingEveryError) {
 }
 
 TEST_F(SbcSignTest, RefusesPastExpiryAndUnknownEnvironment) {
-  EXPECT_THAT(MakeBundle("b.bundle", "2001-01-01T00:00:00Z").err, HasSubstr("--expires is in the past"));
-  auto r = Sign({"bundle", "--config", std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto",
-                 "--version", "1", "--environment", "prod", "--expires", "+1d", "--out", P("b")});
+  EXPECT_THAT(MakeBundle("b.bundle", "2001-01-01T00:00:00Z").err,
+              HasSubstr("--expires is in the past"));
+  auto r =
+      Sign({"bundle", "--config", std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto",
+            "--version", "1", "--environment", "prod", "--expires", "+1d", "--out", P("b")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("environment \"prod\" is not one of"));
 }
@@ -140,7 +144,9 @@ TEST_F(SbcSignTest, InspectShowsMetaSignersAndConfig) {
 TEST_F(SbcSignTest, DowngradeAuthorisationVerifies) {
   MakeTrustRoot(1, 1);
   ASSERT_EQ(Sign({"downgrade", "--version", "2", "--environment", "development", "--expires", "+1d",
-                  "--reason", "bad rule in v3", "--out", P("d")}).exit_code, 0);
+                  "--reason", "bad rule in v3", "--out", P("d")})
+                .exit_code,
+            0);
   ASSERT_EQ(Sign({"sign", "--key", P("k0.pem"), "--in", P("d")}).exit_code, 0);
   auto r = Sign({"verify", "--trust-root", P("root.textproto"), "--in", P("d")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -148,8 +154,9 @@ TEST_F(SbcSignTest, DowngradeAuthorisationVerifies) {
 }
 
 TEST_F(SbcSignTest, TheShippedDemoBundleVerifiesAgainstTheSimTrustRoot) {
-  auto r = Sign({"verify", "--trust-root", std::string(SBC_SOURCE_DIR) + "/board/sim/trust-root.textproto",
-                 "--in", std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.bundle"});
+  auto r = Sign({"verify", "--trust-root",
+                 std::string(SBC_SOURCE_DIR) + "/board/sim/trust-root.textproto", "--in",
+                 std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.bundle"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 

@@ -10,8 +10,8 @@ std::vector<std::string> EalArguments(const board::Board& board, const EalOption
   std::ostringstream lcores;
   lcores << board.cpu().main_core();
   for (uint32_t core : board.cpu().worker_cores()) lcores << "," << core;
-  args.insert(args.end(), {"-l", lcores.str(), "--main-lcore",
-                           std::to_string(board.cpu().main_core())});
+  args.insert(args.end(),
+              {"-l", lcores.str(), "--main-lcore", std::to_string(board.cpu().main_core())});
 
   const std::string memory_mb = std::to_string(board.memory().size_mb());
   if (board.memory().hugepages()) {
@@ -30,7 +30,8 @@ std::vector<std::string> EalArguments(const board::Board& board, const EalOption
     any_pci = true;
   };
   for (const auto& port : board.ports()) {
-    if (port.has_pci()) allow_pci(port.pci());
+    if (port.has_pci())
+      allow_pci(port.pci());
     else if (port.has_vdev() && board::VdevDriver(port.vdev()) != "net_ring")
       args.push_back("--vdev=" + port.vdev());
   }

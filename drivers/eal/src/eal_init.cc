@@ -34,7 +34,8 @@ void CleanupEal(const board::Board& board) {
   const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
   std::error_code ec;
-  if (!board.memory().hugepages() && !runtime_dir.empty()) std::filesystem::remove_all(runtime_dir, ec);
+  if (!board.memory().hugepages() && !runtime_dir.empty())
+    std::filesystem::remove_all(runtime_dir, ec);
 }
 
 }  // namespace sbc::drivers

@@ -20,14 +20,12 @@ uint32_t MbufPoolSize(const board::Board& board, uint16_t queues) {
   return static_cast<uint32_t>(std::bit_ceil(buffers + 1) - 1);
 }
 
-std::expected<rte_mempool*, std::string> CreateMbufPool(const board::Board& board,
-                                                        uint16_t queues,
+std::expected<rte_mempool*, std::string> CreateMbufPool(const board::Board& board, uint16_t queues,
                                                         const std::string& name) {
   const uint32_t count = MbufPoolSize(board, queues);
   const uint32_t data_room = board::MbufDataRoom(board);
   rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), count, kMempoolCache,
-                                              /*priv_size=*/0,
-                                              static_cast<uint16_t>(data_room),
+                                              /*priv_size=*/0, static_cast<uint16_t>(data_room),
                                               static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
     const uint64_t mib = (uint64_t{count} * (data_room + sizeof(rte_mbuf))) >> 20;

@@ -43,7 +43,7 @@ rte_eth_conf PortConf(const rte_eth_dev_info& info, uint16_t queues, uint8_t* rs
 }  // namespace
 
 std::expected<std::unique_ptr<PortSet>, std::string> PortSet::Open(const board::Board& board,
-                                                                    uint16_t queues) {
+                                                                   uint16_t queues) {
   std::unique_ptr<PortSet> set(new PortSet());
   set->queues_ = queues;
   auto pool = CreateMbufPool(board, queues, "sbc_mbufs_" + board.name());
@@ -145,8 +145,8 @@ std::optional<size_t> PortSet::IndexOf(std::string_view name) const {
 std::expected<PortStats, std::string> PortSet::Stats(size_t index) const {
   rte_eth_stats raw{};
   if (int ret = rte_eth_stats_get(ports_[index].port_id, &raw); ret != 0)
-    return std::unexpected("port " + ports_[index].name + ": cannot read counters: " +
-                           DpdkError(ret));
+    return std::unexpected("port " + ports_[index].name +
+                           ": cannot read counters: " + DpdkError(ret));
   return PortStats{.rx_packets = raw.ipackets,
                    .rx_bytes = raw.ibytes,
                    .tx_packets = raw.opackets,

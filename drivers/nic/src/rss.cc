@@ -39,8 +39,8 @@ void CopyAsHostWords(const uint8_t (&address)[16], uint8_t (&out)[16]) {
 
 uint32_t SymmetricFlowHash(const rte_mbuf* frame) noexcept {
   rte_ether_hdr eth_copy;
-  const auto* eth = static_cast<const rte_ether_hdr*>(
-      rte_pktmbuf_read(frame, 0, sizeof(eth_copy), &eth_copy));
+  const auto* eth =
+      static_cast<const rte_ether_hdr*>(rte_pktmbuf_read(frame, 0, sizeof(eth_copy), &eth_copy));
   if (eth == nullptr) return 0;
   uint32_t offset = sizeof(rte_ether_hdr);
   uint16_t ether_type = rte_be_to_cpu_16(eth->ether_type);
@@ -62,7 +62,8 @@ uint32_t SymmetricFlowHash(const rte_mbuf* frame) noexcept {
     tuple.src_addr = rte_be_to_cpu_32(ip->src_addr);
     tuple.dst_addr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t length = RTE_THASH_V4_L3_LEN;
-    const bool first_fragment = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
+    const bool first_fragment =
+        (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
     if (HasPorts(ip->next_proto_id) && first_fragment &&
         ReadPorts(frame, offset + rte_ipv4_hdr_len(ip), &tuple.sport, &tuple.dport))
       length = RTE_THASH_V4_L4_LEN;

@@ -83,8 +83,8 @@ void SimTraffic::Fill(rte_mbuf* frame, Direction direction, uint16_t size) noexc
   auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
   udp->src_port = rte_cpu_to_be_16(forward ? t.client_port : t.server_port);
   udp->dst_port = rte_cpu_to_be_16(forward ? t.server_port : t.client_port);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(size - sizeof(rte_ether_hdr) -
-                                                          sizeof(rte_ipv4_hdr)));
+  udp->dgram_len =
+      rte_cpu_to_be_16(static_cast<uint16_t>(size - sizeof(rte_ether_hdr) - sizeof(rte_ipv4_hdr)));
   const Stamp stamp{.magic = kPayloadMagic, .sequence = seq};
   std::memcpy(udp + 1, &stamp, sizeof(stamp));
 }

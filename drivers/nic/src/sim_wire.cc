@@ -13,8 +13,7 @@ namespace {
 void FreeRing(rte_ring* ring) {
   if (ring == nullptr) return;
   rte_mbuf* frame = nullptr;
-  while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&frame)) == 0)
-    rte_pktmbuf_free(frame);
+  while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&frame)) == 0) rte_pktmbuf_free(frame);
   rte_ring_free(ring);
 }
 
@@ -28,7 +27,7 @@ SimWire::~SimWire() {
 }
 
 std::expected<size_t, std::string> SimWire::AddPort(const std::string& name, uint32_t rx_size,
-                                                     uint32_t tx_size) {
+                                                    uint32_t tx_size) {
   Port port;
   auto make_ring = [&](const char* side, uint16_t queue,
                        uint32_t size) -> std::expected<rte_ring*, std::string> {
@@ -59,8 +58,8 @@ std::expected<size_t, std::string> SimWire::AddPort(const std::string& name, uin
 uint16_t SimWire::Send(size_t port, rte_mbuf* const* frames, uint16_t count) noexcept {
   Port& p = ports_[port];
   if (queues_ == 1)
-    return static_cast<uint16_t>(rte_ring_sp_enqueue_burst(
-        p.rx[0], reinterpret_cast<void* const*>(frames), count, nullptr));
+    return static_cast<uint16_t>(
+        rte_ring_sp_enqueue_burst(p.rx[0], reinterpret_cast<void* const*>(frames), count, nullptr));
   for (uint16_t i = 0; i < count; ++i) {
     const uint16_t queue = static_cast<uint16_t>(SymmetricFlowHash(frames[i]) % queues_);
     if (rte_ring_sp_enqueue(p.rx[queue], frames[i]) != 0) return i;

@@ -12,7 +12,8 @@ std::string FormatCounters(Dataplane& dataplane) {
   out << std::left << std::setw(8) << "port" << std::setw(10) << "link" << std::right
       << std::setw(14) << "rx packets" << std::setw(16) << "rx bytes" << std::setw(14)
       << "tx packets" << std::setw(16) << "tx bytes" << std::setw(12) << "dev missed"
-      << std::setw(12) << "dev errors" << "\n";
+      << std::setw(12) << "dev errors"
+      << "\n";
   for (size_t i = 0; i < ports.size(); ++i) {
     const dataplane::PortCounters& c = totals.ports[i];
     const drivers::nic::LinkState link = ports.Link(i);
@@ -20,11 +21,12 @@ std::string FormatCounters(Dataplane& dataplane) {
     const uint64_t missed = dev ? dev->rx_missed + dev->rx_no_mbuf : 0;
     const uint64_t errors = dev ? dev->rx_errors + dev->tx_errors : 0;
     std::string link_text = link.up ? "up" : "down";
-    if (link.up && link.speed_mbps != 0) link_text += " " + std::to_string(link.speed_mbps / 1000) + "G";
-    out << std::left << std::setw(8) << ports.name(i) << std::setw(10) << link_text
-        << std::right << std::setw(14) << c.rx_packets << std::setw(16) << c.rx_bytes
-        << std::setw(14) << c.tx_packets << std::setw(16) << c.tx_bytes << std::setw(12)
-        << missed << std::setw(12) << errors << "\n";
+    if (link.up && link.speed_mbps != 0)
+      link_text += " " + std::to_string(link.speed_mbps / 1000) + "G";
+    out << std::left << std::setw(8) << ports.name(i) << std::setw(10) << link_text << std::right
+        << std::setw(14) << c.rx_packets << std::setw(16) << c.rx_bytes << std::setw(14)
+        << c.tx_packets << std::setw(16) << c.tx_bytes << std::setw(12) << missed << std::setw(12)
+        << errors << "\n";
   }
   // Only reasons that happened: the full list is on telemetry (/sbc/counters).
   out << "drops by reason (total " << totals.drops_total() << ")\n";
@@ -40,9 +42,8 @@ std::string FormatCounters(Dataplane& dataplane) {
       << " tracked flows)\n";
   constexpr size_t kShown = 20;
   for (size_t r = 0; r < rules.size() && r < kShown && r < names.size(); ++r)
-    out << "  " << std::left << std::setw(24) << names[r] << std::right
-        << std::setw(14) << rules[r].packets << " packets " << std::setw(16) << rules[r].bytes
-        << " bytes\n";
+    out << "  " << std::left << std::setw(24) << names[r] << std::right << std::setw(14)
+        << rules[r].packets << " packets " << std::setw(16) << rules[r].bytes << " bytes\n";
   if (rules.size() > kShown) out << "  ... and " << rules.size() - kShown << " more rules\n";
   return out.str();
 }
@@ -59,8 +60,9 @@ std::vector<std::pair<std::string, uint64_t>> CounterList(Dataplane& dataplane) 
     list.emplace_back(prefix + "tx_bytes", totals.ports[p].tx_bytes);
   }
   for (size_t r = 0; r < dataplane::kDropReasonCount; ++r)
-    list.emplace_back("drop." + std::string(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r))),
-                      totals.drops[r]);
+    list.emplace_back(
+        "drop." + std::string(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r))),
+        totals.drops[r]);
   const auto rules = dataplane.RuleCounters();
   const auto names = dataplane.rule_names();
   for (size_t r = 0; r < rules.size() && r < names.size(); ++r) {

@@ -4,11 +4,11 @@
 #include <rte_bus_vdev.h>
 #include <rte_cryptodev.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_errno.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -45,9 +45,11 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
   // The rules go in before any worker polls: the first frames a booting appliance
   // finds waiting are judged by them, not dropped as no_rule_set.
   if (options.initial_rules != nullptr)
-    if (auto applied = dp->ApplyRules(*options.initial_rules); !applied) return std::unexpected(applied.error());
+    if (auto applied = dp->ApplyRules(*options.initial_rules); !applied)
+      return std::unexpected(applied.error());
   if (options.before_workers) options.before_workers(*dp);
-  if (auto launched = dp->LaunchWorkers(options); !launched) return std::unexpected(launched.error());
+  if (auto launched = dp->LaunchWorkers(options); !launched)
+    return std::unexpected(launched.error());
   PublishTelemetry(dp.get());
   return dp;
 }
@@ -56,8 +58,10 @@ std::expected<void, std::string> Dataplane::ApplyRules(const dataplane::RuleTabl
   std::lock_guard lock(rules_mutex_);  // one rule change at a time
   const auto workers = static_cast<uint32_t>(board_.cpu().worker_cores_size());
   auto tables = dataplane::FirewallTables::Build(spec, workers, rte_get_tsc_hz());
-  if (!tables) return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
-  for (size_t i = 0; i < ports_->size(); ++i) rte_eth_macaddr_get(ports_->port_id(i), &(*tables)->port_macs[i]);
+  if (!tables)
+    return std::unexpected("rules version " + std::to_string(spec.version) + ": " + tables.error());
+  for (size_t i = 0; i < ports_->size(); ++i)
+    rte_eth_macaddr_get(ports_->port_id(i), &(*tables)->port_macs[i]);
   // Workers read per-rule counters by index: a new rule set starts them from zero.
   tables_->Publish(std::move(*tables));
   rules_version_ = spec.version;
@@ -81,7 +85,8 @@ std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& op
     // EAL creates the board's vdev from its arguments; a process that started EAL
     // itself (the tests) gets it here, and removes it again on close.
     if (!board_.crypto().vdev().empty() && rte_cryptodev_get_dev_id(name.c_str()) < 0) {
-      if (rte_vdev_init(name.c_str(), nullptr) != 0) return std::unexpected("crypto device " + name + ": cannot create it");
+      if (rte_vdev_init(name.c_str(), nullptr) != 0)
+        return std::unexpected("crypto device " + name + ": cannot create it");
       created_vdev_ = name;
     }
     // Eight sessions per media session (SRTP and SRTCP, each way, both legs), and room
@@ -90,16 +95,18 @@ std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& op
     const uint32_t extra = options.media_sessions / 2 + 64;
     auto device = drivers::crypto::CryptoDevice::Open(
         {.name = name,
-         .queue_pairs = static_cast<uint16_t>(workers + 1),  // one per worker, one for key derivation
+         .queue_pairs =
+             static_cast<uint16_t>(workers + 1),  // one per worker, one for key derivation
          .sessions = 8 * options.media_sessions + 64 + extra,
          .ops = static_cast<uint32_t>(dataplane::SrtpBatch::kMaxBurst) * (workers + 1u) + 64});
     if (!device) return std::unexpected(device.error());
     crypto_ = std::move(*device);
     extra_sessions_ = std::make_unique<dataplane::ExtraSessionBudget>(extra);
-    srtp_ = std::make_unique<dataplane::SrtpStreamFactory>(crypto_->id(), workers, crypto_->session_pool(),
-                                                           crypto_->op_pool(), extra_sessions_.get());
+    srtp_ = std::make_unique<dataplane::SrtpStreamFactory>(
+        crypto_->id(), workers, crypto_->session_pool(), crypto_->op_pool(), extra_sessions_.get());
   }
-  auto table = dataplane::MediaTable::Create(options.media_sessions, tables_->qsbr(), srtp_.get(), options.clock);
+  auto table = dataplane::MediaTable::Create(options.media_sessions, tables_->qsbr(), srtp_.get(),
+                                             options.clock);
   if (!table) return std::unexpected(table.error());
   media_ = std::move(*table);
   return {};
@@ -111,8 +118,10 @@ std::expected<void, std::string> Dataplane::CreateHandoffRings(size_t workers) {
   const int instance = serial++;
   for (size_t w = 0; w < workers; ++w) {
     const std::string name = "sbc_handoff" + std::to_string(instance) + "_" + std::to_string(w);
-    rte_ring* ring = rte_ring_create(name.c_str(), 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
-    if (ring == nullptr) return std::unexpected("media hand-off ring " + name + ": " + rte_strerror(rte_errno));
+    rte_ring* ring =
+        rte_ring_create(name.c_str(), 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+    if (ring == nullptr)
+      return std::unexpected("media hand-off ring " + name + ": " + rte_strerror(rte_errno));
     handoff_.push_back(ring);
   }
   return {};
@@ -138,7 +147,8 @@ uint64_t Dataplane::Now() const {
   return clock_ == nullptr ? rte_get_tsc_cycles() : clock_->load(std::memory_order_relaxed);
 }
 
-std::expected<void, std::string> Dataplane::AddMediaSession(const dataplane::MediaSessionSpec& spec) {
+std::expected<void, std::string> Dataplane::AddMediaSession(
+    const dataplane::MediaSessionSpec& spec) {
   std::lock_guard lock(media_mutex_);
   dataplane::MediaSessionSpec owned = spec;
   // One worker writes each session's state: round robin over the workers.
@@ -148,7 +158,8 @@ std::expected<void, std::string> Dataplane::AddMediaSession(const dataplane::Med
   return added;
 }
 
-std::expected<void, std::string> Dataplane::UpdateMediaSession(const dataplane::MediaSessionUpdate& update) {
+std::expected<void, std::string> Dataplane::UpdateMediaSession(
+    const dataplane::MediaSessionUpdate& update) {
   std::lock_guard lock(media_mutex_);
   return media_->Update(update);
 }
@@ -163,22 +174,25 @@ std::vector<uint64_t> Dataplane::RemoveIdleMediaSessions(uint32_t idle_s) {
   return media_->RemoveIdle(Now(), uint64_t{idle_s} * rte_get_tsc_hz());
 }
 
-void Dataplane::VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const {
+void Dataplane::VisitMediaSessions(
+    const std::function<void(const dataplane::MediaSession&)>& visit) const {
   std::lock_guard lock(media_mutex_);
   for (const dataplane::MediaSession* s : media_->Sessions()) visit(*s);
 }
 
-bool Dataplane::VisitMediaSession(uint64_t id,
-                                  const std::function<void(const dataplane::MediaSession&)>& visit) const {
+bool Dataplane::VisitMediaSession(
+    uint64_t id, const std::function<void(const dataplane::MediaSession&)>& visit) const {
   std::lock_guard lock(media_mutex_);
   const dataplane::MediaSession* s = media_->Get(id);
   if (s != nullptr) visit(*s);
   return s != nullptr;
 }
 
-std::expected<dataplane::SrtpStreamKeys, std::string> Dataplane::DeriveSrtpKeys(const dataplane::SrtpMasterKey& master) {
+std::expected<dataplane::SrtpStreamKeys, std::string> Dataplane::DeriveSrtpKeys(
+    const dataplane::SrtpMasterKey& master) {
   std::lock_guard lock(media_mutex_);  // the key-derivation queue pair has one user at a time
-  if (srtp_ == nullptr) return std::unexpected(std::string("this board has no crypto device: no SRTP"));
+  if (srtp_ == nullptr)
+    return std::unexpected(std::string("this board has no crypto device: no SRTP"));
   return srtp_->Derive(master);
 }
 
@@ -229,8 +243,10 @@ std::vector<dataplane::RuleCounter> Dataplane::RuleCounters() const {
   for (const auto& worker : workers_) {
     const auto counters = worker->rule_counters();
     for (size_t r = 0; r < sum.size(); ++r) {
-      sum[r].packets += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].packets)).load(std::memory_order_relaxed);
-      sum[r].bytes += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].bytes)).load(std::memory_order_relaxed);
+      sum[r].packets += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].packets))
+                            .load(std::memory_order_relaxed);
+      sum[r].bytes += std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counters[r].bytes))
+                          .load(std::memory_order_relaxed);
     }
   }
   return sum;
@@ -257,8 +273,8 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
 
   for (int q = 0; q < board_.cpu().worker_cores_size(); ++q) {
     const unsigned lcore = board_.cpu().worker_cores(q);
-    if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore) ||
-        lcore == rte_get_main_lcore() || rte_eal_get_lcore_state(lcore) != WAIT) {
+    if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore() ||
+        rte_eal_get_lcore_state(lcore) != WAIT) {
       Stop();
       return std::unexpected("cpu.worker_cores[" + std::to_string(q) + "]: lcore " +
                              std::to_string(lcore) + " is not a free EAL worker lcore");
@@ -266,10 +282,10 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
     for (auto& link : links) link.queue = static_cast<uint16_t>(q);
     dataplane::MediaStage media{.table = media_.get(), .handoff = handoff_};
     if (crypto_)
-      media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(), crypto_->session_pool(),
-                      extra_sessions_.get()};
-    auto worker = dataplane::FirewallWorker::Create(links, *tables_, static_cast<uint32_t>(q),
-                                                   options.flows_per_worker, &media, options.clock);
+      media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(),
+                      crypto_->session_pool(), extra_sessions_.get()};
+    auto worker = dataplane::FirewallWorker::Create(
+        links, *tables_, static_cast<uint32_t>(q), options.flows_per_worker, &media, options.clock);
     if (!worker) {
       Stop();
       return std::unexpected(worker.error());

@@ -11,7 +11,8 @@
 
 namespace sbc::firmware {
 
-std::expected<std::unique_ptr<IpcServer>, std::string> IpcServer::Start(const std::string& path, IpcHandler handler) {
+std::expected<std::unique_ptr<IpcServer>, std::string> IpcServer::Start(const std::string& path,
+                                                                        IpcHandler handler) {
   auto fd = mgmt::control::ListenUnixExclusive(path, "sbc-dataplane");
   if (!fd) return std::unexpected(fd.error());
   std::unique_ptr<IpcServer> server(new IpcServer());

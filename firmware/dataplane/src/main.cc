@@ -12,13 +12,13 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <ctime>
-#include <fstream>
-#include <sstream>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "sbc/board/board.h"
@@ -58,14 +58,15 @@ int Fail(int code, const std::string& line) {
 
 // Reads the bundle and has it verified against the key store's trust root and compiled.
 std::expected<sbc::firmware::VerifiedConfig, std::string> LoadConfig(
-    const std::expected<sbc::mgmt::trust::Verifier, std::string>& verifier, const sbc::board::Board& board,
-    const std::string& file) {
+    const std::expected<sbc::mgmt::trust::Verifier, std::string>& verifier,
+    const sbc::board::Board& board, const std::string& file) {
   if (!verifier) return std::unexpected(verifier.error());
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::unexpected("config " + file + ": cannot be read");
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  auto verified = sbc::firmware::VerifyAndCompile(*verifier, board, bytes.str(), std::time(nullptr));
+  auto verified =
+      sbc::firmware::VerifyAndCompile(*verifier, board, bytes.str(), std::time(nullptr));
   if (!verified) return std::unexpected("config " + file + ": " + verified.error());
   return verified;
 }
@@ -85,12 +86,12 @@ int main(int argc, char** argv) {
   double stats_interval = 5.0;
   std::string log_level = "*:warning";
   std::string file_prefix = "sbc-" + std::to_string(getpid());
-  app.add_option("--board", board_file, "board description (text-format protobuf)")
-      ->required();
+  app.add_option("--board", board_file, "board description (text-format protobuf)")->required();
   app.add_option("--config", config_file,
                  "signed configuration bundle: verified against the key store's trust root "
                  "and compiled before any port is opened");
-  app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
+  app.add_option("--data-dir", data_dir,
+                 "state directory, instead of the board's storage.data_dir");
   std::string ipc_socket;
   app.add_option("--ipc-socket", ipc_socket,
                  "Unix socket for sbc-mgmtd (default <data dir>/run/dataplane.sock; none: no IPC)");
@@ -111,7 +112,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "DPDK log level, EAL --log-level syntax");
   uint32_t media_sessions = 1024;
   app.add_option("--media-sessions", media_sessions,
-                 "media sessions the relay has room for (each SRTP session takes about 12 KB of crypto state)")
+                 "media sessions the relay has room for (each SRTP session takes about 12 KB of "
+                 "crypto state)")
       ->check(CLI::Range(1u, 200000u));
   uint32_t flows_per_worker = 1u << 16;
   app.add_option("--flows-per-worker", flows_per_worker,
@@ -145,9 +147,8 @@ int main(int argc, char** argv) {
     return Fail(kExitBadInput, cores.error());
 
   InstallStopHandlers();
-  const sbc::drivers::EalOptions eal{.program = "sbc-dataplane",
-                                     .file_prefix = file_prefix,
-                                     .log_level = log_level};
+  const sbc::drivers::EalOptions eal{
+      .program = "sbc-dataplane", .file_prefix = file_prefix, .log_level = log_level};
   if (auto ok = sbc::drivers::InitEal(*board, eal); !ok) return Fail(kExitFailure, ok.error());
   // Before any SRTP key is derived (and after EAL, which reads /proc/self as it starts).
   if (auto ok = sbc::firmware::ForbidCoreDumps(); !ok) {
@@ -158,62 +159,73 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   {
     // The verified rules are in force before any worker polls a port.
-    auto dataplane = sbc::firmware::Dataplane::Start(*board, {.flows_per_worker = flows_per_worker,
-                                                              .media_sessions = media_sessions,
-                                                              .initial_rules = config ? &config->tables : nullptr});
+    auto dataplane = sbc::firmware::Dataplane::Start(
+        *board, {.flows_per_worker = flows_per_worker,
+                 .media_sessions = media_sessions,
+                 .initial_rules = config ? &config->tables : nullptr});
     if (!dataplane) {
       sbc::drivers::CleanupEal(*board);
       return Fail(kExitFailure, dataplane.error());
     }
     sbc::firmware::Dataplane& dp = **dataplane;
-    if (!config) std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
+    if (!config)
+      std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
     // Media sessions from sbc-mgmtd; idle ones end on their own.
-    sbc::firmware::MediaService media(dp, [](const std::string& line) {
-      std::cout << "sbc-dataplane: " << line << std::endl;
-    });
+    sbc::firmware::MediaService media(
+        dp, [](const std::string& line) { std::cout << "sbc-dataplane: " << line << std::endl; });
     // sbc-mgmtd hands over accepted bundles here; each is verified again before use.
     std::unique_ptr<sbc::firmware::IpcServer> ipc;
     if (ipc_socket != "none") {
       const std::string path =
-          ipc_socket.empty() ? sbc::board::ResolveStoragePath(*board, "run/dataplane.sock").string() : ipc_socket;
-      auto started = sbc::firmware::IpcServer::Start(path, [&](const sbc::schema::DataplaneRequest& request) {
-        sbc::schema::DataplaneResponse response;
-        if (request.has_apply_bundle()) {
-          auto verified = verifier ? sbc::firmware::VerifyAndCompile(*verifier, *board, request.apply_bundle(),
-                                                                     std::time(nullptr))
-                                   : std::unexpected(verifier.error());
-          auto applied = verified ? dp.ApplyRules(verified->tables) : std::unexpected(verified.error());
-          response.set_ok(applied.has_value());
-          if (!applied) response.set_error(applied.error());
-          else std::cout << "sbc-dataplane: rules version " << dp.rules_version() << " applied from sbc-mgmtd" << std::endl;
-        } else if (request.has_media_create() || request.has_media_update() || request.has_media_delete() ||
-                   request.has_media_list()) {
-          const sbc::schema::MediaBatch& batch = request.has_media_create()   ? request.media_create()
-                                                 : request.has_media_update() ? request.media_update()
-                                                                              : request.media_delete();
-          std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(), batch.sessions().end());
-          const auto sessions = request.has_media_create()   ? media.Create(asked)
-                                : request.has_media_update() ? media.Update(asked)
-                                : request.has_media_delete() ? media.Delete(asked)
-                                                             : media.List();
-          for (const auto& s : sessions) *response.add_media_sessions() = s;
-          response.set_ok(true);
-          // The parties' SDES keys were derived from: gone from this copy of the request.
-          for (sbc::schema::MediaSession& s : asked)
-            for (auto& leg : *s.mutable_legs()) explicit_bzero(leg.mutable_leg_key()->data(), leg.leg_key().size());
-        } else if (request.has_get_status()) {
-          response.set_ok(true);
-        } else if (request.has_get_counters()) {
-          for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {
-            auto* c = response.add_counters();
-            c->set_name(name);
-            c->set_value(value);
-          }
-          response.set_ok(true);
-        }
-        response.set_rules_version(dp.rules_version());
-        return response;
-      });
+          ipc_socket.empty() ? sbc::board::ResolveStoragePath(*board, "run/dataplane.sock").string()
+                             : ipc_socket;
+      auto started =
+          sbc::firmware::IpcServer::Start(path, [&](const sbc::schema::DataplaneRequest& request) {
+            sbc::schema::DataplaneResponse response;
+            if (request.has_apply_bundle()) {
+              auto verified =
+                  verifier ? sbc::firmware::VerifyAndCompile(
+                                 *verifier, *board, request.apply_bundle(), std::time(nullptr))
+                           : std::unexpected(verifier.error());
+              auto applied =
+                  verified ? dp.ApplyRules(verified->tables) : std::unexpected(verified.error());
+              response.set_ok(applied.has_value());
+              if (!applied)
+                response.set_error(applied.error());
+              else
+                std::cout << "sbc-dataplane: rules version " << dp.rules_version()
+                          << " applied from sbc-mgmtd" << std::endl;
+            } else if (request.has_media_create() || request.has_media_update() ||
+                       request.has_media_delete() || request.has_media_list()) {
+              const sbc::schema::MediaBatch& batch =
+                  request.has_media_create()   ? request.media_create()
+                  : request.has_media_update() ? request.media_update()
+                                               : request.media_delete();
+              std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(),
+                                                           batch.sessions().end());
+              const auto sessions = request.has_media_create()   ? media.Create(asked)
+                                    : request.has_media_update() ? media.Update(asked)
+                                    : request.has_media_delete() ? media.Delete(asked)
+                                                                 : media.List();
+              for (const auto& s : sessions) *response.add_media_sessions() = s;
+              response.set_ok(true);
+              // The parties' SDES keys were derived from: gone from this copy of the request.
+              for (sbc::schema::MediaSession& s : asked)
+                for (auto& leg : *s.mutable_legs())
+                  explicit_bzero(leg.mutable_leg_key()->data(), leg.leg_key().size());
+            } else if (request.has_get_status()) {
+              response.set_ok(true);
+            } else if (request.has_get_counters()) {
+              for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {
+                auto* c = response.add_counters();
+                c->set_name(name);
+                c->set_value(value);
+              }
+              response.set_ok(true);
+            }
+            response.set_rules_version(dp.rules_version());
+            return response;
+          });
       if (!started) {
         dp.Close();
         sbc::drivers::CleanupEal(*board);
@@ -221,13 +233,13 @@ int main(int argc, char** argv) {
       }
       ipc = std::move(*started);
     }
-    std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size()
-              << " ports, " << board->cpu().worker_cores_size() << " worker(s); forwarding"
-              << std::endl;
+    std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size() << " ports, "
+              << board->cpu().worker_cores_size() << " worker(s); forwarding" << std::endl;
 
     // Packet-log lines go to stderr, the daemon's log, apart from the counter reports.
     auto print_log = [&dp] {
-      for (const std::string& line : dp.TakePacketLog()) std::cerr << "sbc-dataplane: " << line << "\n";
+      for (const std::string& line : dp.TakePacketLog())
+        std::cerr << "sbc-dataplane: " << line << "\n";
       std::cerr << std::flush;
     };
     auto print_counters = [&dp, &print_log] {
@@ -264,7 +276,8 @@ int main(int argc, char** argv) {
       while (!g_stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         print_log();
-        if (std::chrono::steady_clock::now() - last >= std::chrono::duration<double>(stats_interval)) {
+        if (std::chrono::steady_clock::now() - last >=
+            std::chrono::duration<double>(stats_interval)) {
           last = std::chrono::steady_clock::now();
           print_counters();
         }
@@ -276,7 +289,8 @@ int main(int argc, char** argv) {
     dp.Stop();
     print_counters();
     if (const uint64_t suppressed = dp.PacketLogSuppressed(); suppressed != 0)
-      std::cerr << "sbc-dataplane: packet log: " << suppressed << " records suppressed by its rate limit" << std::endl;
+      std::cerr << "sbc-dataplane: packet log: " << suppressed
+                << " records suppressed by its rate limit" << std::endl;
     const unsigned in_use = rte_mempool_in_use_count(dp.ports().pool());
     std::cout << "packet buffers still in use after stop: " << in_use << std::endl;
     if (in_use != 0) exit_code = Fail(kExitFailure, "packet buffers leaked");

@@ -20,7 +20,8 @@ std::expected<MediaEndpoint, std::string> ParseEndpoint(const std::string& text)
   std::string host, port;
   if (!text.empty() && text[0] == '[') {
     const size_t close = text.find("]:");
-    if (close == std::string::npos) return std::unexpected("\"" + text + "\" is not [address]:port");
+    if (close == std::string::npos)
+      return std::unexpected("\"" + text + "\" is not [address]:port");
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
     e.family = Family::kIpv6;
@@ -31,11 +32,13 @@ std::expected<MediaEndpoint, std::string> ParseEndpoint(const std::string& text)
     port = text.substr(colon + 1);
     e.family = Family::kIpv4;
   }
-  if (inet_pton(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, host.c_str(), e.address.data()) != 1)
+  if (inet_pton(e.family == Family::kIpv6 ? AF_INET6 : AF_INET, host.c_str(), e.address.data()) !=
+      1)
     return std::unexpected("\"" + host + "\" is not an IP address");
   char* end = nullptr;
   const unsigned long p = std::strtoul(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p == 0 || p > 65535) return std::unexpected("\"" + port + "\" is not a port");
+  if (port.empty() || *end != '\0' || p == 0 || p > 65535)
+    return std::unexpected("\"" + port + "\" is not a port");
   e.port = static_cast<uint16_t>(p);
   return e;
 }
@@ -70,8 +73,8 @@ void MediaService::Stop() {
 
 MediaService::~MediaService() { Stop(); }
 
-std::vector<schema::MediaSession> MediaService::EachUnderLock(const std::vector<schema::MediaSession>& sessions,
-                                                              OneSession one) {
+std::vector<schema::MediaSession> MediaService::EachUnderLock(
+    const std::vector<schema::MediaSession>& sessions, OneSession one) {
   const dataplane::MediaSettings settings = dp_.media_settings();
   std::lock_guard lock(mutex_);
   std::vector<schema::MediaSession> out;
@@ -79,7 +82,8 @@ std::vector<schema::MediaSession> MediaService::EachUnderLock(const std::vector<
   return out;
 }
 
-std::vector<schema::MediaSession> MediaService::Create(const std::vector<schema::MediaSession>& sessions) {
+std::vector<schema::MediaSession> MediaService::Create(
+    const std::vector<schema::MediaSession>& sessions) {
   return EachUnderLock(sessions, &MediaService::CreateOne);
 }
 
@@ -123,15 +127,19 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
     const dataplane::IpPrefix* service = nullptr;
     bool want_v6 = ls.remote && ls.remote->family == Family::kIpv6;
     if (!leg.local_address().empty()) {
-      auto asked = ParseEndpoint(leg.local_address().find(':') != std::string::npos && leg.local_address()[0] != '['
+      auto asked = ParseEndpoint(leg.local_address().find(':') != std::string::npos &&
+                                         leg.local_address()[0] != '['
                                      ? "[" + leg.local_address() + "]:1"
                                      : leg.local_address() + ":1");
       if (!asked) return refuse(at + "local_address: " + asked.error());
       want_v6 = asked->family == Family::kIpv6;
       for (const auto& a : settings.service_addresses)
-        if (a.ipv6 == want_v6 && std::memcmp(a.address.data(), asked->address.data(), want_v6 ? 16 : 4) == 0)
+        if (a.ipv6 == want_v6 &&
+            std::memcmp(a.address.data(), asked->address.data(), want_v6 ? 16 : 4) == 0)
           service = &a;
-      if (service == nullptr) return refuse(at + "local_address " + leg.local_address() + " is not a media service address");
+      if (service == nullptr)
+        return refuse(at + "local_address " + leg.local_address() +
+                      " is not a media service address");
       if (ls.remote && ls.remote->family != asked->family)
         return refuse(at + "local_address and remote are of different address families");
     } else {
@@ -139,7 +147,8 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
         if (a.ipv6 == want_v6 && service == nullptr) service = &a;
     }
     if (service == nullptr) return refuse(at + "no media service address of the remote's family");
-    ls.local = {.family = want_v6 ? Family::kIpv6 : Family::kIpv4, .address = service->address, .port = 0};
+    ls.local = {
+        .family = want_v6 ? Family::kIpv6 : Family::kIpv4, .address = service->address, .port = 0};
     ls.rtcp_mux = leg.rtcp_mux();
     ls.clock_rate = leg.clock_rate() ? leg.clock_rate() : 8000;
     ls.latching = static_cast<dataplane::Latching>(settings.latching);
@@ -163,11 +172,13 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
   for (int l = 0; l < 2; ++l) {
     uint16_t port = 0;
     uint32_t start = 0;
-    if (getrandom(&start, sizeof(start), 0) != sizeof(start)) return refuse("no randomness for a relay port");
+    if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+      return refuse("no randomness for a relay port");
     for (uint32_t tries = 0; tries < span && port == 0; ++tries) {
       const uint32_t offset = (start + tries) % span;
       const auto candidate = static_cast<uint16_t>(settings.port_min + 2 * offset);
-      if (candidate + 1u <= settings.port_max && !ports_in_use_.contains(candidate)) port = candidate;
+      if (candidate + 1u <= settings.port_max && !ports_in_use_.contains(candidate))
+        port = candidate;
     }
     if (port == 0) {
       for (uint16_t p : taken) ports_in_use_.erase(p);
@@ -195,19 +206,21 @@ schema::MediaSession MediaService::CreateOne(const schema::MediaSession& request
   return reply;
 }
 
-std::expected<dataplane::SrtpSuite, std::string> MediaService::AllowedSuite(schema::SrtpSuite suite,
-                                                                        const dataplane::MediaSettings& settings) {
+std::expected<dataplane::SrtpSuite, std::string> MediaService::AllowedSuite(
+    schema::SrtpSuite suite, const dataplane::MediaSettings& settings) {
   if (!settings.allowed_suites.empty() &&
-      std::find(settings.allowed_suites.begin(), settings.allowed_suites.end(), suite) == settings.allowed_suites.end())
+      std::find(settings.allowed_suites.begin(), settings.allowed_suites.end(), suite) ==
+          settings.allowed_suites.end())
     return std::unexpected(schema::SrtpSuite_Name(suite) + " is not in media.allowed_suites");
   return static_cast<dataplane::SrtpSuite>(suite - 1);
 }
 
-std::expected<dataplane::SrtpStreamKeys, std::string> MediaService::TheirKeys(const std::string& sdes,
-                                                                          dataplane::SrtpSuite suite) {
+std::expected<dataplane::SrtpStreamKeys, std::string> MediaService::TheirKeys(
+    const std::string& sdes, dataplane::SrtpSuite suite) {
   const dataplane::SrtpSuiteSizes sizes = dataplane::SizesOf(suite);
   if (sdes.size() != size_t{sizes.master_key} + sizes.master_salt)
-    return std::unexpected("leg_key must be " + std::to_string(sizes.master_key + sizes.master_salt) +
+    return std::unexpected("leg_key must be " +
+                           std::to_string(sizes.master_key + sizes.master_salt) +
                            " bytes (master key and salt) for " + dataplane::SrtpSuiteName(suite));
   dataplane::SrtpMasterKey master;
   master.suite = suite;
@@ -218,7 +231,8 @@ std::expected<dataplane::SrtpStreamKeys, std::string> MediaService::TheirKeys(co
   return keys;
 }
 
-std::expected<MediaService::DrawnKeys, std::string> MediaService::OurKeys(dataplane::SrtpSuite suite) {
+std::expected<MediaService::DrawnKeys, std::string> MediaService::OurKeys(
+    dataplane::SrtpSuite suite) {
   const dataplane::SrtpSuiteSizes sizes = dataplane::SizesOf(suite);
   dataplane::SrtpMasterKey master;
   master.suite = suite;
@@ -238,7 +252,8 @@ std::expected<MediaService::DrawnKeys, std::string> MediaService::OurKeys(datapl
   return drawn;
 }
 
-std::vector<schema::MediaSession> MediaService::Update(const std::vector<schema::MediaSession>& sessions) {
+std::vector<schema::MediaSession> MediaService::Update(
+    const std::vector<schema::MediaSession>& sessions) {
   return EachUnderLock(sessions, &MediaService::UpdateOne);
 }
 
@@ -270,9 +285,11 @@ schema::MediaSession MediaService::UpdateOne(const schema::MediaSession& request
     const std::string at = "legs[" + std::to_string(l) + "]: ";
     const std::string& interface = interfaces_[id][l];
     if (!leg.interface().empty() && leg.interface() != interface)
-      return refuse(at + "a live leg stays on its data port (" + interface + "); create a new session to move it");
+      return refuse(at + "a live leg stays on its data port (" + interface +
+                    "); create a new session to move it");
     if (leg.rtcp_mux() != now.rtcp_mux)
-      return refuse(at + "rtcp_mux of a live leg stays as created (" + (now.rtcp_mux ? "on" : "off") + ")");
+      return refuse(at + "rtcp_mux of a live leg stays as created (" +
+                    (now.rtcp_mux ? "on" : "off") + ")");
     dataplane::MediaLegUpdate& u = update.legs[l];
     if (!leg.remote().empty()) {
       auto remote = ParseEndpoint(leg.remote());
@@ -316,7 +333,8 @@ void MediaService::ReleasePorts(uint64_t id) {
   interfaces_.erase(id);
 }
 
-std::vector<schema::MediaSession> MediaService::Delete(const std::vector<schema::MediaSession>& sessions) {
+std::vector<schema::MediaSession> MediaService::Delete(
+    const std::vector<schema::MediaSession>& sessions) {
   std::lock_guard lock(mutex_);
   std::vector<schema::MediaSession> out;
   for (const auto& s : sessions) {
@@ -346,7 +364,8 @@ std::vector<schema::MediaSession> MediaService::List() const {
       if (leg.remote_known) m->set_remote(dataplane::ToText(leg.remote));
       m->set_latched(leg.remote_known && !leg.spec.remote.has_value());
       m->set_rtcp_mux(leg.spec.rtcp_mux);
-      if (leg.srtp) m->set_suite(static_cast<schema::SrtpSuite>(static_cast<int>(leg.from_leg.suite) + 1));
+      if (leg.srtp)
+        m->set_suite(static_cast<schema::SrtpSuite>(static_cast<int>(leg.from_leg.suite) + 1));
       m->set_clock_rate(leg.spec.clock_rate);
       m->set_packets_in(leg.counters.packets_in);
       m->set_bytes_in(leg.counters.bytes_in);
@@ -374,8 +393,9 @@ std::vector<uint64_t> MediaService::ExpireIdle() {
     e.set_id(id);
     e.set_ended("idle");
     if (ended_.size() > kEndedKept) ended_.pop_front();
-    if (log_) log_("media session " + std::to_string(id) + " ended: no media either way for " +
-                   std::to_string(settings.idle_timeout_s) + " s");
+    if (log_)
+      log_("media session " + std::to_string(id) + " ended: no media either way for " +
+           std::to_string(settings.idle_timeout_s) + " s");
   }
   return ended;
 }

@@ -11,11 +11,16 @@ namespace {
 
 const char* ProtocolName(uint8_t p) {
   switch (p) {
-    case dataplane::kProtoTcp: return "tcp";
-    case dataplane::kProtoUdp: return "udp";
-    case dataplane::kProtoIcmp: return "icmp";
-    case dataplane::kProtoIcmpV6: return "icmpv6";
-    default: return nullptr;
+    case dataplane::kProtoTcp:
+      return "tcp";
+    case dataplane::kProtoUdp:
+      return "udp";
+    case dataplane::kProtoIcmp:
+      return "icmp";
+    case dataplane::kProtoIcmpV6:
+      return "icmpv6";
+    default:
+      return nullptr;
   }
 }
 
@@ -31,10 +36,13 @@ std::array<uint8_t, 32> RandomLogKey() {
 PacketLogFormatter::PacketLogFormatter(std::vector<std::string> port_names,
                                        std::vector<std::string> rule_names, bool pseudonymise,
                                        std::array<uint8_t, 32> key)
-    : port_names_(std::move(port_names)), rule_names_(std::move(rule_names)),
-      pseudonymise_(pseudonymise), key_(key) {}
+    : port_names_(std::move(port_names)),
+      rule_names_(std::move(rule_names)),
+      pseudonymise_(pseudonymise),
+      key_(key) {}
 
-std::string PacketLogFormatter::Address(const dataplane::PacketLogRecord& r, const uint8_t* addr) const {
+std::string PacketLogFormatter::Address(const dataplane::PacketLogRecord& r,
+                                        const uint8_t* addr) const {
   const bool v6 = r.family == dataplane::Family::kIpv6;
   if (pseudonymise_) {
     unsigned char mac[32];
@@ -61,8 +69,10 @@ std::string PacketLogFormatter::Line(const dataplane::PacketLogRecord& r) const 
     out << "deny reason=" << dataplane::DropReasonName(r.reason);
   out << " port=" << (r.in_slot < port_names_.size() ? port_names_[r.in_slot] : "?") << " ";
   const char* proto = ProtocolName(r.protocol);
-  if (proto) out << proto;
-  else out << "proto-" << int(r.protocol);
+  if (proto)
+    out << proto;
+  else
+    out << "proto-" << int(r.protocol);
   const bool ports = r.protocol == dataplane::kProtoTcp || r.protocol == dataplane::kProtoUdp;
   const bool v6 = r.family == dataplane::Family::kIpv6;
   auto endpoint = [&](const uint8_t* addr, uint16_t port) {

@@ -5,12 +5,13 @@
 namespace sbc::firmware {
 
 std::expected<VerifiedConfig, std::string> VerifyAndCompile(const mgmt::trust::Verifier& verifier,
-                                                           const board::Board& board,
-                                                           std::string_view envelope,
-                                                           int64_t now_unix) {
+                                                            const board::Board& board,
+                                                            std::string_view envelope,
+                                                            int64_t now_unix) {
   auto bundle = verifier.VerifyConfigBundle(envelope, now_unix);
   if (!bundle)
-    return std::unexpected("refused (" + std::string(mgmt::trust::RejectionName(bundle.error().reason)) +
+    return std::unexpected("refused (" +
+                           std::string(mgmt::trust::RejectionName(bundle.error().reason)) +
                            "): " + bundle.error().message);
   std::vector<std::string> ports;
   for (const auto& port : board.ports()) ports.push_back(port.name());

@@ -64,8 +64,10 @@ std::expected<SimTrafficResult, std::string> RunSimTraffic(Dataplane& dataplane,
                                                            const std::atomic<bool>& stop) {
   SimWire* wire = dataplane.ports().sim_wire();
   if (wire == nullptr)
-    return std::unexpected("sim traffic needs a board whose ports are all net_ring devices "
-                           "(the sim board); board " + dataplane.board().name() + " has others");
+    return std::unexpected(
+        "sim traffic needs a board whose ports are all net_ring devices "
+        "(the sim board); board " +
+        dataplane.board().name() + " has others");
 
   std::vector<Injection> injections;
   for (const auto& pair : dataplane.board().port_pairs()) {
@@ -89,8 +91,8 @@ std::expected<SimTrafficResult, std::string> RunSimTraffic(Dataplane& dataplane,
 
   for (size_t turn = 0;; ++turn) {
     const bool stopping = stop.load(std::memory_order_relaxed);
-    const bool done_sending = options.keep_running ? stopping
-                                                   : (result.sent >= options.frames || stopping);
+    const bool done_sending =
+        options.keep_running ? stopping : (result.sent >= options.frames || stopping);
     const uint64_t accounted = accounting.Accounted(result);
     const uint64_t in_flight = result.sent - accounted;
     if (done_sending && in_flight == 0) break;
@@ -119,12 +121,13 @@ std::expected<SimTrafficResult, std::string> RunSimTraffic(Dataplane& dataplane,
       if (SecondsSince(last_progress) > options.stall_timeout_s) {
         dataplane.Stop();
         accounting.Collect(result);
-        return std::unexpected("sim traffic stalled: " + std::to_string(in_flight) +
-                               " of " + std::to_string(result.sent) +
+        return std::unexpected("sim traffic stalled: " + std::to_string(in_flight) + " of " +
+                               std::to_string(result.sent) +
                                " frames neither arrived nor were counted as dropped");
       }
     }
-    if (options.keep_running && options.report && SecondsSince(last_report) >= options.report_interval_s) {
+    if (options.keep_running && options.report &&
+        SecondsSince(last_report) >= options.report_interval_s) {
       last_report = Clock::now();
       options.report();
     }

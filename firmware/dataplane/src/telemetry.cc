@@ -32,7 +32,8 @@ int Counters(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "flows", g_dataplane->Flows());
   rte_tel_data_add_dict_u64(d, "drops_total", totals.drops_total());
   for (size_t r = 0; r < dataplane::kDropReasonCount; ++r) {
-    const std::string name = Key("drop_" + std::string(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r))));
+    const std::string name = Key(
+        "drop_" + std::string(dataplane::DropReasonName(static_cast<dataplane::DropReason>(r))));
     rte_tel_data_add_dict_u64(d, name.c_str(), totals.drops[r]);
   }
   drivers::nic::PortSet& ports = g_dataplane->ports();
@@ -65,8 +66,9 @@ int Rules(const char*, const char*, rte_tel_data* d) {
 void PublishTelemetry(Dataplane* dataplane) {
   static std::once_flag registered;
   std::call_once(registered, [] {
-    rte_telemetry_register_cmd("/sbc/counters", Counters,
-                               "Ports, drops by reason, tracked flows and rules version. No parameters.");
+    rte_telemetry_register_cmd(
+        "/sbc/counters", Counters,
+        "Ports, drops by reason, tracked flows and rules version. No parameters.");
     rte_telemetry_register_cmd("/sbc/rules", Rules,
                                "Packets and bytes per rule of the rules in force. No parameters.");
   });

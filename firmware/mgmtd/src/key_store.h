@@ -29,15 +29,16 @@ struct KeyStoreFiles {
 
 // Reads what the daemon needs to serve; one line naming the missing or bad file.
 // First finishes a key rotation that a crash cut short (see RotateServerCredential).
-[[nodiscard]] std::expected<KeyStoreFiles, std::string> LoadKeyStore(const std::filesystem::path& dir);
+[[nodiscard]] std::expected<KeyStoreFiles, std::string> LoadKeyStore(
+    const std::filesystem::path& dir);
 
 // Development provisioning: a new management CA, the daemon's certificate, and one
 // administrator (`admin`, every role) whose credential is written to `client_dir`
 // (admin.pem, admin.key, ca.pem). Refuses to overwrite an existing CA. Private keys
 // are created 0600.
-[[nodiscard]] std::expected<void, std::string> ProvisionDevelopment(const std::filesystem::path& key_store,
-                                                                    const std::string& admin,
-                                                                    const std::filesystem::path& client_dir);
+[[nodiscard]] std::expected<void, std::string> ProvisionDevelopment(
+    const std::filesystem::path& key_store, const std::string& admin,
+    const std::filesystem::path& client_dir);
 
 // Replaces users.textproto (atomically) with `users`.
 [[nodiscard]] std::expected<void, std::string> WriteUsers(const std::filesystem::path& key_store,

@@ -15,15 +15,15 @@
 #include <thread>
 
 #include "key_store.h"
-#include "sbc/mgmt/store/atomic_file.h"
 #include "sbc/board/board.h"
 #include "sbc/firmware/process_hardening.h"
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/control/console_server.h"
-#include "sbc/mgmt/service/control_service.h"
-#include "sbc/mgmt/store/config_store.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
+#include "sbc/mgmt/service/control_service.h"
+#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/store/config_store.h"
 #include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "sbc/mgmt/trust/text_files.h"
@@ -47,24 +47,30 @@ int main(int argc, char** argv) {
   std::string board_file, data_dir, listen, provision_admin, client_dir;
   int port = -1;
   app.add_option("--board", board_file, "board description (storage paths)")->required();
-  app.add_option("--data-dir", data_dir, "state directory, instead of the board's storage.data_dir");
+  app.add_option("--data-dir", data_dir,
+                 "state directory, instead of the board's storage.data_dir");
   app.add_option("--listen", listen,
                  "address to listen on, instead of the running config's management.listen_address "
                  "(default 127.0.0.1: operators come through ssh -L)");
-  app.add_option("--port", port, "TCP port, instead of management.listen_port (default 4443; 0: any free port)")
+  app.add_option("--port", port,
+                 "TCP port, instead of management.listen_port (default 4443; 0: any free port)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--provision-dev", provision_admin,
                  "development appliances only: create the management CA, the daemon's certificate "
                  "and an administrator with this name, then exit");
-  app.add_option("--client-dir", client_dir, "where --provision-dev writes the administrator's credential");
+  app.add_option("--client-dir", client_dir,
+                 "where --provision-dev writes the administrator's credential");
   std::string dataplane_socket, console_socket;
-  app.add_option("--dataplane-socket", dataplane_socket,
-                 "sbc-dataplane's IPC socket (default <data dir>/run/dataplane.sock; none: no dataplane)");
+  app.add_option(
+      "--dataplane-socket", dataplane_socket,
+      "sbc-dataplane's IPC socket (default <data dir>/run/dataplane.sock; none: no dataplane)");
   app.add_option("--console-socket", console_socket,
-                 "the console's password login socket (default <data dir>/run/console.sock; none: no console)");
+                 "the console's password login socket (default <data dir>/run/console.sock; none: "
+                 "no console)");
   CLI11_PARSE(app, argc, argv);
   // Before any key is read: none may reach a core file or another process.
-  if (auto hardened = firmware::ForbidCoreDumps(); !hardened) return Fail(kExitFailure, hardened.error());
+  if (auto hardened = firmware::ForbidCoreDumps(); !hardened)
+    return Fail(kExitFailure, hardened.error());
 
   auto board = board::LoadBoard(board_file);
   if (!board) {
@@ -81,10 +87,11 @@ int main(int argc, char** argv) {
       return Fail(kExitBadInput, "--provision-dev is for development appliances; this one is " +
                                      schema::Environment_Name(verifier->identity().environment()));
     if (client_dir.empty()) return Fail(kExitBadInput, "--provision-dev needs --client-dir");
-    if (auto ok = firmware::mgmtd::ProvisionDevelopment(key_store, provision_admin, client_dir); !ok)
+    if (auto ok = firmware::mgmtd::ProvisionDevelopment(key_store, provision_admin, client_dir);
+        !ok)
       return Fail(kExitFailure, ok.error());
-    std::cout << "sbc-mgmtd: provisioned " << key_store.string() << "; administrator " << provision_admin
-              << "'s credential is in " << client_dir << std::endl;
+    std::cout << "sbc-mgmtd: provisioned " << key_store.string() << "; administrator "
+              << provision_admin << "'s credential is in " << client_dir << std::endl;
     return kExitOk;
   }
 
@@ -93,14 +100,16 @@ int main(int argc, char** argv) {
   // The board says whose clock this is: the system's, or (sim) an offset of our own.
   auto clock = board->clock().offset_file().empty()
                    ? mgmt::clock::SystemRealtimeClock()
-                   : mgmt::clock::OffsetFileClock(board::ResolveStoragePath(*board, board->clock().offset_file()));
+                   : mgmt::clock::OffsetFileClock(
+                         board::ResolveStoragePath(*board, board->clock().offset_file()));
   if (!clock) return Fail(kExitBadInput, "clock: " + clock.error());
   const auto state_dir = board::ResolveStoragePath(*board, "mgmt");
   auto store = mgmt::store::ConfigStore::Open(state_dir / "config", *verifier, **clock, {});
   if (!store) return Fail(kExitFailure, store.error());
   auto audit = mgmt::audit::AuditLog::Open(state_dir / "audit");
   if (!audit) return Fail(kExitFailure, audit.error());
-  mgmt::service::ControlService service(files->users, **store, **audit, (state_dir / "audit").string(), **clock);
+  mgmt::service::ControlService service(files->users, **store, **audit,
+                                        (state_dir / "audit").string(), **clock);
   service.AttachClock(clock->get());
   service.SetUserPersistence([&key_store](const schema::UserDirectory& users) {
     return firmware::mgmtd::WriteUsers(key_store, users);
@@ -118,7 +127,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<mgmt::service::UnixDataplaneLink> dataplane;
   if (dataplane_socket != "none") {
     dataplane = std::make_unique<mgmt::service::UnixDataplaneLink>(
-        dataplane_socket.empty() ? board::ResolveStoragePath(*board, "run/dataplane.sock").string() : dataplane_socket);
+        dataplane_socket.empty() ? board::ResolveStoragePath(*board, "run/dataplane.sock").string()
+                                 : dataplane_socket);
     service.AttachDataplane(dataplane.get());
   }
 
@@ -128,38 +138,44 @@ int main(int argc, char** argv) {
   // override, and without either it is loopback:4443.
   const schema::Management management =
       (*store)->Running() ? (*store)->Running()->config().management() : schema::Management{};
-  if (listen.empty()) listen = management.listen_address().empty() ? "127.0.0.1" : management.listen_address();
+  if (listen.empty())
+    listen = management.listen_address().empty() ? "127.0.0.1" : management.listen_address();
   if (port < 0) port = management.listen_port() ? static_cast<int>(management.listen_port()) : 4443;
-  mgmt::tls::TlsServerConfig tls_config{.listen_address = listen, .port = static_cast<uint16_t>(port),
-                                        .ca_pem = files->ca_pem, .cert_pem = files->server.cert_pem,
+  mgmt::tls::TlsServerConfig tls_config{.listen_address = listen,
+                                        .port = static_cast<uint16_t>(port),
+                                        .ca_pem = files->ca_pem,
+                                        .cert_pem = files->server.cert_pem,
                                         .key_pem = files->server.key_pem};
   if (management.max_clients()) tls_config.max_clients = management.max_clients();
   if (management.session_idle_timeout_s())
     tls_config.idle_timeout = std::chrono::seconds(management.session_idle_timeout_s());
-  auto server = mgmt::tls::TlsServer::Start(tls_config,
-      [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
+  auto server = mgmt::tls::TlsServer::Start(
+      tls_config, [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
         return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
       });
   if (!server) return Fail(kExitFailure, server.error());
   if (ca) {
     // KEY_ROTATE mgmtd-tls: a new server key and certificate, on disk first, then
     // presented from the next handshake on.
-    service.AttachKeyRotation("mgmtd-tls", [&, current = files->server.cert_pem]() mutable
-                              -> std::expected<std::string, std::string> {
-      const auto old_key = mgmt::pki::KeyFingerprint(current);
-      auto fresh = firmware::mgmtd::RotateServerCredential(key_store, *ca);
-      if (!fresh) return std::unexpected(fresh.error());
-      current = fresh->cert_pem;
-      if (auto ok = (*server)->ReplaceCredential(fresh->cert_pem, fresh->key_pem); !ok)
-        return std::unexpected("stored, but not yet served (restart sbc-mgmtd): " + ok.error());
-      return "key " + old_key.value_or("?") + " -> " + mgmt::pki::KeyFingerprint(fresh->cert_pem).value_or("?");
-    });
+    service.AttachKeyRotation(
+        "mgmtd-tls",
+        [&, current = files->server.cert_pem]() mutable -> std::expected<std::string, std::string> {
+          const auto old_key = mgmt::pki::KeyFingerprint(current);
+          auto fresh = firmware::mgmtd::RotateServerCredential(key_store, *ca);
+          if (!fresh) return std::unexpected(fresh.error());
+          current = fresh->cert_pem;
+          if (auto ok = (*server)->ReplaceCredential(fresh->cert_pem, fresh->key_pem); !ok)
+            return std::unexpected("stored, but not yet served (restart sbc-mgmtd): " + ok.error());
+          return "key " + old_key.value_or("?") + " -> " +
+                 mgmt::pki::KeyFingerprint(fresh->cert_pem).value_or("?");
+        });
   }
   std::unique_ptr<mgmt::control::ConsoleServer> console;
   if (console_socket != "none") {
     mgmt::control::ConsoleServerConfig console_config{
-        .socket_path = console_socket.empty() ? board::ResolveStoragePath(*board, "run/console.sock").string()
-                                              : console_socket};
+        .socket_path = console_socket.empty()
+                           ? board::ResolveStoragePath(*board, "run/console.sock").string()
+                           : console_socket};
     console_config.idle_timeout = tls_config.idle_timeout;
     auto started = mgmt::control::ConsoleServer::Start(
         console_config,

@@ -80,7 +80,8 @@ VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_by
   while (offset < data.size()) {
     const size_t left = data.size() - offset;
     const auto* p = reinterpret_cast<const unsigned char*>(data.data() + offset);
-    const size_t length = left < 4 ? 0 : size_t(p[0]) << 24 | size_t(p[1]) << 16 | size_t(p[2]) << 8 | p[3];
+    const size_t length =
+        left < 4 ? 0 : size_t(p[0]) << 24 | size_t(p[1]) << 16 | size_t(p[2]) << 8 | p[3];
     if (left < 4 || left - 4 < length + kHashBytes) {
       // A record cut short after the last entry the head vouches for is what a crash
       // mid-append leaves: nothing recorded is missing.
@@ -114,13 +115,15 @@ VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_by
   // The head names the last entry written: anything missing before it was cut. One
   // entry beyond it is an append whose head update a crash interrupted.
   const uint64_t n = result.entries;
-  const bool head_matches = head.present && ((head.sequence == n && (n == 0 || head.hash_hex == Hex(previous))) ||
-                                             (head.sequence + 1 == n && head.hash_hex == (n == 1 ? "" : Hex(before_previous))));
+  const bool head_matches =
+      head.present &&
+      ((head.sequence == n && (n == 0 || head.hash_hex == Hex(previous))) ||
+       (head.sequence + 1 == n && head.hash_hex == (n == 1 ? "" : Hex(before_previous))));
   if (!head.present && n != 0) return fail(1, "the head file is missing (the log was replaced)");
   if (head.present && !head_matches)
-    return fail(std::min(n, head.sequence) + 1, "the log ends at entry " + std::to_string(n) +
-                                                    " but its head records entry " + std::to_string(head.sequence) +
-                                                    " (the log was cut or replaced)");
+    return fail(std::min(n, head.sequence) + 1,
+                "the log ends at entry " + std::to_string(n) + " but its head records entry " +
+                    std::to_string(head.sequence) + " (the log was cut or replaced)");
   result.ok = true;
   return result;
 }
@@ -131,7 +134,8 @@ VerifyResult Verify(const std::filesystem::path& dir) {
   return Walk(dir, [](const schema::AuditEntry&) { return true; });
 }
 
-std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(const std::filesystem::path& dir) {
+std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(
+    const std::filesystem::path& dir) {
   std::vector<schema::AuditEntry> entries;
   const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
     entries.push_back(e);
@@ -141,8 +145,8 @@ std::expected<std::vector<schema::AuditEntry>, std::string> ReadAll(const std::f
   return entries;
 }
 
-std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint64_t from, uint32_t max_entries,
-                                          size_t max_bytes) {
+std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint64_t from,
+                                          uint32_t max_entries, size_t max_bytes) {
   Page page;
   size_t bytes = 0;
   const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
@@ -160,7 +164,8 @@ std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint
   return page;
 }
 
-std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::filesystem::path& dir) {
+std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(
+    const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return std::unexpected("audit log " + dir.string() + ": " + ec.message());
@@ -168,20 +173,27 @@ std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(const std::
   log->dir_ = dir;
   log->last_hash_ = kZeroHash;
   size_t good_bytes = 0;
-  const VerifyResult result = Walk(dir, [&](const schema::AuditEntry& e) {
-    log->last_sequence_ = e.sequence();
-    log->last_hash_ = e.hash();
-    return true;
-  }, &good_bytes);
-  if (!result.ok) return std::unexpected("audit log " + dir.string() + " does not verify: " + result.reason);
+  const VerifyResult result = Walk(
+      dir,
+      [&](const schema::AuditEntry& e) {
+        log->last_sequence_ = e.sequence();
+        log->last_hash_ = e.hash();
+        return true;
+      },
+      &good_bytes);
+  if (!result.ok)
+    return std::unexpected("audit log " + dir.string() + " does not verify: " + result.reason);
   log->fd_ = open((dir / kLogFile).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log->fd_ < 0) return std::unexpected("audit log " + (dir / kLogFile).string() + ": cannot open for appending");
+  if (log->fd_ < 0)
+    return std::unexpected("audit log " + (dir / kLogFile).string() +
+                           ": cannot open for appending");
   // Repair what a crash mid-append left: a partial record, or a head one entry behind.
   if (ftruncate(log->fd_, static_cast<off_t>(good_bytes)) != 0 || fsync(log->fd_) != 0)
     return std::unexpected("audit log: cannot drop a partial record");
   log->good_bytes_ = static_cast<off_t>(good_bytes);
-  if (auto ok = store::WriteFileAtomically(dir, kHeadFile, std::to_string(log->last_sequence_) + " " +
-                                                               (log->last_sequence_ ? Hex(log->last_hash_) : ""));
+  if (auto ok = store::WriteFileAtomically(dir, kHeadFile,
+                                           std::to_string(log->last_sequence_) + " " +
+                                               (log->last_sequence_ ? Hex(log->last_hash_) : ""));
       !ok)
     return std::unexpected("audit log head: " + ok.error());
   return log;
@@ -193,7 +205,8 @@ AuditLog::~AuditLog() {
 
 std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEntry entry) {
   if (broken_)
-    return std::unexpected("audit log: a failed write could not be cut off; it is repaired when opened again");
+    return std::unexpected(
+        "audit log: a failed write could not be cut off; it is repaired when opened again");
   entry.set_sequence(last_sequence_ + 1);
   entry.set_previous_hash(last_hash_);
   entry.clear_hash();
@@ -217,7 +230,9 @@ std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEnt
     if (ftruncate(fd_, good_bytes_) != 0 || fsync(fd_) != 0) broken_ = true;
     return std::unexpected("audit log: write failed (" + why + "); nothing of the entry was kept");
   }
-  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile, std::to_string(entry.sequence()) + " " + Hex(hash)); !ok) {
+  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile,
+                                           std::to_string(entry.sequence()) + " " + Hex(hash));
+      !ok) {
     // The head never falls more than one entry behind the log. If the new head did not
     // take (it failed before its rename), the entry goes again; if it did (only the
     // directory's sync failed), the entry stays, and the caller still hears of the failure.

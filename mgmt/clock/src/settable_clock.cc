@@ -22,8 +22,8 @@ int64_t HostNowUnixMs() {
 
 std::expected<void, std::string> CheckRange(int64_t unix_ms) {
   if (unix_ms < kEarliestUnixMs || unix_ms >= kLatestUnixMs)
-    return std::unexpected(FormatUtc(unix_ms) + " is outside the accepted range " + FormatUtc(kEarliestUnixMs) +
-                           " to " + FormatUtc(kLatestUnixMs));
+    return std::unexpected(FormatUtc(unix_ms) + " is outside the accepted range " +
+                           FormatUtc(kEarliestUnixMs) + " to " + FormatUtc(kLatestUnixMs));
   return {};
 }
 
@@ -34,7 +34,8 @@ class RealtimeClock final : public SettableClock {
     if (auto ok = CheckRange(unix_ms); !ok) return ok;
     const timespec ts{.tv_sec = unix_ms / 1000, .tv_nsec = (unix_ms % 1000) * 1'000'000};
     if (clock_settime(CLOCK_REALTIME, &ts) != 0) {
-      if (errno == EPERM) return std::unexpected(std::string("sbc-mgmtd lacks CAP_SYS_TIME to set the system clock"));
+      if (errno == EPERM)
+        return std::unexpected(std::string("sbc-mgmtd lacks CAP_SYS_TIME to set the system clock"));
       return std::unexpected(std::string("clock_settime: ") + std::strerror(errno));
     }
     return {};
@@ -43,8 +44,11 @@ class RealtimeClock final : public SettableClock {
 
 class OffsetClock final : public SettableClock {
  public:
-  OffsetClock(std::filesystem::path file, int64_t offset_ms) : file_(std::move(file)), offset_ms_(offset_ms) {}
-  int64_t NowUnixMs() const override { return HostNowUnixMs() + offset_ms_.load(std::memory_order_relaxed); }
+  OffsetClock(std::filesystem::path file, int64_t offset_ms)
+      : file_(std::move(file)), offset_ms_(offset_ms) {}
+  int64_t NowUnixMs() const override {
+    return HostNowUnixMs() + offset_ms_.load(std::memory_order_relaxed);
+  }
   std::expected<void, std::string> Set(int64_t unix_ms) override {
     if (auto ok = CheckRange(unix_ms); !ok) return ok;
     const int64_t offset = unix_ms - HostNowUnixMs();
@@ -66,7 +70,8 @@ class OffsetClock final : public SettableClock {
 
 std::unique_ptr<SettableClock> SystemRealtimeClock() { return std::make_unique<RealtimeClock>(); }
 
-std::expected<std::unique_ptr<SettableClock>, std::string> OffsetFileClock(const std::filesystem::path& offset_file) {
+std::expected<std::unique_ptr<SettableClock>, std::string> OffsetFileClock(
+    const std::filesystem::path& offset_file) {
   int64_t offset = 0;
   if (std::filesystem::exists(offset_file)) {
     auto text = store::ReadFile(offset_file);
@@ -94,8 +99,9 @@ std::string FormatUtc(int64_t unix_ms) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char text[80];
-  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
   return text;
 }
 
@@ -105,7 +111,8 @@ std::expected<int64_t, std::string> ParseUtc(const std::string& text) {
   const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (rest != nullptr && *rest == '.') {
     int digits = 0;
-    for (++rest; *rest >= '0' && *rest <= '9' && digits < 3; ++rest, ++digits) millis = millis * 10 + (*rest - '0');
+    for (++rest; *rest >= '0' && *rest <= '9' && digits < 3; ++rest, ++digits)
+      millis = millis * 10 + (*rest - '0');
     if (digits != 3) rest = nullptr;
   }
   if (rest == nullptr || std::strcmp(rest, "Z") != 0)

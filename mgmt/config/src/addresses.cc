@@ -12,8 +12,8 @@ std::expected<uint32_t, std::string> ParseNumber(std::string_view text, uint32_t
   uint32_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > max)
-    return std::unexpected(std::string(what) + " \"" + std::string(text) + "\" is not a number in 0-" +
-                           std::to_string(max));
+    return std::unexpected(std::string(what) + " \"" + std::string(text) +
+                           "\" is not a number in 0-" + std::to_string(max));
   return value;
 }
 
@@ -55,11 +55,11 @@ std::expected<dataplane::PortRange, std::string> ParsePortRange(std::string_view
   const size_t dash = text.find('-');
   auto first = ParseNumber(text.substr(0, dash), 65535, "port");
   if (!first) return std::unexpected(first.error());
-  auto last = dash == std::string_view::npos ? first : ParseNumber(text.substr(dash + 1), 65535, "port");
+  auto last =
+      dash == std::string_view::npos ? first : ParseNumber(text.substr(dash + 1), 65535, "port");
   if (!last) return std::unexpected(last.error());
   if (*first == 0 || *last == 0) return std::unexpected("port 0 is not a valid port");
-  if (*first > *last)
-    return std::unexpected("range " + std::string(text) + " is empty");
+  if (*first > *last) return std::unexpected("range " + std::string(text) + " is empty");
   return dataplane::PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
 }
 

@@ -42,9 +42,10 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   std::vector<std::string> errors = ValidateConfig(config);
   for (int i = 0; i < config.interfaces_size(); ++i) {
     const std::string& port = config.interfaces(i).port();
-    if (!port.empty() && std::find(board_ports.begin(), board_ports.end(), port) == board_ports.end())
-      errors.push_back("interfaces[" + std::to_string(i) + "].port: the board has no port named \"" +
-                       port + "\"");
+    if (!port.empty() &&
+        std::find(board_ports.begin(), board_ports.end(), port) == board_ports.end())
+      errors.push_back("interfaces[" + std::to_string(i) +
+                       "].port: the board has no port named \"" + port + "\"");
   }
   if (!errors.empty()) return std::unexpected(std::move(errors));
 
@@ -65,7 +66,8 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
     z.max_half_open_tcp = zone.max_half_open_tcp();
   }
   for (const auto& intf : config.interfaces()) {
-    const auto slot = std::find(board_ports.begin(), board_ports.end(), intf.port()) - board_ports.begin();
+    const auto slot =
+        std::find(board_ports.begin(), board_ports.end(), intf.port()) - board_ports.begin();
     spec.zones[zone_index.at(intf.zone())].port_slots.push_back(static_cast<uint8_t>(slot));
   }
 
@@ -97,8 +99,8 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   c.max_flows = Or(ct.max_flows(), c.max_flows);
   c.max_flows_per_source = ct.max_flows_per_source();
   c.new_flows_per_second_per_source = config.flood_protection().new_flows_per_second_per_source();
-  c.new_flows_burst = Or(config.flood_protection().new_flows_burst(),
-                         c.new_flows_per_second_per_source);
+  c.new_flows_burst =
+      Or(config.flood_protection().new_flows_burst(), c.new_flows_per_second_per_source);
   c.max_half_open_tcp = config.flood_protection().max_half_open_tcp();
   c.max_half_open_tcp_per_source = config.flood_protection().max_half_open_tcp_per_source();
   spec.pseudonymise_log_addresses = config.privacy().pseudonymise();
@@ -109,7 +111,8 @@ std::expected<dataplane::RuleTableSpec, std::vector<std::string>> CompileConfig(
   }
   spec.media.port_min = static_cast<uint16_t>(media.port_min());
   spec.media.port_max = static_cast<uint16_t>(media.port_max());
-  for (int suite : media.allowed_suites()) spec.media.allowed_suites.push_back(static_cast<uint8_t>(suite));
+  for (int suite : media.allowed_suites())
+    spec.media.allowed_suites.push_back(static_cast<uint8_t>(suite));
   spec.media.latching = media.latching() == schema::LATCH_FIRST_PACKET ? 1
                         : media.latching() == schema::LATCH_NEVER      ? 2
                                                                        : 0;

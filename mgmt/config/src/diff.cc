@@ -28,7 +28,8 @@ std::vector<Edit> ReplaceAll(int n, int m) {
 }
 
 // Myers' greedy shortest edit script, with the V array saved per step to backtrack.
-std::vector<Edit> ShortestEdit(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<Edit> ShortestEdit(const std::vector<std::string>& a,
+                               const std::vector<std::string>& b) {
   const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
   const int max = n + m, offset = max + 1;
   std::vector<int> v(2 * max + 3, 0);
@@ -38,8 +39,9 @@ std::vector<Edit> ShortestEdit(const std::vector<std::string>& a, const std::vec
     trace.push_back(v);
     bool done = false;
     for (int k = -d; k <= d && !done; k += 2) {
-      int x = (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1])) ? v[offset + k + 1]
-                                                                             : v[offset + k - 1] + 1;
+      int x = (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1]))
+                  ? v[offset + k + 1]
+                  : v[offset + k - 1] + 1;
       int y = x - k;
       while (x < n && y < m && a[x] == b[y]) ++x, ++y;
       v[offset + k] = x;
@@ -59,8 +61,10 @@ std::vector<Edit> ShortestEdit(const std::vector<std::string>& a, const std::vec
     const int prev_y = prev_x - prev_k;
     while (x > prev_x && y > prev_y) edits.push_back({Op::kKeep, --x, --y});
     if (d > 0) {
-      if (down) edits.push_back({Op::kInsert, x, --y});
-      else edits.push_back({Op::kDelete, --x, y});
+      if (down)
+        edits.push_back({Op::kInsert, x, --y});
+      else
+        edits.push_back({Op::kDelete, --x, y});
     }
   }
   std::reverse(edits.begin(), edits.end());

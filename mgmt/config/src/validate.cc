@@ -102,7 +102,8 @@ void CheckInterfaces(const ApplianceConfig& config, const std::set<std::string>&
   for (int i = 0; i < config.interfaces_size(); ++i) {
     const auto& intf = config.interfaces(i);
     const std::string at = At("interfaces", i);
-    if (intf.port().empty()) report.Fail(at + ".port", "is required");
+    if (intf.port().empty())
+      report.Fail(at + ".port", "is required");
     else if (!ports.insert(intf.port()).second)
       report.Fail(at + ".port", "port \"" + intf.port() + "\" is already in a zone");
     if (!zones.contains(intf.zone()))
@@ -170,7 +171,8 @@ void CheckRules(const ApplianceConfig& config, const std::set<std::string>& zone
       report.Fail(at + ".icmp_types", "ICMP types need protocol ICMP or ICMPV6");
     for (int j = 0; j < rule.icmp_types_size(); ++j)
       if (rule.icmp_types(j) > 255)
-        report.Fail(At(at + ".icmp_types", j), std::to_string(rule.icmp_types(j)) + " is above 255");
+        report.Fail(At(at + ".icmp_types", j),
+                    std::to_string(rule.icmp_types(j)) + " is above 255");
     if (proto == schema::ICMP && (src == kV6 || dst == kV6))
       report.Fail(at + ".protocol", "ICMP with IPv6 addresses: use ICMPV6");
     if (proto == schema::ICMPV6 && (src == kV4 || dst == kV4))
@@ -187,15 +189,18 @@ void CheckConntrack(const ApplianceConfig& config, Report& report) {
   CheckTimeout("conntrack.udp_timeout_s", ct.udp_timeout_s(), report);
   CheckTimeout("conntrack.icmp_timeout_s", ct.icmp_timeout_s(), report);
   if (ct.max_flows() > kMaxFlows)
-    report.Fail("conntrack.max_flows", std::to_string(ct.max_flows()) + " is above " +
-                                           std::to_string(kMaxFlows));
+    report.Fail("conntrack.max_flows",
+                std::to_string(ct.max_flows()) + " is above " + std::to_string(kMaxFlows));
   if (ct.max_flows() != 0 && ct.max_flows_per_source() > ct.max_flows())
     report.Fail("conntrack.max_flows_per_source", "is above conntrack.max_flows");
   const schema::FloodProtection& flood = config.flood_protection();
   if (flood.new_flows_burst() != 0 && flood.new_flows_per_second_per_source() == 0)
-    report.Fail("flood_protection.new_flows_burst", "a burst needs new_flows_per_second_per_source");
-  if (flood.max_half_open_tcp() != 0 && flood.max_half_open_tcp_per_source() > flood.max_half_open_tcp())
-    report.Fail("flood_protection.max_half_open_tcp_per_source", "is above flood_protection.max_half_open_tcp");
+    report.Fail("flood_protection.new_flows_burst",
+                "a burst needs new_flows_per_second_per_source");
+  if (flood.max_half_open_tcp() != 0 &&
+      flood.max_half_open_tcp_per_source() > flood.max_half_open_tcp())
+    report.Fail("flood_protection.max_half_open_tcp_per_source",
+                "is above flood_protection.max_half_open_tcp");
 }
 
 void CheckMedia(const ApplianceConfig& config, Report& report) {
@@ -207,8 +212,8 @@ void CheckMedia(const ApplianceConfig& config, Report& report) {
   if (media.port_min() < 1024 || media.port_min() % 2 != 0)
     report.Fail("media.port_min", std::to_string(media.port_min()) + " must be even and >= 1024");
   if (media.port_max() > 65535 || media.port_max() <= media.port_min())
-    report.Fail("media.port_max", std::to_string(media.port_max()) +
-                                      " must be above port_min and at most 65535");
+    report.Fail("media.port_max",
+                std::to_string(media.port_max()) + " must be above port_min and at most 65535");
   for (int i = 0; i < media.allowed_suites_size(); ++i)
     if (media.allowed_suites(i) == schema::SRTP_SUITE_UNSPECIFIED)
       report.Fail(At("media.allowed_suites", i), "is unspecified");
@@ -226,16 +231,19 @@ void CheckManagement(const ApplianceConfig& config, Report& report) {
     report.Fail("management.max_clients", std::to_string(m.max_clients()) + " is above 1024");
   // A quarter of the slots (at least one) is for connections still in their handshake.
   if (m.max_clients() == 1)
-    report.Fail("management.max_clients", "1 is below 2 (one slot for handshakes, one for a session)");
+    report.Fail("management.max_clients",
+                "1 is below 2 (one slot for handshakes, one for a session)");
   CheckTimeout("management.session_idle_timeout_s", m.session_idle_timeout_s(), report);
   if (m.login_banner().size() > 4096)
-    report.Fail("management.login_banner", std::to_string(m.login_banner().size()) + " bytes, at most 4096");
+    report.Fail("management.login_banner",
+                std::to_string(m.login_banner().size()) + " bytes, at most 4096");
   // Zero means the default; anything set must lie in its range.
   const schema::PasswordPolicy& p = m.password_policy();
   const auto in_range = [&](const char* field, uint32_t value, uint32_t low, uint32_t high) {
     if (value != 0 && (value < low || value > high))
       report.Fail(std::string("management.password_policy.") + field,
-                  std::to_string(value) + " is outside [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+                  std::to_string(value) + " is outside [" + std::to_string(low) + ", " +
+                      std::to_string(high) + "]");
   };
   in_range("min_length", p.min_length(), 8, 128);
   in_range("min_character_classes", p.min_character_classes(), 1, 4);
@@ -249,7 +257,8 @@ void CheckPrivacy(const ApplianceConfig& config, const std::set<std::string>& se
   if (p.record_retention_days() > 3650)
     report.Fail("privacy.record_retention_days",
                 std::to_string(p.record_retention_days()) + " is above 3650");
-  CheckReferences(p.allowed_egress_sets(), "privacy.allowed_egress_sets", sets, "prefix set", report);
+  CheckReferences(p.allowed_egress_sets(), "privacy.allowed_egress_sets", sets, "prefix set",
+                  report);
 }
 
 }  // namespace

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <optional>
-#include <mutex>
-#include <thread>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "sbc/mgmt/control/connection_threads.h"
 #include "sbc/mgmt/control/framing.h"
@@ -91,7 +91,8 @@ struct ConsoleServer::State {
         continue;
       }
       const Deadline login_due = Deadline::In(config.read_timeout, *clock);
-      if (!sessions->Start(fd, [this, login_due](int session_fd) { Serve(session_fd, login_due); })) {
+      if (!sessions->Start(fd,
+                           [this, login_due](int session_fd) { Serve(session_fd, login_due); })) {
         Count(&ConsoleServerStats::refused_over_limit);
         continue;
       }
@@ -100,9 +101,8 @@ struct ConsoleServer::State {
   }
 };
 
-std::expected<std::unique_ptr<ConsoleServer>, std::string> ConsoleServer::Start(const ConsoleServerConfig& config,
-                                                                               ConsoleLoginHandler login,
-                                                                               ConsoleFrameHandler handler) {
+std::expected<std::unique_ptr<ConsoleServer>, std::string> ConsoleServer::Start(
+    const ConsoleServerConfig& config, ConsoleLoginHandler login, ConsoleFrameHandler handler) {
   auto fd = ListenUnixExclusive(config.socket_path, "sbc-mgmtd");
   if (!fd) return std::unexpected(fd.error());
   std::unique_ptr<ConsoleServer> server(new ConsoleServer());

@@ -11,13 +11,14 @@ namespace {
 
 // Reads exactly `size` bytes. `started` says whether part of the frame was read
 // already, which turns an end of stream into a truncation.
-std::expected<void, FrameError> ReadExactly(Transport& t, char* out, size_t size, const Deadline& deadline,
-                                            bool started) {
+std::expected<void, FrameError> ReadExactly(Transport& t, char* out, size_t size,
+                                            const Deadline& deadline, bool started) {
   size_t done = 0;
   while (done < size) {
     auto n = t.Read(out + done, size - done, deadline);
     if (!n) return std::unexpected(n.error());
-    if (*n == 0) return std::unexpected(started || done > 0 ? FrameError::kTruncated : FrameError::kClosed);
+    if (*n == 0)
+      return std::unexpected(started || done > 0 ? FrameError::kTruncated : FrameError::kClosed);
     done += *n;
   }
   return {};
@@ -37,16 +38,22 @@ const SteadyClock& SystemSteadyClock() {
 
 const char* FrameErrorText(FrameError error) {
   switch (error) {
-    case FrameError::kClosed: return "connection closed";
-    case FrameError::kTruncated: return "connection closed inside a frame";
-    case FrameError::kTooLarge: return "frame larger than the limit";
-    case FrameError::kTimeout: return "frame not received in time";
-    case FrameError::kIo: return "transport error";
+    case FrameError::kClosed:
+      return "connection closed";
+    case FrameError::kTruncated:
+      return "connection closed inside a frame";
+    case FrameError::kTooLarge:
+      return "frame larger than the limit";
+    case FrameError::kTimeout:
+      return "frame not received in time";
+    case FrameError::kIo:
+      return "transport error";
   }
   return "unknown frame error";
 }
 
-std::expected<size_t, FrameError> FdTransport::Read(void* buffer, size_t size, const Deadline& deadline) {
+std::expected<size_t, FrameError> FdTransport::Read(void* buffer, size_t size,
+                                                    const Deadline& deadline) {
   for (;;) {
     if (deadline.passed()) return std::unexpected(FrameError::kTimeout);
     pollfd pfd{fd_, POLLIN, 0};
@@ -72,17 +79,19 @@ std::expected<void, FrameError> FdTransport::WriteAll(std::string_view bytes) {
   return {};
 }
 
-std::expected<std::string, FrameError> ReadFrame(Transport& transport, std::chrono::milliseconds timeout,
+std::expected<std::string, FrameError> ReadFrame(Transport& transport,
+                                                 std::chrono::milliseconds timeout,
                                                  uint32_t max_bytes, const SteadyClock& clock) {
   return ReadFrame(transport, Deadline::In(timeout, clock), max_bytes);
 }
 
-std::expected<std::string, FrameError> ReadFrame(Transport& transport, const Deadline& deadline, uint32_t max_bytes) {
+std::expected<std::string, FrameError> ReadFrame(Transport& transport, const Deadline& deadline,
+                                                 uint32_t max_bytes) {
   unsigned char header[4];
   if (auto ok = ReadExactly(transport, reinterpret_cast<char*>(header), 4, deadline, false); !ok)
     return std::unexpected(ok.error());
-  const uint32_t length = uint32_t(header[0]) << 24 | uint32_t(header[1]) << 16 |
-                          uint32_t(header[2]) << 8 | header[3];
+  const uint32_t length =
+      uint32_t(header[0]) << 24 | uint32_t(header[1]) << 16 | uint32_t(header[2]) << 8 | header[3];
   if (length > max_bytes) return std::unexpected(FrameError::kTooLarge);
   std::string payload(length, '\0');
   if (auto ok = ReadExactly(transport, payload.data(), length, deadline, true); !ok)

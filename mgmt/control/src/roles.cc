@@ -64,7 +64,8 @@ std::vector<Role> RolesFor(Rpc rpc) {
   std::vector<Role> roles;
   const uint32_t mask = MaskFor(rpc);
   for (int r = schema::Role_MIN; r <= schema::Role_MAX; ++r)
-    if (r != schema::ROLE_UNSPECIFIED && (mask & Bit(static_cast<Role>(r)))) roles.push_back(static_cast<Role>(r));
+    if (r != schema::ROLE_UNSPECIFIED && (mask & Bit(static_cast<Role>(r))))
+      roles.push_back(static_cast<Role>(r));
   return roles;
 }
 

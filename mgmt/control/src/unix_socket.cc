@@ -6,9 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 
 namespace sbc::mgmt::control {
@@ -43,10 +43,12 @@ std::expected<int, std::string> ListenUnix(const std::string& path) {
   return fd;
 }
 
-std::expected<int, std::string> ListenUnixExclusive(const std::string& path, const std::string& what) {
+std::expected<int, std::string> ListenUnixExclusive(const std::string& path,
+                                                    const std::string& what) {
   if (auto live = ConnectUnix(path); live) {
     close(*live);
-    return std::unexpected("another process serves " + path + " (is " + what + " already running?)");
+    return std::unexpected("another process serves " + path + " (is " + what +
+                           " already running?)");
   }
   return ListenUnix(path);
 }

@@ -5,10 +5,10 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
-#include <mbedtls/pk.h>
-#include <mbedtls/sha256.h>
-#include <mbedtls/platform_util.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
 
@@ -30,8 +30,10 @@ std::string MbedError(int code) {
 // 4.2.1.12): SEQUENCE { OBJECT IDENTIFIER id-kp-serverAuth or id-kp-clientAuth }.
 // mbedTLS 2.28 parses this extension but has no writer for it.
 std::string ExtendedKeyUsage(Purpose purpose) {
-  const std::string oid = purpose == Purpose::kServer ? std::string(MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH))
-                                                      : std::string(MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
+  const std::string oid =
+      purpose == Purpose::kServer
+          ? std::string(MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH))
+          : std::string(MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
   std::string der = {0x30, static_cast<char>(2 + oid.size()), 0x06, static_cast<char>(oid.size())};
   return der + oid;
 }
@@ -82,16 +84,20 @@ struct CertificateAuthority::Impl {
   }
   int NewKey(mbedtls_pk_context* k) {
     int ret = mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-    if (ret == 0) ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k), mbedtls_ctr_drbg_random, &drbg);
+    if (ret == 0)
+      ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k),
+                                mbedtls_ctr_drbg_random, &drbg);
     return ret;
   }
   std::expected<std::string, std::string> KeyPem(mbedtls_pk_context* k) {
     unsigned char buf[2048];
-    if (int ret = mbedtls_pk_write_key_pem(k, buf, sizeof(buf)); ret != 0) return std::unexpected(MbedError(ret));
+    if (int ret = mbedtls_pk_write_key_pem(k, buf, sizeof(buf)); ret != 0)
+      return std::unexpected(MbedError(ret));
     return std::string(reinterpret_cast<char*>(buf));
   }
   std::string Validity(int days, bool end) {
-    const std::time_t t = std::time(nullptr) + (end ? days * 86400L : -300L);  // 5 min of clock skew
+    const std::time_t t =
+        std::time(nullptr) + (end ? days * 86400L : -300L);  // 5 min of clock skew
     std::tm tm{};
     gmtime_r(&t, &tm);
     char text[16];
@@ -99,8 +105,9 @@ struct CertificateAuthority::Impl {
     return text;
   }
   // A certificate for `subject`'s key: the CA's own (is_ca), or for `purpose`.
-  std::expected<std::string, std::string> Sign(mbedtls_pk_context* subject_key, const std::string& subject,
-                                               bool is_ca, Purpose purpose, const char* not_before,
+  std::expected<std::string, std::string> Sign(mbedtls_pk_context* subject_key,
+                                               const std::string& subject, bool is_ca,
+                                               Purpose purpose, const char* not_before,
                                                const char* not_after) {
     mbedtls_x509write_cert crt;
     mbedtls_x509write_crt_init(&crt);
@@ -115,18 +122,21 @@ struct CertificateAuthority::Impl {
     if (ret == 0) ret = mbedtls_x509write_crt_set_issuer_name(&crt, ("CN=" + name).c_str());
     if (ret == 0) ret = mbedtls_x509write_crt_set_serial(&crt, &serial);
     if (ret == 0) ret = mbedtls_x509write_crt_set_validity(&crt, not_before, not_after);
-    if (ret == 0) ret = mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca ? 1 : 0, is_ca ? 0 : -1);
+    if (ret == 0)
+      ret = mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca ? 1 : 0, is_ca ? 0 : -1);
     if (ret == 0)
       ret = mbedtls_x509write_crt_set_key_usage(
-          &crt, is_ca ? MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+          &crt, is_ca ? MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN
+                      : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
     if (ret == 0 && !is_ca) {
       const std::string eku = ExtendedKeyUsage(purpose);
-      ret = mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
-                                                MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
-                                                reinterpret_cast<const unsigned char*>(eku.data()), eku.size());
+      ret = mbedtls_x509write_crt_set_extension(
+          &crt, MBEDTLS_OID_EXTENDED_KEY_USAGE, MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+          reinterpret_cast<const unsigned char*>(eku.data()), eku.size());
     }
     unsigned char buf[4096];
-    if (ret == 0) ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
+    if (ret == 0)
+      ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&crt);
     if (ret != 0) return std::unexpected("certificate for " + subject + ": " + MbedError(ret));
@@ -142,7 +152,8 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
   Impl& i = *ca->impl_;
   i.name = name;
-  if (int ret = i.Seed(); ret != 0) return std::unexpected("CA: random generator: " + MbedError(ret));
+  if (int ret = i.Seed(); ret != 0)
+    return std::unexpected("CA: random generator: " + MbedError(ret));
   if (int ret = i.NewKey(&i.key); ret != 0) return std::unexpected("CA: key: " + MbedError(ret));
   auto key = i.KeyPem(&i.key);
   auto cert = key ? i.Sign(&i.key, name, true, Purpose::kClient, "20240101000000", "20491231235959")
@@ -152,16 +163,20 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   return ca;
 }
 
-std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAuthority::Load(const Credential& c) {
+std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAuthority::Load(
+    const Credential& c) {
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
   Impl& i = *ca->impl_;
-  if (int ret = i.Seed(); ret != 0) return std::unexpected("CA: random generator: " + MbedError(ret));
-  if (int ret = mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(c.cert_pem.c_str()),
+  if (int ret = i.Seed(); ret != 0)
+    return std::unexpected("CA: random generator: " + MbedError(ret));
+  if (int ret = mbedtls_x509_crt_parse(&i.cert,
+                                       reinterpret_cast<const unsigned char*>(c.cert_pem.c_str()),
                                        c.cert_pem.size() + 1);
       ret != 0)
     return std::unexpected("CA certificate: " + MbedError(ret));
-  if (int ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(c.key_pem.c_str()),
-                                     c.key_pem.size() + 1, nullptr, 0);
+  if (int ret =
+          mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(c.key_pem.c_str()),
+                               c.key_pem.size() + 1, nullptr, 0);
       ret != 0)
     return std::unexpected("CA key: " + MbedError(ret));
   char subject[256];
@@ -171,15 +186,18 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   return ca;
 }
 
-std::expected<std::string, std::string> CertificateAuthority::SignRequest(const std::string& csr_pem,
-                                                                         const std::string& required_cn, int days) {
+std::expected<std::string, std::string> CertificateAuthority::SignRequest(
+    const std::string& csr_pem, const std::string& required_cn, int days) {
   mbedtls_x509_csr csr;
   mbedtls_x509_csr_init(&csr);
-  std::expected<std::string, std::string> result = std::unexpected(std::string("not a certificate signing request"));
-  if (mbedtls_x509_csr_parse(&csr, reinterpret_cast<const unsigned char*>(csr_pem.c_str()), csr_pem.size() + 1) == 0) {
+  std::expected<std::string, std::string> result =
+      std::unexpected(std::string("not a certificate signing request"));
+  if (mbedtls_x509_csr_parse(&csr, reinterpret_cast<const unsigned char*>(csr_pem.c_str()),
+                             csr_pem.size() + 1) == 0) {
     std::string cn;
     for (const mbedtls_x509_name* n = &csr.subject; n != nullptr; n = n->next)
-      if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) cn.assign(reinterpret_cast<const char*>(n->val.p), n->val.len);
+      if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
+        cn.assign(reinterpret_cast<const char*>(n->val.p), n->val.len);
     unsigned char hash[MBEDTLS_MD_MAX_SIZE];
     const mbedtls_md_info_t* md = mbedtls_md_info_from_type(csr.sig_md);
     const bool ec = mbedtls_pk_can_do(&csr.pk, MBEDTLS_PK_ECDSA) &&
@@ -187,15 +205,18 @@ std::expected<std::string, std::string> CertificateAuthority::SignRequest(const 
                      mbedtls_pk_ec(csr.pk)->grp.id == MBEDTLS_ECP_DP_SECP384R1);
     const bool signed_by_holder =
         md != nullptr && mbedtls_md(md, csr.cri.p, csr.cri.len, hash) == 0 &&
-        mbedtls_pk_verify_ext(csr.sig_pk, csr.sig_opts, &csr.pk, csr.sig_md, hash, mbedtls_md_get_size(md),
-                              csr.sig.p, csr.sig.len) == 0;
-    if (!signed_by_holder) result = std::unexpected(std::string("the request's signature does not verify"));
-    else if (!ec) result = std::unexpected(std::string("the request's key is not ECDSA P-256 or P-384"));
+        mbedtls_pk_verify_ext(csr.sig_pk, csr.sig_opts, &csr.pk, csr.sig_md, hash,
+                              mbedtls_md_get_size(md), csr.sig.p, csr.sig.len) == 0;
+    if (!signed_by_holder)
+      result = std::unexpected(std::string("the request's signature does not verify"));
+    else if (!ec)
+      result = std::unexpected(std::string("the request's key is not ECDSA P-256 or P-384"));
     else if (cn != required_cn)
       result = std::unexpected("the request is for \"" + cn + "\", not \"" + required_cn + "\"");
     else
-      result = impl_->Sign(&csr.pk, cn, false, Purpose::kClient, impl_->Validity(days, false).c_str(),
-                           impl_->Validity(days, true).c_str());
+      result =
+          impl_->Sign(&csr.pk, cn, false, Purpose::kClient, impl_->Validity(days, false).c_str(),
+                      impl_->Validity(days, true).c_str());
   }
   mbedtls_x509_csr_free(&csr);
   return result;
@@ -210,18 +231,24 @@ std::expected<Credential, std::string> CreateRequest(const std::string& common_n
   mbedtls_ctr_drbg_init(&drbg);
   mbedtls_pk_init(&key);
   mbedtls_x509write_csr_init(&csr);
-  std::expected<Credential, std::string> result = std::unexpected(std::string("cannot create the request"));
+  std::expected<Credential, std::string> result =
+      std::unexpected(std::string("cannot create the request"));
   unsigned char key_pem[2048], csr_pem[4096];
   int ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
   if (ret == 0) ret = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-  if (ret == 0) ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), mbedtls_ctr_drbg_random, &drbg);
+  if (ret == 0)
+    ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), mbedtls_ctr_drbg_random,
+                              &drbg);
   mbedtls_x509write_csr_set_key(&csr, &key);
   mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
   if (ret == 0) ret = mbedtls_x509write_csr_set_subject_name(&csr, ("CN=" + common_name).c_str());
-  if (ret == 0) ret = mbedtls_x509write_csr_pem(&csr, csr_pem, sizeof(csr_pem), mbedtls_ctr_drbg_random, &drbg);
+  if (ret == 0)
+    ret = mbedtls_x509write_csr_pem(&csr, csr_pem, sizeof(csr_pem), mbedtls_ctr_drbg_random, &drbg);
   if (ret == 0) ret = mbedtls_pk_write_key_pem(&key, key_pem, sizeof(key_pem));
-  if (ret == 0) result = Credential{reinterpret_cast<char*>(csr_pem), reinterpret_cast<char*>(key_pem)};
-  else result = std::unexpected("cannot create the request: " + MbedError(ret));
+  if (ret == 0)
+    result = Credential{reinterpret_cast<char*>(csr_pem), reinterpret_cast<char*>(key_pem)};
+  else
+    result = std::unexpected("cannot create the request: " + MbedError(ret));
   mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
   mbedtls_x509write_csr_free(&csr);
   mbedtls_pk_free(&key);
@@ -230,16 +257,21 @@ std::expected<Credential, std::string> CreateRequest(const std::string& common_n
   return result;
 }
 
-std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name, Purpose purpose,
-                                                                  const char* not_before, const char* not_after) {
+std::expected<Credential, std::string> CertificateAuthority::Issue(const std::string& common_name,
+                                                                   Purpose purpose,
+                                                                   const char* not_before,
+                                                                   const char* not_after) {
   mbedtls_pk_context key;
   mbedtls_pk_init(&key);
-  std::expected<Credential, std::string> result = std::unexpected(std::string("key generation failed"));
+  std::expected<Credential, std::string> result =
+      std::unexpected(std::string("key generation failed"));
   if (impl_->NewKey(&key) == 0) {
     auto cert = impl_->Sign(&key, common_name, false, purpose, not_before, not_after);
     auto pem = impl_->KeyPem(&key);
-    if (cert && pem) result = Credential{*cert, *pem};
-    else result = std::unexpected(cert ? pem.error() : cert.error());
+    if (cert && pem)
+      result = Credential{*cert, *pem};
+    else
+      result = std::unexpected(cert ? pem.error() : cert.error());
   }
   mbedtls_pk_free(&key);
   return result;
@@ -248,17 +280,22 @@ std::expected<Credential, std::string> CertificateAuthority::Issue(const std::st
 std::string KeyId(const mbedtls_x509_crt& cert) {
   unsigned char der[512];
   // mbedtls_pk_write_pubkey_der writes at the end of the buffer.
-  const int len = mbedtls_pk_write_pubkey_der(const_cast<mbedtls_pk_context*>(&cert.pk), der, sizeof(der));
+  const int len =
+      mbedtls_pk_write_pubkey_der(const_cast<mbedtls_pk_context*>(&cert.pk), der, sizeof(der));
   unsigned char digest[32];
-  if (len <= 0 || mbedtls_sha256_ret(der + sizeof(der) - len, static_cast<size_t>(len), digest, 0) != 0) return "";
+  if (len <= 0 ||
+      mbedtls_sha256_ret(der + sizeof(der) - len, static_cast<size_t>(len), digest, 0) != 0)
+    return "";
   return "sha256:" + Hex(digest, sizeof(digest));
 }
 
 std::expected<std::string, std::string> KeyId(const std::string& cert_pem) {
   mbedtls_x509_crt cert;
   mbedtls_x509_crt_init(&cert);
-  std::expected<std::string, std::string> result = std::unexpected(std::string("not a PEM certificate"));
-  if (mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0)
+  std::expected<std::string, std::string> result =
+      std::unexpected(std::string("not a PEM certificate"));
+  if (mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()),
+                             cert_pem.size() + 1) == 0)
     if (std::string id = KeyId(cert); !id.empty()) result = id;
   mbedtls_x509_crt_free(&cert);
   return result;
@@ -274,10 +311,10 @@ bool CertifiedFor(const mbedtls_x509_crt& cert, Purpose purpose) {
   // Without the extension mbedTLS would accept any use: ours always carry it.
   if (!(cert.ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE)) return false;
   return purpose == Purpose::kServer
-             ? mbedtls_x509_crt_check_extended_key_usage(&cert, MBEDTLS_OID_SERVER_AUTH,
-                                                         MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) == 0
-             : mbedtls_x509_crt_check_extended_key_usage(&cert, MBEDTLS_OID_CLIENT_AUTH,
-                                                         MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0;
+             ? mbedtls_x509_crt_check_extended_key_usage(
+                   &cert, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) == 0
+             : mbedtls_x509_crt_check_extended_key_usage(
+                   &cert, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0;
 }
 
 bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_pem) {
@@ -286,9 +323,10 @@ bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_p
   mbedtls_x509_crt_init(&cert);
   mbedtls_pk_init(&key);
   const bool match =
-      mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1) == 0 &&
-      mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(key_pem.c_str()), key_pem.size() + 1, nullptr,
-                           0) == 0 &&
+      mbedtls_x509_crt_parse(&cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()),
+                             cert_pem.size() + 1) == 0 &&
+      mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(key_pem.c_str()),
+                           key_pem.size() + 1, nullptr, 0) == 0 &&
       mbedtls_pk_check_pair(&cert.pk, &key) == 0;
   mbedtls_pk_free(&key);
   mbedtls_x509_crt_free(&cert);

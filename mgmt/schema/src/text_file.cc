@@ -18,8 +18,8 @@ class CollectingErrors final : public google::protobuf::io::ErrorCollector {
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     // The parser counts from 0; editors count from 1.
-    errors_->push_back(prefix_ + ":" + std::to_string(line + 1) + ":" +
-                       std::to_string(column + 1) + ": " + message);
+    errors_->push_back(prefix_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+                       ": " + message);
   }
   void AddWarning(int line, google::protobuf::io::ColumnNumber column,
                   const std::string& message) override {

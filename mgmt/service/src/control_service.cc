@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "sbc/mgmt/control/roles.h"
-#include "sbc/mgmt/users/directory.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
+#include "sbc/mgmt/users/directory.h"
 
 namespace sbc::mgmt::service {
 namespace {
@@ -31,15 +31,21 @@ const schema::User* Find(const schema::UserDirectory& users, const std::string& 
 }  // namespace
 
 ControlService::ControlService(schema::UserDirectory users, store::ConfigStore& store,
-                               audit::AuditLog& audit, std::string audit_dir, const store::Clock& clock)
-    : users_(std::move(users)), store_(store), audit_(audit), audit_dir_(std::move(audit_dir)), clock_(clock) {}
+                               audit::AuditLog& audit, std::string audit_dir,
+                               const store::Clock& clock)
+    : users_(std::move(users)),
+      store_(store),
+      audit_(audit),
+      audit_dir_(std::move(audit_dir)),
+      clock_(clock) {}
 
 schema::Response ControlService::Handle(const Caller& caller, const schema::Request& request) {
   std::lock_guard lock(mutex_);
   const std::string& user = caller.name;
   // A certificate names a user, and holds a key: only a key bound to that user counts
   // (so a certificate outlives neither its user's removal nor its key's revocation).
-  const schema::User* known = caller.console ? Find(users_, user) : users::Authenticate(users_, user, caller.key_id);
+  const schema::User* known =
+      caller.console ? Find(users_, user) : users::Authenticate(users_, user, caller.key_id);
   std::vector<schema::Role> roles;
   if (known != nullptr)
     for (int r : known->roles()) roles.push_back(static_cast<schema::Role>(r));
@@ -52,19 +58,23 @@ schema::Response ControlService::Handle(const Caller& caller, const schema::Requ
   else if (known == nullptr)
     response = Result(schema::DENIED, "user \"" + user + "\" is not in the user directory");
   else if (!control::Allowed(request.rpc(), roles))
-    response = Result(schema::DENIED, "role(s) of \"" + user + "\" may not call " + schema::Rpc_Name(request.rpc()));
+    response = Result(schema::DENIED, "role(s) of \"" + user + "\" may not call " +
+                                          schema::Rpc_Name(request.rpc()));
   else
     response = Dispatch(request, &detail);
   response.set_user(user);
   response.set_clock_unix_ms(clock_.NowUnixMs());
-  if (auto ok = Audit(user, roles, request.rpc(), response.outcome(), detail.empty() ? response.error() : detail); !ok) {
+  if (auto ok = Audit(user, roles, request.rpc(), response.outcome(),
+                      detail.empty() ? response.error() : detail);
+      !ok) {
     // An action that cannot be audited is not reported as done.
     return Result(schema::FAILED, "audit log: " + ok.error());
   }
   return response;
 }
 
-std::expected<void, std::string> ControlService::Audit(const std::string& user, const std::vector<schema::Role>& roles,
+std::expected<void, std::string> ControlService::Audit(const std::string& user,
+                                                       const std::vector<schema::Role>& roles,
                                                        schema::Rpc rpc, schema::Outcome outcome,
                                                        const std::string& detail) {
   schema::AuditEntry entry;
@@ -80,10 +90,12 @@ std::expected<void, std::string> ControlService::Audit(const std::string& user, 
 
 users::PasswordPolicy ControlService::Policy() const {
   auto running = store_.Running();
-  return users::PolicyFrom(running ? running->config().management().password_policy() : schema::PasswordPolicy{});
+  return users::PolicyFrom(running ? running->config().management().password_policy()
+                                   : schema::PasswordPolicy{});
 }
 
-schema::Response ControlService::ConsoleLogin(const std::string& user, const std::string& password) {
+schema::Response ControlService::ConsoleLogin(const std::string& user,
+                                              const std::string& password) {
   std::unique_lock lock(mutex_);
   int64_t now = clock_.NowUnixMs() / 1000;
   auto target = users::LoginTarget(users_, user, now);
@@ -130,7 +142,8 @@ schema::Response ControlService::ConsoleLogin(const std::string& user, const std
       // Same answer as a wrong password: the console does not tell a guesser which
       // accounts exist or are locked. The audit log does.
       response = Result(schema::DENIED, "wrong user name or password");
-      detail = "console login refused: locked out until " + clock::FormatUtc(known->locked_until_unix() * 1000);
+      detail = "console login refused: locked out until " +
+               clock::FormatUtc(known->locked_until_unix() * 1000);
       break;
     case users::LoginResult::kUnknownUser:
       response = Result(schema::DENIED, "wrong user name or password");
@@ -145,7 +158,8 @@ schema::Response ControlService::ConsoleLogin(const std::string& user, const std
     return Result(schema::FAILED, "audit log: " + ok.error());
   if (response.outcome() == schema::OK) {
     response.set_user(user);
-    if (auto running = store_.Running()) response.set_login_banner(running->config().management().login_banner());
+    if (auto running = store_.Running())
+      response.set_login_banner(running->config().management().login_banner());
     response.set_clock_unix_ms(clock_.NowUnixMs());
   }
   return response;
@@ -158,7 +172,8 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       r.set_running_version(store_.running_version());
       r.set_highest_version(store_.highest_version());
       if (store_.state().has_pending()) r.set_pending_version(store_.state().pending().version());
-      if (auto running = store_.Running()) r.set_login_banner(running->config().management().login_banner());
+      if (auto running = store_.Running())
+        r.set_login_banner(running->config().management().login_banner());
       // What the dataplane enforces, which is what counts: it verifies every bundle
       // itself, and may be running another version (or none) than the store's.
       if (dataplane_ != nullptr) {
@@ -168,8 +183,9 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
           r.set_dataplane_reachable(true);
           r.set_dataplane_version(state->rules_version());
           if (state->rules_version() != store_.running_version())
-            r.set_warning("the dataplane enforces version " + std::to_string(state->rules_version()) +
-                          ", not the running version " + std::to_string(store_.running_version()));
+            r.set_warning("the dataplane enforces version " +
+                          std::to_string(state->rules_version()) + ", not the running version " +
+                          std::to_string(store_.running_version()));
         } else {
           r.set_warning("the dataplane does not answer: " + state.error());
         }
@@ -224,7 +240,8 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       }
       schema::Response r = Result(schema::OK);
       r.set_running_version(*version);
-      if (const std::string why = SyncDataplane(); !why.empty()) r.set_warning("accepted, not yet in the dataplane: " + why);
+      if (const std::string why = SyncDataplane(); !why.empty())
+        r.set_warning("accepted, not yet in the dataplane: " + why);
       return r;
     }
     case schema::CONFIG_CONFIRM: {
@@ -235,10 +252,12 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
     case schema::CONFIG_ROLLBACK: {
       const uint64_t before = store_.running_version();
       if (auto ok = store_.Rollback(request.version()); !ok) return Refused(ok.error());
-      *detail = "rolled back from version " + std::to_string(before) + " to " + std::to_string(request.version());
+      *detail = "rolled back from version " + std::to_string(before) + " to " +
+                std::to_string(request.version());
       schema::Response r = Result(schema::OK);
       r.set_running_version(request.version());
-      if (const std::string why = SyncDataplane(); !why.empty()) r.set_warning("accepted, not yet in the dataplane: " + why);
+      if (const std::string why = SyncDataplane(); !why.empty())
+        r.set_warning("accepted, not yet in the dataplane: " + why);
       return r;
     }
     case schema::USER_LIST: {
@@ -262,18 +281,23 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       if (ca_ == nullptr) return Result(schema::FAILED, "this appliance has no management CA key");
       // Only for an existing, enabled user: approval grants a certificate, never roles.
       if (Find(users_, request.user_name()) == nullptr)
-        return Result(schema::REFUSED, "no enabled user \"" + request.user_name() + "\"; add the user first");
+        return Result(schema::REFUSED,
+                      "no enabled user \"" + request.user_name() + "\"; add the user first");
       auto cert = ca_->SignRequest(request.csr_pem(), request.user_name());
       if (!cert) return Result(schema::REFUSED, cert.error());
       auto key = pki::KeyId(*cert);
       if (!key) return Result(schema::FAILED, key.error());
       // The new certificate's key is bound to the user: it, and no other, logs in as them.
-      if (!save_users_) return Result(schema::FAILED, "user changes are not enabled on this appliance");
+      if (!save_users_)
+        return Result(schema::FAILED, "user changes are not enabled on this appliance");
       schema::UserDirectory next = users_;
-      if (auto bound = users::BindKey(next, request.user_name(), *key); !bound) return Result(schema::REFUSED, bound.error());
-      if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+      if (auto bound = users::BindKey(next, request.user_name(), *key); !bound)
+        return Result(schema::REFUSED, bound.error());
+      if (auto saved = save_users_(next); !saved)
+        return Result(schema::FAILED, "users file: " + saved.error());
       users_ = std::move(next);
-      *detail = "issued a certificate for " + request.user_name() + " (key " + key->substr(0, 23) + ")";
+      *detail =
+          "issued a certificate for " + request.user_name() + " (key " + key->substr(0, 23) + ")";
       schema::Response r = Result(schema::OK);
       r.set_certificate_pem(*cert);
       return r;
@@ -282,8 +306,10 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
       // A page at a time, well inside the frame limit however long the log grows.
       constexpr uint32_t kMaxEntries = 1000;
       constexpr size_t kMaxBytes = 1u << 20;
-      const uint32_t max = request.audit_max() == 0 ? kMaxEntries : std::min(request.audit_max(), kMaxEntries);
-      auto page = audit::ReadPage(audit_dir_, std::max<uint64_t>(request.audit_from(), 1), max, kMaxBytes);
+      const uint32_t max =
+          request.audit_max() == 0 ? kMaxEntries : std::min(request.audit_max(), kMaxEntries);
+      auto page =
+          audit::ReadPage(audit_dir_, std::max<uint64_t>(request.audit_from(), 1), max, kMaxBytes);
       if (!page) return Result(schema::FAILED, "audit log does not verify: " + page.error());
       schema::Response r = Result(schema::OK);
       for (auto& e : page->entries) *r.add_audit() = std::move(e);
@@ -309,19 +335,26 @@ schema::Response ControlService::Dispatch(const schema::Request& request, std::s
     case schema::KEY_ROTATE:
       return RotateKeyNamed(request.key_name(), detail);
     case schema::CONSOLE_LOGIN:
-      return Result(schema::REFUSED, "CONSOLE_LOGIN is taken on the console socket only; the API authenticates by certificate");
+      return Result(schema::REFUSED,
+                    "CONSOLE_LOGIN is taken on the console socket only; the API authenticates by "
+                    "certificate");
     default:
-      return Result(schema::FAILED, schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
+      return Result(schema::FAILED,
+                    schema::Rpc_Name(request.rpc()) + " is not available on this appliance yet");
   }
 }
 
 schema::Response ControlService::Media(const schema::Request& request, std::string* detail) {
   if (dataplane_ == nullptr) return Result(schema::FAILED, "no dataplane is attached");
   schema::DataplaneRequest ipc;
-  if (request.rpc() == schema::MEDIA_SESSION_CREATE) *ipc.mutable_media_create()->mutable_sessions() = request.media_sessions();
-  else if (request.rpc() == schema::MEDIA_SESSION_UPDATE) *ipc.mutable_media_update()->mutable_sessions() = request.media_sessions();
-  else if (request.rpc() == schema::MEDIA_SESSION_DELETE) *ipc.mutable_media_delete()->mutable_sessions() = request.media_sessions();
-  else ipc.set_media_list(true);
+  if (request.rpc() == schema::MEDIA_SESSION_CREATE)
+    *ipc.mutable_media_create()->mutable_sessions() = request.media_sessions();
+  else if (request.rpc() == schema::MEDIA_SESSION_UPDATE)
+    *ipc.mutable_media_update()->mutable_sessions() = request.media_sessions();
+  else if (request.rpc() == schema::MEDIA_SESSION_DELETE)
+    *ipc.mutable_media_delete()->mutable_sessions() = request.media_sessions();
+  else
+    ipc.set_media_list(true);
   if (request.rpc() != schema::MEDIA_SESSION_LIST && request.media_sessions_size() == 0)
     return Result(schema::REFUSED, "no media sessions in the request");
   auto reply = dataplane_->Call(ipc);
@@ -337,15 +370,18 @@ schema::Response ControlService::Media(const schema::Request& request, std::stri
   for (const auto& s : reply->media_sessions()) {
     if (!s.error().empty()) {
       ++failures;
-      refused += (refused.empty() ? "" : "; ") + (s.id() ? std::to_string(s.id()) : std::string("a new session")) +
-                 ": " + s.error();
+      refused += (refused.empty() ? "" : "; ") +
+                 (s.id() ? std::to_string(s.id()) : std::string("a new session")) + ": " +
+                 s.error();
       continue;
     }
     std::string legs;
     for (const auto& leg : s.legs())
       legs += (legs.empty() ? "" : " <-> ") + leg.interface() + " " +
-              (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain" : schema::SrtpSuite_Name(leg.suite()));
-    done += (done.empty() ? "" : ", ") + std::to_string(s.id()) + (legs.empty() ? "" : " (" + legs + ")");
+              (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain"
+                                                             : schema::SrtpSuite_Name(leg.suite()));
+    done += (done.empty() ? "" : ", ") + std::to_string(s.id()) +
+            (legs.empty() ? "" : " (" + legs + ")");
   }
   const char* verb = request.rpc() == schema::MEDIA_SESSION_CREATE   ? "created"
                      : request.rpc() == schema::MEDIA_SESSION_UPDATE ? "updated"
@@ -374,21 +410,26 @@ schema::Response ControlService::SetPassword(const schema::Request& request, std
   *user->mutable_password() = std::move(*hash);
   user->set_failed_logins(0);
   user->set_locked_until_unix(0);  // a new password also lifts a lockout
-  if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+  if (auto saved = save_users_(next); !saved)
+    return Result(schema::FAILED, "users file: " + saved.error());
   users_ = std::move(next);
   *detail = "set the console password of " + request.user_name();
   return Result(schema::OK);
 }
 
 schema::Response ControlService::SetClock(const schema::Request& request, std::string* detail) {
-  if (settable_clock_ == nullptr) return Result(schema::FAILED, "this appliance's clock cannot be set");
+  if (settable_clock_ == nullptr)
+    return Result(schema::FAILED, "this appliance's clock cannot be set");
   const int64_t before = clock_.NowUnixMs();
-  if (request.clock_unix_ms() < clock::kEarliestUnixMs || request.clock_unix_ms() >= clock::kLatestUnixMs)
+  if (request.clock_unix_ms() < clock::kEarliestUnixMs ||
+      request.clock_unix_ms() >= clock::kLatestUnixMs)
     return Result(schema::REFUSED, clock::FormatUtc(request.clock_unix_ms()) + " is outside " +
                                        clock::FormatUtc(clock::kEarliestUnixMs) + " to " +
                                        clock::FormatUtc(clock::kLatestUnixMs));
-  if (auto ok = settable_clock_->Set(request.clock_unix_ms()); !ok) return Result(schema::FAILED, ok.error());
-  *detail = "clock set from " + clock::FormatUtc(before) + " to " + clock::FormatUtc(request.clock_unix_ms());
+  if (auto ok = settable_clock_->Set(request.clock_unix_ms()); !ok)
+    return Result(schema::FAILED, ok.error());
+  *detail = "clock set from " + clock::FormatUtc(before) + " to " +
+            clock::FormatUtc(request.clock_unix_ms());
   return Result(schema::OK);
 }
 
@@ -397,8 +438,9 @@ schema::Response ControlService::RotateKeyNamed(const std::string& key_name, std
   if (it == key_rotations_.end()) {
     std::string known;
     for (const auto& [name, rotate] : key_rotations_) known += (known.empty() ? "" : ", ") + name;
-    return Result(schema::REFUSED, "no key \"" + key_name + "\" to rotate; this appliance rotates: " +
-                                       (known.empty() ? "none" : known));
+    return Result(schema::REFUSED,
+                  "no key \"" + key_name +
+                      "\" to rotate; this appliance rotates: " + (known.empty() ? "none" : known));
   }
   auto rotated = it->second();
   if (!rotated) return Result(schema::FAILED, key_name + ": " + rotated.error());
@@ -433,12 +475,19 @@ schema::Response ControlService::ChangeUsers(const schema::Request& request, std
   for (const auto& u : users_.users())
     if (u.name() == request.user_name()) before = users::Describe(u);
   switch (request.rpc()) {
-    case schema::USER_ADD: ok = users::AddUser(next, request.user_name(), roles); break;
-    case schema::USER_REMOVE: ok = users::RemoveUser(next, request.user_name()); break;
-    default: ok = users::SetRoles(next, request.user_name(), roles); break;
+    case schema::USER_ADD:
+      ok = users::AddUser(next, request.user_name(), roles);
+      break;
+    case schema::USER_REMOVE:
+      ok = users::RemoveUser(next, request.user_name());
+      break;
+    default:
+      ok = users::SetRoles(next, request.user_name(), roles);
+      break;
   }
   if (!ok) return Result(schema::REFUSED, ok.error());
-  if (auto saved = save_users_(next); !saved) return Result(schema::FAILED, "users file: " + saved.error());
+  if (auto saved = save_users_(next); !saved)
+    return Result(schema::FAILED, "users file: " + saved.error());
   users_ = std::move(next);
   std::string after;
   for (const auto& u : users_.users())

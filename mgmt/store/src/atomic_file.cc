@@ -14,8 +14,8 @@ namespace {
 constexpr std::string_view kTempSuffix = ".tmp";
 
 std::unexpected<std::string> Failed(const std::filesystem::path& file, std::string_view step) {
-  return std::unexpected(file.string() + ": " + std::string(step) + " failed: " +
-                         std::strerror(errno));
+  return std::unexpected(file.string() + ": " + std::string(step) +
+                         " failed: " + std::strerror(errno));
 }
 
 void Step(const CrashHook& hook, const std::string& name, std::string_view step) {

@@ -106,8 +106,8 @@ std::expected<void, TrustError> ConfigStore::Commit(schema::StoreState next) {
     dropped.push_back(*victim);
     history->erase(victim);
   }
-  if (auto ok = WriteFileAtomically(dir_, kStateFile, next.SerializeAsString(),
-                                    options_.crash_hook);
+  if (auto ok =
+          WriteFileAtomically(dir_, kStateFile, next.SerializeAsString(), options_.crash_hook);
       !ok)
     return StorageError(ok.error());
   state_ = std::move(next);
@@ -190,12 +190,14 @@ std::optional<std::string> ConfigStore::Tick() {
   if (!state_.has_pending() || clock_.NowUnixMs() < state_.pending().deadline_unix_ms())
     return std::nullopt;
   const uint64_t pending = state_.pending().version(), revert_to = state_.pending().revert_to();
-  if (auto valid = revert_to == 0 ? std::expected<void, TrustError>() : StillValid(revert_to); !valid) {
+  if (auto valid = revert_to == 0 ? std::expected<void, TrustError>() : StillValid(revert_to);
+      !valid) {
     // Nothing valid to go back to: the pushed version stays, confirmed by necessity.
     schema::StoreState next = state_;
     next.clear_pending();
     if (!Commit(std::move(next))) return std::nullopt;
-    return "version " + std::to_string(pending) + " was not confirmed in time, but is kept: " + valid.error().message;
+    return "version " + std::to_string(pending) +
+           " was not confirmed in time, but is kept: " + valid.error().message;
   }
   if (!Revert()) return std::nullopt;
   return "version " + std::to_string(pending) + " was not confirmed in time; reverted to version " +
@@ -209,7 +211,8 @@ std::expected<void, TrustError> ConfigStore::StillValid(uint64_t version) const 
   if (!bundle) {
     std::string why = "stored version " + std::to_string(version) + ": " + bundle.error().message;
     if (bundle.error().reason == Rejection::kExpired)
-      why += "; an expired version cannot run again (the dataplane would refuse it): sign a newer one";
+      why +=
+          "; an expired version cannot run again (the dataplane would refuse it): sign a newer one";
     return Refuse(bundle.error().reason, why);
   }
   return {};

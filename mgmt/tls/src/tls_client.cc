@@ -40,7 +40,9 @@ std::string SerialHex(const mbedtls_x509_buf& serial) {
   return first == std::string::npos ? "0" : hex.substr(first);
 }
 
-bool Older(const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+bool Older(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
 
 // The serial ratchet (see Connect): refuses `seen` below what `file` holds, else keeps
 // `seen` there if it is higher.
@@ -58,7 +60,6 @@ std::expected<void, std::string> Ratchet(const std::string& file, const std::str
   }
   return {};
 }
-
 
 }  // namespace
 
@@ -107,11 +108,15 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   int ret = mbedtls_ctr_drbg_seed(&i.drbg, mbedtls_entropy_func, &i.entropy, nullptr, 0);
   if (ret == 0) ret = ApplyStrictSettings(&i.conf, MBEDTLS_SSL_IS_CLIENT);
   if (ret != 0) return fail(ClientError::kHandshake, "TLS setup: " + MbedError(ret));
-  if ((ret = mbedtls_x509_crt_parse(&i.ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()), ca_pem.size() + 1)) != 0)
+  if ((ret = mbedtls_x509_crt_parse(&i.ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()),
+                                    ca_pem.size() + 1)) != 0)
     return fail(ClientError::kHandshake, "management CA certificate: " + MbedError(ret));
-  if ((ret = mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()), cert_pem.size() + 1)) != 0)
+  if ((ret =
+           mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()),
+                                  cert_pem.size() + 1)) != 0)
     return fail(ClientError::kHandshake, "your certificate: " + MbedError(ret));
-  if ((ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(key_pem.c_str()), key_pem.size() + 1, nullptr, 0)) != 0)
+  if ((ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(key_pem.c_str()),
+                                  key_pem.size() + 1, nullptr, 0)) != 0)
     return fail(ClientError::kHandshake, "your key: " + MbedError(ret));
   mbedtls_ssl_conf_rng(&i.conf, mbedtls_ctr_drbg_random, &i.drbg);
   mbedtls_ssl_conf_ca_chain(&i.conf, &i.ca, nullptr);
@@ -120,16 +125,20 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   mbedtls_ssl_setup(&i.ssl, &i.conf);
   mbedtls_ssl_set_hostname(&i.ssl, kServerName);
   const std::string port_text = std::to_string(port);
-  if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) != 0)
-    return fail(ClientError::kUnreachable, "cannot reach " + host + ":" + port_text + ": " + MbedError(ret));
+  if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) !=
+      0)
+    return fail(ClientError::kUnreachable,
+                "cannot reach " + host + ":" + port_text + ": " + MbedError(ret));
   const int one = 1;  // small frames: no Nagle delays
   setsockopt(i.net.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
-  while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+  while ((ret = mbedtls_ssl_handshake(&i.ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+         ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
   }
   if (ret != 0) {
     std::string why = MbedError(ret);
-    if (const uint32_t flags = mbedtls_ssl_get_verify_result(&i.ssl); flags != 0 && flags != uint32_t(-1)) {
+    if (const uint32_t flags = mbedtls_ssl_get_verify_result(&i.ssl);
+        flags != 0 && flags != uint32_t(-1)) {
       char info[512];
       mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
       std::string text(info);
@@ -138,11 +147,13 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
         if (c == '\n') c = ';';
       why += " (the appliance's certificate: " + text + ")";
     }
-    return fail(ClientError::kHandshake, "TLS handshake with " + host + ":" + port_text + " failed: " + why);
+    return fail(ClientError::kHandshake,
+                "TLS handshake with " + host + ":" + port_text + " failed: " + why);
   }
   const mbedtls_x509_crt* server = mbedtls_ssl_get_peer_cert(&i.ssl);
   if (server == nullptr || !pki::CertifiedFor(*server, pki::Purpose::kServer))
-    return fail(ClientError::kHandshake, host + ":" + port_text + " presented a certificate not made for a TLS server");
+    return fail(ClientError::kHandshake,
+                host + ":" + port_text + " presented a certificate not made for a TLS server");
   if (!server_serial_file.empty())
     if (auto ok = Ratchet(server_serial_file, SerialHex(server->serial)); !ok)
       return fail(ClientError::kHandshake, ok.error());
@@ -152,11 +163,13 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
 std::expected<std::string, ClientFailure> TlsClient::Call(const std::string& request) {
   SslTransport transport(&impl_->ssl);
   if (!control::WriteFrame(transport, request))
-    return std::unexpected(ClientFailure{ClientError::kConnection, "connection lost while sending"});
+    return std::unexpected(
+        ClientFailure{ClientError::kConnection, "connection lost while sending"});
   auto reply = control::ReadFrame(transport, std::chrono::seconds(60));
   if (!reply)
-    return std::unexpected(ClientFailure{ClientError::kConnection,
-                                         std::string("no answer: ") + control::FrameErrorText(reply.error())});
+    return std::unexpected(
+        ClientFailure{ClientError::kConnection,
+                      std::string("no answer: ") + control::FrameErrorText(reply.error())});
   return *reply;
 }
 

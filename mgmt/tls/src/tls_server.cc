@@ -37,8 +37,9 @@ std::string MbedError(int code) {
 }
 
 // PEM parsers want the terminating NUL counted.
-const unsigned char* Pem(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.c_str()); }
-
+const unsigned char* Pem(const std::string& s) {
+  return reinterpret_cast<const unsigned char*>(s.c_str());
+}
 
 ClientIdentity IdentityOf(const mbedtls_x509_crt* cert) {
   ClientIdentity id;
@@ -111,8 +112,8 @@ struct TlsServer::State {
     ++(stats.*field);
   }
 
-  std::expected<std::shared_ptr<const ServerCredential>, std::string> LoadCredential(const std::string& cert_pem,
-                                                                                   const std::string& key_pem) {
+  std::expected<std::shared_ptr<const ServerCredential>, std::string> LoadCredential(
+      const std::string& cert_pem, const std::string& key_pem) {
     auto c = std::make_shared<ServerCredential>();
     int ret;
     if ((ret = mbedtls_x509_crt_parse(&c->cert, Pem(cert_pem), cert_pem.size() + 1)) != 0)
@@ -171,7 +172,8 @@ struct TlsServer::State {
           Count(&TlsServerStats::idle_closed);
           break;
         }
-        auto request = control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes, *clock);
+        auto request =
+            control::ReadFrame(transport, config.read_timeout, config.max_frame_bytes, *clock);
         if (!request) {
           if (request.error() != control::FrameError::kClosed) Count(&TlsServerStats::bad_frames);
           break;
@@ -224,19 +226,21 @@ struct TlsServer::State {
   }
 };
 
-std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(const TlsServerConfig& config,
-                                                                       FrameHandler handler) {
+std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(
+    const TlsServerConfig& config, FrameHandler handler) {
   std::unique_ptr<TlsServer> server(new TlsServer());
   server->state_ = std::make_unique<State>();
   State& s = *server->state_;
   s.config = config;
   s.handler = std::move(handler);
   if (config.clock != nullptr) s.clock = config.clock;
-  s.max_unauthenticated = config.max_unauthenticated != 0 ? config.max_unauthenticated
-                                                          : std::max<uint32_t>(1, config.max_clients / 4);
+  s.max_unauthenticated = config.max_unauthenticated != 0
+                              ? config.max_unauthenticated
+                              : std::max<uint32_t>(1, config.max_clients / 4);
   if (config.max_clients < 2 || s.max_unauthenticated >= config.max_clients)
     return std::unexpected("TLS: max_unauthenticated (" + std::to_string(s.max_unauthenticated) +
-                           ") must be below max_clients (" + std::to_string(config.max_clients) + ")");
+                           ") must be below max_clients (" + std::to_string(config.max_clients) +
+                           ")");
   s.connections = std::make_unique<control::ConnectionThreads>(config.max_clients);
   static constexpr unsigned char kPersonalisation[] = "sbc-mgmtd-tls";
   int ret = mbedtls_ctr_drbg_seed(&s.drbg, mbedtls_entropy_func, &s.entropy, kPersonalisation,
@@ -249,18 +253,22 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(const Tl
   s.credential = std::move(*credential);
 
   const std::string port = std::to_string(config.port);
-  if ((ret = mbedtls_net_bind(&s.listener, config.listen_address.c_str(), port.c_str(), MBEDTLS_NET_PROTO_TCP)) != 0)
-    return std::unexpected("TLS: cannot listen on " + config.listen_address + ":" + port + ": " + MbedError(ret));
+  if ((ret = mbedtls_net_bind(&s.listener, config.listen_address.c_str(), port.c_str(),
+                              MBEDTLS_NET_PROTO_TCP)) != 0)
+    return std::unexpected("TLS: cannot listen on " + config.listen_address + ":" + port + ": " +
+                           MbedError(ret));
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   getsockname(s.listener.fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  server->port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                                                   : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  server->port_ =
+      ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                       : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
   s.acceptor = std::thread([&s] { s.Accept(); });
   return server;
 }
 
-std::expected<void, std::string> TlsServer::ReplaceCredential(const std::string& cert_pem, const std::string& key_pem) {
+std::expected<void, std::string> TlsServer::ReplaceCredential(const std::string& cert_pem,
+                                                              const std::string& key_pem) {
   auto credential = state_->LoadCredential(cert_pem, key_pem);
   if (!credential) return std::unexpected(credential.error());
   std::lock_guard lock(state_->mutex);

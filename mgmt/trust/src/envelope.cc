@@ -22,11 +22,10 @@ schema::SignedEnvelope MakeEnvelope(std::string_view payload_type, std::string p
 }
 
 std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
-                                             const PrivateKey& key) {
+                                              const PrivateKey& key) {
   const std::string key_id = key.KeyId();
   for (const auto& existing : envelope.signatures())
-    if (existing.key_id() == key_id)
-      return std::unexpected("already signed by key " + key_id);
+    if (existing.key_id() == key_id) return std::unexpected("already signed by key " + key_id);
   auto sig = key.Sign(PreAuthEncoding(envelope.payload_type(), envelope.payload()));
   if (!sig) return std::unexpected(sig.error());
   schema::Signature* added = envelope.add_signatures();

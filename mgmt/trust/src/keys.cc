@@ -133,7 +133,8 @@ std::expected<PrivateKey, std::string> PrivateKey::Generate(Curve curve) {
 
 std::expected<PrivateKey, std::string> PrivateKey::Load(const std::filesystem::path& file) {
   struct stat st {};
-  if (stat(file.c_str(), &st) != 0) return std::unexpected("key " + file.string() + ": no such file");
+  if (stat(file.c_str(), &st) != 0)
+    return std::unexpected("key " + file.string() + ": no such file");
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
@@ -154,8 +155,8 @@ std::expected<void, std::string> PrivateKey::Save(const std::filesystem::path& f
     return std::unexpected("cannot encode key: " + MbedtlsError(ret));
   const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
-    return std::unexpected("key " + file.string() + ": cannot create (" +
-                           std::strerror(errno) + ")");
+    return std::unexpected("key " + file.string() + ": cannot create (" + std::strerror(errno) +
+                           ")");
   const size_t len = std::strlen(reinterpret_cast<const char*>(pem));
   const bool written = write(fd, pem, len) == static_cast<ssize_t>(len) && fsync(fd) == 0;
   mbedtls_platform_zeroize(pem, sizeof(pem));
@@ -179,9 +180,9 @@ std::expected<std::string, std::string> PrivateKey::Sign(std::string_view messag
   if (!random.ok()) return std::unexpected(std::string("cannot seed the random generator"));
   unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
   size_t sig_len = 0;
-  if (int ret = mbedtls_pk_sign(&state_->pk.ctx, DigestFor(state_->pk.ctx), hash->data(),
-                                hash->size(), sig, &sig_len, mbedtls_ctr_drbg_random,
-                                random.drbg());
+  if (int ret =
+          mbedtls_pk_sign(&state_->pk.ctx, DigestFor(state_->pk.ctx), hash->data(), hash->size(),
+                          sig, &sig_len, mbedtls_ctr_drbg_random, random.drbg());
       ret != 0)
     return std::unexpected("cannot sign: " + MbedtlsError(ret));
   return std::string(reinterpret_cast<const char*>(sig), sig_len);

@@ -69,22 +69,23 @@ std::expected<Verifier, std::string> Verifier::Create(const schema::TrustRoot& r
 std::expected<schema::SignedEnvelope, TrustError> Verifier::VerifySignatures(
     std::string_view envelope_bytes, std::string_view payload_type, schema::KeyRole role) const {
   schema::SignedEnvelope envelope;
-  if (envelope_bytes.empty() || !envelope.ParseFromArray(envelope_bytes.data(),
-                                                         static_cast<int>(envelope_bytes.size())))
+  if (envelope_bytes.empty() ||
+      !envelope.ParseFromArray(envelope_bytes.data(), static_cast<int>(envelope_bytes.size())))
     return Refuse(Rejection::kMalformed, "not a signed envelope (truncated or garbage bytes)");
   if (envelope.payload_type() != payload_type)
     return Refuse(Rejection::kWrongPayloadType, "payload type is \"" + envelope.payload_type() +
                                                     "\", expected \"" + std::string(payload_type) +
                                                     "\"");
-  if (envelope.signatures().empty()) return Refuse(Rejection::kUnsigned, "envelope has no signatures");
+  if (envelope.signatures().empty())
+    return Refuse(Rejection::kUnsigned, "envelope has no signatures");
 
   const std::string pae = PreAuthEncoding(envelope.payload_type(), envelope.payload());
   std::set<std::string> valid_signers;
   for (const schema::Signature& sig : envelope.signatures()) {
     const auto it = keys_.find(sig.key_id());
     if (it == keys_.end())
-      return Refuse(Rejection::kUnknownKey,
-                    "signature by key " + Short(sig.key_id()) + " which the trust root does not list");
+      return Refuse(Rejection::kUnknownKey, "signature by key " + Short(sig.key_id()) +
+                                                " which the trust root does not list");
     if (it->second.role != role)
       return Refuse(Rejection::kWrongRole, "key " + Short(sig.key_id()) + " has role " +
                                                schema::KeyRole_Name(it->second.role) + ", not " +
@@ -118,8 +119,8 @@ std::expected<void, TrustError> Verifier::CheckMeta(const schema::PayloadMeta& m
     return Refuse(Rejection::kExpired,
                   meta.expires_unix() == 0
                       ? std::string("has no expiry time; signed payloads must expire")
-                      : "expired at unix time " + std::to_string(meta.expires_unix()) +
-                            " (now " + std::to_string(now_unix) + ")");
+                      : "expired at unix time " + std::to_string(meta.expires_unix()) + " (now " +
+                            std::to_string(now_unix) + ")");
   return {};
 }
 

@@ -7,7 +7,8 @@ namespace sbc::mgmt::users {
 namespace {
 
 bool IsSecurityAdmin(const schema::User& u) {
-  return !u.disabled() && std::find(u.roles().begin(), u.roles().end(), schema::SECURITY_ADMIN) != u.roles().end();
+  return !u.disabled() &&
+         std::find(u.roles().begin(), u.roles().end(), schema::SECURITY_ADMIN) != u.roles().end();
 }
 
 int SecurityAdmins(const schema::UserDirectory& d) {
@@ -23,7 +24,8 @@ int Find(const schema::UserDirectory& d, const std::string& name) {
 std::expected<void, std::string> CheckRoles(const std::vector<schema::Role>& roles) {
   if (roles.empty()) return std::unexpected(std::string("a user needs at least one role"));
   for (schema::Role r : roles)
-    if (r == schema::ROLE_UNSPECIFIED || !schema::Role_IsValid(r)) return std::unexpected(std::string("unknown role"));
+    if (r == schema::ROLE_UNSPECIFIED || !schema::Role_IsValid(r))
+      return std::unexpected(std::string("unknown role"));
   return {};
 }
 
@@ -32,10 +34,12 @@ std::expected<void, std::string> CheckRoles(const std::vector<schema::Role>& rol
 std::expected<void, std::string> AddUser(schema::UserDirectory& d, const std::string& name,
                                          const std::vector<schema::Role>& roles) {
   static const std::regex kName("[a-z][a-z0-9._-]{0,62}");
-  if (!std::regex_match(name, kName)) return std::unexpected("\"" + name + "\" is not a user name ([a-z][a-z0-9._-]{0,62})");
+  if (!std::regex_match(name, kName))
+    return std::unexpected("\"" + name + "\" is not a user name ([a-z][a-z0-9._-]{0,62})");
   if (name.starts_with(kReservedPrefix))
-    return std::unexpected("\"" + name + "\" is reserved: names beginning " + std::string(kReservedPrefix) +
-                           " are the appliance's own (its server certificate, its daemons in the audit log)");
+    return std::unexpected(
+        "\"" + name + "\" is reserved: names beginning " + std::string(kReservedPrefix) +
+        " are the appliance's own (its server certificate, its daemons in the audit log)");
   if (Find(d, name) >= 0) return std::unexpected("user \"" + name + "\" exists");
   if (auto ok = CheckRoles(roles); !ok) return ok;
   schema::User* u = d.add_users();
@@ -55,7 +59,8 @@ std::expected<void, std::string> RemoveUser(schema::UserDirectory& d, const std:
   return {};
 }
 
-std::expected<void, std::string> BindKey(schema::UserDirectory& d, const std::string& name, const std::string& key) {
+std::expected<void, std::string> BindKey(schema::UserDirectory& d, const std::string& name,
+                                         const std::string& key) {
   const int i = Find(d, name);
   if (i < 0) return std::unexpected("no user \"" + name + "\"");
   if (std::find(d.revoked_keys().begin(), d.revoked_keys().end(), key) != d.revoked_keys().end())
@@ -68,8 +73,10 @@ std::expected<void, std::string> BindKey(schema::UserDirectory& d, const std::st
   return {};
 }
 
-const schema::User* Authenticate(const schema::UserDirectory& d, const std::string& name, const std::string& key) {
-  if (std::find(d.revoked_keys().begin(), d.revoked_keys().end(), key) != d.revoked_keys().end()) return nullptr;
+const schema::User* Authenticate(const schema::UserDirectory& d, const std::string& name,
+                                 const std::string& key) {
+  if (std::find(d.revoked_keys().begin(), d.revoked_keys().end(), key) != d.revoked_keys().end())
+    return nullptr;
   const int i = Find(d, name);
   if (i < 0 || d.users(i).disabled()) return nullptr;
   const auto& keys = d.users(i).keys();
@@ -81,7 +88,8 @@ std::expected<void, std::string> SetRoles(schema::UserDirectory& d, const std::s
   const int i = Find(d, name);
   if (i < 0) return std::unexpected("no user \"" + name + "\"");
   if (auto ok = CheckRoles(roles); !ok) return ok;
-  const bool keeps_admin = std::find(roles.begin(), roles.end(), schema::SECURITY_ADMIN) != roles.end();
+  const bool keeps_admin =
+      std::find(roles.begin(), roles.end(), schema::SECURITY_ADMIN) != roles.end();
   if (IsSecurityAdmin(d.users(i)) && !keeps_admin && SecurityAdmins(d) <= 1)
     return std::unexpected("\"" + name + "\" is the last security-admin; add another first");
   schema::User* u = d.mutable_users(i);

@@ -24,9 +24,10 @@ std::expected<std::string, std::string> Derive(const std::string& password, cons
   unsigned char out[kHashBytes];
   int ret = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
   if (ret == 0)
-    ret = mbedtls_pkcs5_pbkdf2_hmac(&md, reinterpret_cast<const unsigned char*>(password.data()), password.size(),
-                                    reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), iterations,
-                                    kHashBytes, out);
+    ret = mbedtls_pkcs5_pbkdf2_hmac(&md, reinterpret_cast<const unsigned char*>(password.data()),
+                                    password.size(),
+                                    reinterpret_cast<const unsigned char*>(salt.data()),
+                                    salt.size(), iterations, kHashBytes, out);
   mbedtls_md_free(&md);
   if (ret != 0) return std::unexpected(std::string("PBKDF2 failed"));
   return std::string(reinterpret_cast<char*>(out), kHashBytes);
@@ -42,7 +43,8 @@ bool IsActiveSecurityAdmin(const schema::User& u, int64_t now) {
 std::expected<void, std::string> CheckPolicy(const std::string& user, const std::string& password,
                                              const PasswordPolicy& policy) {
   if (password.size() < policy.min_length)
-    return std::unexpected("password shorter than " + std::to_string(policy.min_length) + " characters");
+    return std::unexpected("password shorter than " + std::to_string(policy.min_length) +
+                           " characters");
   std::string lower_password = password, lower_user = user;
   std::transform(lower_password.begin(), lower_password.end(), lower_password.begin(), ::tolower);
   std::transform(lower_user.begin(), lower_user.end(), lower_user.begin(), ::tolower);
@@ -52,16 +54,20 @@ std::expected<void, std::string> CheckPolicy(const std::string& user, const std:
   classes += std::any_of(password.begin(), password.end(), ::islower);
   classes += std::any_of(password.begin(), password.end(), ::isupper);
   classes += std::any_of(password.begin(), password.end(), ::isdigit);
-  classes += std::any_of(password.begin(), password.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
+  classes += std::any_of(password.begin(), password.end(),
+                         [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
   if (classes < policy.min_character_classes)
-    return std::unexpected("password mixes " + std::to_string(classes) + " kinds of characters, at least " +
+    return std::unexpected("password mixes " + std::to_string(classes) +
+                           " kinds of characters, at least " +
                            std::to_string(policy.min_character_classes) + " are required");
   return {};
 }
 
-std::expected<schema::PasswordHash, std::string> HashPassword(const std::string& password, uint32_t iterations) {
+std::expected<schema::PasswordHash, std::string> HashPassword(const std::string& password,
+                                                              uint32_t iterations) {
   if (iterations < kPbkdf2Iterations)
-    return std::unexpected("at least " + std::to_string(kPbkdf2Iterations) + " PBKDF2 iterations are required");
+    return std::unexpected("at least " + std::to_string(kPbkdf2Iterations) +
+                           " PBKDF2 iterations are required");
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
   mbedtls_entropy_init(&entropy);
@@ -103,14 +109,16 @@ bool Matches(const schema::PasswordHash& stored, const std::string& password) {
   auto derived = Derive(password, stored.salt(), stored.iterations());
   if (!derived) return false;
   unsigned char diff = 0;  // constant time: no early exit on the first differing byte
-  for (size_t i = 0; i < kHashBytes; ++i) diff |= static_cast<unsigned char>((*derived)[i] ^ stored.hash()[i]);
+  for (size_t i = 0; i < kHashBytes; ++i)
+    diff |= static_cast<unsigned char>((*derived)[i] ^ stored.hash()[i]);
   return diff == 0;
 }
 
 PasswordPolicy PolicyFrom(const schema::PasswordPolicy& configured) {
   PasswordPolicy policy;
   if (configured.min_length()) policy.min_length = configured.min_length();
-  if (configured.min_character_classes()) policy.min_character_classes = static_cast<int>(configured.min_character_classes());
+  if (configured.min_character_classes())
+    policy.min_character_classes = static_cast<int>(configured.min_character_classes());
   if (configured.max_failed_logins()) policy.max_failures = configured.max_failed_logins();
   if (configured.lockout_s()) policy.lockout_s = configured.lockout_s();
   return policy;
@@ -127,12 +135,13 @@ std::expected<schema::PasswordHash, LoginResult> LoginTarget(const schema::UserD
   return std::unexpected(LoginResult::kUnknownUser);
 }
 
-LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& name, bool password_matched,
-                          int64_t now, const PasswordPolicy& policy) {
+LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& name,
+                          bool password_matched, int64_t now, const PasswordPolicy& policy) {
   schema::User* user = nullptr;
   for (auto& u : *directory.mutable_users())
     if (u.name() == name) user = &u;
-  if (user == nullptr || user->disabled() || !user->has_password()) return LoginResult::kUnknownUser;
+  if (user == nullptr || user->disabled() || !user->has_password())
+    return LoginResult::kUnknownUser;
   if (password_matched) {
     user->set_failed_logins(0);
     return LoginResult::kOk;
@@ -140,8 +149,9 @@ LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& n
   user->set_failed_logins(user->failed_logins() + 1);
   if (user->failed_logins() >= policy.max_failures) {
     const bool security_admin = IsActiveSecurityAdmin(*user, now);
-    const int active_admins = static_cast<int>(std::count_if(directory.users().begin(), directory.users().end(),
-                                                             [&](const schema::User& u) { return IsActiveSecurityAdmin(u, now); }));
+    const int active_admins = static_cast<int>(
+        std::count_if(directory.users().begin(), directory.users().end(),
+                      [&](const schema::User& u) { return IsActiveSecurityAdmin(u, now); }));
     if (!(security_admin && active_admins <= 1)) {
       user->set_locked_until_unix(now + policy.lockout_s);
       user->set_failed_logins(0);
@@ -158,8 +168,8 @@ LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& n
   return LoginResult::kWrongPassword;
 }
 
-LoginResult Login(schema::UserDirectory& directory, const std::string& name, const std::string& password,
-                  int64_t now, const PasswordPolicy& policy) {
+LoginResult Login(schema::UserDirectory& directory, const std::string& name,
+                  const std::string& password, int64_t now, const PasswordPolicy& policy) {
   auto target = LoginTarget(directory, name, now);
   if (!target) return target.error();
   return RecordAttempt(directory, name, Matches(*target, password), now, policy);

@@ -20,8 +20,8 @@ using sbc::testing::Reversed;
 class RssTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pool_ = rte_pktmbuf_pool_create(("rss_test_" + std::to_string(counter_++)).c_str(), 1023,
-                                    0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    pool_ = rte_pktmbuf_pool_create(("rss_test_" + std::to_string(counter_++)).c_str(), 1023, 0, 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);
   }
   void TearDown() override { rte_mempool_free(pool_); }

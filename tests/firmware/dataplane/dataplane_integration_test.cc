@@ -92,8 +92,8 @@ class DataplaneIntegrationTest : public ::testing::Test {
   void SendAll(size_t port, std::vector<rte_mbuf*> frames) {
     size_t done = 0;
     ASSERT_TRUE(WaitFor([&] {
-      done += wire_->Send(port, frames.data() + done, static_cast<uint16_t>(
-                                                            std::min<size_t>(32, frames.size() - done)));
+      done += wire_->Send(port, frames.data() + done,
+                          static_cast<uint16_t>(std::min<size_t>(32, frames.size() - done)));
       return done == frames.size();
     }));
   }
@@ -135,8 +135,8 @@ TEST_F(DataplaneIntegrationTest, MixedSizeFramesCrossInBothDirectionsExactlyOnce
         << in_flight << " frames never arrived; drops: " << dp_->Counters().drops_total();
     for (size_t in : {kWan, kLan}) {
       if (sent[in] == kPerDirection || in_flight + 16 > kWindow) continue;
-      const uint16_t n = traffic.Build(in == kWan ? Direction::kForward : Direction::kReply,
-                                       burst, 16);
+      const uint16_t n =
+          traffic.Build(in == kWan ? Direction::kForward : Direction::kReply, burst, 16);
       ASSERT_EQ(n, 16);
       for (uint16_t i = 0; i < n; ++i) {
         expected[*SimTraffic::Sequence(burst[i])] = {in == kWan ? kLan : kWan, burst[i]->pkt_len};
@@ -260,17 +260,20 @@ TEST_F(DataplaneIntegrationTest, TwoWorkersKeepBothDirectionsOfAFlowOnOneQueue) 
   ASSERT_TRUE(WaitFor([&] {
     const auto c = dp_->Counters();
     return c.ports[kLan].tx_packets + c.ports[kWan].tx_packets == 1280;
-  })) << "forwarded " << dp_->Counters().ports[kLan].tx_packets << " + "
-      << dp_->Counters().ports[kWan].tx_packets << ", dropped " << DropSummary(*dp_);
+  })) << "forwarded "
+      << dp_->Counters().ports[kLan].tx_packets << " + " << dp_->Counters().ports[kWan].tx_packets
+      << ", dropped " << DropSummary(*dp_);
 
   // Which TX queue each direction of each flow left by.
   std::map<std::pair<uint32_t, uint16_t>, std::array<int, 2>> queue_of;
   std::array<int, 2> per_queue{};
-  for (auto [out, direction] : {std::pair{kLan, Direction::kForward}, std::pair{kWan, Direction::kReply}}) {
+  for (auto [out, direction] :
+       {std::pair{kLan, Direction::kForward}, std::pair{kWan, Direction::kReply}}) {
     for (uint16_t q = 0; q < 2; ++q) {
       rte_mbuf* frame;
       while (rte_ring_dequeue(wire_->tx_rings(out)[q], reinterpret_cast<void**>(&frame)) == 0) {
-        auto& queues = queue_of.try_emplace(ClientOf(frame, direction), std::array{-1, -1}).first->second;
+        auto& queues =
+            queue_of.try_emplace(ClientOf(frame, direction), std::array{-1, -1}).first->second;
         int& seen = queues[direction == Direction::kForward ? 0 : 1];
         EXPECT_TRUE(seen == -1 || seen == q) << "one direction of a flow used two queues";
         seen = q;
@@ -303,23 +306,27 @@ TEST_F(DataplaneIntegrationTest, SimTrafficRunAccountsForEveryFrame) {
 TEST(DataplaneStartTest, RulesGivenAtStartJudgeTheFirstFramesPolled) {
   const dataplane::RuleTableSpec rules = testing::AllowAllRules();
   size_t queued = 0;
-  auto dp = Dataplane::Start(SimBoard(1), {.initial_rules = &rules, .before_workers = [&](Dataplane& d) {
-                                             EXPECT_EQ(d.rules_version(), 1u);
-                                             SimTraffic frames(d.ports().pool(), 64);
-                                             rte_mbuf* burst[32];
-                                             const uint16_t n = frames.Build(Direction::kForward, burst, 32);
-                                             queued = d.ports().sim_wire()->Send(kWan, burst, n);
-                                             ASSERT_EQ(queued, n);
-                                           }});
+  auto dp = Dataplane::Start(SimBoard(1),
+                             {.initial_rules = &rules, .before_workers = [&](Dataplane& d) {
+                                EXPECT_EQ(d.rules_version(), 1u);
+                                SimTraffic frames(d.ports().pool(), 64);
+                                rte_mbuf* burst[32];
+                                const uint16_t n = frames.Build(Direction::kForward, burst, 32);
+                                queued = d.ports().sim_wire()->Send(kWan, burst, n);
+                                ASSERT_EQ(queued, n);
+                              }});
   ASSERT_TRUE(dp.has_value()) << dp.error();
   ASSERT_EQ(queued, 32u);
-  EXPECT_TRUE(WaitFor([&] { return (*dp)->Counters().ports[kLan].tx_packets + (*dp)->Counters().drops_total() == 32; }));
+  EXPECT_TRUE(WaitFor([&] {
+    return (*dp)->Counters().ports[kLan].tx_packets + (*dp)->Counters().drops_total() == 32;
+  }));
   EXPECT_EQ((*dp)->Counters().ports[kLan].tx_packets, 32u) << DropSummary(**dp);
   EXPECT_EQ(Drops(**dp, DropReason::kNoRuleSet), 0u);
   (*dp)->Stop();
   rte_mbuf* out[32];
   uint16_t n;
-  while ((n = (*dp)->ports().sim_wire()->Receive(kLan, out, 32)) != 0) rte_pktmbuf_free_bulk(out, n);
+  while ((n = (*dp)->ports().sim_wire()->Receive(kLan, out, 32)) != 0)
+    rte_pktmbuf_free_bulk(out, n);
   (*dp)->Close();
 }
 
@@ -337,7 +344,8 @@ TEST(DataplaneStartTest, WorkerOnADisabledLcoreFailsCleanly) {
   board.mutable_cpu()->set_worker_cores(0, 40);  // not an EAL lcore in this process
   auto dp = Dataplane::Start(board);
   ASSERT_FALSE(dp.has_value());
-  EXPECT_THAT(dp.error(), HasSubstr("cpu.worker_cores[0]: lcore 40 is not a free EAL worker lcore"));
+  EXPECT_THAT(dp.error(),
+              HasSubstr("cpu.worker_cores[0]: lcore 40 is not a free EAL worker lcore"));
   EXPECT_EQ(rte_mempool_lookup("sbc_mbufs_sim"), nullptr);
 }
 

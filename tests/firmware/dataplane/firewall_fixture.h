@@ -63,7 +63,8 @@ inline board::Board SimBoard() {
 inline dataplane::RuleTableSpec Compile(const std::string& text, uint64_t version = 1) {
   schema::ApplianceConfig config;
   EXPECT_TRUE(schema::ParseText(text, "config", "test", &config).has_value());
-  auto spec = mgmt::config::CompileConfig(config, version, std::vector<std::string>{"wan0", "lan0"});
+  auto spec =
+      mgmt::config::CompileConfig(config, version, std::vector<std::string>{"wan0", "lan0"});
   EXPECT_TRUE(spec.has_value()) << (spec ? "" : spec.error().front());
   return spec.value_or(dataplane::RuleTableSpec{});
 }
@@ -89,7 +90,8 @@ constexpr Outcome kPass{true, dataplane::kNotDropped};
 inline Outcome Dropped(DropReason r) { return {false, r}; }
 
 inline void PrintTo(const Outcome& o, std::ostream* os) {
-  *os << (o.passed ? std::string("passed") : "dropped as " + std::string(dataplane::DropReasonName(o.reason)));
+  *os << (o.passed ? std::string("passed")
+                   : "dropped as " + std::string(dataplane::DropReasonName(o.reason)));
 }
 
 // The dataplane on the sim board with `config`'s rules, on a clock of the test's own:
@@ -163,10 +165,12 @@ class FirewallTest : public ::testing::Test {
     result.drops_before = dp_->Counters();
     const auto& b = result.drops_before;
     std::vector<rte_mbuf*> frames;
-    for (const FrameSpec& spec : specs) frames.push_back(testing::BuildFrame(dp_->ports().pool(), spec));
+    for (const FrameSpec& spec : specs)
+      frames.push_back(testing::BuildFrame(dp_->ports().pool(), spec));
     size_t sent = 0;
     EXPECT_TRUE(WaitFor([&] {
-      sent += dp_->ports().sim_wire()->Send(in, frames.data() + sent, uint16_t(std::min<size_t>(32, frames.size() - sent)));
+      sent += dp_->ports().sim_wire()->Send(in, frames.data() + sent,
+                                            uint16_t(std::min<size_t>(32, frames.size() - sent)));
       return sent == frames.size();
     }));
     EXPECT_TRUE(WaitFor([&] {
@@ -201,7 +205,8 @@ inline FrameSpec Udp(const char* src, const char* dst, uint16_t sport, uint16_t 
   s.dst_port = dport;
   return s;
 }
-inline FrameSpec Tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags) {
+inline FrameSpec Tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport,
+                     uint8_t flags) {
   FrameSpec s = Udp(src, dst, sport, dport);
   s.protocol = IPPROTO_TCP;
   s.tcp_flags = flags;

@@ -32,123 +32,230 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         PacketCase{"allowed_udp", Sip(), kPass},
         PacketCase{"allowed_udp_vlan", With(Sip(), [](auto& s) { s.vlan = 42; }), kPass},
-        PacketCase{"allowed_tcp_syn_v6", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn), kPass},
-        PacketCase{"allowed_via_prefix_set", Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn), kPass},
+        PacketCase{"allowed_tcp_syn_v6", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn),
+                   kPass},
+        PacketCase{"allowed_via_prefix_set", Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn),
+                   kPass},
         PacketCase{"allowed_icmp_echo", Icmp("198.51.100.7", "192.0.2.1", 8), kPass},
-        PacketCase{"allowed_any_protocol", With(Udp("203.0.113.99", "192.0.2.99", 1, 1),
-                                                [](auto& s) { s.protocol = 47; }), kPass},
-        PacketCase{"denied_source_prefix", Udp("203.0.113.5", "192.0.2.10", 40000, 5060), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_destination", Udp("198.51.100.7", "192.0.2.11", 40000, 5060), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_source_port", Udp("198.51.100.7", "192.0.2.10", 80, 5060), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_destination_port", Udp("198.51.100.7", "192.0.2.10", 40000, 5061), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_protocol", Tcp("198.51.100.7", "192.0.2.10", 40000, 5060, kSyn), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_v6_port", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 80, kSyn), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_icmp_type", Icmp("198.51.100.7", "192.0.2.1", 13), Dropped(DropReason::kDenied)},
-        PacketCase{"denied_wrong_direction", Udp("192.0.2.10", "198.51.100.7", 5060, 40000), Dropped(DropReason::kDenied), kLan}),
+        PacketCase{"allowed_any_protocol",
+                   With(Udp("203.0.113.99", "192.0.2.99", 1, 1), [](auto& s) { s.protocol = 47; }),
+                   kPass},
+        PacketCase{"denied_source_prefix", Udp("203.0.113.5", "192.0.2.10", 40000, 5060),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_destination", Udp("198.51.100.7", "192.0.2.11", 40000, 5060),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_source_port", Udp("198.51.100.7", "192.0.2.10", 80, 5060),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_destination_port", Udp("198.51.100.7", "192.0.2.10", 40000, 5061),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_protocol", Tcp("198.51.100.7", "192.0.2.10", 40000, 5060, kSyn),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_v6_port", Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 80, kSyn),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_icmp_type", Icmp("198.51.100.7", "192.0.2.1", 13),
+                   Dropped(DropReason::kDenied)},
+        PacketCase{"denied_wrong_direction", Udp("192.0.2.10", "198.51.100.7", 5060, 40000),
+                   Dropped(DropReason::kDenied), kLan}),
     [](const auto& test_info) { return std::string(test_info.param.label); });
 
 INSTANTIATE_TEST_SUITE_P(
     Fragments, FirewallPacketTest,
-    ::testing::Values(
-        PacketCase{"first_fragment_is_classified", With(Sip(), [](auto& s) { s.more_fragments = true; }), kPass},
-        PacketCase{"later_fragment_dropped", With(Sip(), [](auto& s) { s.fragment_offset = 100; }), Dropped(DropReason::kFragment)},
-        PacketCase{"later_fragment_allowed_by_rule",
-                   With(Udp("203.0.113.7", "192.0.2.20", 1, 9000), [](auto& s) { s.fragment_offset = 100; }), kPass},
-        PacketCase{"later_v6_fragment_dropped",
-                   With(Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn), [](auto& s) { s.fragment_offset = 10; }),
-                   Dropped(DropReason::kFragment)}),
+    ::testing::Values(PacketCase{"first_fragment_is_classified",
+                                 With(Sip(), [](auto& s) { s.more_fragments = true; }), kPass},
+                      PacketCase{"later_fragment_dropped",
+                                 With(Sip(), [](auto& s) { s.fragment_offset = 100; }),
+                                 Dropped(DropReason::kFragment)},
+                      PacketCase{"later_fragment_allowed_by_rule",
+                                 With(Udp("203.0.113.7", "192.0.2.20", 1, 9000),
+                                      [](auto& s) { s.fragment_offset = 100; }),
+                                 kPass},
+                      PacketCase{"later_v6_fragment_dropped",
+                                 With(Tcp("2001:db8:1::5", "2001:db8:2::80", 50000, 443, kSyn),
+                                      [](auto& s) { s.fragment_offset = 10; }),
+                                 Dropped(DropReason::kFragment)}),
     [](const auto& test_info) { return std::string(test_info.param.label); });
 
 INSTANTIATE_TEST_SUITE_P(
     ForbiddenSources, FirewallPacketTest,
-    ::testing::Values(
-        PacketCase{"loopback", Udp("127.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceLoopback)},
-        PacketCase{"multicast", Udp("224.0.0.5", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceMulticast)},
-        PacketCase{"broadcast", Udp("255.255.255.255", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceBroadcast)},
-        PacketCase{"zero_network", Udp("0.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceUnspecified)},
-        PacketCase{"class_e", Udp("240.0.0.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSourceReserved)},
-        PacketCase{"v6_multicast", Udp("ff02::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceMulticast)},
-        PacketCase{"v6_loopback", Udp("::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceLoopback)},
-        PacketCase{"v6_unspecified", Udp("::", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSourceUnspecified)},
-        PacketCase{"spoofed_v4", Udp("10.1.1.1", "192.0.2.10", 40000, 5060), Dropped(DropReason::kSpoofedSource)},
-        PacketCase{"spoofed_v6", Udp("2001:db8:9::1", "2001:db8:2::80", 1, 443), Dropped(DropReason::kSpoofedSource)},
-        PacketCase{"spoofed_from_inside", Udp("198.51.100.7", "198.51.100.8", 1, 2), Dropped(DropReason::kSpoofedSource), kLan},
-        PacketCase{"source_route_lsrr",
-                   With(Sip(), [](auto& s) { s.ipv4_options = {131, 7, 4, 192, 0, 2, 1}; }), Dropped(DropReason::kSourceRoute)},
-        PacketCase{"v6_routing_type_0",
-                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ipv6_routing_type = 0; }),
-                   Dropped(DropReason::kSourceRoute)}),
+    ::testing::Values(PacketCase{"loopback", Udp("127.0.0.1", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSourceLoopback)},
+                      PacketCase{"multicast", Udp("224.0.0.5", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSourceMulticast)},
+                      PacketCase{"broadcast", Udp("255.255.255.255", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSourceBroadcast)},
+                      PacketCase{"zero_network", Udp("0.0.0.1", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSourceUnspecified)},
+                      PacketCase{"class_e", Udp("240.0.0.1", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSourceReserved)},
+                      PacketCase{"v6_multicast", Udp("ff02::1", "2001:db8:2::80", 1, 443),
+                                 Dropped(DropReason::kSourceMulticast)},
+                      PacketCase{"v6_loopback", Udp("::1", "2001:db8:2::80", 1, 443),
+                                 Dropped(DropReason::kSourceLoopback)},
+                      PacketCase{"v6_unspecified", Udp("::", "2001:db8:2::80", 1, 443),
+                                 Dropped(DropReason::kSourceUnspecified)},
+                      PacketCase{"spoofed_v4", Udp("10.1.1.1", "192.0.2.10", 40000, 5060),
+                                 Dropped(DropReason::kSpoofedSource)},
+                      PacketCase{"spoofed_v6", Udp("2001:db8:9::1", "2001:db8:2::80", 1, 443),
+                                 Dropped(DropReason::kSpoofedSource)},
+                      PacketCase{"spoofed_from_inside", Udp("198.51.100.7", "198.51.100.8", 1, 2),
+                                 Dropped(DropReason::kSpoofedSource), kLan},
+                      PacketCase{
+                          "source_route_lsrr",
+                          With(Sip(), [](auto& s) { s.ipv4_options = {131, 7, 4, 192, 0, 2, 1}; }),
+                          Dropped(DropReason::kSourceRoute)},
+                      PacketCase{"v6_routing_type_0",
+                                 With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443),
+                                      [](auto& s) { s.ipv6_routing_type = 0; }),
+                                 Dropped(DropReason::kSourceRoute)}),
     [](const auto& test_info) { return std::string(test_info.param.label); });
 
 INSTANTIATE_TEST_SUITE_P(
     Malformed, FirewallPacketTest,
     ::testing::Values(
-        PacketCase{"runt", With(Sip(), [](auto& s) { s.truncate_to = 10; }), Dropped(DropReason::kRuntFrame)},
-        PacketCase{"truncated_vlan", With(Sip(), [](auto& s) { s.vlan = 1; s.truncate_to = 16; }), Dropped(DropReason::kTruncatedVlan)},
-        PacketCase{"nested_vlan", With(Sip(), [](auto& s) { s.vlan = 1; s.mutate = [](uint8_t* f, uint16_t) { f[16] = 0x81; f[17] = 0x00; }; }),
+        PacketCase{"runt", With(Sip(), [](auto& s) { s.truncate_to = 10; }),
+                   Dropped(DropReason::kRuntFrame)},
+        PacketCase{"truncated_vlan",
+                   With(Sip(),
+                        [](auto& s) {
+                          s.vlan = 1;
+                          s.truncate_to = 16;
+                        }),
+                   Dropped(DropReason::kTruncatedVlan)},
+        PacketCase{"nested_vlan",
+                   With(Sip(),
+                        [](auto& s) {
+                          s.vlan = 1;
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[16] = 0x81;
+                            f[17] = 0x00;
+                          };
+                        }),
                    Dropped(DropReason::kNestedVlan)},
-        PacketCase{"non_ip", With(Sip(), [](auto& s) { s.ether_type = 0x88cc; }), Dropped(DropReason::kNonIp)},
-        PacketCase{"truncated_ipv4", With(Sip(), [](auto& s) { s.truncate_to = kIp + 12; }), Dropped(DropReason::kTruncatedIpv4)},
-        PacketCase{"bad_version", With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x55; }; }),
-                   Dropped(DropReason::kBadIpVersion)},
-        PacketCase{"ihl_below_5", With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x44; }; }),
-                   Dropped(DropReason::kBadIpv4HeaderLength)},
+        PacketCase{"non_ip", With(Sip(), [](auto& s) { s.ether_type = 0x88cc; }),
+                   Dropped(DropReason::kNonIp)},
+        PacketCase{"truncated_ipv4", With(Sip(), [](auto& s) { s.truncate_to = kIp + 12; }),
+                   Dropped(DropReason::kTruncatedIpv4)},
+        PacketCase{
+            "bad_version",
+            With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x55; }; }),
+            Dropped(DropReason::kBadIpVersion)},
+        PacketCase{
+            "ihl_below_5",
+            With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp] = 0x44; }; }),
+            Dropped(DropReason::kBadIpv4HeaderLength)},
         PacketCase{"total_length_beyond_frame",
-                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0x05; f[kIp + 3] = 0xdc; }; }),
+                   With(Sip(),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 2] = 0x05;
+                            f[kIp + 3] = 0xdc;
+                          };
+                        }),
                    Dropped(DropReason::kBadIpv4TotalLength)},
         PacketCase{"total_length_below_header",
-                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0; f[kIp + 3] = 10; }; }),
+                   With(Sip(),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 2] = 0;
+                            f[kIp + 3] = 10;
+                          };
+                        }),
                    Dropped(DropReason::kBadIpv4TotalLength)},
-        PacketCase{"ttl_zero", With(Sip(), [](auto& s) { s.ttl = 0; }), Dropped(DropReason::kTtlZero)},
-        PacketCase{"option_length_zero", With(Sip(), [](auto& s) { s.ipv4_options = {7, 0}; }), Dropped(DropReason::kBadIpv4Options)},
+        PacketCase{"ttl_zero", With(Sip(), [](auto& s) { s.ttl = 0; }),
+                   Dropped(DropReason::kTtlZero)},
+        PacketCase{"option_length_zero",
+                   With(Sip(),
+                        [](auto& s) {
+                          s.ipv4_options = {7, 0};
+                        }),
+                   Dropped(DropReason::kBadIpv4Options)},
         PacketCase{"truncated_udp",
-                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 2] = 0; f[kIp + 3] = 24; }; }),
+                   With(Sip(),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 2] = 0;
+                            f[kIp + 3] = 24;
+                          };
+                        }),
                    Dropped(DropReason::kTruncatedL4)},
         PacketCase{"udp_length_zero",
-                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 24] = 0; f[kIp + 25] = 0; }; }),
+                   With(Sip(),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 24] = 0;
+                            f[kIp + 25] = 0;
+                          };
+                        }),
                    Dropped(DropReason::kBadUdpLength)},
         PacketCase{"udp_length_beyond_packet",
-                   With(Sip(), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 24] = 0x10; f[kIp + 25] = 0; }; }),
+                   With(Sip(),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 24] = 0x10;
+                            f[kIp + 25] = 0;
+                          };
+                        }),
                    Dropped(DropReason::kBadUdpLength)},
-        PacketCase{"tcp_data_offset_3",
-                   With(Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn),
-                        [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 32] = 3 << 4; }; }),
-                   Dropped(DropReason::kBadTcpHeader)},
+        PacketCase{
+            "tcp_data_offset_3",
+            With(Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn),
+                 [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 32] = 3 << 4; }; }),
+            Dropped(DropReason::kBadTcpHeader)},
         PacketCase{"truncated_icmp",
-                   With(Icmp("198.51.100.7", "192.0.2.1", 8), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 3] = 22; }; }),
+                   With(Icmp("198.51.100.7", "192.0.2.1", 8),
+                        [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 3] = 22; }; }),
                    Dropped(DropReason::kTruncatedL4)},
-        PacketCase{"truncated_ipv6", With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.truncate_to = kIp + 30; }),
+        PacketCase{"truncated_ipv6",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443),
+                        [](auto& s) { s.truncate_to = kIp + 30; }),
                    Dropped(DropReason::kTruncatedIpv6)},
-        PacketCase{"ipv6_payload_beyond_frame",
-                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 4] = 0x10; }; }),
-                   Dropped(DropReason::kBadIpv6PayloadLength)},
+        PacketCase{
+            "ipv6_payload_beyond_frame",
+            With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443),
+                 [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 4] = 0x10; }; }),
+            Dropped(DropReason::kBadIpv6PayloadLength)},
         PacketCase{"ipv6_payload_zero",
-                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.mutate = [](uint8_t* f, uint16_t) { f[kIp + 4] = 0; f[kIp + 5] = 0; }; }),
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443),
+                        [](auto& s) {
+                          s.mutate = [](uint8_t* f, uint16_t) {
+                            f[kIp + 4] = 0;
+                            f[kIp + 5] = 0;
+                          };
+                        }),
                    Dropped(DropReason::kBadIpv6PayloadLength)},
-        PacketCase{"hop_limit_zero", With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ttl = 0; }),
+        PacketCase{"hop_limit_zero",
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ttl = 0; }),
                    Dropped(DropReason::kTtlZero)},
         PacketCase{"ipv6_extension_chain_too_long",
-                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443), [](auto& s) { s.ipv6_destination_options = 9; }),
+                   With(Udp("2001:db8:1::5", "2001:db8:2::80", 1, 443),
+                        [](auto& s) { s.ipv6_destination_options = 9; }),
                    Dropped(DropReason::kIpv6ExtensionChain)}),
     [](const auto& test_info) { return std::string(test_info.param.label); });
 
 TEST_F(FirewallTest, ReturnTrafficOfAnAllowedFlowPassesAndNothingElse) {
-  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied)) << "reply before request";
+  EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), Dropped(DropReason::kDenied))
+      << "reply before request";
   EXPECT_EQ(Send(kWan, Sip()), kPass);
   EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass) << "no rule allows inside->outside";
-  EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.7", 5060, 40001)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.7", 5060, 40001)),
+            Dropped(DropReason::kDenied));
   EXPECT_EQ(Send(kWan, Icmp("198.51.100.7", "192.0.2.1", 8)), kPass);
-  EXPECT_EQ(Send(kLan, Icmp("192.0.2.1", "198.51.100.7", 0)), kPass) << "echo reply of a tracked echo";
+  EXPECT_EQ(Send(kLan, Icmp("192.0.2.1", "198.51.100.7", 0)), kPass)
+      << "echo reply of a tracked echo";
 }
 
 TEST_F(FirewallTest, StrayTcpPacketsOpenNothing) {
   const FrameSpec syn = Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn);
-  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })), Dropped(DropReason::kTcpNoState));
-  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kRst; })), Dropped(DropReason::kTcpNoState));
-  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kSyn | kAck; })), Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })),
+            Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kRst; })),
+            Dropped(DropReason::kTcpNoState));
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kSyn | kAck; })),
+            Dropped(DropReason::kTcpNoState));
   EXPECT_EQ(Send(kLan, With(testing::Reversed(syn), [](auto& s) { s.tcp_flags = kSyn | kAck; })),
             Dropped(DropReason::kDenied));
-  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })), Dropped(DropReason::kTcpNoState))
+  EXPECT_EQ(Send(kWan, With(syn, [](auto& s) { s.tcp_flags = kAck; })),
+            Dropped(DropReason::kTcpNoState))
       << "the stray SYN-ACK opened a connection";
 }
 
@@ -158,9 +265,13 @@ TEST_F(FirewallTest, StrayTcpPacketsOpenNothing) {
 TEST_F(FirewallTest, TcpConnectionLivesFromSynToRstAndAgesOutAfterIt) {
   const FrameSpec out = Tcp("203.0.113.5", "192.0.2.80", 50000, 443, kSyn);
   const FrameSpec back = testing::Reversed(out);
-  auto flags = [](FrameSpec s, uint8_t f) { s.tcp_flags = f; return s; };
+  auto flags = [](FrameSpec s, uint8_t f) {
+    s.tcp_flags = f;
+    return s;
+  };
   EXPECT_EQ(Send(kWan, out), kPass);
-  EXPECT_EQ(Send(kLan, flags(back, kAck)), Dropped(DropReason::kTcpNoState)) << "data before SYN-ACK";
+  EXPECT_EQ(Send(kLan, flags(back, kAck)), Dropped(DropReason::kTcpNoState))
+      << "data before SYN-ACK";
   EXPECT_EQ(Send(kLan, flags(back, kSyn | kAck)), kPass);
   EXPECT_EQ(Send(kWan, flags(out, kAck)), kPass);
   EXPECT_EQ(Send(kWan, flags(out, kAck | kPsh)), kPass);
@@ -170,12 +281,14 @@ TEST_F(FirewallTest, TcpConnectionLivesFromSynToRstAndAgesOutAfterIt) {
   Advance(100);
   EXPECT_EQ(Send(kLan, flags(back, kAck)), kPass) << "still in use: its timer restarted";
   Advance(121);
-  EXPECT_EQ(Send(kWan, flags(out, kAck)), Dropped(DropReason::kTcpNoState)) << "closed, then idle 121 s: gone";
+  EXPECT_EQ(Send(kWan, flags(out, kAck)), Dropped(DropReason::kTcpNoState))
+      << "closed, then idle 121 s: gone";
 }
 
 TEST_F(FirewallTest, RuleRateLimitDropsTheExcess) {
   std::vector<FrameSpec> batch;
-  for (int i = 0; i < 20; ++i) batch.push_back(Udp("203.0.113.5", "192.0.2.30", uint16_t(2000 + i), 7000));
+  for (int i = 0; i < 20; ++i)
+    batch.push_back(Udp("203.0.113.5", "192.0.2.30", uint16_t(2000 + i), 7000));
   const BatchResult r = SendBatch(kWan, batch);
   EXPECT_EQ(r.forwarded, 5u);  // the burst (the test's clock stands still)
   EXPECT_EQ(r.Dropped(DropReason::kRateLimited), 15u);
@@ -192,7 +305,8 @@ TEST_F(FirewallTest, NoRuleSetMeansEverythingIsDropped) {
 }
 
 TEST_F(FirewallTest, IdleFlowsExpire) {
-  ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "conntrack { udp_timeout_s: 1 }")).has_value());
+  ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "conntrack { udp_timeout_s: 1 }"))
+                  .has_value());
   EXPECT_EQ(Send(kWan, Sip()), kPass);
   EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass);
   Advance(0.9);
@@ -205,7 +319,8 @@ TEST_F(FirewallTest, FlowsSurviveASwapUnlessTheNewRulesDisallowThem) {
   EXPECT_EQ(Send(kWan, Sip()), kPass);
   // The same rules in another order: the flow is re-checked and kept.
   std::string reordered = kBaseConfig;
-  reordered += R"(rules { name: "zz-first" from_zone: "inside" to_zone: "outside" protocol: ICMP })";
+  reordered +=
+      R"(rules { name: "zz-first" from_zone: "inside" to_zone: "outside" protocol: ICMP })";
   ASSERT_TRUE(dp_->ApplyRules(Compile(reordered, 2)).has_value());
   EXPECT_EQ(Send(kLan, testing::Reversed(Sip())), kPass);
   // Rules without "sip": the flow's next packet finds it gone.
@@ -229,11 +344,13 @@ class FirewallLimitsTest : public FirewallTest {
 TEST_F(FirewallLimitsTest, SourceFloodLimitStopsNewFlowsNotExistingOnes) {
   StartWithLimits("flood_protection { new_flows_per_second_per_source: 1 new_flows_burst: 3 }");
   std::vector<FrameSpec> batch;
-  for (uint16_t i = 0; i < 6; ++i) batch.push_back(Udp("198.51.100.7", "192.0.2.10", uint16_t(40000 + i), 5060));
+  for (uint16_t i = 0; i < 6; ++i)
+    batch.push_back(Udp("198.51.100.7", "192.0.2.10", uint16_t(40000 + i), 5060));
   const BatchResult r = SendBatch(kWan, batch);
   EXPECT_EQ(r.forwarded, 3u);
   EXPECT_EQ(r.Dropped(DropReason::kSourceFlood), 3u);
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40000, 5060)), kPass) << "an existing flow";
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40000, 5060)), kPass)
+      << "an existing flow";
   EXPECT_EQ(Send(kWan, Udp("198.51.100.8", "192.0.2.10", 40000, 5060)), kPass) << "another source";
 }
 
@@ -241,17 +358,23 @@ TEST_F(FirewallLimitsTest, PerSourceFlowLimit) {
   StartWithLimits("conntrack { max_flows_per_source: 2 }");
   EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40000, 5060)), kPass);
   EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40001, 5060)), kPass);
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40002, 5060)), Dropped(DropReason::kSourceFlowLimit));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40002, 5060)),
+            Dropped(DropReason::kSourceFlowLimit));
   EXPECT_EQ(Send(kWan, Udp("198.51.100.8", "192.0.2.10", 40002, 5060)), kPass);
 }
 
 TEST_F(FirewallLimitsTest, FullTableDropsNewFlowsAndKeepsExistingOnes) {
   StartWithLimits("conntrack { max_flows: 4 }");
   for (int i = 1; i <= 4; ++i)
-    EXPECT_EQ(Send(kWan, Udp(("198.51.100." + std::to_string(i)).c_str(), "192.0.2.10", 40000, 5060)), kPass);
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.5", "192.0.2.10", 40000, 5060)), Dropped(DropReason::kFlowTableFull));
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.6", "192.0.2.10", 40000, 5060)), Dropped(DropReason::kFlowTableFull));
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.1", "192.0.2.10", 40000, 5060)), kPass) << "an existing flow";
+    EXPECT_EQ(
+        Send(kWan, Udp(("198.51.100." + std::to_string(i)).c_str(), "192.0.2.10", 40000, 5060)),
+        kPass);
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.5", "192.0.2.10", 40000, 5060)),
+            Dropped(DropReason::kFlowTableFull));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.6", "192.0.2.10", 40000, 5060)),
+            Dropped(DropReason::kFlowTableFull));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.1", "192.0.2.10", 40000, 5060)), kPass)
+      << "an existing flow";
   EXPECT_EQ(Send(kLan, Udp("192.0.2.10", "198.51.100.2", 5060, 40000)), kPass) << "a reply";
 }
 
@@ -267,12 +390,15 @@ TEST_F(FirewallLimitsTest, HalfOpenTcpLimitEvictsTheOldest) {
   Advance(1);
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.3", "192.0.2.80", 50000, 443, kSyn)), kPass);
   Advance(1);
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.4", "192.0.2.80", 50000, 443, kSyn)), kPass) << "evicts .2, the oldest";
-  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.2", 443, 50000, kSyn | kAck)), Dropped(DropReason::kDenied))
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.4", "192.0.2.80", 50000, 443, kSyn)), kPass)
+      << "evicts .2, the oldest";
+  EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.2", 443, 50000, kSyn | kAck)),
+            Dropped(DropReason::kDenied))
       << "no connection any more: the rules judge it, and none allows inside->outside";
   EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.3", 443, 50000, kSyn | kAck)), kPass);
   EXPECT_EQ(Send(kLan, Tcp("192.0.2.80", "203.0.113.4", 443, 50000, kSyn | kAck)), kPass);
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass) << "established: kept";
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.1", "192.0.2.80", 50000, 443, kAck)), kPass)
+      << "established: kept";
 }
 
 class OwnAddressTest : public FirewallTest {
@@ -286,7 +412,8 @@ class OwnAddressTest : public FirewallTest {
     EXPECT_TRUE(WaitFor([&] {
       const auto now = dp_->Counters();
       return now.drops_total() + now.ports[kWan].tx_packets + now.ports[kLan].tx_packets ==
-             before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets + 1;
+             before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets +
+                 1;
     }));
     rte_mbuf* reply = nullptr;
     if (dp_->ports().sim_wire()->Receive(in, &reply, 1) != 1) reply = nullptr;
@@ -330,7 +457,8 @@ class OwnAddressTest : public FirewallTest {
 
 bool Icmp6ChecksumValid(const uint8_t* frame) {
   const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(frame + 14);
-  uint32_t sum = rte_ipv6_phdr_cksum(ip, 0) + rte_raw_cksum(frame + 54, rte_be_to_cpu_16(ip->payload_len));
+  uint32_t sum =
+      rte_ipv6_phdr_cksum(ip, 0) + rte_raw_cksum(frame + 54, rte_be_to_cpu_16(ip->payload_len));
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   return sum == 0xffff;
@@ -347,7 +475,8 @@ TEST_F(OwnAddressTest, AnswersArpForItsAddressAndLetsOtherArpCross) {
   EXPECT_EQ(std::memcmp(f + 38, Ip("198.51.100.7").data(), 4), 0);
   EXPECT_EQ(std::memcmp(f, f + 32, 6), 0) << "sent back to the requester";
   rte_pktmbuf_free(reply);
-  EXPECT_EQ(Send(kWan, Arp("198.51.100.7", "192.0.2.7")), kPass) << "ARP between neighbours crosses";
+  EXPECT_EQ(Send(kWan, Arp("198.51.100.7", "192.0.2.7")), kPass)
+      << "ARP between neighbours crosses";
 }
 
 TEST_F(OwnAddressTest, AnswersEchoRequestsForItsAddresses) {
@@ -359,7 +488,8 @@ TEST_F(OwnAddressTest, AnswersEchoRequestsForItsAddresses) {
   EXPECT_EQ(rte_ipv4_cksum(ip), 0) << "IPv4 header checksum";
   const auto* icmp = reinterpret_cast<const uint8_t*>(ip + 1);
   EXPECT_EQ(icmp[0], 0) << "echo reply";
-  EXPECT_EQ(rte_raw_cksum(icmp, rte_be_to_cpu_16(ip->total_length) - 20), 0xffff) << "ICMP checksum";
+  EXPECT_EQ(rte_raw_cksum(icmp, rte_be_to_cpu_16(ip->total_length) - 20), 0xffff)
+      << "ICMP checksum";
   rte_pktmbuf_free(reply);
 
   FrameSpec v6 = Udp("2001:db8:1::5", "2001:db8:2::250", 0, 0);
@@ -391,30 +521,37 @@ TEST_F(OwnAddressTest, AnswersNeighbourSolicitationsWithAnAdvertisement) {
 }
 
 TEST_F(OwnAddressTest, RepliesAreRateLimited) {
-  const BatchResult r = SendBatch(kWan, std::vector<FrameSpec>(300, Icmp("198.51.100.7", "192.0.2.250", 8)));
+  const BatchResult r =
+      SendBatch(kWan, std::vector<FrameSpec>(300, Icmp("198.51.100.7", "192.0.2.250", 8)));
   EXPECT_EQ(r.answered, 200u);  // the burst (the test's clock stands still)
   EXPECT_EQ(r.Dropped(DropReason::kEchoLimited), 100u);
   Advance(0.1);
-  const BatchResult later = SendBatch(kWan, std::vector<FrameSpec>(150, Icmp("198.51.100.7", "192.0.2.250", 8)));
-  EXPECT_NEAR(double(later.answered), 100.0, 1.0) << "1,000 a second refill 100 in 100 ms (rte_meter rounds)";
+  const BatchResult later =
+      SendBatch(kWan, std::vector<FrameSpec>(150, Icmp("198.51.100.7", "192.0.2.250", 8)));
+  EXPECT_NEAR(double(later.answered), 100.0, 1.0)
+      << "1,000 a second refill 100 in 100 ms (rte_meter rounds)";
 }
 
 TEST_F(FirewallTest, DeniedPacketsAndLoggedRulesAreLogged) {
   (void)dp_->TakePacketLog();
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)), Dropped(DropReason::kDenied));
-  EXPECT_EQ(Send(kWan, Udp("2001:db8:1::5", "2001:db8:2::81", 1234, 443)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)),
+            Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("2001:db8:1::5", "2001:db8:2::81", 1234, 443)),
+            Dropped(DropReason::kDenied));
   EXPECT_EQ(Send(kWan, Icmp("198.51.100.7", "192.0.2.1", 8)), kPass);
   EXPECT_EQ(Send(kWan, Sip()), kPass);  // allowed, rule not marked log: no line
   EXPECT_THAT(dp_->TakePacketLog(),
-              ::testing::ElementsAre("deny reason=denied port=wan0 udp 198.51.100.7:40000 -> 192.0.2.11:5060",
-                                     "deny reason=denied port=wan0 udp [2001:db8:1::5]:1234 -> [2001:db8:2::81]:443",
-                                     "allow rule=ping port=wan0 icmp 198.51.100.7 -> 192.0.2.1 type=8 code=0"));
+              ::testing::ElementsAre(
+                  "deny reason=denied port=wan0 udp 198.51.100.7:40000 -> 192.0.2.11:5060",
+                  "deny reason=denied port=wan0 udp [2001:db8:1::5]:1234 -> [2001:db8:2::81]:443",
+                  "allow rule=ping port=wan0 icmp 198.51.100.7 -> 192.0.2.1 type=8 code=0"));
 }
 
 TEST_F(FirewallTest, PacketLogIsRateLimited) {
   (void)dp_->TakePacketLog();
   std::vector<FrameSpec> batch;
-  for (int i = 0; i < 400; ++i) batch.push_back(Udp("198.51.100.7", "192.0.2.11", uint16_t(1000 + i), 5060));
+  for (int i = 0; i < 400; ++i)
+    batch.push_back(Udp("198.51.100.7", "192.0.2.11", uint16_t(1000 + i), 5060));
   const BatchResult r = SendBatch(kWan, batch);
   EXPECT_EQ(r.Dropped(DropReason::kDenied), 400u);
   const size_t lines = dp_->TakePacketLog().size();
@@ -423,13 +560,20 @@ TEST_F(FirewallTest, PacketLogIsRateLimited) {
 }
 
 TEST_F(FirewallTest, PseudonymisedLogsShowNoAddresses) {
-  ASSERT_TRUE(dp_->ApplyRules(Compile(std::string(kBaseConfig) + "privacy { pseudonymise: true }", 2)).has_value());
+  ASSERT_TRUE(
+      dp_->ApplyRules(Compile(std::string(kBaseConfig) + "privacy { pseudonymise: true }", 2))
+          .has_value());
   (void)dp_->TakePacketLog();
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)), Dropped(DropReason::kDenied));
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40001, 5060)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40000, 5060)),
+            Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.11", 40001, 5060)),
+            Dropped(DropReason::kDenied));
   const auto lines = dp_->TakePacketLog();
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_THAT(lines[0], ::testing::MatchesRegex("deny reason=denied port=wan0 udp anon-[0-9a-f]{12}:40000 -> anon-[0-9a-f]{12}:5060"));
+  EXPECT_THAT(
+      lines[0],
+      ::testing::MatchesRegex(
+          "deny reason=denied port=wan0 udp anon-[0-9a-f]{12}:40000 -> anon-[0-9a-f]{12}:5060"));
   EXPECT_THAT(lines[0], ::testing::Not(::testing::HasSubstr("198.51")));
   // The same address gets the same pseudonym, so a scan stays visible.
   EXPECT_EQ(lines[0].substr(0, lines[0].find(':')), lines[1].substr(0, lines[1].find(':')));
@@ -465,9 +609,11 @@ TEST(FirewallSwapTest, HundredSwapsUnderTrafficLoseNothing) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
     while ((sent < kFrames || arrived < sent) && std::chrono::steady_clock::now() < deadline) {
       if (sent < kFrames && sent - arrived < 512) {
-        const auto dir = (sent / 32) % 2 ? drivers::nic::Direction::kReply : drivers::nic::Direction::kForward;
+        const auto dir =
+            (sent / 32) % 2 ? drivers::nic::Direction::kReply : drivers::nic::Direction::kForward;
         const uint16_t n = gen.Build(dir, burst, 32);
-        const uint16_t taken = wire.Send(dir == drivers::nic::Direction::kForward ? kWan : kLan, burst, n);
+        const uint16_t taken =
+            wire.Send(dir == drivers::nic::Direction::kForward ? kWan : kLan, burst, n);
         if (taken < n) rte_pktmbuf_free_bulk(burst + taken, n - taken);
         sent += taken;
       }

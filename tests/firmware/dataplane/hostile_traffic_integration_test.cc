@@ -39,12 +39,18 @@ bool RealSegment(uint8_t flags) {
 enum class State { kNone, kSynSent, kSynReceived, kEstablished, kClosing, kClosed };
 const char* Name(State s) {
   switch (s) {
-    case State::kNone: return "none";
-    case State::kSynSent: return "syn_sent";
-    case State::kSynReceived: return "syn_received";
-    case State::kEstablished: return "established";
-    case State::kClosing: return "closing";
-    case State::kClosed: return "closed";
+    case State::kNone:
+      return "none";
+    case State::kSynSent:
+      return "syn_sent";
+    case State::kSynReceived:
+      return "syn_received";
+    case State::kEstablished:
+      return "established";
+    case State::kClosing:
+      return "closing";
+    case State::kClosed:
+      return "closed";
   }
   return "?";
 }
@@ -54,7 +60,7 @@ const char* Name(State s) {
 Outcome Expected(State state, bool from_originator, uint8_t flags) {
   if (!RealSegment(flags)) return Dropped(DropReason::kTcpBadFlags);  // in any state
   if (state == State::kNone) {
-    if (!from_originator) return Dropped(DropReason::kDenied);  // no rule for inside->outside
+    if (!from_originator) return Dropped(DropReason::kDenied);        // no rule for inside->outside
     return flags == kSyn ? kPass : Dropped(DropReason::kTcpNoState);  // only a bare SYN opens
   }
   const bool syn = flags & kSyn, ack = flags & kAck, rst = flags & kRst;
@@ -89,8 +95,8 @@ class TcpFlagsTest : public FirewallTest {
 TEST_F(TcpFlagsTest, All64CombinationsInEveryStateMeetTheModel) {
   uint16_t port = 10000;
   int cases = 0, passed = 0;
-  for (State state : {State::kNone, State::kSynSent, State::kSynReceived, State::kEstablished, State::kClosing,
-                      State::kClosed}) {
+  for (State state : {State::kNone, State::kSynSent, State::kSynReceived, State::kEstablished,
+                      State::kClosing, State::kClosed}) {
     for (bool from_originator : {true, false}) {
       for (unsigned flags = 0; flags < 64; ++flags) {
         ++port;
@@ -99,8 +105,8 @@ TEST_F(TcpFlagsTest, All64CombinationsInEveryStateMeetTheModel) {
         if (!from_originator) probe = testing::Reversed(probe);
         const Outcome got = Send(from_originator ? kWan : kLan, probe);
         EXPECT_EQ(got, Expected(state, from_originator, uint8_t(flags)))
-            << Name(state) << (from_originator ? ", originator" : ", responder") << ", flags 0x" << std::hex
-            << flags << " (" << std::bitset<6>(flags) << " URG ACK PSH RST SYN FIN)";
+            << Name(state) << (from_originator ? ", originator" : ", responder") << ", flags 0x"
+            << std::hex << flags << " (" << std::bitset<6>(flags) << " URG ACK PSH RST SYN FIN)";
         ++cases;
         passed += got.passed;
       }
@@ -112,10 +118,12 @@ TEST_F(TcpFlagsTest, All64CombinationsInEveryStateMeetTheModel) {
 
 TEST_F(TcpFlagsTest, EcnBitsNeitherSpoilASynNorPassAnInvalidCombination) {
   constexpr uint8_t kEce = 0x40, kCwr = 0x80;
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.5", "192.0.2.80", 31000, 443, kSyn | kEce | kCwr)), kPass) << "ECN setup SYN";
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.5", "192.0.2.80", 31000, 443, kSyn | kEce | kCwr)), kPass)
+      << "ECN setup SYN";
   EXPECT_EQ(Send(kWan, Tcp("203.0.113.5", "192.0.2.80", 31001, 443, kSyn | kFin | kEce)),
             Dropped(DropReason::kTcpBadFlags));
-  EXPECT_EQ(Send(kWan, Tcp("203.0.113.5", "192.0.2.80", 31002, 443, kEce | kCwr)), Dropped(DropReason::kTcpBadFlags))
+  EXPECT_EQ(Send(kWan, Tcp("203.0.113.5", "192.0.2.80", 31002, 443, kEce | kCwr)),
+            Dropped(DropReason::kTcpBadFlags))
       << "no classic flag at all";
 }
 
@@ -135,11 +143,13 @@ class BurstTest : public FirewallTest {
     const auto before = dp_->Counters();
     std::vector<rte_mbuf*> frames;
     for (const FrameSpec& s : specs) frames.push_back(testing::BuildFrame(dp_->ports().pool(), s));
-    ASSERT_EQ(dp_->ports().sim_wire()->Send(in, frames.data(), uint16_t(frames.size())), frames.size());
+    ASSERT_EQ(dp_->ports().sim_wire()->Send(in, frames.data(), uint16_t(frames.size())),
+              frames.size());
     EXPECT_TRUE(WaitFor([&] {
       const auto now = dp_->Counters();
       return now.drops_total() + now.ports[kWan].tx_packets + now.ports[kLan].tx_packets ==
-             before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets + specs.size();
+             before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets +
+                 specs.size();
     }));
     Drain(kWan);
     Drain(kLan);
@@ -157,7 +167,8 @@ TEST_F(BurstTest, ASynAndThreeRstsInOneBurstLeaveTheHalfOpenCountWhole) {
   rst.tcp_flags = kRst;
   Burst(kWan, {syn, rst, rst, rst});
   for (int i = 1; i <= 10; ++i)
-    EXPECT_EQ(Send(kWan, Tcp("203.0.113.6", "192.0.2.80", uint16_t(41000 + i), 443, kSyn)), kPass) << "SYN " << i;
+    EXPECT_EQ(Send(kWan, Tcp("203.0.113.6", "192.0.2.80", uint16_t(41000 + i), 443, kSyn)), kPass)
+        << "SYN " << i;
   EXPECT_EQ(dp_->Counters().drops[size_t(DropReason::kHalfOpenLimit)], 0u);
 }
 
@@ -170,8 +181,10 @@ TEST_F(BurstTest, APacketOfAConnectionEvictedEarlierInItsBurstIsJudgedAfresh) {
   const FrameSpec first = Tcp("203.0.113.5", "192.0.2.80", 40000, 443, kSyn);
   ASSERT_EQ(Send(kWan, first), kPass);
   Advance(1);
-  Burst(kWan, {Tcp("203.0.113.6", "192.0.2.80", 40001, 443, kSyn), With(first, [](auto& s) { s.tcp_flags = kAck; })});
-  EXPECT_EQ(dp_->Counters().drops[size_t(DropReason::kTcpNoState)], 1u) << "the evicted connection's ACK";
+  Burst(kWan, {Tcp("203.0.113.6", "192.0.2.80", 40001, 443, kSyn),
+               With(first, [](auto& s) { s.tcp_flags = kAck; })});
+  EXPECT_EQ(dp_->Counters().drops[size_t(DropReason::kTcpNoState)], 1u)
+      << "the evicted connection's ACK";
   EXPECT_EQ(dp_->Flows(), 1u);
 }
 
@@ -187,8 +200,10 @@ TEST_F(BurstTest, TwoPacketsOfAFlowNewRulesDisallowInOneBurstRemoveItOnce) {
   Burst(kWan, {gone, gone});
   EXPECT_EQ(dp_->Counters().drops[size_t(DropReason::kDenied)], 2u);
   EXPECT_EQ(dp_->Flows(), 1u);
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40002, 5060)), kPass) << "one flow held of two";
-  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40003, 5060)), Dropped(DropReason::kSourceFlowLimit));
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40002, 5060)), kPass)
+      << "one flow held of two";
+  EXPECT_EQ(Send(kWan, Udp("198.51.100.7", "192.0.2.10", 40003, 5060)),
+            Dropped(DropReason::kSourceFlowLimit));
 }
 
 // --- SYN floods --------------------------------------------------------------------------
@@ -200,34 +215,41 @@ TEST_F(BurstTest, ASynFloodCannotBlockNewConnections) {
   StartWith("flood_protection { max_half_open_tcp: 50 max_half_open_tcp_per_source: 4 }");
   std::vector<FrameSpec> flood;
   for (int i = 0; i < 200; ++i)
-    flood.push_back(Tcp(("203.0.113." + std::to_string(1 + i % 100)).c_str(), "192.0.2.80", uint16_t(1000 + i), 443,
-                        kSyn));
+    flood.push_back(Tcp(("203.0.113." + std::to_string(1 + i % 100)).c_str(), "192.0.2.80",
+                        uint16_t(1000 + i), 443, kSyn));
   const BatchResult r = SendBatch(kWan, flood);
   EXPECT_EQ(r.forwarded, 200u) << "each evicts the oldest; none is refused";
   Advance(1);
   const FrameSpec client = Tcp("198.51.100.20", "192.0.2.80", 50000, 443, kSyn);
   EXPECT_EQ(Send(kWan, client), kPass);
-  EXPECT_EQ(Send(kLan, With(testing::Reversed(client), [](auto& s) { s.tcp_flags = kSyn | kAck; })), kPass);
+  EXPECT_EQ(Send(kLan, With(testing::Reversed(client), [](auto& s) { s.tcp_flags = kSyn | kAck; })),
+            kPass);
   EXPECT_EQ(Send(kWan, With(client, [](auto& s) { s.tcp_flags = kAck; })), kPass) << "established";
 
-  for (uint16_t p = 0; p < 4; ++p) EXPECT_EQ(Send(kWan, Tcp("198.51.100.30", "192.0.2.80", uint16_t(2000 + p), 443, kSyn)), kPass);
-  EXPECT_EQ(Send(kWan, Tcp("198.51.100.30", "192.0.2.80", 2004, 443, kSyn)), Dropped(DropReason::kSourceHalfOpenLimit));
+  for (uint16_t p = 0; p < 4; ++p)
+    EXPECT_EQ(Send(kWan, Tcp("198.51.100.30", "192.0.2.80", uint16_t(2000 + p), 443, kSyn)), kPass);
+  EXPECT_EQ(Send(kWan, Tcp("198.51.100.30", "192.0.2.80", 2004, 443, kSyn)),
+            Dropped(DropReason::kSourceHalfOpenLimit));
 }
 
 // A zone's own limit: a flood from outside evicts outside's oldest, never the inside's.
 TEST_F(BurstTest, AFloodFromOneZoneEvictsOnlyThatZonesHalfOpenConnections) {
-  std::string config = std::string(kBaseConfig) +
-                       "rules { name: \"in-out\" from_zone: \"inside\" to_zone: \"outside\" protocol: TCP }\n";
+  std::string config =
+      std::string(kBaseConfig) +
+      "rules { name: \"in-out\" from_zone: \"inside\" to_zone: \"outside\" protocol: TCP }\n";
   const std::string zone = "zones { name: \"outside\" source_sets: [\"outside-nets\"] }";
-  config.replace(config.find(zone), zone.size(),
-                 "zones { name: \"outside\" source_sets: [\"outside-nets\"] max_half_open_tcp: 5 }");
+  config.replace(
+      config.find(zone), zone.size(),
+      "zones { name: \"outside\" source_sets: [\"outside-nets\"] max_half_open_tcp: 5 }");
   Start(&config);
   const FrameSpec inside = Tcp("192.0.2.44", "203.0.113.9", 45000, 443, kSyn);
   ASSERT_EQ(Send(kLan, inside), kPass);
   std::vector<FrameSpec> flood;
-  for (int i = 0; i < 30; ++i) flood.push_back(Tcp("203.0.113.7", "192.0.2.80", uint16_t(3000 + i), 443, kSyn));
+  for (int i = 0; i < 30; ++i)
+    flood.push_back(Tcp("203.0.113.7", "192.0.2.80", uint16_t(3000 + i), 443, kSyn));
   EXPECT_EQ(SendBatch(kWan, flood).forwarded, 30u);
-  EXPECT_EQ(Send(kWan, With(testing::Reversed(inside), [](auto& s) { s.tcp_flags = kSyn | kAck; })), kPass)
+  EXPECT_EQ(Send(kWan, With(testing::Reversed(inside), [](auto& s) { s.tcp_flags = kSyn | kAck; })),
+            kPass)
       << "the inside's half-open connection survived the outside's flood";
   EXPECT_EQ(Send(kLan, With(testing::Reversed(Tcp("203.0.113.7", "192.0.2.80", 3000, 443, kSyn)),
                             [](auto& s) { s.tcp_flags = kSyn | kAck; })),
@@ -250,23 +272,34 @@ FrameSpec Icmp6(const char* src, const char* dst, uint8_t type, uint8_t hop_limi
 // the appliance answers solicitations for its own addresses only.
 TEST_F(FirewallTest, NeighbourDiscoveryCrossesOnlyWhereARuleAllowsIt) {
   // A rogue router advertisement from the WAN, and a scan of the inside by solicitation.
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::1", "2001:db8:2::7", 134, 255)), Dropped(DropReason::kDenied));
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 255)), Dropped(DropReason::kDenied));
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 133, 255)), Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::1", "2001:db8:2::7", 134, 255)),
+            Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 255)),
+            Dropped(DropReason::kDenied));
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 133, 255)),
+            Dropped(DropReason::kDenied));
   // Not sent on this link (hop limit below 255): dropped whatever the rules say.
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 136, 64)), Dropped(DropReason::kNdNotFromLink));
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 136, 64)),
+            Dropped(DropReason::kNdNotFromLink));
   FrameSpec ours = Icmp6("2001:db8:1::5", "2001:db8:2::250", 135, 64);
-  ours.mutate = [t = Ip("2001:db8:2::250")](uint8_t* f, uint16_t) { std::memcpy(f + 14 + 40 + 8, t.data(), 16); };
-  EXPECT_EQ(Send(kWan, ours), Dropped(DropReason::kNdNotFromLink)) << "a solicitation for us from beyond the link";
+  ours.mutate = [t = Ip("2001:db8:2::250")](uint8_t* f, uint16_t) {
+    std::memcpy(f + 14 + 40 + 8, t.data(), 16);
+  };
+  EXPECT_EQ(Send(kWan, ours), Dropped(DropReason::kNdNotFromLink))
+      << "a solicitation for us from beyond the link";
 
-  std::string config = std::string(kBaseConfig) +
-                       "rules { name: \"nd\" from_zone: \"outside\" to_zone: \"inside\" protocol: ICMPV6 "
-                       "icmp_types: [135, 136] }\n";
+  std::string config =
+      std::string(kBaseConfig) +
+      "rules { name: \"nd\" from_zone: \"outside\" to_zone: \"inside\" protocol: ICMPV6 "
+      "icmp_types: [135, 136] }\n";
   ASSERT_TRUE(dp_->ApplyRules(Compile(config, 2)).has_value());
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 255)), kPass) << "allowed by the rule";
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::1", "2001:db8:2::7", 134, 255)), Dropped(DropReason::kDenied))
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 255)), kPass)
+      << "allowed by the rule";
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::1", "2001:db8:2::7", 134, 255)),
+            Dropped(DropReason::kDenied))
       << "router advertisements are not";
-  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 254)), Dropped(DropReason::kNdNotFromLink));
+  EXPECT_EQ(Send(kWan, Icmp6("2001:db8:1::5", "2001:db8:2::7", 135, 254)),
+            Dropped(DropReason::kNdNotFromLink));
 }
 
 // --- Own-address replies -------------------------------------------------------------------
@@ -288,10 +321,12 @@ FrameSpec ArpRequest(const char* sender, const char* target) {
 // A ping flood spends the echo budget, not ARP's: media to our service address keeps
 // its next hop.
 TEST_F(FirewallTest, ArpForOurAddressIsAnsweredDuringAPingFlood) {
-  const BatchResult flood = SendBatch(kWan, std::vector<FrameSpec>(300, Icmp("198.51.100.7", "192.0.2.250", 8)));
+  const BatchResult flood =
+      SendBatch(kWan, std::vector<FrameSpec>(300, Icmp("198.51.100.7", "192.0.2.250", 8)));
   EXPECT_EQ(flood.answered, 200u);
   EXPECT_EQ(flood.Dropped(DropReason::kEchoLimited), 100u);
-  const BatchResult arp = SendBatch(kWan, std::vector<FrameSpec>(5, ArpRequest("198.51.100.7", "192.0.2.250")));
+  const BatchResult arp =
+      SendBatch(kWan, std::vector<FrameSpec>(5, ArpRequest("198.51.100.7", "192.0.2.250")));
   EXPECT_EQ(arp.answered, 5u) << "ARP answered while echo is over its rate";
   EXPECT_EQ(arp.Dropped(DropReason::kResolutionLimited), 0u);
 }
@@ -330,7 +365,8 @@ rules { name: "sip" from_zone: "outside" to_zone: "inside" protocol: UDP dst_por
 )";
     schema::ApplianceConfig parsed;
     ASSERT_TRUE(schema::ParseText(config, "config", "test", &parsed).has_value());
-    auto spec = mgmt::config::CompileConfig(parsed, 1, std::vector<std::string>{"wan0", "lan0", "wan1", "lan1"});
+    auto spec = mgmt::config::CompileConfig(
+        parsed, 1, std::vector<std::string>{"wan0", "lan0", "wan1", "lan1"});
     ASSERT_TRUE(spec.has_value()) << spec.error().front();
     ASSERT_TRUE(dp_->ApplyRules(*spec).has_value());
     in_use_ = rte_mempool_in_use_count(dp_->ports().pool());
@@ -349,7 +385,8 @@ rules { name: "sip" from_zone: "outside" to_zone: "inside" protocol: UDP dst_por
     EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
     EXPECT_TRUE(WaitFor([&] {
       const auto now = dp_->Counters();
-      return now.drops_total() + now.ports[out].tx_packets == before.drops_total() + before.ports[out].tx_packets + 1;
+      return now.drops_total() + now.ports[out].tx_packets ==
+             before.drops_total() + before.ports[out].tx_packets + 1;
     }));
     if (Drain(out) == 1) return kPass;
     const auto after = dp_->Counters();
@@ -362,7 +399,8 @@ rules { name: "sip" from_zone: "outside" to_zone: "inside" protocol: UDP dst_por
 TEST_F(TwoBoundariesTest, AFlowBetweenTwoZonesIsNotMatchedAcrossAnotherBoundary) {
   const FrameSpec call = Udp("198.51.100.7", "192.0.2.10", 40000, 5060);
   ASSERT_EQ(Cross(kWan, kLan, call), kPass);
-  ASSERT_EQ(Cross(kLan, kWan, testing::Reversed(call)), kPass) << "the reply, across its own boundary";
+  ASSERT_EQ(Cross(kLan, kWan, testing::Reversed(call)), kPass)
+      << "the reply, across its own boundary";
   // The same addresses and ports on the other pair: another zone pair, no rule.
   EXPECT_EQ(Cross(kLan1, kWan1, testing::Reversed(call)), Dropped(DropReason::kDenied));
   EXPECT_EQ(Cross(kWan1, kLan1, call), Dropped(DropReason::kDenied));

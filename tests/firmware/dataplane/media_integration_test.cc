@@ -48,8 +48,18 @@ dataplane::MediaEndpoint V4(const char* a, uint16_t port) {
 
 Bytes Rtp(uint32_t ssrc, uint16_t seq, std::mt19937& rng) {
   const uint32_t ts = 160u * seq;
-  Bytes p = {0x80, 0x00, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8),
-             uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  Bytes p = {0x80,
+             0x00,
+             uint8_t(seq >> 8),
+             uint8_t(seq),
+             uint8_t(ts >> 24),
+             uint8_t(ts >> 16),
+             uint8_t(ts >> 8),
+             uint8_t(ts),
+             uint8_t(ssrc >> 24),
+             uint8_t(ssrc >> 16),
+             uint8_t(ssrc >> 8),
+             uint8_t(ssrc)};
   for (int i = 0; i < 160; ++i) p.push_back(uint8_t(rng()));
   return p;
 }
@@ -83,20 +93,23 @@ class MediaIntegrationTest : public ::testing::Test {
   void Drain(size_t port) {
     rte_mbuf* frames[32];
     uint16_t n;
-    while ((n = dp_->ports().sim_wire()->Receive(port, frames, 32)) != 0) rte_pktmbuf_free_bulk(frames, n);
+    while ((n = dp_->ports().sim_wire()->Receive(port, frames, 32)) != 0)
+      rte_pktmbuf_free_bulk(frames, n);
   }
 
   struct Out {
     bool relayed = false;
     size_t port = 0;
-    Bytes payload;           // the UDP payload as it left
+    Bytes payload;  // the UDP payload as it left
     uint16_t src_port = 0, dst_port = 0;
     std::array<uint8_t, 4> dst{};
     DropReason dropped = dataplane::kNotDropped;
   };
   // One datagram into `in`; where it came out, or which drop counter took it.
-  Out Send(size_t in, const dataplane::MediaEndpoint& from, const dataplane::MediaEndpoint& to, const Bytes& payload) {
-    const testing::FrameSpec spec = testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
+  Out Send(size_t in, const dataplane::MediaEndpoint& from, const dataplane::MediaEndpoint& to,
+           const Bytes& payload) {
+    const testing::FrameSpec spec =
+        testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
     const auto before = dp_->Counters();
     rte_mbuf* frame = testing::BuildFrame(dp_->ports().pool(), spec);
     EXPECT_EQ(dp_->ports().sim_wire()->Send(in, &frame, 1), 1);
@@ -154,12 +167,15 @@ TEST_F(MediaIntegrationTest, ACallsMediaCrossesTheRunningDataplane) {
   ASSERT_TRUE(phone_session_keys && our_session_keys);
   dataplane::MediaSessionSpec spec{.id = 42};
   spec.legs[0] = {.local = gateway_side, .remote = gateway, .port_slot = kWan};
-  spec.legs[1] = {.local = phone_side, .port_slot = kLan, .srtp_from_leg = *phone_session_keys,
+  spec.legs[1] = {.local = phone_side,
+                  .port_slot = kLan,
+                  .srtp_from_leg = *phone_session_keys,
                   .srtp_to_leg = *our_session_keys};
   ASSERT_TRUE(dp_->AddMediaSession(spec).has_value());
   Libsrtp phone_out(phone_key, true), phone_in(our_key, false);
 
-  EXPECT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped, DropReason::kMediaLegNotReady);
+  EXPECT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped,
+            DropReason::kMediaLegNotReady);
   const Bytes hello = Rtp(0xb, 7, rng_);
   const Out to_gateway = Send(kLan, phone, phone_side, phone_out.Run(hello, false, true));
   ASSERT_TRUE(to_gateway.relayed) << dataplane::DropReasonName(to_gateway.dropped);
@@ -176,20 +192,26 @@ TEST_F(MediaIntegrationTest, ACallsMediaCrossesTheRunningDataplane) {
   }
   // Someone else on the inside forges media for the phone's relay port.
   Libsrtp stranger(our_key, true);
-  EXPECT_EQ(Send(kLan, V4("192.0.2.66", 6000), phone_side, stranger.Run(Rtp(0xb, 8, rng_), false, true)).dropped,
-            DropReason::kMediaAuthFailed);
+  EXPECT_EQ(
+      Send(kLan, V4("192.0.2.66", 6000), phone_side, stranger.Run(Rtp(0xb, 8, rng_), false, true))
+          .dropped,
+      DropReason::kMediaAuthFailed);
   uint64_t latches = 0;
-  dp_->VisitMediaSessions([&](const dataplane::MediaSession& s) { latches = s.legs[1].counters.latches; });
+  dp_->VisitMediaSessions(
+      [&](const dataplane::MediaSession& s) { latches = s.legs[1].counters.latches; });
   EXPECT_EQ(latches, 1u);
 
   EXPECT_TRUE(dp_->RemoveMediaSession(42));  // while the workers run
-  EXPECT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 100, rng_)).dropped, DropReason::kMediaNoSession);
+  EXPECT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 100, rng_)).dropped,
+            DropReason::kMediaNoSession);
 }
 
 TEST_F(MediaIntegrationTest, IdleSessionsEnd) {
   dataplane::MediaSessionSpec spec{.id = 5};
-  spec.legs[0] = {.local = V4("192.0.2.250", 21000), .remote = V4("203.0.113.7", 4000), .port_slot = kWan};
-  spec.legs[1] = {.local = V4("192.0.2.250", 21002), .remote = V4("192.0.2.51", 5000), .port_slot = kLan};
+  spec.legs[0] = {
+      .local = V4("192.0.2.250", 21000), .remote = V4("203.0.113.7", 4000), .port_slot = kWan};
+  spec.legs[1] = {
+      .local = V4("192.0.2.250", 21002), .remote = V4("192.0.2.51", 5000), .port_slot = kLan};
   ASSERT_TRUE(dp_->AddMediaSession(spec).has_value());
   EXPECT_TRUE(dp_->RemoveIdleMediaSessions(1).empty());
   Advance(0.9);
@@ -207,8 +229,9 @@ class MultiWorkerMediaTest : public MediaIntegrationTest {
   int workers() const override { return 2; }
   // The RSS queue (hence worker) a datagram from `from` to `to` reaches.
   size_t QueueOf(const dataplane::MediaEndpoint& from, const dataplane::MediaEndpoint& to) {
-    rte_mbuf* f = testing::BuildFrame(dp_->ports().pool(), testing::UdpDatagram(from.address, from.port, to.address,
-                                                                                 to.port, Bytes(12, 0x80)));
+    rte_mbuf* f = testing::BuildFrame(
+        dp_->ports().pool(),
+        testing::UdpDatagram(from.address, from.port, to.address, to.port, Bytes(12, 0x80)));
     const size_t queue = drivers::nic::SymmetricFlowHash(f) % 2;
     rte_pktmbuf_free(f);
     return queue;
@@ -229,7 +252,8 @@ TEST_F(MultiWorkerMediaTest, OneWorkerRelaysEverythingOfASession) {
   dp_->VisitMediaSessions([&](const dataplane::MediaSession& s) { owner = s.owner; });
   ASSERT_LT(owner, 2);
 
-  ASSERT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped, DropReason::kMediaLegNotReady);
+  ASSERT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped,
+            DropReason::kMediaLegNotReady);
   for (uint16_t seq = 1; seq <= 20; ++seq) {
     const Out to_gateway = Send(kLan, phone, phone_side, Rtp(0xb, seq, rng_));
     ASSERT_TRUE(to_gateway.relayed) << dataplane::DropReasonName(to_gateway.dropped);

@@ -5,22 +5,22 @@
 // namespace of the test's own (so nothing touches the host's addresses or routes), and
 // that namespace's stack is on the wire: wan0's kernel side 203.0.113.1 (rtpengine and a
 // plain "caller" socket), lan0's 198.51.100.1 (a plain "phone" socket). The test process
-// and rtpengine run in the namespace; sbc-dataplane is reached over its IPC socket. The call is set up as an SBC sees
-// it: rtpengine's offer (SRTP, its SDES key) -> our media session (its key in, our
-// relay port and key out) -> our answer to rtpengine. Then RTP from the caller goes
-// through rtpengine (encrypted there) and our relay (decrypted here) to the phone, and
-// the phone's back the other way; payloads compared bit for bit.
+// and rtpengine run in the namespace; sbc-dataplane is reached over its IPC socket. The call is set
+// up as an SBC sees it: rtpengine's offer (SRTP, its SDES key) -> our media session (its key in,
+// our relay port and key out) -> our answer to rtpengine. Then RTP from the caller goes through
+// rtpengine (encrypted there) and our relay (decrypted here) to the phone, and the phone's back the
+// other way; payloads compared bit for bit.
 //
 // Needs root (tap devices, addresses) and rtpengine (tools/setup installs it).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
-#include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,8 +34,8 @@
 
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "support/appliance_processes.h"
-#include "support/wait.h"
 #include "support/rtpengine_ng.h"
+#include "support/wait.h"
 
 namespace sbc::testing {
 namespace {
@@ -100,8 +100,9 @@ class UdpSocket {
 
 std::string RtpPacket(uint32_t ssrc, uint16_t seq, std::mt19937& rng) {
   const uint32_t ts = 160u * seq;
-  std::string p = {char(0x80), char(0x00), char(seq >> 8), char(seq), char(ts >> 24), char(ts >> 16), char(ts >> 8),
-                   char(ts), char(ssrc >> 24), char(ssrc >> 16), char(ssrc >> 8), char(ssrc)};
+  std::string p = {char(0x80),       char(0x00),       char(seq >> 8),  char(seq),
+                   char(ts >> 24),   char(ts >> 16),   char(ts >> 8),   char(ts),
+                   char(ssrc >> 24), char(ssrc >> 16), char(ssrc >> 8), char(ssrc)};
   for (int i = 0; i < 160; ++i) p.push_back(char(rng()));
   return p;
 }
@@ -113,13 +114,16 @@ class RtpengineInteropTest : public ::testing::Test {
       GTEST_SKIP() << "needs root, /dev/net/tun and rtpengine-daemon (tools/setup)";
     tag_ = std::to_string(getpid() % 100000);
     // A container may hold root without the right to make tap devices or namespaces.
-    if (!CanMakeTap("sbcprobe" + tag_)) GTEST_SKIP() << "this machine does not let us create tap devices";
-    if (Ip({"netns", "add", "sbcprobe" + tag_}) != 0) GTEST_SKIP() << "this machine does not let us create network namespaces";
+    if (!CanMakeTap("sbcprobe" + tag_))
+      GTEST_SKIP() << "this machine does not let us create tap devices";
+    if (Ip({"netns", "add", "sbcprobe" + tag_}) != 0)
+      GTEST_SKIP() << "this machine does not let us create network namespaces";
     (void)Ip({"netns", "del", "sbcprobe" + tag_});
     dir_ = fs::temp_directory_path() / ("sbc-rtpengine-" + tag_);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    appliance_ = std::make_unique<ApplianceProcesses>(dir_, ApplianceBinaries{SBC_SIGN_BIN, SBC_MGMTD_BIN, SBC_DATAPLANE_BIN});
+    appliance_ = std::make_unique<ApplianceProcesses>(
+        dir_, ApplianceBinaries{SBC_SIGN_BIN, SBC_MGMTD_BIN, SBC_DATAPLANE_BIN});
     ASSERT_EQ(appliance_->Provision(), "");
     const std::string bundle = appliance_->SignedBundle(kConfig, 1);
     ASSERT_FALSE(bundle.empty());
@@ -133,17 +137,20 @@ class RtpengineInteropTest : public ::testing::Test {
     std::ofstream(dir_ / "board.textproto") << board;
     socket_ = (dir_ / "dataplane.sock").string();
     dataplane_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_DATAPLANE_BIN, "--board", (dir_ / "board.textproto").string(), "--data-dir",
-                                 dir_.string(), "--config", bundle, "--keep-running", "--ipc-socket", socket_,
-                                 "--stats-interval", "3600", "--file-prefix", "sbc-rtpengine-" + tag_},
+        std::vector<std::string>{SBC_DATAPLANE_BIN, "--board", (dir_ / "board.textproto").string(),
+                                 "--data-dir", dir_.string(), "--config", bundle, "--keep-running",
+                                 "--ipc-socket", socket_, "--stats-interval", "3600",
+                                 "--file-prefix", "sbc-rtpengine-" + tag_},
         (dir_ / "dataplane.log").string());
     ASSERT_THAT(dataplane_->WaitForLog("forwarding"), HasSubstr("forwarding"));
     // The taps' kernel sides go into a namespace of our own, and so does this process.
     netns_ = "sbcinterop" + tag_;
     ASSERT_EQ(Ip({"netns", "add", netns_}), 0);
-    for (const std::string& dev : {wan_, lan_}) ASSERT_EQ(Ip({"link", "set", dev, "netns", netns_}), 0) << dev;
+    for (const std::string& dev : {wan_, lan_})
+      ASSERT_EQ(Ip({"link", "set", dev, "netns", netns_}), 0) << dev;
     for (std::vector<std::string> cmd : {std::vector<std::string>{"link", "set", "lo", "up"},
-                                         {"link", "set", wan_, "up"}, {"link", "set", lan_, "up"},
+                                         {"link", "set", wan_, "up"},
+                                         {"link", "set", lan_, "up"},
                                          {"addr", "add", "203.0.113.1/24", "dev", wan_},
                                          {"addr", "add", "198.51.100.1/24", "dev", lan_}}) {
       cmd.insert(cmd.begin(), {"netns", "exec", netns_, "/usr/sbin/ip"});
@@ -155,9 +162,11 @@ class RtpengineInteropTest : public ::testing::Test {
     close(ns);
     ng_port_ = static_cast<uint16_t>(FreeLoopbackPort());
     rtpengine_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{"/usr/sbin/ip", "netns", "exec", netns_, kRtpengine, "--foreground", "--log-stderr", "--table=-1", "--interface=203.0.113.1",
-                                 "--listen-ng=127.0.0.1:" + std::to_string(ng_port_), "--port-min=30000",
-                                 "--port-max=30999", "--log-level=6", "--pidfile=" + (dir_ / "rtpengine.pid").string()},
+        std::vector<std::string>{
+            "/usr/sbin/ip", "netns", "exec", netns_, kRtpengine, "--foreground", "--log-stderr",
+            "--table=-1", "--interface=203.0.113.1",
+            "--listen-ng=127.0.0.1:" + std::to_string(ng_port_), "--port-min=30000",
+            "--port-max=30999", "--log-level=6", "--pidfile=" + (dir_ / "rtpengine.pid").string()},
         (dir_ / "rtpengine.log").string());
     ASSERT_THAT(rtpengine_->WaitForLog("Startup complete"), HasSubstr("Startup complete"));
   }
@@ -169,11 +178,13 @@ class RtpengineInteropTest : public ::testing::Test {
   }
 
   // One ng command; the reply's "sdp", or "" with the whole reply in *raw.
-  std::string Ng(const std::string& command, const std::string& sdp, const std::string& extra, std::string* raw) {
+  std::string Ng(const std::string& command, const std::string& sdp, const std::string& extra,
+                 std::string* raw) {
     UdpSocket ng("127.0.0.1");
     ng.SendTo("127.0.0.1", ng_port_,
               NgMessage(++cookies_, Bencode("command") + Bencode(command) + Bencode("call-id") +
-                                        Bencode("sbc-interop-" + tag_) + Bencode("sdp") + Bencode(sdp) + extra));
+                                        Bencode("sbc-interop-" + tag_) + Bencode("sdp") +
+                                        Bencode(sdp) + extra));
     *raw = ng.Receive(std::chrono::milliseconds(60'000));
     return NgReplySdp(*raw);
   }
@@ -223,19 +234,24 @@ TEST_F(RtpengineInteropTest, MediaCrossesRtpengineAndOurRelayBothWays) {
   ASSERT_TRUE(caller.bound() && phone.bound());
 
   // 1. The caller's plain offer through rtpengine, which turns it into SRTP toward us.
-  const std::string offer = "v=0\r\no=- 1 1 IN IP4 203.0.113.1\r\ns=-\r\nc=IN IP4 203.0.113.1\r\nt=0 0\r\n"
-                            "m=audio " + std::to_string(caller.port()) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-                            "a=sendrecv\r\n";
+  const std::string offer =
+      "v=0\r\no=- 1 1 IN IP4 203.0.113.1\r\ns=-\r\nc=IN IP4 203.0.113.1\r\nt=0 0\r\n"
+      "m=audio " +
+      std::to_string(caller.port()) +
+      " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+      "a=sendrecv\r\n";
   std::string raw;
-  const std::string to_us = Ng("offer", offer,
-                               Bencode("from-tag") + Bencode("caller") + Bencode("transport-protocol") +
-                                   Bencode("RTP/SAVP") + Bencode("ICE") + Bencode("remove"),
-                               &raw);
+  const std::string to_us =
+      Ng("offer", offer,
+         Bencode("from-tag") + Bencode("caller") + Bencode("transport-protocol") +
+             Bencode("RTP/SAVP") + Bencode("ICE") + Bencode("remove"),
+         &raw);
   ASSERT_FALSE(to_us.empty()) << raw;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(to_us, m, std::regex("m=audio ([0-9]+) RTP/SAVP"))) << to_us;
   const std::string rtpengine_port = m[1];
-  ASSERT_TRUE(std::regex_search(to_us, m, std::regex("a=crypto:([0-9]+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)")))
+  ASSERT_TRUE(std::regex_search(
+      to_us, m, std::regex("a=crypto:([0-9]+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)")))
       << to_us;
   const std::string crypto_tag = m[1];
   const std::string their_key = Unbase64(m[2]);
@@ -265,24 +281,31 @@ TEST_F(RtpengineInteropTest, MediaCrossesRtpengineAndOurRelayBothWays) {
   const uint16_t our_lan_port = uint16_t(std::stoi(our_lan.substr(our_lan.find(':') + 1)));
 
   // 3. Our answer to rtpengine; its answer toward the caller says where to send.
-  const std::string answer = "v=0\r\no=- 2 2 IN IP4 203.0.113.250\r\ns=-\r\nc=IN IP4 203.0.113.250\r\nt=0 0\r\n"
-                             "m=audio " + std::to_string(our_wan_port) + " RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-                             "a=crypto:" + crypto_tag + " AES_CM_128_HMAC_SHA1_80 inline:" +
-                             Base64(ours.legs(0).our_key()) + "\r\na=sendrecv\r\n";
+  const std::string answer =
+      "v=0\r\no=- 2 2 IN IP4 203.0.113.250\r\ns=-\r\nc=IN IP4 203.0.113.250\r\nt=0 0\r\n"
+      "m=audio " +
+      std::to_string(our_wan_port) +
+      " RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+      "a=crypto:" +
+      crypto_tag + " AES_CM_128_HMAC_SHA1_80 inline:" + Base64(ours.legs(0).our_key()) +
+      "\r\na=sendrecv\r\n";
   const std::string to_caller =
-      Ng("answer", answer, Bencode("from-tag") + Bencode("caller") + Bencode("to-tag") + Bencode("callee"), &raw);
+      Ng("answer", answer,
+         Bencode("from-tag") + Bencode("caller") + Bencode("to-tag") + Bencode("callee"), &raw);
   ASSERT_FALSE(to_caller.empty()) << raw;
   ASSERT_TRUE(std::regex_search(to_caller, m, std::regex("m=audio ([0-9]+) RTP/AVP"))) << to_caller;
   const uint16_t rtpengine_caller_port = uint16_t(std::stoi(m[1]));
 
   std::mt19937 rng(31);
   // The phone speaks first, so our relay learns its link address: until it has.
-  for (uint16_t seq = 1; seq <= 3; ++seq) phone.SendTo("198.51.100.250", our_lan_port, RtpPacket(0xbbbb, seq, rng));
+  for (uint16_t seq = 1; seq <= 3; ++seq)
+    phone.SendTo("198.51.100.250", our_lan_port, RtpPacket(0xbbbb, seq, rng));
   schema::DataplaneRequest list_now;
   list_now.set_media_list(true);
   EXPECT_TRUE(WaitUntil([&] {
     auto listed = link.Call(list_now);
-    return listed && listed->media_sessions_size() >= 1 && listed->media_sessions(0).legs_size() == 2 &&
+    return listed && listed->media_sessions_size() >= 1 &&
+           listed->media_sessions(0).legs_size() == 2 &&
            listed->media_sessions(0).legs(1).packets_in() >= 3;
   })) << Diagnose(link);  // (they go no further: rtpengine's side is not known yet)
   // 4. caller -> rtpengine (SRTP there) -> our relay (plain here) -> phone.

@@ -8,11 +8,11 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "support/run_process.h"
@@ -41,7 +41,8 @@ class RemoveWhatTestsMade : public ::testing::Environment {
     for (const auto& p : Made()) std::filesystem::remove_all(p, ec);
   }
 };
-[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveWhatTestsMade);
+[[maybe_unused]] const auto* const kCleanup =
+    ::testing::AddGlobalTestEnvironment(new RemoveWhatTestsMade);
 
 std::filesystem::path UniqueTemp(const std::string& stem, bool directory) {
   std::string pattern = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
@@ -73,7 +74,8 @@ std::string ProvisionedDataDir() {
   const auto dir = UniqueTemp("sbc-cli-data", true);
   std::filesystem::create_directories(dir / "keys");
   for (const char* file : {"trust-root.textproto", "identity.textproto"})
-    std::filesystem::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/" + file, dir / "keys" / file);
+    std::filesystem::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/" + file,
+                               dir / "keys" / file);
   return dir.string();
 }
 
@@ -87,7 +89,9 @@ std::vector<std::string> DataplaneArgs(std::vector<std::string> args) {
   return args;
 }
 
-ProcessResult Dataplane(std::vector<std::string> args) { return RunProcess(DataplaneArgs(std::move(args))); }
+ProcessResult Dataplane(std::vector<std::string> args) {
+  return RunProcess(DataplaneArgs(std::move(args)));
+}
 
 // A --keep-running dataplane, once it forwards.
 std::unique_ptr<BackgroundProcess> RunningDataplane(std::vector<std::string> args) {
@@ -108,8 +112,9 @@ TEST(SbcDataplaneCliTest, SimTrafficCrossesAndEveryFrameIsAccounted) {
 }
 
 TEST(SbcDataplaneCliTest, SigtermStopsAKeepRunningDataplaneCleanly) {
-  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config",
-                                     kDemoBundle, "--keep-running", "--sim-rate", "20000", "--stats-interval", "0.5"});
+  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(),
+                                     "--config", kDemoBundle, "--keep-running", "--sim-rate",
+                                     "20000", "--stats-interval", "0.5"});
   // Once a counter report shows traffic forwarded, stop it.
   EXPECT_THAT(dataplane->WaitForLog("drops by reason"), HasSubstr("drops by reason"));
   const auto r = dataplane->Stop(SIGTERM);
@@ -131,7 +136,8 @@ TEST(SbcDataplaneCliTest, WithoutConfigEveryPacketIsDropped) {
   const auto r = Dataplane({"--board", kSimBoard, "--sim-traffic", "1000"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("no --config: every packet is dropped (fail closed)"));
-  EXPECT_THAT(r.out, HasSubstr("sim traffic: sent 1000 frames, 0 arrived on the peer port, 1000 dropped"));
+  EXPECT_THAT(r.out,
+              HasSubstr("sim traffic: sent 1000 frames, 0 arrived on the peer port, 1000 dropped"));
   EXPECT_THAT(r.out, ContainsRegex("no_rule_set +1000 "));
 }
 
@@ -150,7 +156,8 @@ std::string Telemetry(const std::string& socket_path, const std::string& command
   std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
   std::string reply;
   char buf[65536];
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && read(fd, buf, sizeof(buf)) > 0 &&
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      read(fd, buf, sizeof(buf)) > 0 &&
       write(fd, command.data(), command.size()) == ssize_t(command.size())) {
     const ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) reply.assign(buf, size_t(n));
@@ -161,9 +168,9 @@ std::string Telemetry(const std::string& socket_path, const std::string& command
 
 TEST(SbcDataplaneCliTest, CountersAreServedOnDpdkTelemetry) {
   const std::string prefix = "sbc-cli-tel-" + std::to_string(getpid());
-  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(), "--config", kDemoBundle,
-                                     "--keep-running", "--sim-rate", "10000", "--sim-runt-every", "10",
-                                     "--file-prefix", prefix});
+  auto dataplane = RunningDataplane({"--board", kSimBoard, "--data-dir", ProvisionedDataDir(),
+                                     "--config", kDemoBundle, "--keep-running", "--sim-rate",
+                                     "10000", "--sim-runt-every", "10", "--file-prefix", prefix});
   std::string counters, rules;
   // Until runts and carrier RTP have both been counted.
   EXPECT_TRUE(WaitUntil([&] {
@@ -250,7 +257,8 @@ TEST(SbcDataplaneCliTest, TamperedConfigIsRefusedBeforeAnyPortOpens) {
 
 TEST(SbcDataplaneCliTest, ConfigWithoutATrustRootIsRefused) {
   const auto dir = UniqueTemp("sbc-cli-empty", true);
-  const auto r = Dataplane({"--board", kSimBoard, "--data-dir", dir.string(), "--config", kDemoBundle});
+  const auto r =
+      Dataplane({"--board", kSimBoard, "--data-dir", dir.string(), "--config", kDemoBundle});
   EXPECT_EQ(r.exit_code, 2);
   ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
   EXPECT_THAT(r.err, HasSubstr("trust-root.textproto: no such file"));

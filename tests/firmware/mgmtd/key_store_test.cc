@@ -34,8 +34,12 @@ class KeyStoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   fs::path Keys() const { return dir_ / "keys"; }
-  std::string Read(const char* name) const { return mgmt::store::ReadFile(Keys() / name).value_or(""); }
-  void Write(const char* name, const std::string& text) const { std::ofstream(Keys() / name) << text; }
+  std::string Read(const char* name) const {
+    return mgmt::store::ReadFile(Keys() / name).value_or("");
+  }
+  void Write(const char* name, const std::string& text) const {
+    std::ofstream(Keys() / name) << text;
+  }
   // What a restarted daemon would load.
   mgmt::pki::Credential LoadServer() const {
     auto files = LoadKeyStore(Keys());
@@ -54,7 +58,8 @@ TEST_F(KeyStoreTest, ARotationReplacesTheServerKeyAndCertificate) {
   const mgmt::pki::Credential before = LoadServer();
   auto rotated = RotateServerCredential(Keys(), *ca_);
   ASSERT_TRUE(rotated.has_value()) << rotated.error();
-  EXPECT_NE(*mgmt::pki::KeyFingerprint(rotated->cert_pem), *mgmt::pki::KeyFingerprint(before.cert_pem));
+  EXPECT_NE(*mgmt::pki::KeyFingerprint(rotated->cert_pem),
+            *mgmt::pki::KeyFingerprint(before.cert_pem));
   const mgmt::pki::Credential after = LoadServer();
   EXPECT_EQ(after.cert_pem, rotated->cert_pem);
   EXPECT_EQ(after.key_pem, rotated->key_pem);

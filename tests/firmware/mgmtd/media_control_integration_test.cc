@@ -58,8 +58,9 @@ class MediaControlTest : public ::testing::Test {
     ASSERT_EQ(appliance_->Provision(), "");
     const std::string bundle = appliance_->SignedBundle(ConfigWithIdle(idle_timeout_s()), 1);
     ASSERT_FALSE(bundle.empty());
-    dataplane_ = appliance_->StartDataplane({"--keep-running", "--sim-rate", "1000", "--stats-interval", "3600",
-                                             "--file-prefix", "sbc-media-" + std::to_string(getpid())});
+    dataplane_ = appliance_->StartDataplane({"--keep-running", "--sim-rate", "1000",
+                                             "--stats-interval", "3600", "--file-prefix",
+                                             "sbc-media-" + std::to_string(getpid())});
     ASSERT_NE(dataplane_, nullptr);
     mgmtd_ = appliance_->StartMgmtd(&port_);
     ASSERT_NE(mgmtd_, nullptr);
@@ -70,9 +71,10 @@ class MediaControlTest : public ::testing::Test {
   virtual int idle_timeout_s() const { return 3600; }
   void AddUser(const std::string& name, const std::string& role) {
     ASSERT_EQ(As("admin", {"users", "add", name, "--role", role}).exit_code, 0);
-    ASSERT_EQ(RunProcess({SBCCTL_BIN, "users", "request-cert", name, "--dir", P("client")}).exit_code, 0);
-    ASSERT_EQ(As("admin", {"users", "approve-cert", name, "--csr", P("client/" + name + ".csr"), "--out",
-                           P("client/" + name + ".pem")})
+    ASSERT_EQ(
+        RunProcess({SBCCTL_BIN, "users", "request-cert", name, "--dir", P("client")}).exit_code, 0);
+    ASSERT_EQ(As("admin", {"users", "approve-cert", name, "--csr", P("client/" + name + ".csr"),
+                           "--out", P("client/" + name + ".pem")})
                   .exit_code,
               0);
   }
@@ -84,8 +86,9 @@ class MediaControlTest : public ::testing::Test {
   // A call as the signaling user creates it: a plain RTP gateway on wan0 (remote
   // given), an SRTP phone on lan0 (latched). Its id ("" if refused); `created` the reply.
   std::string CreateCall(ProcessResult* created) {
-    *created = As("sig", {"media", "create", "--leg", "interface=wan0,remote=203.0.113.5:4000", "--leg",
-                          std::string("interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
+    *created =
+        As("sig", {"media", "create", "--leg", "interface=wan0,remote=203.0.113.5:4000", "--leg",
+                   std::string("interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
     EXPECT_EQ(created->exit_code, 0) << created->err;
     std::smatch m;
     if (!std::regex_search(created->out, m, std::regex("media session ([0-9]+)\n"))) return "";
@@ -93,8 +96,15 @@ class MediaControlTest : public ::testing::Test {
   }
   std::string P(const std::string& name) const { return (dir_ / name).string(); }
   ProcessResult As(const std::string& user, std::vector<std::string> args) {
-    std::vector<std::string> argv = {SBCCTL_BIN,  "--connect", "127.0.0.1:" + port_, "--ca", P("client/ca.pem"),
-                                     "--cert", P("client/" + user + ".pem"), "--key", P("client/" + user + ".key")};
+    std::vector<std::string> argv = {SBCCTL_BIN,
+                                     "--connect",
+                                     "127.0.0.1:" + port_,
+                                     "--ca",
+                                     P("client/ca.pem"),
+                                     "--cert",
+                                     P("client/" + user + ".pem"),
+                                     "--key",
+                                     P("client/" + user + ".key")};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -111,8 +121,9 @@ TEST_F(MediaControlTest, SignalingCreatesListsAndDeletesSessions) {
   ASSERT_FALSE(id.empty());
   EXPECT_THAT(r.out, ::testing::ContainsRegex("wan0 local 192\\.0\\.2\\.250:20[0-9]{3} plain"));
   // Our key for the phone, for the SDP answer: 30 bytes, base64.
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("lan0 local 192\\.0\\.2\\.250:20[0-9]{3} AES_CM_128_HMAC_SHA1_80 "
-                                              "our key [A-Za-z0-9+/]{40}\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                         "lan0 local 192\\.0\\.2\\.250:20[0-9]{3} AES_CM_128_HMAC_SHA1_80 "
+                         "our key [A-Za-z0-9+/]{40}\n"));
 
   r = As("sig", {"media", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -138,7 +149,8 @@ TEST_F(MediaControlTest, SignalingCreatesListsAndDeletesSessions) {
   r = As("sig", {"media", "create", "--leg", "interface=eth9", "--leg", "interface=lan0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("no data port \"eth9\""));
-  r = As("sig", {"media", "create", "--leg", "interface=wan0,suite=AES_CM_128_HMAC_SHA1_80", "--leg", "interface=lan0"});
+  r = As("sig", {"media", "create", "--leg", "interface=wan0,suite=AES_CM_128_HMAC_SHA1_80",
+                 "--leg", "interface=lan0"});
   EXPECT_EQ(r.exit_code, 2) << "suite without key is a usage error";
 
   r = As("sig", {"media", "delete", id});
@@ -154,7 +166,8 @@ TEST_F(MediaControlTest, SignalingCreatesListsAndDeletesSessions) {
   AddUser("aud", "auditor");
   r = As("aud", {"audit", "show"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_CREATE OK  created " + id + " (wan0 plain <-> lan0 AES_CM_128_HMAC_SHA1_80)"));
+  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_CREATE OK  created " + id +
+                               " (wan0 plain <-> lan0 AES_CM_128_HMAC_SHA1_80)"));
   EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_DELETE OK  deleted " + id));
   EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_DELETE REFUSED"));
   EXPECT_EQ(r.out.find("203.0.113.5"), std::string::npos) << "an address in the audit log";
@@ -169,13 +182,15 @@ TEST_F(MediaControlTest, SignalingUpdatesALiveSession) {
   const std::string id = CreateCall(&r);
   ASSERT_FALSE(id.empty());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("lan0 (local 192\\.0\\.2\\.250:20[0-9]{3}) "))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("lan0 (local 192\\.0\\.2\\.250:20[0-9]{3}) ")))
+      << r.out;
   const std::string lan_local = m[1];
 
   r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg",
                  std::string("suite=AES_CM_128_HMAC_SHA1_80,key=") + kLegKey});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("lan0 " + lan_local + " AES_CM_128_HMAC_SHA1_80\n")) << "the relay port stays";
+  EXPECT_THAT(r.out, HasSubstr("lan0 " + lan_local + " AES_CM_128_HMAC_SHA1_80\n"))
+      << "the relay port stays";
   EXPECT_EQ(r.out.find("our key"), std::string::npos) << "ours stays while the suite does";
   r = As("sig", {"media", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -184,9 +199,12 @@ TEST_F(MediaControlTest, SignalingUpdatesALiveSession) {
   r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg",
                  "suite=AES_CM_128_HMAC_SHA1_80,newkey"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("lan0 local [0-9.:]+ AES_CM_128_HMAC_SHA1_80 our key [A-Za-z0-9+/]{40}\n"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex(
+                  "lan0 local [0-9.:]+ AES_CM_128_HMAC_SHA1_80 our key [A-Za-z0-9+/]{40}\n"));
 
-  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg", "suite=AEAD_AES_128_GCM"});
+  r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000", "--leg",
+                 "suite=AEAD_AES_128_GCM"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("legs[1]: leg_key is needed for AEAD_AES_128_GCM"));
   r = As("sig", {"media", "update", id, "--leg", "remote=203.0.113.6:4000,mux", "--leg", ""});
@@ -210,7 +228,8 @@ TEST_F(MediaControlTest, SignalingUpdatesALiveSession) {
   AddUser("aud", "auditor");
   r = As("aud", {"audit", "show"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_UPDATE OK  updated " + id + " (wan0 plain <-> lan0 AES_CM_128_HMAC_SHA1_80)"));
+  EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_UPDATE OK  updated " + id +
+                               " (wan0 plain <-> lan0 AES_CM_128_HMAC_SHA1_80)"));
   EXPECT_THAT(r.out, HasSubstr("sig MEDIA_SESSION_UPDATE REFUSED"));
   EXPECT_EQ(r.out.find("203.0.113.6"), std::string::npos) << "an address in the audit log";
   EXPECT_EQ(r.out.find(kLegKey), std::string::npos) << "a key in the audit log";
@@ -224,12 +243,25 @@ TEST_F(MediaControlTest, PortsAreUnpredictableAndKeysStayOffTheCommandLine) {
   const std::string key_file = P("leg.key");
   std::ofstream(key_file) << kLegKey << "\n";
   for (int call = 0; call < 6; ++call) {
-    const std::string phone = call % 2 ? "interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,keyfile=" + key_file
-                                       : "interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=-";
-    std::vector<std::string> argv = {SBCCTL_BIN, "--connect", "127.0.0.1:" + port_, "--ca", P("client/ca.pem"),
-                                     "--cert", P("client/sig.pem"), "--key", P("client/sig.key"), "media", "create",
-                                     "--leg", "interface=wan0,remote=203.0.113.5:" + std::to_string(4000 + call),
-                                     "--leg", phone};
+    const std::string phone =
+        call % 2 ? "interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,keyfile=" + key_file
+                 : "interface=lan0,suite=AES_CM_128_HMAC_SHA1_80,key=-";
+    std::vector<std::string> argv = {
+        SBCCTL_BIN,
+        "--connect",
+        "127.0.0.1:" + port_,
+        "--ca",
+        P("client/ca.pem"),
+        "--cert",
+        P("client/sig.pem"),
+        "--key",
+        P("client/sig.key"),
+        "media",
+        "create",
+        "--leg",
+        "interface=wan0,remote=203.0.113.5:" + std::to_string(4000 + call),
+        "--leg",
+        phone};
     const ProcessResult r = RunProcessWithInput(argv, std::string(kLegKey) + "\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
@@ -253,12 +285,14 @@ class MediaIdleTest : public MediaControlTest {
 };
 
 TEST_F(MediaIdleTest, AnIdleSessionEndsAndTheListingSaysWhy) {
-  auto r = As("sig", {"media", "create", "--id", "77", "--leg", "interface=wan0,remote=203.0.113.5:4000", "--leg",
-                      "interface=lan0,remote=192.0.2.50:5000"});
+  auto r =
+      As("sig", {"media", "create", "--id", "77", "--leg", "interface=wan0,remote=203.0.113.5:4000",
+                 "--leg", "interface=lan0,remote=192.0.2.50:5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // media.idle_timeout_s is 2: the dataplane ends it (and says so) once it has seen
   // no media for that long.
-  EXPECT_THAT(dataplane_->WaitForLog("media session 77 ended"), HasSubstr("no media either way for 2 s"));
+  EXPECT_THAT(dataplane_->WaitForLog("media session 77 ended"),
+              HasSubstr("no media either way for 2 s"));
   r = As("sig", {"media", "list"});
   EXPECT_THAT(r.out, HasSubstr("media session 77 ended: idle"));
   EXPECT_EQ(As("sig", {"media", "delete", "77"}).exit_code, 1) << "gone already";

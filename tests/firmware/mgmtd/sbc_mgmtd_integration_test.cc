@@ -26,8 +26,9 @@ class SbcMgmtdTest : public ::testing::Test {
     fs::create_directories(dir_ / "keys");
     for (const char* f : {"trust-root.textproto", "identity.textproto"})
       fs::copy_file(std::string(SBC_SOURCE_DIR) + "/board/sim/" + f, dir_ / "keys" / f);
-    const auto provisioned = RunProcess({SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
-                                         "--provision-dev", "admin", "--client-dir", P("client")});
+    const auto provisioned =
+        RunProcess({SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
+                    "--provision-dev", "admin", "--client-dir", P("client")});
     ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
     StartMgmtd();
   }
@@ -38,9 +39,10 @@ class SbcMgmtdTest : public ::testing::Test {
   void StartMgmtd() {
     mgmtd_.reset();
     mgmtd_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", "0",
-                                 "--dataplane-socket", "none"},
-        P("mgmtd-" + std::to_string(++starts_) + ".log"));  // a new file: never the last run's lines
+        std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
+                                 "--port", "0", "--dataplane-socket", "none"},
+        P("mgmtd-" + std::to_string(++starts_) +
+          ".log"));  // a new file: never the last run's lines
     const std::string log = mgmtd_->WaitForLog("control API on");
     std::smatch m;
     ASSERT_TRUE(std::regex_search(log, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"))) << log;
@@ -56,14 +58,18 @@ class SbcMgmtdTest : public ::testing::Test {
   static std::string Board() { return std::string(SBC_SOURCE_DIR) + "/board/sim.textproto"; }
   // sbcctl over TLS as the administrator; `input` goes to its stdin.
   ProcessResult Sbcctl(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> argv = {SBCCTL_BIN, "--connect", "127.0.0.1:" + port_, "--ca", P("client/ca.pem"),
-                                     "--cert", P("client/admin.pem"), "--key", P("client/admin.key")};
+    std::vector<std::string> argv = {
+        SBCCTL_BIN,           "--connect", "127.0.0.1:" + port_,  "--ca",
+        P("client/ca.pem"),   "--cert",    P("client/admin.pem"), "--key",
+        P("client/admin.key")};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcessWithInput(argv, input, 60);
   }
   // sbcctl on the console socket as `user`, the password on stdin.
-  ProcessResult Console(const std::string& user, const std::string& password, std::vector<std::string> args) {
-    std::vector<std::string> argv = {SBCCTL_BIN, "--console", P("run/console.sock"), "--user", user};
+  ProcessResult Console(const std::string& user, const std::string& password,
+                        std::vector<std::string> args) {
+    std::vector<std::string> argv = {SBCCTL_BIN, "--console", P("run/console.sock"), "--user",
+                                     user};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcessWithInput(argv, password + "\n", 60);
   }
@@ -87,7 +93,8 @@ TEST_F(SbcMgmtdTest, BreakGlassOnTheConsoleWithAPasswordSetOverTheApi) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Sbcctl({"users", "list"});
   EXPECT_THAT(r.out, HasSubstr("admin VIEWER,OPERATOR,AUDITOR,SECURITY_ADMIN (console password)"));
-  EXPECT_THAT(fs::status(P("keys/users.textproto")).permissions() & fs::perms::others_read, fs::perms::none);
+  EXPECT_THAT(fs::status(P("keys/users.textproto")).permissions() & fs::perms::others_read,
+              fs::perms::none);
 
   // With certificates out of the picture, the console still manages the appliance,
   // with the user's roles.
@@ -97,8 +104,8 @@ TEST_F(SbcMgmtdTest, BreakGlassOnTheConsoleWithAPasswordSetOverTheApi) {
   r = Console("admin", "Correct-Horse-43", {"status"});
   EXPECT_EQ(r.exit_code, 3);
   // A console password can be changed from the console itself (login, then the new one).
-  r = RunProcessWithInput({SBCCTL_BIN, "--console", P("run/console.sock"), "--user", "admin", "users",
-                           "set-password", "admin"},
+  r = RunProcessWithInput({SBCCTL_BIN, "--console", P("run/console.sock"), "--user", "admin",
+                           "users", "set-password", "admin"},
                           "Correct-Horse-42\nBattery-Staple-77\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Console("admin", "Battery-Staple-77", {"status"}).exit_code, 0);
@@ -114,7 +121,8 @@ TEST_F(SbcMgmtdTest, BreakGlassOnTheConsoleWithAPasswordSetOverTheApi) {
   EXPECT_THAT(r.out, HasSubstr("admin USER_LIST OK"));
   for (const char* secret : {"Correct-Horse-42", "Battery-Staple-77"}) {
     EXPECT_EQ(r.out.find(secret), std::string::npos);
-    EXPECT_EQ(RunProcess({"/usr/bin/grep", "-r", secret, dir_.string()}).exit_code, 1) << secret << " on disk";
+    EXPECT_EQ(RunProcess({"/usr/bin/grep", "-r", secret, dir_.string()}).exit_code, 1)
+        << secret << " on disk";
   }
   EXPECT_EQ(Sbcctl({"audit", "verify"}).exit_code, 0);
 }
@@ -134,15 +142,17 @@ TEST_F(SbcMgmtdTest, TheSimBoardsClockIsSetWithoutTouchingTheHostsAndSurvivesARe
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is outside 2024-01-01"));
   r = Sbcctl({"audit", "show"});
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("admin CLOCK_SET OK  clock set from 20[0-9-]+T[0-9:.]+Z to "
-                                              "2031-03-04T05:06:07.000Z"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("admin CLOCK_SET OK  clock set from 20[0-9-]+T[0-9:.]+Z to "
+                                       "2031-03-04T05:06:07.000Z"));
 }
 
 TEST_F(SbcMgmtdTest, TheControlApisKeyIsRotatedAndServedAtOnceAndAfterARestart) {
   const std::string old_cert = mgmt_file("mgmtd.pem");
   auto r = Sbcctl({"keys", "rotate", "mgmtd-tls"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, ::testing::MatchesRegex("rotated mgmtd-tls: key sha256:[0-9a-f]{16} -> sha256:[0-9a-f]{16}\n"));
+  EXPECT_THAT(r.out, ::testing::MatchesRegex(
+                         "rotated mgmtd-tls: key sha256:[0-9a-f]{16} -> sha256:[0-9a-f]{16}\n"));
   EXPECT_NE(mgmt_file("mgmtd.pem"), old_cert);
   EXPECT_FALSE(fs::exists(dir_ / "keys/mgmtd.key.next"));
   // New connections get the new certificate, which clients verify as before.
@@ -151,9 +161,11 @@ TEST_F(SbcMgmtdTest, TheControlApisKeyIsRotatedAndServedAtOnceAndAfterARestart) 
   EXPECT_EQ(Sbcctl({"status"}).exit_code, 0);
   r = Sbcctl({"keys", "rotate", "no-such-key"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("no key \"no-such-key\" to rotate; this appliance rotates: mgmtd-tls"));
+  EXPECT_THAT(r.err,
+              HasSubstr("no key \"no-such-key\" to rotate; this appliance rotates: mgmtd-tls"));
   r = Sbcctl({"audit", "show"});
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("admin KEY_ROTATE OK  rotated mgmtd-tls: key sha256:"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("admin KEY_ROTATE OK  rotated mgmtd-tls: key sha256:"));
 }
 
 // Whoever kept the old server key cannot pose as the appliance to an operator whose
@@ -164,7 +176,8 @@ TEST_F(SbcMgmtdTest, TheOldServerKeyIsRefusedOnceTheRotatedOneWasSeen) {
   ASSERT_EQ(Sbcctl({"keys", "rotate", "mgmtd-tls"}).exit_code, 0);
   ASSERT_EQ(Sbcctl({"status"}).exit_code, 0) << "the rotated certificate, seen";
   mgmtd_.reset();
-  std::ofstream(dir_ / "keys/mgmtd.pem", std::ios::trunc) << old_cert;  // an impostor with the old pair
+  std::ofstream(dir_ / "keys/mgmtd.pem", std::ios::trunc)
+      << old_cert;  // an impostor with the old pair
   std::ofstream(dir_ / "keys/mgmtd.key", std::ios::trunc) << old_key;
   StartMgmtd();
   const auto r = Sbcctl({"status"});

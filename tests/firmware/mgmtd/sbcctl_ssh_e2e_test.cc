@@ -35,7 +35,8 @@ std::string Slurp(const fs::path& p) {
 class SbcctlSshTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0 || !fs::exists("/usr/sbin/sshd")) GTEST_SKIP() << "needs root and openssh-server (tools/setup)";
+    if (geteuid() != 0 || !fs::exists("/usr/sbin/sshd"))
+      GTEST_SKIP() << "needs root and openssh-server (tools/setup)";
     dir_ = fs::temp_directory_path() / ("sbc-e2e-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "ssh");
@@ -47,25 +48,34 @@ class SbcctlSshTest : public ::testing::Test {
     ASSERT_EQ(appliance_->Provision(), "");
     for (int v : {1, 2}) MakeBundle(v);
     // The dataplane starts with no rules (everything dropped) and waits for sbc-mgmtd.
-    dataplane_ = appliance_->StartDataplane({"--keep-running", "--sim-rate", "20000", "--stats-interval", "3600"});
+    dataplane_ = appliance_->StartDataplane(
+        {"--keep-running", "--sim-rate", "20000", "--stats-interval", "3600"});
     ASSERT_NE(dataplane_, nullptr);
     mgmtd_ = appliance_->StartMgmtd(&mgmtd_port_);
     ASSERT_NE(mgmtd_, nullptr);
 
     // sshd with its own host key, the test's client key authorised, forwarding allowed.
     for (const char* k : {"host", "id", "stranger"})
-      ASSERT_EQ(Run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", P(std::string("ssh/") + k)}).exit_code, 0);
+      ASSERT_EQ(Run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                     P(std::string("ssh/") + k)})
+                    .exit_code,
+                0);
     fs::copy_file(dir_ / "ssh/id.pub", dir_ / "ssh/authorized_keys");
     ssh_port_ = std::to_string(FreeLoopbackPort());
-    std::ofstream(dir_ / "ssh/known_hosts") << "[127.0.0.1]:" << ssh_port_ << " " << Slurp(dir_ / "ssh/host.pub");
+    std::ofstream(dir_ / "ssh/known_hosts")
+        << "[127.0.0.1]:" << ssh_port_ << " " << Slurp(dir_ / "ssh/host.pub");
     std::ofstream(dir_ / "ssh/sshd_config")
-        << "Port " << ssh_port_ << "\nListenAddress 127.0.0.1\nHostKey " << P("ssh/host") << "\nPidFile "
-        << P("ssh/sshd.pid") << "\nAuthorizedKeysFile " << P("ssh/authorized_keys")
-        << "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n"
-           "StrictModes no\nAllowTcpForwarding local\nPermitTTY no\nPermitRootLogin prohibit-password\n";
+        << "Port " << ssh_port_ << "\nListenAddress 127.0.0.1\nHostKey " << P("ssh/host")
+        << "\nPidFile " << P("ssh/sshd.pid") << "\nAuthorizedKeysFile " << P("ssh/authorized_keys")
+        << "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication "
+           "yes\nUsePAM no\n"
+           "StrictModes no\nAllowTcpForwarding local\nPermitTTY no\nPermitRootLogin "
+           "prohibit-password\n";
     sshd_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f", P("ssh/sshd_config")}, P("sshd.log"));
-    ASSERT_THAT(sshd_->WaitForLog("Server listening"), HasSubstr("Server listening")) << Slurp(dir_ / "sshd.log");
+        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f", P("ssh/sshd_config")},
+        P("sshd.log"));
+    ASSERT_THAT(sshd_->WaitForLog("Server listening"), HasSubstr("Server listening"))
+        << Slurp(dir_ / "sshd.log");
   }
   void TearDown() override {
     sshd_.reset();
@@ -82,21 +92,34 @@ class SbcctlSshTest : public ::testing::Test {
     // Version 2 shortens the UDP timeout, so the two differ.
     std::string config = Slurp(std::string(SBC_SOURCE_DIR) + "/docs/examples/sim-demo.textproto");
     if (version == 2) config.replace(config.find("udp_timeout_s: 120"), 18, "udp_timeout_s: 90");
-    ASSERT_EQ(appliance_->SignedBundle(config, version), P("v" + std::to_string(version) + ".bundle"));
+    ASSERT_EQ(appliance_->SignedBundle(config, version),
+              P("v" + std::to_string(version) + ".bundle"));
   }
 
   // sbcctl through the real tunnel, as the user this test runs as.
   ProcessResult Sbcctl(std::vector<std::string> args, const std::string& identity = "ssh/id") {
     const std::string user = getpwuid(geteuid())->pw_name;
-    std::vector<std::string> argv = {SBCCTL_BIN, "--ssh", user + "@127.0.0.1",
-                                     "--ssh-option", "Port=" + ssh_port_,
-                                     "--ssh-option", "IdentityFile=" + P(identity),
-                                     "--ssh-option", "IdentitiesOnly=yes",
-                                     "--ssh-option", "UserKnownHostsFile=" + P("ssh/known_hosts"),
-                                     "--ssh-option", "StrictHostKeyChecking=yes",
-                                     "--connect", "127.0.0.1:" + mgmtd_port_,
-                                     "--ca", P("client/ca.pem"), "--cert", P("client/admin.pem"),
-                                     "--key", P("client/admin.key")};
+    std::vector<std::string> argv = {SBCCTL_BIN,
+                                     "--ssh",
+                                     user + "@127.0.0.1",
+                                     "--ssh-option",
+                                     "Port=" + ssh_port_,
+                                     "--ssh-option",
+                                     "IdentityFile=" + P(identity),
+                                     "--ssh-option",
+                                     "IdentitiesOnly=yes",
+                                     "--ssh-option",
+                                     "UserKnownHostsFile=" + P("ssh/known_hosts"),
+                                     "--ssh-option",
+                                     "StrictHostKeyChecking=yes",
+                                     "--connect",
+                                     "127.0.0.1:" + mgmtd_port_,
+                                     "--ca",
+                                     P("client/ca.pem"),
+                                     "--cert",
+                                     P("client/admin.pem"),
+                                     "--key",
+                                     P("client/admin.key")};
     argv.insert(argv.end(), args.begin(), args.end());
     return Run(argv);
   }
@@ -105,11 +128,23 @@ class SbcctlSshTest : public ::testing::Test {
   // sbcctl through the tunnel with other credentials (given in `args`).
   ProcessResult SbcctlAs(std::vector<std::string> args) {
     const std::string user = getpwuid(geteuid())->pw_name;
-    std::vector<std::string> argv = {SBCCTL_BIN, "--ssh", user + "@127.0.0.1", "--ssh-option", "Port=" + ssh_port_,
-                                     "--ssh-option", "IdentityFile=" + P("ssh/id"), "--ssh-option", "IdentitiesOnly=yes",
-                                     "--ssh-option", "UserKnownHostsFile=" + P("ssh/known_hosts"),
-                                     "--ssh-option", "StrictHostKeyChecking=yes",
-                                     "--connect", "127.0.0.1:" + mgmtd_port_, "--ca", P("client/ca.pem")};
+    std::vector<std::string> argv = {SBCCTL_BIN,
+                                     "--ssh",
+                                     user + "@127.0.0.1",
+                                     "--ssh-option",
+                                     "Port=" + ssh_port_,
+                                     "--ssh-option",
+                                     "IdentityFile=" + P("ssh/id"),
+                                     "--ssh-option",
+                                     "IdentitiesOnly=yes",
+                                     "--ssh-option",
+                                     "UserKnownHostsFile=" + P("ssh/known_hosts"),
+                                     "--ssh-option",
+                                     "StrictHostKeyChecking=yes",
+                                     "--connect",
+                                     "127.0.0.1:" + mgmtd_port_,
+                                     "--ca",
+                                     P("client/ca.pem")};
     argv.insert(argv.end(), args.begin(), args.end());
     return Run(argv);
   }
@@ -118,7 +153,8 @@ class SbcctlSshTest : public ::testing::Test {
   long Counter(const std::string& name) {
     const auto r = Sbcctl({"counters"});
     std::smatch m;
-    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("(^|\n)" + name + " ([0-9]+)"))) return -1;
+    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("(^|\n)" + name + " ([0-9]+)")))
+      return -1;
     return std::stol(m[2]);
   }
 
@@ -169,14 +205,17 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = Sbcctl({"users", "list"});
   EXPECT_THAT(r.out, HasSubstr("nina OPERATOR,AUDITOR"));
-  EXPECT_THAT(Slurp(dir_ / "keys/users.textproto"), HasSubstr("nina")) << "the change was not persisted";
+  EXPECT_THAT(Slurp(dir_ / "keys/users.textproto"), HasSubstr("nina"))
+      << "the change was not persisted";
   // nina makes her key and request; the administrator approves; nina is served.
   fs::create_directories(dir_ / "nina");
   r = RunProcess({SBCCTL_BIN, "users", "request-cert", "nina", "--dir", P("nina")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Sbcctl({"users", "approve-cert", "nina", "--csr", P("nina/nina.csr"), "--out", P("nina/nina.pem")});
+  r = Sbcctl(
+      {"users", "approve-cert", "nina", "--csr", P("nina/nina.csr"), "--out", P("nina/nina.pem")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Sbcctl({"users", "approve-cert", "mallory", "--csr", P("nina/nina.csr"), "--out", P("nina/m.pem")});
+  r = Sbcctl(
+      {"users", "approve-cert", "mallory", "--csr", P("nina/nina.csr"), "--out", P("nina/m.pem")});
   EXPECT_EQ(r.exit_code, 1) << "a certificate for a user that does not exist";
   r = SbcctlAs({"--cert", P("nina/nina.pem"), "--key", P("nina/nina.key"), "config", "history"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -197,7 +236,9 @@ TEST_F(SbcctlSshTest, OperatorManagesTheApplianceThroughTheTunnel) {
 
   // Every tunnel of this test (to its own sshd's port: tests of other fixtures run
   // beside it with tunnels of their own) was closed again.
-  EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:.* Port=" + ssh_port_ + " "}).exit_code, 1);
+  EXPECT_EQ(RunProcess({"/usr/bin/pgrep", "-f", "ssh -N -L 127.0.0.1:.* Port=" + ssh_port_ + " "})
+                .exit_code,
+            1);
 }
 
 TEST_F(SbcctlSshTest, TheDataplaneKeepsForwardingWhileMgmtdIsDownAndAfterItRestarts) {
@@ -220,7 +261,8 @@ TEST_F(SbcctlSshTest, TheDataplaneKeepsForwardingWhileMgmtdIsDownAndAfterItResta
   EXPECT_EQ(link.Call(ask)->rules_version(), 2u);
   // sbc-mgmtd comes back and finds the dataplane already running its version.
   mgmtd_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(), "--port", mgmtd_port_},
+      std::vector<std::string>{SBC_MGMTD_BIN, "--board", Board(), "--data-dir", dir_.string(),
+                               "--port", mgmtd_port_},
       P("mgmtd2.log"));
   ASSERT_THAT(mgmtd_->WaitForLog("control API on"), HasSubstr("running config version 2"));
   EXPECT_EQ(Counter("rules_version"), 2);

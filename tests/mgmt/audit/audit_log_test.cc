@@ -47,7 +47,9 @@ class AuditLogTest : public ::testing::Test {
     out << in.rdbuf();
     return out.str();
   }
-  void SetLog(const std::string& bytes) { std::ofstream(dir_ / "audit.log", std::ios::binary | std::ios::trunc) << bytes; }
+  void SetLog(const std::string& bytes) {
+    std::ofstream(dir_ / "audit.log", std::ios::binary | std::ios::trunc) << bytes;
+  }
   // [start, end) of each record in the file.
   std::vector<std::pair<size_t, size_t>> Records() {
     const std::string log = Log();
@@ -103,8 +105,8 @@ TEST_F(AuditLogTest, AnEditedEntryWithARecomputedHashIsFoundByTheNextLink) {
   std::string body = log.substr(body_start, body_len);
   body[body.find("operator-3") + 9] = '9';
   unsigned char hash[32];
-  mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), reinterpret_cast<const unsigned char*>(body.data()),
-             body.size(), hash);
+  mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
+             reinterpret_cast<const unsigned char*>(body.data()), body.size(), hash);
   log.replace(body_start, body_len, body);
   log.replace(body_start + body_len, 32, std::string(reinterpret_cast<char*>(hash), 32));
   SetLog(log);
@@ -128,9 +130,9 @@ TEST_F(AuditLogTest, ADeletedEntryIsFound) {
 TEST_F(AuditLogTest, ReorderedEntriesAreFound) {
   const auto rec = Records();
   const std::string log = Log();
-  const std::string swapped = log.substr(0, rec[1].first) +
-                              log.substr(rec[2].first, rec[2].second - rec[2].first) +
-                              log.substr(rec[1].first, rec[1].second - rec[1].first) + log.substr(rec[2].second);
+  const std::string swapped =
+      log.substr(0, rec[1].first) + log.substr(rec[2].first, rec[2].second - rec[2].first) +
+      log.substr(rec[1].first, rec[1].second - rec[1].first) + log.substr(rec[2].second);
   SetLog(swapped);
   const VerifyResult r = Verify(dir_);
   EXPECT_FALSE(r.ok);
@@ -143,7 +145,10 @@ TEST_F(AuditLogTest, ACutLogIsFound) {
   const VerifyResult r = Verify(dir_);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad, 4u);
-  EXPECT_THAT(r.reason, HasSubstr("the log ends at entry 3 but its head records entry 5 (the log was cut or replaced)"));
+  EXPECT_THAT(
+      r.reason,
+      HasSubstr(
+          "the log ends at entry 3 but its head records entry 5 (the log was cut or replaced)"));
   SetLog(Log().substr(0, rec[3].second + 10));  // entry 5 cut inside its record
   EXPECT_FALSE(Verify(dir_).ok);
 }
@@ -188,7 +193,8 @@ TEST_F(AuditLogTest, AWriteCutShortByAFullDiskLeavesTheChainWhole) {
   auto log = AuditLog::Open(dir_);
   ASSERT_TRUE(log.has_value());
   const auto size = static_cast<rlim_t>(std::filesystem::file_size(dir_ / "audit.log"));
-  struct sigaction ignore {}, before {};
+  struct sigaction ignore {
+  }, before{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &before), 0);
   rlimit full{}, was{};

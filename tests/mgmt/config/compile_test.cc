@@ -34,7 +34,7 @@ TEST(CompileConfigTest, ResolvesZonesPortsAndSets) {
   EXPECT_EQ(r.destinations[0].length, 24);
   EXPECT_THAT(r.destination_ports, ElementsAre(dataplane::PortRange{10001, 10001}));
   EXPECT_EQ(r.rate_pps, 100u);
-  EXPECT_EQ(r.rate_burst, 100u);  // one second's worth by default
+  EXPECT_EQ(r.rate_burst, 100u);                   // one second's worth by default
   EXPECT_EQ(spec->conntrack.udp_timeout_s, 180u);  // default
 }
 
@@ -43,7 +43,8 @@ TEST(CompileConfigTest, RefusesAPortTheBoardDoesNotHave) {
   config.mutable_interfaces(1)->set_port("lan7");
   auto spec = CompileConfig(config, 1, kPorts);
   ASSERT_FALSE(spec.has_value());
-  EXPECT_THAT(spec.error(), ElementsAre("interfaces[1].port: the board has no port named \"lan7\""));
+  EXPECT_THAT(spec.error(),
+              ElementsAre("interfaces[1].port: the board has no port named \"lan7\""));
 }
 
 TEST(CompileConfigTest, RefusesAnInvalidConfigWithAllItsErrors) {

@@ -29,8 +29,8 @@ TEST(DiffTest, ShowsTheChangedLinesWithContext) {
 TEST(DiffTest, InsertionsAndDeletionsLineUp) {
   const std::vector<std::string> a = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
   std::vector<std::string> b = a;
-  b.erase(b.begin() + 1);           // delete "b"
-  b.insert(b.begin() + 8, "new");   // insert before "j"
+  b.erase(b.begin() + 1);          // delete "b"
+  b.insert(b.begin() + 8, "new");  // insert before "j"
   EXPECT_EQ(UnifiedDiff(a, b, "x", "y"),
             "--- x\n+++ y\n"
             "@@ -1,5 +1,4 @@\n a\n-b\n c\n d\n e\n"

@@ -30,7 +30,10 @@ class ConsoleServerTest : public ::testing::Test {
              ("sbc-console-" + std::to_string(getpid()) + "-" +
               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sock"))
                 .string();
-    Start({.socket_path = path_, .max_sessions = 2, .read_timeout = 1000ms, .idle_timeout = 400ms,
+    Start({.socket_path = path_,
+           .max_sessions = 2,
+           .read_timeout = 1000ms,
+           .idle_timeout = 400ms,
            .clock = &clock_});
   }
   void Start(const ConsoleServerConfig& config) {
@@ -40,7 +43,8 @@ class ConsoleServerTest : public ::testing::Test {
         [this](const std::string& user, const std::string& password) {
           schema::Response r;
           ++logins_;
-          r.set_outcome(user == "otto" && password == "Correct-Horse-42" ? schema::OK : schema::DENIED);
+          r.set_outcome(user == "otto" && password == "Correct-Horse-42" ? schema::OK
+                                                                         : schema::DENIED);
           r.set_user(user);
           return r;
         },
@@ -178,7 +182,8 @@ TEST_F(ConsoleServerTest, AnIdleSessionIsClosed) {
   ASSERT_EQ(s->Call(Login("otto", "Correct-Horse-42"))->outcome(), schema::OK);
   for (int i = 0; i < 3; ++i) {  // a frame every 300 ms of 400: never idle long enough
     clock_.Advance(300ms);
-    ASSERT_TRUE(s->Call(Rpc(schema::STATUS)).has_value()) << "closed before the idle timeout, call " << i;
+    ASSERT_TRUE(s->Call(Rpc(schema::STATUS)).has_value())
+        << "closed before the idle timeout, call " << i;
   }
   clock_.Advance(401ms);
   EXPECT_TRUE(s->WaitClosed()) << "the idle session was kept open";
@@ -186,9 +191,11 @@ TEST_F(ConsoleServerTest, AnIdleSessionIsClosed) {
 
 TEST_F(ConsoleServerTest, APasswordTypedTooSlowlyEndsTheSession) {
   auto s = Connect();
-  ASSERT_TRUE(testing::WaitUntil([&] { return server_->stats().sessions == 1; }));  // its login is due
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return server_->stats().sessions == 1; }));  // its login is due
   FdTransport t(s->fd);
-  ASSERT_TRUE(t.WriteAll(std::string("\0\0\0\x40", 4)).has_value());  // a frame begun, never finished
+  ASSERT_TRUE(
+      t.WriteAll(std::string("\0\0\0\x40", 4)).has_value());  // a frame begun, never finished
   clock_.Advance(1001ms);
   EXPECT_TRUE(s->WaitClosed());
   EXPECT_TRUE(testing::WaitUntil([&] { return server_->stats().bad_frames == 1; }));

@@ -51,7 +51,10 @@ TEST_F(FramingTest, CloseBetweenFramesIsCleanAndInsideOneIsTruncation) {
   {
     FdTransport a(fds_[0]), b(fds_[1]);
     ASSERT_TRUE(WriteFrame(a, "one").has_value());
-    ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x10" "abc", 7)).has_value());  // 16 announced, 3 sent
+    ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x10"
+                                       "abc",
+                                       7))
+                    .has_value());  // 16 announced, 3 sent
     CloseWriter();
     EXPECT_EQ(ReadFrame(b, 1s).value(), "one");
     EXPECT_EQ(ReadFrame(b, 1s).error(), FrameError::kTruncated);
@@ -66,7 +69,10 @@ TEST_F(FramingTest, CloseBetweenFramesIsCleanAndInsideOneIsTruncation) {
 
 TEST_F(FramingTest, ASlowPeerTimesOut) {
   FdTransport a(fds_[0]), b(fds_[1]);
-  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05" "ab", 6)).has_value());  // and then nothing
+  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05"
+                                     "ab",
+                                     6))
+                  .has_value());  // and then nothing
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(ReadFrame(b, 200ms).error(), FrameError::kTimeout);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms) << "never early, on the system clock";
@@ -76,14 +82,22 @@ TEST_F(FramingTest, ASlowPeerTimesOut) {
 TEST_F(FramingTest, AFrameIsDueWithinItsTimeoutOfItsClock) {
   testing::ManualSteadyClock clock;
   FdTransport a(fds_[0]), b(fds_[1]);
-  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05" "ab", 6)).has_value());
-  auto late = std::async(std::launch::async, [&] { return ReadFrame(b, 200ms, kMaxFrameBytes, clock); });
+  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05"
+                                     "ab",
+                                     6))
+                  .has_value());
+  auto late =
+      std::async(std::launch::async, [&] { return ReadFrame(b, 200ms, kMaxFrameBytes, clock); });
   clock.Advance(199ms);
   ASSERT_TRUE(a.WriteAll("cde").has_value());
   EXPECT_EQ(late.get().value(), "abcde") << "199 ms of 200: in time";
 
-  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05" "ab", 6)).has_value());
-  auto never = std::async(std::launch::async, [&] { return ReadFrame(b, 200ms, kMaxFrameBytes, clock); });
+  ASSERT_TRUE(a.WriteAll(std::string("\0\0\0\x05"
+                                     "ab",
+                                     6))
+                  .has_value());
+  auto never =
+      std::async(std::launch::async, [&] { return ReadFrame(b, 200ms, kMaxFrameBytes, clock); });
   // Its deadline is set when the read begins: wait for that (the peer's bytes are taken).
   ASSERT_TRUE(testing::WaitUntil([&] {
     int queued = 0;

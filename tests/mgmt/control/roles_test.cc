@@ -22,7 +22,8 @@ TEST(RolesTest, EveryRpcWithEveryRoleIsAllowedExactlyAsExpected) {
     const Rpc rpc = static_cast<Rpc>(r);
     for (const auto& [role, allowed] : kExpected) {
       const Role roles[] = {role};
-      EXPECT_EQ(Allowed(rpc, roles), allowed.contains(rpc)) << Rpc_Name(rpc) << " as " << Role_Name(role);
+      EXPECT_EQ(Allowed(rpc, roles), allowed.contains(rpc))
+          << Rpc_Name(rpc) << " as " << Role_Name(role);
       ++checked;
     }
   }

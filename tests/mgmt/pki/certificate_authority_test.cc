@@ -13,8 +13,10 @@ uint32_t VerifyFlags(const std::string& ca, const std::string& leaf) {
   mbedtls_x509_crt_init(&ca_crt);
   mbedtls_x509_crt_init(&leaf_crt);
   uint32_t flags = 0xffffffff;
-  if (mbedtls_x509_crt_parse(&ca_crt, reinterpret_cast<const unsigned char*>(ca.c_str()), ca.size() + 1) == 0 &&
-      mbedtls_x509_crt_parse(&leaf_crt, reinterpret_cast<const unsigned char*>(leaf.c_str()), leaf.size() + 1) == 0)
+  if (mbedtls_x509_crt_parse(&ca_crt, reinterpret_cast<const unsigned char*>(ca.c_str()),
+                             ca.size() + 1) == 0 &&
+      mbedtls_x509_crt_parse(&leaf_crt, reinterpret_cast<const unsigned char*>(leaf.c_str()),
+                             leaf.size() + 1) == 0)
     mbedtls_x509_crt_verify(&leaf_crt, &ca_crt, nullptr, nullptr, &flags, nullptr, nullptr);
   mbedtls_x509_crt_free(&leaf_crt);
   mbedtls_x509_crt_free(&ca_crt);

@@ -10,9 +10,9 @@
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/control_service.h"
+#include "sbc/mgmt/tls/tls_server.h"
 #include "sbc/mgmt/users/passwords.h"
 #include "sbc/schema/trust.pb.h"
-#include "sbc/mgmt/tls/tls_server.h"
 #include "support/role_matrix.h"
 #include "support/signing.h"
 #include "support/test_pki.h"
@@ -23,10 +23,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const std::map<schema::Role, std::string> kUserOf = {
-    {schema::VIEWER, "vera-viewer"},       {schema::OPERATOR, "otto-operator"},
-    {schema::SIGNALING, "sig-proxy"},      {schema::AUDITOR, "ada-auditor"},
-    {schema::SECURITY_ADMIN, "sam-secadmin"}};
+const std::map<schema::Role, std::string> kUserOf = {{schema::VIEWER, "vera-viewer"},
+                                                     {schema::OPERATOR, "otto-operator"},
+                                                     {schema::SIGNALING, "sig-proxy"},
+                                                     {schema::AUDITOR, "ada-auditor"},
+                                                     {schema::SECURITY_ADMIN, "sam-secadmin"}};
 
 class ControlServiceTest : public ::testing::Test {
  protected:
@@ -57,20 +58,25 @@ class ControlServiceTest : public ::testing::Test {
       u->add_roles(role);
       u->add_keys(*pki::KeyId(CredentialOf(name).cert_pem));  // the one certificate it logs in with
     }
-    service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(), *clock_);
+    service_ = std::make_unique<ControlService>(users, *store_, *audit_, (dir_ / "audit").string(),
+                                                *clock_);
     service_->AttachClock(clock_.get());
     service_->AttachCertificateAuthority(&pki_.ca());
-    service_->SetUserPersistence([this](const schema::UserDirectory& d) -> std::expected<void, std::string> {
-      saved_users_ = d;
-      return {};
-    });
+    service_->SetUserPersistence(
+        [this](const schema::UserDirectory& d) -> std::expected<void, std::string> {
+          saved_users_ = d;
+          return {};
+        });
 
     const testing::Credential server = pki_.Issue("sbc-appliance");
-    auto tls = tls::TlsServer::Start({.port = 0, .ca_pem = pki_.ca_pem(), .cert_pem = server.cert_pem,
-                                      .key_pem = server.key_pem},
-                                     [this](const tls::ClientIdentity& who, const std::string& frame) {
-                                       return service_->HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
-                                     });
+    auto tls = tls::TlsServer::Start(
+        {.port = 0,
+         .ca_pem = pki_.ca_pem(),
+         .cert_pem = server.cert_pem,
+         .key_pem = server.key_pem},
+        [this](const tls::ClientIdentity& who, const std::string& frame) {
+          return service_->HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
+        });
     ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_ = std::move(*tls);
   }
@@ -81,7 +87,8 @@ class ControlServiceTest : public ::testing::Test {
 
   // `user` makes a key and a request, `admin` approves it (CERT_APPROVE, which binds
   // the key to the user), and the user connects with the certificate.
-  std::unique_ptr<testing::TlsTestClient> ApprovedClientFor(testing::TlsTestClient& admin, const std::string& user) {
+  std::unique_ptr<testing::TlsTestClient> ApprovedClientFor(testing::TlsTestClient& admin,
+                                                            const std::string& user) {
     auto request = pki::CreateRequest(user);
     EXPECT_TRUE(request.has_value());
     if (!request) return nullptr;
@@ -92,7 +99,8 @@ class ControlServiceTest : public ::testing::Test {
     EXPECT_EQ(approved.outcome(), schema::OK) << approved.error();
     return std::make_unique<testing::TlsTestClient>(
         tls_->port(), pki_.ca_pem(),
-        testing::TlsClientOptions{.credential = testing::Credential{approved.certificate_pem(), request->key_pem}});
+        testing::TlsClientOptions{
+            .credential = testing::Credential{approved.certificate_pem(), request->key_pem}});
   }
   // A certificate for `user` from the management CA, the same each time.
   const testing::Credential& CredentialOf(const std::string& user) {
@@ -101,8 +109,8 @@ class ControlServiceTest : public ::testing::Test {
     return it->second;
   }
   std::unique_ptr<testing::TlsTestClient> ClientFor(const std::string& user) {
-    return std::make_unique<testing::TlsTestClient>(tls_->port(), pki_.ca_pem(),
-                                                    testing::TlsClientOptions{.credential = CredentialOf(user)});
+    return std::make_unique<testing::TlsTestClient>(
+        tls_->port(), pki_.ca_pem(), testing::TlsClientOptions{.credential = CredentialOf(user)});
   }
   static schema::Response Call(testing::TlsTestClient& client, const schema::Request& request) {
     schema::Response response;
@@ -189,7 +197,8 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   const schema::Response list = Call(*admin, Rpc(schema::USER_LIST));
   ASSERT_EQ(list.outcome(), schema::OK);
   EXPECT_EQ(list.users_size(), 5);
-  for (const auto& u : list.users()) EXPECT_FALSE(u.has_password()) << "a password hash left the appliance";
+  for (const auto& u : list.users())
+    EXPECT_FALSE(u.has_password()) << "a password hash left the appliance";
   // The audit log names who was changed.
   auto entries = audit::ReadAll(dir_ / "audit");
   ASSERT_TRUE(entries.has_value());
@@ -231,7 +240,8 @@ TEST_F(ControlServiceTest, ARemovedUserAddedAgainIsNotServedWithAnOldCertificate
   const schema::Response refused = Call(*with_old(), Rpc(schema::USER_LIST));
   EXPECT_EQ(refused.outcome(), schema::DENIED);
   EXPECT_THAT(refused.error(), HasSubstr("the certificate's key is not bound to user \"nina\""));
-  EXPECT_EQ(Call(*ClientFor("nina"), Rpc(schema::STATUS)).outcome(), schema::DENIED) << "a certificate never approved";
+  EXPECT_EQ(Call(*ClientFor("nina"), Rpc(schema::STATUS)).outcome(), schema::DENIED)
+      << "a certificate never approved";
   const schema::Response reused = Call(*admin, approve);  // the old key asks again
   EXPECT_EQ(reused.outcome(), schema::REFUSED);
   EXPECT_THAT(reused.error(), HasSubstr("that key was revoked"));
@@ -313,13 +323,15 @@ TEST_F(ControlServiceTest, UnknownUsersAreDeniedEvenWithAValidCertificate) {
 // unless told to refuse (as the real one refuses a bundle that does not verify).
 class FakeDataplane final : public DataplaneLink {
  public:
-  std::expected<schema::DataplaneResponse, std::string> Call(const schema::DataplaneRequest& request) override {
+  std::expected<schema::DataplaneResponse, std::string> Call(
+      const schema::DataplaneRequest& request) override {
     schema::DataplaneResponse response;
     response.set_ok(true);
     if (request.has_apply_bundle()) {
       schema::SignedEnvelope envelope;
       schema::ConfigBundle bundle;
-      if (refuse || !envelope.ParseFromString(request.apply_bundle()) || !bundle.ParseFromString(envelope.payload())) {
+      if (refuse || !envelope.ParseFromString(request.apply_bundle()) ||
+          !bundle.ParseFromString(envelope.payload())) {
         response.set_ok(false);
         response.set_error("refused: expired");
       } else {
@@ -351,7 +363,8 @@ TEST_F(ControlServiceTest, StatusSaysWhichVersionTheDataplaneEnforces) {
   push.set_bundle(signers_.Bundle(2, 3));
   const schema::Response pushed = Call(*op, push);
   EXPECT_EQ(pushed.outcome(), schema::OK);
-  EXPECT_THAT(pushed.warning(), HasSubstr("not yet in the dataplane: the dataplane refused it: refused: expired"));
+  EXPECT_THAT(pushed.warning(),
+              HasSubstr("not yet in the dataplane: the dataplane refused it: refused: expired"));
   status = Call(*op, Rpc(schema::STATUS));
   EXPECT_EQ(status.running_version(), 2u);
   EXPECT_EQ(status.dataplane_version(), 1u);
@@ -397,8 +410,10 @@ TEST_F(ControlServiceTest, OperatorPushesDiffsRollsBackAndConfirms) {
   ASSERT_EQ(log.outcome(), schema::OK);
   bool diff_recorded = false, rollback_recorded = false;
   for (const auto& e : log.audit()) {
-    diff_recorded |= e.rpc() == schema::CONFIG_PUSH && e.detail().find("+  name: \"rule-2\"") != std::string::npos;
-    rollback_recorded |= e.rpc() == schema::CONFIG_ROLLBACK && e.detail() == "rolled back from version 2 to 1";
+    diff_recorded |= e.rpc() == schema::CONFIG_PUSH &&
+                     e.detail().find("+  name: \"rule-2\"") != std::string::npos;
+    rollback_recorded |=
+        e.rpc() == schema::CONFIG_ROLLBACK && e.detail() == "rolled back from version 2 to 1";
   }
   EXPECT_TRUE(diff_recorded);
   EXPECT_TRUE(rollback_recorded);
@@ -422,7 +437,8 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
   const schema::Response list = Call(*ClientFor("sam-secadmin"), Rpc(schema::USER_LIST));
   for (const auto& u : list.users()) {
     EXPECT_FALSE(u.has_password()) << "a password hash left the appliance";
-    EXPECT_EQ(u.password_set(), u.name() == "otto-operator" || u.name() == "sam-secadmin") << u.name();
+    EXPECT_EQ(u.password_set(), u.name() == "otto-operator" || u.name() == "sam-secadmin")
+        << u.name();
   }
   ASSERT_TRUE(saved_users_.users(1).has_password()) << "the hash was not persisted";
 
@@ -443,61 +459,73 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
 
   // The last security-admin able to log in is not locked out, but slowed down: past the
   // limit each try must wait (1 s after the second failure here), then gets in.
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "wrong").outcome(), schema::DENIED);
-  EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::DENIED) << "too soon";
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "wrong").outcome(), schema::DENIED);
+  EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::DENIED)
+      << "too soon";
   ASSERT_TRUE(clock_->Set(clock_->NowUnixMs() + 2000).has_value());
   EXPECT_EQ(service_->ConsoleLogin("sam-secadmin", "Battery-Staple-7").outcome(), schema::OK);
   // A new password from a security-admin lifts otto's lockout.
   SetPassword("otto-operator", "Another-Horse-43", schema::OK);
   EXPECT_EQ(service_->ConsoleLogin("otto-operator", "Another-Horse-43").outcome(), schema::OK);
   EXPECT_EQ(service_->ConsoleLogin("vera-viewer", "no-password-set").outcome(), schema::DENIED);
-  EXPECT_EQ(service_->ConsoleLogin("Correct-Horse-42", "typed one field early").outcome(), schema::DENIED);
+  EXPECT_EQ(service_->ConsoleLogin("Correct-Horse-42", "typed one field early").outcome(),
+            schema::DENIED);
 
   // Every attempt is audited, with why it failed, and no password anywhere in the log.
   std::vector<std::string> details;
-  for (const auto& e : Audited(schema::CONSOLE_LOGIN)) details.push_back(e.user() + ": " + e.detail());
-  EXPECT_THAT(details, ::testing::ElementsAre(
-                           "otto-operator: console login", "otto-operator: console login: wrong password",
-                           ::testing::StartsWith("otto-operator: console login: wrong password; locked out until 20"),
-                           ::testing::StartsWith("otto-operator: console login refused: locked out until 20"),
-                           "sam-secadmin: console login: wrong password",
-                           ::testing::StartsWith("sam-secadmin: console login: wrong password; locked out until 20"),
-                           ::testing::StartsWith("sam-secadmin: console login refused: locked out until 20"),
-                           "sam-secadmin: console login", "otto-operator: console login",
-                           "vera-viewer: console login: no such user, or no console password set",
-                           "(unknown user): console login: no such user, or no console password set"));
+  for (const auto& e : Audited(schema::CONSOLE_LOGIN))
+    details.push_back(e.user() + ": " + e.detail());
+  EXPECT_THAT(
+      details,
+      ::testing::ElementsAre(
+          "otto-operator: console login", "otto-operator: console login: wrong password",
+          ::testing::StartsWith(
+              "otto-operator: console login: wrong password; locked out until 20"),
+          ::testing::StartsWith("otto-operator: console login refused: locked out until 20"),
+          "sam-secadmin: console login: wrong password",
+          ::testing::StartsWith("sam-secadmin: console login: wrong password; locked out until 20"),
+          ::testing::StartsWith("sam-secadmin: console login refused: locked out until 20"),
+          "sam-secadmin: console login", "otto-operator: console login",
+          "vera-viewer: console login: no such user, or no console password set",
+          "(unknown user): console login: no such user, or no console password set"));
   const auto changes = Audited(schema::USER_SET_PASSWORD);
   ASSERT_EQ(changes.size(), 5u);
   EXPECT_EQ(changes[2].detail(), "set the console password of otto-operator");
   auto all = audit::ReadAll(dir_ / "audit");
   ASSERT_TRUE(all.has_value());
   for (const auto& e : *all)
-    for (const char* secret : {"Correct-Horse-42", "Battery-Staple-7", "Another-Horse-43", "Correct-Hors3"})
-      EXPECT_EQ(e.detail().find(secret), std::string::npos) << "a password in the audit log: " << e.detail();
+    for (const char* secret :
+         {"Correct-Horse-42", "Battery-Staple-7", "Another-Horse-43", "Correct-Hors3"})
+      EXPECT_EQ(e.detail().find(secret), std::string::npos)
+          << "a password in the audit log: " << e.detail();
 }
 
 TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
   auto admin = ClientFor("sam-secadmin");
   const int64_t before = Call(*admin, Rpc(schema::STATUS)).clock_unix_ms();
-  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()), 60000.0);
+  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()),
+              60000.0);
 
   const int64_t target = *clock::ParseUtc("2031-03-04T05:06:07Z");
   schema::Request set = Rpc(schema::CLOCK_SET);
   set.set_clock_unix_ms(target);
   const schema::Response r = Call(*admin, set);
   ASSERT_EQ(r.outcome(), schema::OK) << r.error();
-  EXPECT_NEAR(static_cast<double>(Call(*admin, Rpc(schema::STATUS)).clock_unix_ms()), static_cast<double>(target),
-              60000.0);
+  EXPECT_NEAR(static_cast<double>(Call(*admin, Rpc(schema::STATUS)).clock_unix_ms()),
+              static_cast<double>(target), 60000.0);
 
   set.set_clock_unix_ms(0);
   const schema::Response refused = Call(*admin, set);
   EXPECT_EQ(refused.outcome(), schema::REFUSED);
-  EXPECT_THAT(refused.error(), HasSubstr("1970-01-01T00:00:00.000Z is outside 2024-01-01T00:00:00.000Z"));
+  EXPECT_THAT(refused.error(),
+              HasSubstr("1970-01-01T00:00:00.000Z is outside 2024-01-01T00:00:00.000Z"));
 
   const auto entries = Audited(schema::CLOCK_SET);
   ASSERT_EQ(entries.size(), 2u);
-  EXPECT_THAT(entries[0].detail(), ::testing::MatchesRegex(
-                                       "clock set from 20[0-9-]+T[0-9:.]+Z to 2031-03-04T05:06:07.000Z"));
+  EXPECT_THAT(
+      entries[0].detail(),
+      ::testing::MatchesRegex("clock set from 20[0-9-]+T[0-9:.]+Z to 2031-03-04T05:06:07.000Z"));
   EXPECT_THAT(entries[0].detail(), HasSubstr(clock::FormatUtc(before).substr(0, 16)));
   // Entries after the change carry the new time; the offset survives a restart.
   EXPECT_GE(entries[1].time_unix_ms(), target);
@@ -510,8 +538,10 @@ TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {
   std::string current = pki_.Issue("sbc-appliance").cert_pem;
   service_->AttachKeyRotation("mgmtd-tls", [&]() -> std::expected<std::string, std::string> {
     const testing::Credential next = pki_.Issue("sbc-appliance");
-    if (auto ok = tls_->ReplaceCredential(next.cert_pem, next.key_pem); !ok) return std::unexpected(ok.error());
-    const std::string detail = "key " + *pki::KeyFingerprint(current) + " -> " + *pki::KeyFingerprint(next.cert_pem);
+    if (auto ok = tls_->ReplaceCredential(next.cert_pem, next.key_pem); !ok)
+      return std::unexpected(ok.error());
+    const std::string detail =
+        "key " + *pki::KeyFingerprint(current) + " -> " + *pki::KeyFingerprint(next.cert_pem);
     current = next.cert_pem;
     return detail;
   });
@@ -520,9 +550,11 @@ TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {
   rotate.set_key_name("mgmtd-tls");
   const schema::Response r = Call(*admin, rotate);
   ASSERT_EQ(r.outcome(), schema::OK) << r.error();
-  EXPECT_THAT(r.text(), ::testing::MatchesRegex("rotated mgmtd-tls: key sha256:[0-9a-f]{16} -> sha256:[0-9a-f]{16}"));
+  EXPECT_THAT(r.text(), ::testing::MatchesRegex(
+                            "rotated mgmtd-tls: key sha256:[0-9a-f]{16} -> sha256:[0-9a-f]{16}"));
   EXPECT_THAT(r.text(), HasSubstr(*pki::KeyFingerprint(current)));
-  EXPECT_EQ(Call(*ClientFor("sam-secadmin"), Rpc(schema::STATUS)).outcome(), schema::OK) << "not served after rotation";
+  EXPECT_EQ(Call(*ClientFor("sam-secadmin"), Rpc(schema::STATUS)).outcome(), schema::OK)
+      << "not served after rotation";
 
   rotate.set_key_name("ssh-host");
   const schema::Response refused = Call(*admin, rotate);

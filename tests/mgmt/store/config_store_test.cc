@@ -42,8 +42,7 @@ struct RefusalCase {
 };
 void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.label; }
 
-class StoreRefusalTest : public StoreFixture,
-                         public ::testing::WithParamInterface<RefusalCase> {
+class StoreRefusalTest : public StoreFixture, public ::testing::WithParamInterface<RefusalCase> {
  public:
   static schema::ConfigBundle Valid(uint64_t version) {
     schema::ConfigBundle bundle;
@@ -94,9 +93,7 @@ INSTANTIATE_TEST_SUITE_P(
                     },
                     Rejection::kUnknownKey, "does not list"},
         RefusalCase{"threshold_not_met",
-                    [](const TestSigners& s) {
-                      return s.Sign(StoreRefusalTest::Valid(6), {2});
-                    },
+                    [](const TestSigners& s) { return s.Sign(StoreRefusalTest::Valid(6), {2}); },
                     Rejection::kThresholdNotMet, "requires 2"},
         RefusalCase{"version_replay", [](const TestSigners& s) { return s.Bundle(5); },
                     Rejection::kVersionNotNewer, "version 5 is not above the highest accepted (5)"},
@@ -230,8 +227,8 @@ TEST(StoreRealTimeTest, ShortTimeoutRevertsOnTheSystemClock) {
   testing::TestSigners signers(1, 1);
   auto verifier = trust::Verifier::Create(signers.root(), signers.Identity());
   ASSERT_TRUE(verifier.has_value());
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sbc-store-realtime-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sbc-store-realtime-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   SystemClock clock;
   auto store = ConfigStore::Open(dir, *verifier, clock, {});
@@ -242,10 +239,12 @@ TEST(StoreRealTimeTest, ShortTimeoutRevertsOnTheSystemClock) {
   // It reverts once the second has passed on the system clock (a deadline before that
   // is the FakeClock tests' business), however late this thread gets to look.
   while (!(*store)->Tick()) {
-    ASSERT_LT(std::chrono::steady_clock::now() - pushed, std::chrono::seconds(300)) << "never reverted";
+    ASSERT_LT(std::chrono::steady_clock::now() - pushed, std::chrono::seconds(300))
+        << "never reverted";
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_GE(std::chrono::steady_clock::now() - pushed, std::chrono::milliseconds(990)) << "reverted early";
+  EXPECT_GE(std::chrono::steady_clock::now() - pushed, std::chrono::milliseconds(990))
+      << "reverted early";
   EXPECT_EQ((*store)->running_version(), 1u);
   std::filesystem::remove_all(dir);
 }
@@ -286,7 +285,8 @@ TEST_F(StoreFixture, AnUnconfirmedPushIsKeptWhenWhatItWouldRevertToHasExpired) {
   clock_.Advance(1300);
   const auto ended = store_->Tick();
   ASSERT_TRUE(ended.has_value());
-  EXPECT_THAT(*ended, HasSubstr("version 2 was not confirmed in time, but is kept: stored version 1: "));
+  EXPECT_THAT(*ended,
+              HasSubstr("version 2 was not confirmed in time, but is kept: stored version 1: "));
   EXPECT_EQ(store_->running_version(), 2u);
   EXPECT_FALSE(store_->state().has_pending());
 }

@@ -123,7 +123,8 @@ TEST_F(CrashSafetyTest, KilledAtRandomStepsDuringPushesNeverCorrupts) {
     Reopen();
     const uint64_t running = store_->running_version();
     ASSERT_TRUE(store_->RunningEnvelope().has_value());
-    EXPECT_TRUE(verifier_->VerifyConfigBundle(*store_->RunningEnvelope(), clock_.NowUnixMs() / 1000));
+    EXPECT_TRUE(
+        verifier_->VerifyConfigBundle(*store_->RunningEnvelope(), clock_.NowUnixMs() / 1000));
     EXPECT_GE(store_->highest_version(), running);
     for (const auto& dir : {dir_, dir_ / "bundles"})
       for (const auto& entry : std::filesystem::directory_iterator(dir))
@@ -143,7 +144,8 @@ TEST_F(CrashSafetyTest, KilledAtRandomStepsDuringPushesNeverCorrupts) {
 // A link planted where a write puts its temp file does not get written through: the
 // file it points to stays as it was, and the target is a file of the store's own.
 TEST(AtomicFileTest, ALinkPlantedAsTheTempFileIsNotFollowed) {
-  const auto dir = std::filesystem::temp_directory_path() / ("sbc-atomic-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sbc-atomic-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "victim") << "precious";

@@ -33,7 +33,8 @@ class StoreFixture : public ::testing::Test {
     // TearDown removes all of it.
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = std::filesystem::temp_directory_path() / ("sbc-store-test-" + std::to_string(getpid()) + "-" + name);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sbc-store-test-" + std::to_string(getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     auto v = trust::Verifier::Create(signers_.root(), signers_.Identity("SN-1"));
     ASSERT_TRUE(v.has_value()) << v.error();
@@ -50,7 +51,9 @@ class StoreFixture : public ::testing::Test {
   }
 
   // Bundle `version` signed by two keys; `rules` varies its content.
-  std::string Bundle(uint64_t version, int rules = 3) const { return signers_.Bundle(version, rules); }
+  std::string Bundle(uint64_t version, int rules = 3) const {
+    return signers_.Bundle(version, rules);
+  }
 
   std::string Downgrade(uint64_t version, std::vector<int> signers = {0, 1}) const {
     schema::DowngradeAuthorization auth;

@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <mbedtls/x509_crt.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,8 +19,8 @@
 #include "sbc/mgmt/tls/tls_client.h"
 #include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/mgmt/tls/tls_server.h"
-#include "support/test_pki.h"
 #include "support/manual_steady_clock.h"
+#include "support/test_pki.h"
 #include "support/tls_client.h"
 #include "support/wait.h"
 
@@ -125,19 +125,23 @@ TEST_F(TlsServerTest, ACertificateNotYetValidIsRefused) {
 TEST_F(TlsServerTest, Tls10And11AreRefused) {
   for (int minor : {MBEDTLS_SSL_MINOR_VERSION_1, MBEDTLS_SSL_MINOR_VERSION_2}) {
     SCOPED_TRACE(minor == 1 ? "TLS 1.0" : "TLS 1.1");
-    ExpectRefused({.credential = good_, .min_minor = minor, .max_minor = minor,
+    ExpectRefused({.credential = good_,
+                   .min_minor = minor,
+                   .max_minor = minor,
                    .suites = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}});
   }
 }
 
 TEST_F(TlsServerTest, CbcSuitesAreRefused) {
-  ExpectRefused({.credential = good_, .suites = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-                                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384}});
+  ExpectRefused({.credential = good_,
+                 .suites = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+                            MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384}});
 }
 
 TEST_F(TlsServerTest, NonEphemeralKeyExchangeIsRefused) {
-  ExpectRefused({.credential = good_, .suites = {MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,
-                                                 MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384}});
+  ExpectRefused({.credential = good_,
+                 .suites = {MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256,
+                            MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384}});
 }
 
 TEST_F(TlsServerTest, PlaintextBytesOnThePortAreRefused) {
@@ -161,7 +165,8 @@ TEST_F(TlsServerTest, PlaintextBytesOnThePortAreRefused) {
 }
 
 TEST_F(TlsServerTest, AnOversizedFrameClosesThatConnectionOnly) {
-  const ClientResult r = Connect(server_->port(), pki_.ca_pem(), {.credential = good_}, std::string(5000, 'x'));
+  const ClientResult r =
+      Connect(server_->port(), pki_.ca_pem(), {.credential = good_}, std::string(5000, 'x'));
   EXPECT_TRUE(r.reply.empty());
   EXPECT_TRUE(testing::WaitUntil([&] { return server_->stats().bad_frames == 1; }));
   ExpectStillServing();
@@ -171,15 +176,16 @@ TEST_F(TlsServerTest, AnOversizedFrameClosesThatConnectionOnly) {
 TEST_F(TlsServerTest, ConnectionsBeyondTheLimitAreRefused) {
   std::vector<std::unique_ptr<testing::TlsTestClient>> sessions;
   for (int i = 0; i < 4; ++i) {
-    sessions.push_back(std::make_unique<testing::TlsTestClient>(server_->port(), pki_.ca_pem(),
-                                                                ClientOptions{.credential = good_}));
+    sessions.push_back(std::make_unique<testing::TlsTestClient>(
+        server_->port(), pki_.ca_pem(), ClientOptions{.credential = good_}));
     ASSERT_TRUE(sessions.back()->Call("hold").has_value()) << i;
   }
   const ClientResult r = Connect(server_->port(), pki_.ca_pem(), {.credential = good_});
   EXPECT_FALSE(r.handshake_ok);
   EXPECT_TRUE(testing::WaitUntil([&] { return server_->stats().refused_over_limit >= 1; }));
   sessions.pop_back();  // one leaves: its slot is free once its thread is done
-  EXPECT_TRUE(testing::WaitUntil([&] { return Connect(server_->port(), pki_.ca_pem(), {.credential = good_}).handshake_ok; }));
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return Connect(server_->port(), pki_.ca_pem(), {.credential = good_}).handshake_ok; }));
 }
 
 // Peers that never finish a handshake hold at most max_unauthenticated (2 of 4) slots,
@@ -207,8 +213,10 @@ TEST_F(TlsServerTest, PeersStuckInTheirHandshakeCannotHoldEverySlot) {
 // timeout, still has one deadline for the whole handshake.
 TEST_F(TlsServerTest, ADrippedHandshakeEndsAtItsDeadline) {
   const int fd = Silent();
-  ASSERT_TRUE(testing::WaitUntil([&] { return server_->stats().accepted == 1; }));  // its deadline is set
-  const char hello_start[] = "\x16\x03\x01\x02\x00\x01";  // a TLS record header, then the start of a ClientHello
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return server_->stats().accepted == 1; }));  // its deadline is set
+  const char hello_start[] =
+      "\x16\x03\x01\x02\x00\x01";  // a TLS record header, then the start of a ClientHello
   for (int i = 0; i < 6; ++i) {
     ASSERT_EQ(write(fd, hello_start + i, 1), 1);
     clock_.Advance(std::chrono::milliseconds(900));  // under the 1 s read timeout each time
@@ -225,8 +233,11 @@ TEST(TlsServerIdleTest, AnIdleSessionIsClosedAndAnActiveOneIsNot) {
   TestPki pki;
   testing::ManualSteadyClock clock;
   const Credential server = pki.Issue("sbc-appliance");
-  auto s = TlsServer::Start({.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server.cert_pem,
-                             .key_pem = server.key_pem, .idle_timeout = std::chrono::milliseconds(400),
+  auto s = TlsServer::Start({.port = 0,
+                             .ca_pem = pki.ca_pem(),
+                             .cert_pem = server.cert_pem,
+                             .key_pem = server.key_pem,
+                             .idle_timeout = std::chrono::milliseconds(400),
                              .clock = &clock},
                             [](const ClientIdentity&, const std::string& r) { return r; });
   ASSERT_TRUE(s.has_value()) << s.error();
@@ -251,7 +262,8 @@ std::string Der(const std::string& pem) {
   mbedtls_x509_crt crt;
   mbedtls_x509_crt_init(&crt);
   std::string der;
-  if (mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1) == 0)
+  if (mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(pem.c_str()),
+                             pem.size() + 1) == 0)
     der.assign(reinterpret_cast<const char*>(crt.raw.p), crt.raw.len);
   mbedtls_x509_crt_free(&crt);
   return der;
@@ -294,8 +306,9 @@ TEST(TlsClientTest, AClientCertificateCannotServeTheAppliance) {
   const Credential operator_cert = pki.Issue("operator-1");
   auto wrong = pki.ca().Issue(kServerName, pki::Purpose::kClient);
   ASSERT_TRUE(wrong.has_value());
-  auto s = TlsServer::Start({.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = wrong->cert_pem, .key_pem = wrong->key_pem},
-                            [](const ClientIdentity&, const std::string& r) { return r; });
+  auto s = TlsServer::Start(
+      {.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = wrong->cert_pem, .key_pem = wrong->key_pem},
+      [](const ClientIdentity&, const std::string& r) { return r; });
   ASSERT_TRUE(s.has_value()) << s.error();
   auto client = TlsClient::Connect("127.0.0.1", (*s)->port(), pki.ca_pem(), operator_cert.cert_pem,
                                    operator_cert.key_pem);
@@ -312,11 +325,12 @@ TEST(TlsClientTest, AServerCertificateOlderThanOneSeenIsRefused) {
   const std::string ratchet = ::testing::TempDir() + "sbc-serial-" + std::to_string(getpid());
   std::remove(ratchet.c_str());
   auto connect = [&](const Credential& server) {
-    auto s = TlsServer::Start({.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server.cert_pem, .key_pem = server.key_pem},
-                              [](const ClientIdentity&, const std::string& r) { return r; });
+    auto s = TlsServer::Start(
+        {.port = 0, .ca_pem = pki.ca_pem(), .cert_pem = server.cert_pem, .key_pem = server.key_pem},
+        [](const ClientIdentity&, const std::string& r) { return r; });
     EXPECT_TRUE(s.has_value());
-    return TlsClient::Connect("127.0.0.1", (*s)->port(), pki.ca_pem(), operator_cert.cert_pem, operator_cert.key_pem,
-                              ratchet);
+    return TlsClient::Connect("127.0.0.1", (*s)->port(), pki.ca_pem(), operator_cert.cert_pem,
+                              operator_cert.key_pem, ratchet);
   };
   EXPECT_TRUE(connect(old_server).has_value()) << "first seen";
   EXPECT_TRUE(connect(new_server).has_value()) << "rotated";
@@ -330,8 +344,9 @@ TEST(TlsClientTest, AServerCertificateOlderThanOneSeenIsRefused) {
 TEST(TlsServerStartTest, BadCredentialsAreNamed) {
   TestPki pki;
   const Credential server = pki.Issue("sbc-appliance");
-  auto s = TlsServer::Start({.port = 0, .ca_pem = "garbage", .cert_pem = server.cert_pem, .key_pem = server.key_pem},
-                            [](const ClientIdentity&, const std::string&) { return std::string(); });
+  auto s = TlsServer::Start(
+      {.port = 0, .ca_pem = "garbage", .cert_pem = server.cert_pem, .key_pem = server.key_pem},
+      [](const ClientIdentity&, const std::string&) { return std::string(); });
   ASSERT_FALSE(s.has_value());
   EXPECT_THAT(s.error(), ::testing::HasSubstr("management CA certificate"));
 }

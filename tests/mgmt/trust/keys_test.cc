@@ -74,7 +74,8 @@ TEST(KeysTest, RefusesAKeyOthersCanRead) {
 TEST(KeysTest, RefusesGarbageKeys) {
   EXPECT_FALSE(PublicKey::Parse("not a key").has_value());
   const TempDir dir;
-  std::ofstream(dir / "junk.pem") << "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+  std::ofstream(dir / "junk.pem")
+      << "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
   chmod((dir / "junk.pem").c_str(), 0600);
   auto loaded = PrivateKey::Load(dir / "junk.pem");
   ASSERT_FALSE(loaded.has_value());

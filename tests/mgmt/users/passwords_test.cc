@@ -24,8 +24,10 @@ TEST(PasswordsTest, HashesAreSaltedSlowAndVerify) {
 TEST(PasswordsTest, PolicyNamesWhatIsWrong) {
   const PasswordPolicy policy;
   EXPECT_THAT(CheckPolicy("otto", "Short-1", policy).error(), HasSubstr("shorter than 12"));
-  EXPECT_THAT(CheckPolicy("otto", "MyNameIsOtto-1", policy).error(), HasSubstr("contains the user name"));
-  EXPECT_THAT(CheckPolicy("otto", "alllowercaseletters", policy).error(), HasSubstr("at least 3 are required"));
+  EXPECT_THAT(CheckPolicy("otto", "MyNameIsOtto-1", policy).error(),
+              HasSubstr("contains the user name"));
+  EXPECT_THAT(CheckPolicy("otto", "alllowercaseletters", policy).error(),
+              HasSubstr("at least 3 are required"));
   EXPECT_TRUE(CheckPolicy("otto", "Correct-Horse-42", policy).has_value());
 }
 
@@ -42,7 +44,8 @@ TEST(PasswordsTest, PolicyComesFromTheConfigWithDefaultsForUnsetFields) {
   EXPECT_EQ(policy.min_length, 20u);
   EXPECT_EQ(policy.min_character_classes, 3) << "an unset field keeps its default";
   EXPECT_EQ(policy.max_failures, 2u);
-  EXPECT_THAT(CheckPolicy("otto", "Correct-Horse-42", policy).error(), HasSubstr("shorter than 20"));
+  EXPECT_THAT(CheckPolicy("otto", "Correct-Horse-42", policy).error(),
+              HasSubstr("shorter than 20"));
 }
 
 schema::User* AddUser(schema::UserDirectory& d, const std::string& name, schema::Role role) {
@@ -58,7 +61,8 @@ TEST(PasswordsTest, RepeatedFailuresLockOutAndTheLockExpires) {
   AddUser(d, "otto", schema::OPERATOR);
   AddUser(d, "sam", schema::SECURITY_ADMIN);
   const PasswordPolicy policy{.max_failures = 3, .lockout_s = 60};
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Login(d, "otto", "wrong", 1000, policy), LoginResult::kWrongPassword);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Login(d, "otto", "wrong", 1000, policy), LoginResult::kWrongPassword);
   EXPECT_EQ(Login(d, "otto", "Correct-Horse-42", 1001, policy), LoginResult::kLocked);
   EXPECT_EQ(Login(d, "otto", "Correct-Horse-42", 1061, policy), LoginResult::kOk);
   EXPECT_EQ(Login(d, "nobody", "x", 1061, policy), LoginResult::kUnknownUser);
@@ -74,22 +78,27 @@ TEST(PasswordsTest, TheLastSecurityAdminIsThrottledNotLockedOut) {
   AddUser(d, "sue", schema::SECURITY_ADMIN);
   const PasswordPolicy policy{.max_failures = 2, .lockout_s = 600};
   for (int i = 0; i < 2; ++i) (void)Login(d, "sue", "wrong", 1000, policy);
-  EXPECT_EQ(Login(d, "sue", "Correct-Horse-42", 1001, policy), LoginResult::kLocked) << "sue had a colleague";
+  EXPECT_EQ(Login(d, "sue", "Correct-Horse-42", 1001, policy), LoginResult::kLocked)
+      << "sue had a colleague";
   d.mutable_users(1)->set_disabled(true);  // and sue leaves: sam is the last for good
   int64_t t = 1002;
   EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword);
-  EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword);  // the limit: 1 s to wait
+  EXPECT_EQ(Login(d, "sam", "wrong", t, policy),
+            LoginResult::kWrongPassword);  // the limit: 1 s to wait
   int64_t wait = 1, guesses = 0;
   for (int round = 0; round < 12; ++round) {
-    EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait - 1, policy), LoginResult::kLocked) << "round " << round;
+    EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait - 1, policy), LoginResult::kLocked)
+        << "round " << round;
     t += wait;
-    EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword) << "round " << round;
+    EXPECT_EQ(Login(d, "sam", "wrong", t, policy), LoginResult::kWrongPassword)
+        << "round " << round;
     ++guesses;
     wait = std::min<int64_t>(wait * 2, 600);
   }
   EXPECT_EQ(wait, 600) << "the wait stops growing at the lockout";
   EXPECT_EQ(guesses, 12) << "12 guesses took " << (t - 1002) << " s";
-  EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait, policy), LoginResult::kOk) << "the admin still gets in";
+  EXPECT_EQ(Login(d, "sam", "Correct-Horse-42", t + wait, policy), LoginResult::kOk)
+      << "the admin still gets in";
 }
 
 }  // namespace

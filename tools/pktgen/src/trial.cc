@@ -66,7 +66,8 @@ TrialResult RunTrial(Traffic& traffic, const TrialSpec& spec, const Ports& ports
   const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
   // A generator held up (this machine shares its cores) catches up within the trial,
   // a few bursts at a time; the trial ends when all frames are out, or late_slack late.
-  const uint64_t deadline = end + static_cast<uint64_t>(static_cast<double>(end - start) * spec.late_slack);
+  const uint64_t deadline =
+      end + static_cast<uint64_t>(static_cast<double>(end - start) * spec.late_slack);
   double next = static_cast<double>(start);
   uint64_t now = start, busy = 0, built = 0;
   // A burst the port would not take whole (its ring full: the device behind it is

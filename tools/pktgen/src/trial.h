@@ -16,9 +16,9 @@ struct TrialSpec {
   double pps = 1e6;
   double seconds = 1;
   uint16_t tx_port = 0, rx_port = 1;
-  double drain_s = 0.05;   // quiet time after the last send before counting ends
+  double drain_s = 0.05;     // quiet time after the last send before counting ends
   double late_slack = 0.01;  // a share of `seconds` the trial may run over to send all
-  bool into_sink = false;  // frames go to a sink: none come back, none are expected
+  bool into_sink = false;    // frames go to a sink: none come back, none are expected
 };
 
 struct TrialResult {

@@ -13,13 +13,17 @@ using namespace std::chrono_literals;
 
 class TlsConnection final : public Connection {
  public:
-  explicit TlsConnection(std::unique_ptr<mgmt::tls::TlsClient> client) : client_(std::move(client)) {}
+  explicit TlsConnection(std::unique_ptr<mgmt::tls::TlsClient> client)
+      : client_(std::move(client)) {}
   std::expected<schema::Response, Failure> Call(const schema::Request& request) override {
     auto reply = client_->Call(request.SerializeAsString());
     // TLS 1.2 lets the server refuse our certificate after our side of the handshake.
-    if (!reply) return std::unexpected(Failure{kExitDenied, "the appliance closed the connection: " + reply.error().message});
+    if (!reply)
+      return std::unexpected(
+          Failure{kExitDenied, "the appliance closed the connection: " + reply.error().message});
     schema::Response response;
-    if (!response.ParseFromString(*reply)) return std::unexpected(Failure{kExitRefused, "the appliance answered garbage"});
+    if (!response.ParseFromString(*reply))
+      return std::unexpected(Failure{kExitRefused, "the appliance answered garbage"});
     return response;
   }
 
@@ -36,10 +40,12 @@ class ConsoleConnection final : public Connection {
       return std::unexpected(Failure{kExitUnreachable, "the console socket closed"});
     auto reply = mgmt::control::ReadFrame(transport_, 120s);
     if (!reply)
-      return std::unexpected(Failure{kExitUnreachable, std::string("the console session ended: ") +
-                                                           mgmt::control::FrameErrorText(reply.error())});
+      return std::unexpected(
+          Failure{kExitUnreachable, std::string("the console session ended: ") +
+                                        mgmt::control::FrameErrorText(reply.error())});
     schema::Response response;
-    if (!response.ParseFromString(*reply)) return std::unexpected(Failure{kExitRefused, "the appliance answered garbage"});
+    if (!response.ParseFromString(*reply))
+      return std::unexpected(Failure{kExitRefused, "the appliance answered garbage"});
     return response;
   }
 
@@ -50,14 +56,15 @@ class ConsoleConnection final : public Connection {
 
 }  // namespace
 
-std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(const std::string& host, uint16_t port,
-                                                               const std::string& ca_pem, const std::string& cert_pem,
-                                                               const std::string& key_pem,
-                                                               const std::string& server_serial_file) {
-  auto client = mgmt::tls::TlsClient::Connect(host, port, ca_pem, cert_pem, key_pem, server_serial_file);
+std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(
+    const std::string& host, uint16_t port, const std::string& ca_pem, const std::string& cert_pem,
+    const std::string& key_pem, const std::string& server_serial_file) {
+  auto client =
+      mgmt::tls::TlsClient::Connect(host, port, ca_pem, cert_pem, key_pem, server_serial_file);
   if (!client)
-    return std::unexpected(Failure{client.error().kind == mgmt::tls::ClientError::kUnreachable ? kExitUnreachable
-                                                                                                : kExitDenied,
+    return std::unexpected(Failure{client.error().kind == mgmt::tls::ClientError::kUnreachable
+                                       ? kExitUnreachable
+                                       : kExitDenied,
                                    client.error().message});
   return std::make_unique<TlsConnection>(std::move(*client));
 }
@@ -76,7 +83,8 @@ std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(const std::st
   auto reply = connection->Call(request);
   if (!reply) {
     // The server closes before answering a peer it does not serve.
-    return std::unexpected(Failure{kExitDenied, "console: not served (" + reply.error().message + ")"});
+    return std::unexpected(
+        Failure{kExitDenied, "console: not served (" + reply.error().message + ")"});
   }
   *login = *reply;
   if (reply->outcome() != schema::OK)

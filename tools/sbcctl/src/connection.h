@@ -14,7 +14,8 @@
 namespace sbc::tools {
 
 // sbcctl's exit codes.
-inline constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitDenied = 3, kExitUnreachable = 4;
+inline constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitDenied = 3,
+                     kExitUnreachable = 4;
 
 struct Failure {
   int exit_code;
@@ -24,22 +25,20 @@ struct Failure {
 class Connection {
  public:
   virtual ~Connection() = default;
-  [[nodiscard]] virtual std::expected<schema::Response, Failure> Call(const schema::Request& request) = 0;
+  [[nodiscard]] virtual std::expected<schema::Response, Failure> Call(
+      const schema::Request& request) = 0;
 };
 
 // The control API over TLS. `server_serial_file`: where the highest server
 // certificate serial seen from this CA is kept (see mgmt::tls::TlsClient::Connect).
-[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(const std::string& host, uint16_t port,
-                                                                             const std::string& ca_pem,
-                                                                             const std::string& cert_pem,
-                                                                             const std::string& key_pem,
-                                                                             const std::string& server_serial_file);
+[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(
+    const std::string& host, uint16_t port, const std::string& ca_pem, const std::string& cert_pem,
+    const std::string& key_pem, const std::string& server_serial_file);
 
 // Connects to the console socket and logs in as `user`; `login` receives the login's
 // Response (banner, time). A refused login is kExitDenied.
-[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(const std::string& socket_path,
-                                                                                 const std::string& user,
-                                                                                 const std::string& password,
-                                                                                 schema::Response* login);
+[[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(
+    const std::string& socket_path, const std::string& user, const std::string& password,
+    schema::Response* login);
 
 }  // namespace sbc::tools

@@ -22,8 +22,8 @@
 #include <tuple>
 
 #include "connection.h"
-#include "password_input.h"
 #include "media_legs.h"
+#include "password_input.h"
 #include "print.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
@@ -33,7 +33,8 @@
 namespace {
 
 using namespace sbc;
-using tools::kExitDenied, tools::kExitOk, tools::kExitRefused, tools::kExitUnreachable, tools::kExitUsage;
+using tools::kExitDenied, tools::kExitOk, tools::kExitRefused, tools::kExitUnreachable,
+    tools::kExitUsage;
 
 int Fail(int code, const std::string& line) {
   std::cerr << "sbcctl: " << line << std::endl;
@@ -63,79 +64,105 @@ int main(int argc, char** argv) {
   app.add_option("--cert", cert, "your certificate")->envname("SBCCTL_CERT");
   app.add_option("--key", key, "your private key")->envname("SBCCTL_KEY");
   std::string console_socket, console_user;
-  app.add_option("--console", console_socket,
-                 "break-glass: the appliance's console socket, instead of TLS (log in with a password)")
+  app.add_option(
+         "--console", console_socket,
+         "break-glass: the appliance's console socket, instead of TLS (log in with a password)")
       ->envname("SBCCTL_CONSOLE");
   app.add_option("--user", console_user, "your user name, with --console");
 
   schema::Request request;
-  app.add_subcommand("status", "running config version and pending confirmation")
-      ->callback([&] { request.set_rpc(schema::STATUS); });
+  app.add_subcommand("status", "running config version and pending confirmation")->callback([&] {
+    request.set_rpc(schema::STATUS);
+  });
   auto* config = app.add_subcommand("config", "signed configuration")->require_subcommand(1);
   std::string bundle_file, downgrade_file;
   uint32_t confirm_within = 0;
   auto* push = config->add_subcommand("push", "push a signed bundle");
   push->add_option("bundle", bundle_file, "signed bundle (sbc-sign)")->required();
-  push->add_option("--confirm-within", confirm_within, "revert unless confirmed within this many seconds");
-  push->add_option("--downgrade", downgrade_file, "signed downgrade authorisation (to push an older version)");
+  push->add_option("--confirm-within", confirm_within,
+                   "revert unless confirmed within this many seconds");
+  push->add_option("--downgrade", downgrade_file,
+                   "signed downgrade authorisation (to push an older version)");
   push->callback([&] { request.set_rpc(schema::CONFIG_PUSH); });
-  config->add_subcommand("confirm", "keep a push made with --confirm-within")
-      ->callback([&] { request.set_rpc(schema::CONFIG_CONFIRM); });
+  config->add_subcommand("confirm", "keep a push made with --confirm-within")->callback([&] {
+    request.set_rpc(schema::CONFIG_CONFIRM);
+  });
   uint64_t version = 0, other = 0;
-  auto* rollback = config->add_subcommand("rollback", "run a stored, already-accepted version again");
+  auto* rollback =
+      config->add_subcommand("rollback", "run a stored, already-accepted version again");
   rollback->add_option("version", version)->required();
   rollback->callback([&] { request.set_rpc(schema::CONFIG_ROLLBACK); });
   auto* diff = config->add_subcommand("diff", "unified diff between two stored versions");
   diff->add_option("from", version)->required();
   diff->add_option("to", other)->required();
   diff->callback([&] { request.set_rpc(schema::CONFIG_DIFF); });
-  config->add_subcommand("history", "stored versions")->callback([&] { request.set_rpc(schema::CONFIG_HISTORY); });
-  config->add_subcommand("show", "the running configuration")->callback([&] { request.set_rpc(schema::CONFIG_SHOW); });
-  app.add_subcommand("counters", "ports, drops by reason, rules")->callback([&] { request.set_rpc(schema::COUNTERS); });
+  config->add_subcommand("history", "stored versions")->callback([&] {
+    request.set_rpc(schema::CONFIG_HISTORY);
+  });
+  config->add_subcommand("show", "the running configuration")->callback([&] {
+    request.set_rpc(schema::CONFIG_SHOW);
+  });
+  app.add_subcommand("counters", "ports, drops by reason, rules")->callback([&] {
+    request.set_rpc(schema::COUNTERS);
+  });
   auto* users = app.add_subcommand("users", "who may use the control API")->require_subcommand(1);
   std::string user_name;
   std::vector<std::string> role_names;
-  users->add_subcommand("list", "users and their roles")->callback([&] { request.set_rpc(schema::USER_LIST); });
-  for (auto [name, rpc, help] : {std::tuple{"add", schema::USER_ADD, "add a user (their certificate CN)"},
-                                 std::tuple{"set-roles", schema::USER_SET_ROLES, "replace a user's roles"},
-                                 std::tuple{"remove", schema::USER_REMOVE, "remove a user"}}) {
+  users->add_subcommand("list", "users and their roles")->callback([&] {
+    request.set_rpc(schema::USER_LIST);
+  });
+  for (auto [name, rpc, help] :
+       {std::tuple{"add", schema::USER_ADD, "add a user (their certificate CN)"},
+        std::tuple{"set-roles", schema::USER_SET_ROLES, "replace a user's roles"},
+        std::tuple{"remove", schema::USER_REMOVE, "remove a user"}}) {
     auto* cmd = users->add_subcommand(name, help);
     cmd->add_option("name", user_name)->required();
     if (rpc != schema::USER_REMOVE)
-      cmd->add_option("--role", role_names, "viewer, operator, signaling, auditor, security-admin (repeatable)")
+      cmd->add_option("--role", role_names,
+                      "viewer, operator, signaling, auditor, security-admin (repeatable)")
           ->required();
     cmd->callback([&request, rpc] { request.set_rpc(rpc); });
   }
-  users->add_subcommand("set-password", "set a user's console break-glass password (asked, never an argument)")
+  users
+      ->add_subcommand("set-password",
+                       "set a user's console break-glass password (asked, never an argument)")
       ->callback([&] { request.set_rpc(schema::USER_SET_PASSWORD); })
-      ->add_option("name", user_name)->required();
+      ->add_option("name", user_name)
+      ->required();
   // A new operator makes a key and a request locally; a security-admin approves it.
   std::string request_name, request_dir = ".", csr_file, cert_out, request_name_for_key;
-  auto* request_cert = users->add_subcommand("request-cert", "make a key and certificate request (offline)");
+  auto* request_cert =
+      users->add_subcommand("request-cert", "make a key and certificate request (offline)");
   request_cert->add_option("name", request_name, "your user name")->required();
   request_cert->add_option("--dir", request_dir, "where to write NAME.key (0600) and NAME.csr");
-  auto* approve = users->add_subcommand("approve-cert", "have the appliance's CA sign a user's request");
+  auto* approve =
+      users->add_subcommand("approve-cert", "have the appliance's CA sign a user's request");
   approve->add_option("name", user_name)->required();
   approve->add_option("--csr", csr_file, "the user's NAME.csr")->required();
   approve->add_option("--out", cert_out, "where to write the certificate")->required();
   approve->callback([&] { request.set_rpc(schema::CERT_APPROVE); });
   auto* clock = app.add_subcommand("clock", "the appliance's clock")->require_subcommand(1);
   std::string clock_text;
-  auto* clock_set = clock->add_subcommand("set", "set the appliance's time (audited with old and new time)");
+  auto* clock_set =
+      clock->add_subcommand("set", "set the appliance's time (audited with old and new time)");
   clock_set->add_option("time", clock_text, "UTC, e.g. 2026-11-28T20:15:00Z")->required();
   clock_set->callback([&] { request.set_rpc(schema::CLOCK_SET); });
   auto* keys = app.add_subcommand("keys", "the appliance's own keys")->require_subcommand(1);
-  auto* rotate = keys->add_subcommand("rotate", "replace a key (mgmtd-tls: the control API's server key)");
+  auto* rotate =
+      keys->add_subcommand("rotate", "replace a key (mgmtd-tls: the control API's server key)");
   rotate->add_option("name", request_name_for_key, "which key")->required();
   rotate->callback([&] { request.set_rpc(schema::KEY_ROTATE); });
-  auto* media = app.add_subcommand("media", "media sessions (signaling role)")->require_subcommand(1);
+  auto* media =
+      app.add_subcommand("media", "media sessions (signaling role)")->require_subcommand(1);
   std::vector<std::string> leg_specs;
   uint64_t media_id = 0;
   auto* media_create = media->add_subcommand("create", "anchor a call's media: two legs");
-  media_create->add_option("--leg", leg_specs,
-                           "interface=wan0[,remote=203.0.113.5:4000][,local=SERVICE_ADDRESS]"
-                           "[,suite=AES_CM_128_HMAC_SHA1_80,keyfile=PATH|key=-|key=BASE64][,mux][,clock=8000] "
-                           "(twice: one per party; key=- reads the key from stdin)")
+  media_create
+      ->add_option(
+          "--leg", leg_specs,
+          "interface=wan0[,remote=203.0.113.5:4000][,local=SERVICE_ADDRESS]"
+          "[,suite=AES_CM_128_HMAC_SHA1_80,keyfile=PATH|key=-|key=BASE64][,mux][,clock=8000] "
+          "(twice: one per party; key=- reads the key from stdin)")
       ->required()
       ->expected(2);
   media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");
@@ -143,12 +170,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> update_leg_specs;
   uint64_t update_id = 0;
   auto* media_update = media->add_subcommand(
-      "update", "a live session as a re-offer has it (the same keys again keep their streams going)");
+      "update",
+      "a live session as a re-offer has it (the same keys again keep their streams going)");
   media_update->add_option("id", update_id)->required();
-  media_update->add_option("--leg", update_leg_specs,
-                           "[remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80[,keyfile=PATH|key=-|key=BASE64]"
-                           "[,newkey]][,mux]"
-                           "[,clock=8000] (twice: one per party, in the order created)")
+  media_update
+      ->add_option(
+          "--leg", update_leg_specs,
+          "[remote=203.0.113.5:4000][,suite=AES_CM_128_HMAC_SHA1_80[,keyfile=PATH|key=-|key=BASE64]"
+          "[,newkey]][,mux]"
+          "[,clock=8000] (twice: one per party, in the order created)")
       ->required()
       ->expected(2);
   media_update->callback([&] { request.set_rpc(schema::MEDIA_SESSION_UPDATE); });
@@ -160,11 +190,14 @@ int main(int argc, char** argv) {
       ->callback([&] { request.set_rpc(schema::MEDIA_SESSION_LIST); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   uint64_t audit_from = 1, audit_limit = 0;
-  auto* audit_show = audit->add_subcommand("show", "the entries, oldest first (read a page at a time)");
+  auto* audit_show =
+      audit->add_subcommand("show", "the entries, oldest first (read a page at a time)");
   audit_show->add_option("--from", audit_from, "the first entry's sequence number");
   audit_show->add_option("--limit", audit_limit, "at most this many entries (0: to the end)");
   audit_show->callback([&] { request.set_rpc(schema::AUDIT_READ); });
-  audit->add_subcommand("verify", "check the hash chain")->callback([&] { request.set_rpc(schema::AUDIT_VERIFY); });
+  audit->add_subcommand("verify", "check the hash chain")->callback([&] {
+    request.set_rpc(schema::AUDIT_VERIFY);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,7 +209,8 @@ int main(int argc, char** argv) {
     if (!made) return Fail(kExitRefused, made.error());
     const std::string key_path = request_dir + "/" + request_name + ".key";
     const int fd = open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, made->key_pem.data(), made->key_pem.size()) != ssize_t(made->key_pem.size()))
+    if (fd < 0 ||
+        write(fd, made->key_pem.data(), made->key_pem.size()) != ssize_t(made->key_pem.size()))
       return Fail(kExitUsage, key_path + ": cannot create (exists?)");
     close(fd);
     std::ofstream(request_dir + "/" + request_name + ".csr") << made->cert_pem;
@@ -204,7 +238,8 @@ int main(int argc, char** argv) {
   request.set_other_version(other);
   request.set_user_name(user_name);
   for (std::string role : role_names) {
-    for (char& c : role) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : role)
+      c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     schema::Role parsed;
     if (!schema::Role_Parse(role, &parsed) || parsed == schema::ROLE_UNSPECIFIED)
       return Fail(kExitUsage, "unknown role \"" + role + "\"");
@@ -247,7 +282,8 @@ int main(int argc, char** argv) {
     std::fill(password->begin(), password->end(), '\0');
     if (!connected) return Fail(connected.error().exit_code, connected.error().message);
     connection = std::move(*connected);
-    if (!login.login_banner().empty() && output == "text") std::cerr << login.login_banner() << std::endl;
+    if (!login.login_banner().empty() && output == "text")
+      std::cerr << login.login_banner() << std::endl;
   }
   // After the login's password, so both can come from stdin in that order.
   if (request.rpc() == schema::USER_SET_PASSWORD) {
@@ -259,9 +295,11 @@ int main(int argc, char** argv) {
   std::optional<tools::SshTunnel> tunnel;
   if (!connection) {
     if (ca.empty() || cert.empty() || key.empty())
-      return Fail(kExitUsage, "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
+      return Fail(kExitUsage,
+                  "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
     const auto ca_pem = ReadFile(ca), cert_pem = ReadFile(cert), key_pem = ReadFile(key);
-    if (!ca_pem || !cert_pem || !key_pem) return Fail(kExitUsage, "cannot read the CA, certificate or key file");
+    if (!ca_pem || !cert_pem || !key_pem)
+      return Fail(kExitUsage, "cannot read the CA, certificate or key file");
 
     const size_t colon = connect.rfind(':');
     std::string host = connect.substr(0, colon);
@@ -274,19 +312,22 @@ int main(int argc, char** argv) {
       port = tunnel->local_port();
     }
     // Beside the CA file: the newest server certificate this CA's appliance showed.
-    auto connected = tools::ConnectTls(host, port, *ca_pem, *cert_pem, *key_pem, ca + ".server-serial");
+    auto connected =
+        tools::ConnectTls(host, port, *ca_pem, *cert_pem, *key_pem, ca + ".server-serial");
     if (!connected) return Fail(connected.error().exit_code, connected.error().message);
     connection = std::move(*connected);
   }
 
   if (request.rpc() == schema::AUDIT_READ) {
     request.set_audit_from(audit_from);
-    if (audit_limit != 0) request.set_audit_max(static_cast<uint32_t>(std::min<uint64_t>(audit_limit, 1000)));
+    if (audit_limit != 0)
+      request.set_audit_max(static_cast<uint32_t>(std::min<uint64_t>(audit_limit, 1000)));
   }
   auto reply = connection->Call(request);
   if (!reply) return Fail(reply.error().exit_code, reply.error().message);
   // The audit log comes a page at a time: the rest, up to --limit.
-  while (request.rpc() == schema::AUDIT_READ && reply->outcome() == schema::OK && reply->audit_next() != 0 &&
+  while (request.rpc() == schema::AUDIT_READ && reply->outcome() == schema::OK &&
+         reply->audit_next() != 0 &&
          (audit_limit == 0 || static_cast<uint64_t>(reply->audit_size()) < audit_limit)) {
     request.set_audit_from(reply->audit_next());
     auto more = connection->Call(request);
@@ -299,7 +340,8 @@ int main(int argc, char** argv) {
     reply->set_audit_next(more->audit_next());
   }
   if (audit_limit != 0 && static_cast<uint64_t>(reply->audit_size()) > audit_limit)
-    reply->mutable_audit()->DeleteSubrange(static_cast<int>(audit_limit), reply->audit_size() - static_cast<int>(audit_limit));
+    reply->mutable_audit()->DeleteSubrange(static_cast<int>(audit_limit),
+                                           reply->audit_size() - static_cast<int>(audit_limit));
   const schema::Response& response = *reply;
 
   if (request.rpc() == schema::CERT_APPROVE && response.outcome() == schema::OK) {
@@ -307,12 +349,16 @@ int main(int argc, char** argv) {
     std::cout << "wrote " << cert_out << std::endl;
     return kExitOk;
   }
-  if (output == "json") std::cout << tools::AsJson(response);
-  else if (response.outcome() == schema::OK) std::cout << tools::AsText(request.rpc(), response);
-  if (!response.warning().empty()) std::cerr << "sbcctl: warning: " << response.warning() << std::endl;
+  if (output == "json")
+    std::cout << tools::AsJson(response);
+  else if (response.outcome() == schema::OK)
+    std::cout << tools::AsText(request.rpc(), response);
+  if (!response.warning().empty())
+    std::cerr << "sbcctl: warning: " << response.warning() << std::endl;
   switch (response.outcome()) {
     case schema::OK:
-      return (request.rpc() == schema::AUDIT_VERIFY && !response.audit_intact()) ? kExitRefused : kExitOk;
+      return (request.rpc() == schema::AUDIT_VERIFY && !response.audit_intact()) ? kExitRefused
+                                                                                 : kExitOk;
     case schema::DENIED:
       return Fail(kExitDenied, "denied: " + response.error());
     default:

@@ -25,7 +25,8 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, L
   std::string item;
   while (std::getline(items, item, ',')) {
     const size_t eq = item.find('=');
-    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    const std::string key = item.substr(0, eq),
+                      value = eq == std::string::npos ? "" : item.substr(eq + 1);
     if (key == "interface") {
       leg.set_interface(value);
     } else if (key == "remote") {
@@ -58,16 +59,21 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, L
           if (!file) return std::unexpected("keyfile=" + value + ": cannot be read");
         }
         std::istream& in = key == "keyfile" ? file : std::cin;
-        if (!std::getline(in, encoded)) return std::unexpected(std::string("no key on ") + (key == "keyfile" ? value : "stdin"));
-        while (!encoded.empty() && (encoded.back() == '\r' || encoded.back() == ' ')) encoded.pop_back();
+        if (!std::getline(in, encoded))
+          return std::unexpected(std::string("no key on ") + (key == "keyfile" ? value : "stdin"));
+        while (!encoded.empty() && (encoded.back() == '\r' || encoded.back() == ' '))
+          encoded.pop_back();
       } else if (warn_about_command_line_keys) {
-        std::cerr << "sbcctl: warning: a key on the command line is visible to other users of this machine; "
-                     "use keyfile=PATH or key=- (stdin)" << std::endl;
+        std::cerr << "sbcctl: warning: a key on the command line is visible to other users of this "
+                     "machine; "
+                     "use keyfile=PATH or key=- (stdin)"
+                  << std::endl;
       }
       std::string bytes(encoded.size(), '\0');
       size_t written = 0;
-      const int decoded = mbedtls_base64_decode(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), &written,
-                                                reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
+      const int decoded = mbedtls_base64_decode(
+          reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), &written,
+          reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
       std::fill(encoded.begin(), encoded.end(), '\0');
       if (decoded != 0) return std::unexpected(std::string("key is not base64"));
       bytes.resize(written);
@@ -84,7 +90,8 @@ std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text, L
     return leg;
   }
   if (leg.interface().empty()) return std::unexpected(std::string("interface= is required"));
-  if (srtp != !leg.leg_key().empty()) return std::unexpected(std::string("suite= and key= go together"));
+  if (srtp != !leg.leg_key().empty())
+    return std::unexpected(std::string("suite= and key= go together"));
   return leg;
 }
 

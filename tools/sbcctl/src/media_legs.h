@@ -16,9 +16,9 @@ namespace sbc::tools {
 // as a re-offer has it; interface= may be left out (it cannot change), key= may be
 // left out while the suite stays, and "newkey" asks for a new key of ours.
 enum class LegFor { kCreate, kUpdate };
-[[nodiscard]] std::expected<schema::MediaLeg, std::string> ParseLeg(const std::string& text,
-                                                                    LegFor use = LegFor::kCreate,
-                                                                    bool warn_about_command_line_keys = true);
+[[nodiscard]] std::expected<schema::MediaLeg, std::string> ParseLeg(
+    const std::string& text, LegFor use = LegFor::kCreate,
+    bool warn_about_command_line_keys = true);
 [[nodiscard]] std::string Base64(const std::string& bytes);
 
 }  // namespace sbc::tools

@@ -10,7 +10,8 @@ namespace sbc::tools {
 std::expected<std::string, std::string> ReadPassword(const std::string& prompt) {
   std::string line;
   if (!isatty(STDIN_FILENO)) {
-    if (!std::getline(std::cin, line)) return std::unexpected(std::string("no password on standard input"));
+    if (!std::getline(std::cin, line))
+      return std::unexpected(std::string("no password on standard input"));
     return line;
   }
   std::cerr << prompt << std::flush;

@@ -2,10 +2,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
-
+#include <sstream>
 #include "media_legs.h"
 #include "sbc/mgmt/clock/settable_clock.h"
-#include <sstream>
 
 namespace sbc::tools {
 
@@ -22,8 +21,10 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
   std::ostringstream out;
   switch (rpc) {
     case schema::STATUS:
-      if (!r.login_banner().empty()) out << r.login_banner() << (r.login_banner().back() == '\n' ? "" : "\n");
-      out << "running config version " << r.running_version() << " (highest accepted " << r.highest_version() << ")";
+      if (!r.login_banner().empty())
+        out << r.login_banner() << (r.login_banner().back() == '\n' ? "" : "\n");
+      out << "running config version " << r.running_version() << " (highest accepted "
+          << r.highest_version() << ")";
       if (r.pending_version()) out << "; version " << r.pending_version() << " awaits confirmation";
       if (r.dataplane_reachable()) out << "\ndataplane enforces version " << r.dataplane_version();
       out << "\nappliance time " << mgmt::clock::FormatUtc(r.clock_unix_ms()) << "\n";
@@ -32,7 +33,8 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       out << "appliance time " << mgmt::clock::FormatUtc(r.clock_unix_ms()) << "\n";
       break;
     case schema::CONFIG_HISTORY:
-      for (uint64_t v : r.versions()) out << v << (v == r.running_version() ? "  (running)" : "") << "\n";
+      for (uint64_t v : r.versions())
+        out << v << (v == r.running_version() ? "  (running)" : "") << "\n";
       break;
     case schema::CONFIG_PUSH:
     case schema::CONFIG_ROLLBACK:
@@ -40,8 +42,8 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
       break;
     case schema::AUDIT_READ:
       for (const auto& e : r.audit()) {
-        out << e.sequence() << " " << mgmt::clock::FormatUtc(e.time_unix_ms()) << " " << e.user() << " " << schema::Rpc_Name(e.rpc()) << " "
-            << schema::Outcome_Name(e.outcome());
+        out << e.sequence() << " " << mgmt::clock::FormatUtc(e.time_unix_ms()) << " " << e.user()
+            << " " << schema::Rpc_Name(e.rpc()) << " " << schema::Outcome_Name(e.outcome());
         const std::string first_line = e.detail().substr(0, e.detail().find('\n'));
         if (!first_line.empty()) out << "  " << first_line;
         out << "\n";
@@ -58,9 +60,11 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         out << u.name() << " ";
         for (int i = 0; i < u.roles_size(); ++i)
           out << (i ? "," : "") << schema::Role_Name(static_cast<schema::Role>(u.roles(i)));
-        out << (u.disabled() ? " (disabled)" : "") << (u.password_set() ? " (console password)" : "");
+        out << (u.disabled() ? " (disabled)" : "")
+            << (u.password_set() ? " (console password)" : "");
         if (u.locked_until_unix() * 1000 > r.clock_unix_ms() && u.locked_until_unix() != 0)
-          out << " (console locked until " << mgmt::clock::FormatUtc(u.locked_until_unix() * 1000) << ")";
+          out << " (console locked until " << mgmt::clock::FormatUtc(u.locked_until_unix() * 1000)
+              << ")";
         out << "\n";
       }
       break;
@@ -75,21 +79,25 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         out << "\n";
         for (const auto& leg : m.legs()) {
           out << "  " << leg.interface() << " local " << leg.local() << " "
-              << (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED ? "plain" : schema::SrtpSuite_Name(leg.suite()));
+              << (leg.suite() == schema::SRTP_SUITE_UNSPECIFIED
+                      ? "plain"
+                      : schema::SrtpSuite_Name(leg.suite()));
           if (!leg.our_key().empty()) out << " our key " << Base64(leg.our_key());
           if (rpc == schema::MEDIA_SESSION_LIST) {
-            out << " remote " << (leg.remote().empty() ? "(not yet)" : leg.remote()) << (leg.latched() ? " latched" : "")
-                << " in " << leg.packets_in() << " out " << leg.packets_out() << " auth_failures "
-                << leg.auth_failures() << " replays " << leg.replays() << " gaps " << leg.sequence_gaps() << " jitter "
-                << leg.jitter();
+            out << " remote " << (leg.remote().empty() ? "(not yet)" : leg.remote())
+                << (leg.latched() ? " latched" : "") << " in " << leg.packets_in() << " out "
+                << leg.packets_out() << " auth_failures " << leg.auth_failures() << " replays "
+                << leg.replays() << " gaps " << leg.sequence_gaps() << " jitter " << leg.jitter();
           }
           out << "\n";
         }
       }
       break;
     case schema::AUDIT_VERIFY:
-      if (r.audit_intact()) out << "audit log intact: " << r.audit_entries() << " entries\n";
-      else out << "audit log NOT intact: " << r.error() << "\n";
+      if (r.audit_intact())
+        out << "audit log intact: " << r.audit_entries() << " entries\n";
+      else
+        out << "audit log NOT intact: " << r.error() << "\n";
       break;
     default:
       out << r.text();

@@ -39,12 +39,15 @@ bool Accepts(uint16_t port) {
 
 }  // namespace
 
-std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destination, uint16_t remote_port,
-                                                     const std::vector<std::string>& ssh_options) {
+std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destination,
+                                                      uint16_t remote_port,
+                                                      const std::vector<std::string>& ssh_options) {
   const uint16_t local = FreeLocalPort();
-  std::vector<std::string> args = {"ssh", "-N", "-L",
-                                   "127.0.0.1:" + std::to_string(local) + ":127.0.0.1:" + std::to_string(remote_port),
-                                   "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes"};
+  std::vector<std::string> args = {
+      "ssh", "-N",
+      "-L",  "127.0.0.1:" + std::to_string(local) + ":127.0.0.1:" + std::to_string(remote_port),
+      "-o",  "ExitOnForwardFailure=yes",
+      "-o",  "BatchMode=yes"};
   for (const auto& o : ssh_options) args.insert(args.end(), {"-o", o});
   args.push_back(destination);
   const pid_t pid = fork();
@@ -62,9 +65,10 @@ std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destina
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       tunnel.pid_ = -1;
-      return std::unexpected("ssh to " + destination + " ended (exit " +
-                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                             "): check the destination, your key and that port forwarding is allowed");
+      return std::unexpected(
+          "ssh to " + destination + " ended (exit " +
+          std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+          "): check the destination, your key and that port forwarding is allowed");
     }
     if (Accepts(local)) return tunnel;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -72,7 +76,8 @@ std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destina
   return std::unexpected("ssh tunnel to " + destination + " did not come up within 15 s");
 }
 
-SshTunnel::SshTunnel(SshTunnel&& other) noexcept : pid_(other.pid_), local_port_(other.local_port_) {
+SshTunnel::SshTunnel(SshTunnel&& other) noexcept
+    : pid_(other.pid_), local_port_(other.local_port_) {
   other.pid_ = -1;
 }
 

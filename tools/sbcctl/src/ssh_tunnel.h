@@ -15,9 +15,9 @@ class SshTunnel {
  public:
   // Starts ssh and waits (up to 15 s) until the local end accepts connections. Fails
   // with one line (ssh missing, authentication refused, forward refused, timeout).
-  [[nodiscard]] static std::expected<SshTunnel, std::string> Open(const std::string& destination,
-                                                                  uint16_t remote_port,
-                                                                  const std::vector<std::string>& ssh_options);
+  [[nodiscard]] static std::expected<SshTunnel, std::string> Open(
+      const std::string& destination, uint16_t remote_port,
+      const std::vector<std::string>& ssh_options);
   SshTunnel(SshTunnel&& other) noexcept;
   SshTunnel& operator=(SshTunnel&&) = delete;
   ~SshTunnel();  // stops ssh

@@ -43,7 +43,8 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 std::expected<schema::Environment, std::string> ParseEnvironment(const std::string& text) {
   schema::Environment env;
   std::string upper;
-  for (char c : text) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : text)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   if (!schema::Environment_Parse(upper, &env) || env == schema::ENVIRONMENT_UNSPECIFIED)
     return std::unexpected("environment \"" + text +
                            "\" is not one of development, staging, production");
@@ -70,15 +71,16 @@ std::expected<schema::PayloadMeta, std::string> Meta(const PayloadArgs& args) {
 int WriteEnvelope(const std::string& out, std::string_view type, const std::string& payload) {
   const schema::SignedEnvelope envelope = mgmt::trust::MakeEnvelope(type, payload);
   if (!Write(out, envelope.SerializeAsString())) return Error(kExitInput, out + ": cannot write");
-  std::cout << "wrote unsigned " << type << " to " << out << "; sign it with: sbc-sign sign --key KEY --in "
-            << out << std::endl;
+  std::cout << "wrote unsigned " << type << " to " << out
+            << "; sign it with: sbc-sign sign --key KEY --in " << out << std::endl;
   return kExitOk;
 }
 
 void PrintMeta(const schema::PayloadMeta& meta) {
   std::cout << "version:      " << meta.version() << "\n"
             << "environment:  " << schema::Environment_Name(meta.environment()) << "\n"
-            << "serial:       " << (meta.target_serial().empty() ? "(any)" : meta.target_serial()) << "\n"
+            << "serial:       " << (meta.target_serial().empty() ? "(any)" : meta.target_serial())
+            << "\n"
             << "expires:      " << FormatTime(meta.expires_unix()) << "\n"
             << "created:      " << FormatTime(meta.created_unix()) << "\n";
   if (!meta.comment().empty()) std::cout << "comment:      " << meta.comment() << "\n";
@@ -104,7 +106,8 @@ int Keygen(const KeygenArgs& args) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(entry, &text);
   std::cout << "# key " << key->KeyId() << " written to " << args.out << " (mode 0600)\n"
-            << "# trust root entry:\nkeys {\n" << text << "}\n";
+            << "# trust root entry:\nkeys {\n"
+            << text << "}\n";
   return kExitOk;
 }
 
@@ -115,7 +118,8 @@ int MakeBundle(const PayloadArgs& args) {
     return kExitInput;
   }
   if (auto errors = mgmt::config::ValidateConfig(bundle.config()); !errors.empty()) {
-    for (const auto& line : errors) std::cerr << "sbc-sign: config " << args.config << ": " << line << "\n";
+    for (const auto& line : errors)
+      std::cerr << "sbc-sign: config " << args.config << ": " << line << "\n";
     return kExitInput;
   }
   auto meta = Meta(args);
@@ -127,7 +131,8 @@ int MakeBundle(const PayloadArgs& args) {
 int MakeDowngrade(const PayloadArgs& args) {
   auto meta = Meta(args);
   if (!meta) return Error(kExitInput, meta.error());
-  if (args.reason.empty()) return Error(kExitInput, "--reason is required: it goes to the audit log");
+  if (args.reason.empty())
+    return Error(kExitInput, "--reason is required: it goes to the audit log");
   schema::DowngradeAuthorization auth;
   *auth.mutable_meta() = *meta;
   auth.set_reason(args.reason);
@@ -145,7 +150,8 @@ int Sign(const std::string& key_file, const std::string& in, const std::string& 
   if (auto ok = mgmt::trust::AddSignature(envelope, *key); !ok)
     return Error(kExitRefused, in + ": " + ok.error());
   const std::string target = out.empty() ? in : out;
-  if (!Write(target, envelope.SerializeAsString())) return Error(kExitInput, target + ": cannot write");
+  if (!Write(target, envelope.SerializeAsString()))
+    return Error(kExitInput, target + ": cannot write");
   std::cout << "signed " << target << " with key " << key->KeyId() << " ("
             << envelope.signatures_size() << " signature(s))" << std::endl;
   return kExitOk;
@@ -167,17 +173,19 @@ int Verify(const VerifyArgs& args) {
       envelope.ParseFromString(*bytes) && envelope.payload_type() == mgmt::trust::kDowngradeType;
   if (is_downgrade) {
     auto auth = verifier->VerifyDowngrade(*bytes, Now());
-    if (!auth) return Error(kExitRefused, args.in + ": refused (" +
-                                              std::string(mgmt::trust::RejectionName(auth.error().reason)) +
-                                              "): " + auth.error().message);
+    if (!auth)
+      return Error(kExitRefused, args.in + ": refused (" +
+                                     std::string(mgmt::trust::RejectionName(auth.error().reason)) +
+                                     "): " + auth.error().message);
     std::cout << args.in << ": valid downgrade authorisation for version " << auth->meta().version()
               << std::endl;
     return kExitOk;
   }
   auto bundle = verifier->VerifyConfigBundle(*bytes, Now());
-  if (!bundle) return Error(kExitRefused, args.in + ": refused (" +
-                                              std::string(mgmt::trust::RejectionName(bundle.error().reason)) +
-                                              "): " + bundle.error().message);
+  if (!bundle)
+    return Error(kExitRefused, args.in + ": refused (" +
+                                   std::string(mgmt::trust::RejectionName(bundle.error().reason)) +
+                                   "): " + bundle.error().message);
   std::cout << args.in << ": valid config bundle, version " << bundle->meta().version() << ", "
             << bundle->config().rules_size() << " rules, signed by " << envelope.signatures_size()
             << " key(s)" << std::endl;
@@ -192,18 +200,21 @@ int Inspect(const std::string& in) {
     return Error(kExitInput, in + ": not a signed envelope");
   std::cout << "payload type: " << envelope.payload_type() << "\n"
             << "payload:      " << envelope.payload().size() << " bytes\n";
-  for (const auto& sig : envelope.signatures()) std::cout << "signature:    key " << sig.key_id() << "\n";
+  for (const auto& sig : envelope.signatures())
+    std::cout << "signature:    key " << sig.key_id() << "\n";
   if (envelope.signatures().empty()) std::cout << "signature:    (none)\n";
   if (envelope.payload_type() == mgmt::trust::kConfigBundleType) {
     schema::ConfigBundle bundle;
-    if (!bundle.ParseFromString(envelope.payload())) return Error(kExitInput, in + ": payload is not a config bundle");
+    if (!bundle.ParseFromString(envelope.payload()))
+      return Error(kExitInput, in + ": payload is not a config bundle");
     PrintMeta(bundle.meta());
     std::string text;
     google::protobuf::TextFormat::PrintToString(bundle.config(), &text);
     std::cout << "config:\n" << text;
   } else if (envelope.payload_type() == mgmt::trust::kDowngradeType) {
     schema::DowngradeAuthorization auth;
-    if (!auth.ParseFromString(envelope.payload())) return Error(kExitInput, in + ": payload is not a downgrade authorisation");
+    if (!auth.ParseFromString(envelope.payload()))
+      return Error(kExitInput, in + ": payload is not a downgrade authorisation");
     PrintMeta(auth.meta());
     std::cout << "reason:       " << auth.reason() << "\n";
   }

@@ -26,12 +26,14 @@ int main(int argc, char** argv) {
   auto* bundle_cmd = app.add_subcommand("bundle", "wrap a config in an unsigned bundle");
   bundle_cmd->add_option("--config", bundle.config, "ApplianceConfig in text format")->required();
   PayloadArgs downgrade;
-  auto* downgrade_cmd =
-      app.add_subcommand("downgrade", "create an unsigned authorisation to downgrade to one version");
+  auto* downgrade_cmd = app.add_subcommand(
+      "downgrade", "create an unsigned authorisation to downgrade to one version");
   downgrade_cmd->add_option("--reason", downgrade.reason, "why (audited)")->required();
   for (auto [cmd, args] : {std::pair{bundle_cmd, &bundle}, std::pair{downgrade_cmd, &downgrade}}) {
-    cmd->add_option("--version", args->version, "version (bundle) or version permitted (downgrade)")->required();
-    cmd->add_option("--environment", args->environment, "development, staging or production")->required();
+    cmd->add_option("--version", args->version, "version (bundle) or version permitted (downgrade)")
+        ->required();
+    cmd->add_option("--environment", args->environment, "development, staging or production")
+        ->required();
     cmd->add_option("--expires", args->expires, "2027-01-31T00:00:00Z, or +30d / +12h")->required();
     cmd->add_option("--serial", args->serial, "only the appliance with this serial");
     cmd->add_option("--comment", args->comment, "free text kept in the payload");
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
   auto* verify_cmd = app.add_subcommand("verify", "verify an envelope against a trust root");
   verify_cmd->add_option("--trust-root", verify.trust_root, "trust root (text format)")->required();
   verify_cmd->add_option("--in", verify.in, "envelope")->required();
-  verify_cmd->add_option("--serial", verify.serial, "appliance serial to check a targeted bundle against");
+  verify_cmd->add_option("--serial", verify.serial,
+                         "appliance serial to check a targeted bundle against");
 
   std::string inspect_in;
   auto* inspect_cmd = app.add_subcommand("inspect", "print an envelope's contents");

@@ -47,7 +47,6 @@ inline constexpr int kMaxPorts = 16;
 [[nodiscard]] uint32_t MbufDataRoom(const Board& board);
 
 // A storage path from the board, resolved against storage.data_dir when relative.
-[[nodiscard]] std::filesystem::path ResolveStoragePath(const Board& board,
-                                                       std::string_view path);
+[[nodiscard]] std::filesystem::path ResolveStoragePath(const Board& board, std::string_view path);
 
 }  // namespace sbc::board

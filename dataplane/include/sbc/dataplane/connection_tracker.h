@@ -54,13 +54,14 @@ class ConnectionTracker {
   // TCP only on an opening SYN; the table, per-source, flood and half-open limits (the
   // latter evicting the oldest half-open connection where that makes room). Sets
   // *position; otherwise returns why not, and nothing changed (but an eviction).
-  [[nodiscard]] DropReason Open(const FirewallTables& tables, const FlowKey& key, const PacketMeta& meta,
-                                const FlowOrigin& origin, uint64_t now, int32_t* position) noexcept;
+  [[nodiscard]] DropReason Open(const FirewallTables& tables, const FlowKey& key,
+                                const PacketMeta& meta, const FlowOrigin& origin, uint64_t now,
+                                int32_t* position) noexcept;
 
   // A packet of the tracked flow at `position`: its TCP state moves (with half-open
   // accounting), or it is dropped (kTcpNoState). Non-TCP flows just pass.
-  [[nodiscard]] DropReason Track(const FirewallTables& tables, int32_t position, bool from_originator,
-                                 const PacketMeta& meta) noexcept {
+  [[nodiscard]] DropReason Track(const FirewallTables& tables, int32_t position,
+                                 bool from_originator, const PacketMeta& meta) noexcept {
     // Inline for the common case, a packet of a UDP or ICMP flow.
     if (meta.protocol != kProtoTcp) return kNotDropped;
     return TrackTcpPacket(tables, position, from_originator, meta.tcp_flags);
@@ -71,16 +72,21 @@ class ConnectionTracker {
 
   // Removes the expired flows among the next 64 positions (a bounded slice).
   void Sweep(const FirewallTables& tables, uint64_t now) noexcept;
-  [[nodiscard]] static bool Expired(const FirewallTables& tables, const FlowEntry& entry, uint64_t now) noexcept {
+  [[nodiscard]] static bool Expired(const FirewallTables& tables, const FlowEntry& entry,
+                                    uint64_t now) noexcept {
     // A worker's clock reads once per poll; an entry stamped later in that poll is not old.
     return now > entry.last_seen_tsc && now - entry.last_seen_tsc > Timeout(tables, entry.state);
   }
   static uint64_t Timeout(const FirewallTables& tables, FlowState state) noexcept {
     switch (state) {
-      case FlowState::kUdp: return tables.udp_tsc;
-      case FlowState::kIcmp: return tables.icmp_tsc;
-      case FlowState::kTcpEstablished: return tables.tcp_established_tsc;
-      default: return tables.tcp_transitory_tsc;
+      case FlowState::kUdp:
+        return tables.udp_tsc;
+      case FlowState::kIcmp:
+        return tables.icmp_tsc;
+      case FlowState::kTcpEstablished:
+        return tables.tcp_established_tsc;
+      default:
+        return tables.tcp_transitory_tsc;
     }
   }
 

@@ -46,7 +46,8 @@ static_assert(sizeof(FlowEntry) == 24);
 
 // Builds the canonical key of a parsed packet that came from `from_zone` towards
 // `to_zone`; `is_a` says whether the packet's source is endpoint A. Worker thread.
-FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone, bool* is_a) noexcept;
+FlowKey MakeFlowKey(const PacketMeta& meta, uint8_t from_zone, uint8_t to_zone,
+                    bool* is_a) noexcept;
 
 struct alignas(8) SourceKey {
   uint8_t family;

@@ -81,9 +81,9 @@ class FirewallTables {
 
   // Per worker, from ConntrackSpec.
   uint32_t max_flows = 0;
-  uint32_t max_flows_per_source = 0;  // 0: unlimited
-  uint32_t max_half_open = 0;         // 0: unlimited (full: the oldest is evicted)
-  uint32_t max_half_open_per_source = 0;  // 0: unlimited (full: refused)
+  uint32_t max_flows_per_source = 0;         // 0: unlimited
+  uint32_t max_half_open = 0;                // 0: unlimited (full: the oldest is evicted)
+  uint32_t max_half_open_per_source = 0;     // 0: unlimited (full: refused)
   std::vector<uint32_t> zone_max_half_open;  // by zone of origin; 0: unlimited (full: evict)
   bool source_flood_limited = false;
   rte_meter_srtcm_profile source_flood{};

@@ -52,9 +52,8 @@ class FirewallWorker {
   // instead of the rules. `clock` (tests): the time in TSC ticks the worker reads
   // instead of the TSC, so a test moves time itself; nullptr: the TSC.
   [[nodiscard]] static std::expected<std::unique_ptr<FirewallWorker>, std::string> Create(
-      std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id,
-      uint32_t flow_capacity, const MediaStage* media = nullptr,
-      const std::atomic<uint64_t>* clock = nullptr);
+      std::span<const WireLink> links, TableSlot& slot, uint32_t thread_id, uint32_t flow_capacity,
+      const MediaStage* media = nullptr, const std::atomic<uint64_t>* clock = nullptr);
 
   // Worker lcore. Registers with RCU, polls until `stop`, drains (as WireWorker
   // does), and goes offline. Reports a quiescent state after every poll.
@@ -78,14 +77,15 @@ class FirewallWorker {
   uint64_t Now() const noexcept;
   uint32_t Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept;
   // The own-address step: requests to us answered in place, each kind on its meter.
-  void AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta, Slot* slots,
-                          uint16_t n, uint8_t rx_slot, uint64_t now) noexcept;
+  void AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                          Slot* slots, uint16_t n, uint8_t rx_slot, uint64_t now) noexcept;
   // The media step: relay-port packets through the relay; another worker's handed on.
-  void RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta, Slot* slots,
-                  uint16_t n, uint64_t now) noexcept;
+  void RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                  Slot* slots, uint16_t n, uint64_t now) noexcept;
   // Packets other workers handed to this one (the owner of their sessions).
   uint32_t TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept;
-  void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames, uint16_t count) noexcept;
+  void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames,
+                uint16_t count) noexcept;
   void SyncMeters(const FirewallTables* tables) noexcept;
   bool RuleMeterAllows(const FirewallTables* tables, uint32_t rule, uint64_t now) noexcept;
   // The rule for `meta` by a lookup of its own (a packet whose flow went away within
@@ -109,7 +109,7 @@ class FirewallWorker {
   size_t link_count_ = 0;
   std::unique_ptr<MediaRelay> media_;
   const MediaTable* media_table_ = nullptr;
-  std::span<rte_ring* const> handoff_;  // by worker; empty with one worker
+  std::span<rte_ring* const> handoff_;                 // by worker; empty with one worker
   std::array<uint16_t, kMaxPorts> port_id_of_slot_{};  // for media, which leaves by its leg's port
 };
 

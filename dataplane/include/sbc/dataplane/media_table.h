@@ -63,7 +63,7 @@ struct MediaLegSpec {
   std::optional<MediaEndpoint> remote;  // the leg's RTP address; RTCP at port + 1 unless muxed
   uint8_t port_slot = 0;                // the data port (slot) the leg is reached through
   Latching latching = Latching::kFirstPacket;
-  uint32_t clock_rate = 8000;           // RTP timestamp units per second, for jitter
+  uint32_t clock_rate = 8000;  // RTP timestamp units per second, for jitter
   // SRTP: the leg's key (for what it sends) and ours (for what we send it); both or neither.
   std::optional<SrtpStreamKeys> srtp_from_leg, srtp_to_leg;
 };
@@ -79,7 +79,7 @@ struct MediaSessionSpec {
 struct MediaLegUpdate {
   std::optional<MediaEndpoint> remote;  // given; nullopt: latched (a remote latched before is kept)
   uint32_t clock_rate = 8000;
-  bool srtp = false;                    // SRTP from now on (else plain RTP)
+  bool srtp = false;  // SRTP from now on (else plain RTP)
   // With `srtp`: the keys each way. Absent: the current stream goes on. The keys the
   // stream was built from: it goes on too, its index, replay window and rollover
   // counter as they are (a repeated SDES line must not reopen the window). Other
@@ -114,7 +114,7 @@ struct alignas(64) MediaLeg {
   bool link_known = false;
   bool srtp = false;
   bool rtcp_mux = false;
-  bool remote_given = false;      // a given remote never moves: nothing latches
+  bool remote_given = false;  // a given remote never moves: nothing latches
   Latching latching = Latching::kFirstPacket;
   uint8_t port_slot = 0;
   // TSC to RTP clock units, as a 32.32 fixed-point factor: no division per packet.
@@ -195,12 +195,14 @@ class MediaTable {
   [[nodiscard]] const MediaPort* Find(const MediaEndpoint& local) const noexcept;
   // Workers. Find() for up to 64 relay ports at once: every list head is asked for
   // before any is walked.
-  void FindBulk(const MediaEndpoint* const* locals, uint32_t count, const MediaPort** found) const noexcept;
+  void FindBulk(const MediaEndpoint* const* locals, uint32_t count,
+                const MediaPort** found) const noexcept;
   // Workers: could this be media? UDP (not a later fragment) to a relay address and
   // to a port in the relay range seen so far; other traffic is the firewall's.
   // Inline: every UDP packet a worker takes in asks.
   [[nodiscard]] bool MayBeMedia(const PacketMeta& meta) const noexcept {
-    if (meta.protocol != kProtoUdp || meta.later_fragment || meta.dst_port < min_port_.load(std::memory_order_relaxed) ||
+    if (meta.protocol != kProtoUdp || meta.later_fragment ||
+        meta.dst_port < min_port_.load(std::memory_order_relaxed) ||
         meta.dst_port > max_port_.load(std::memory_order_relaxed))
       return false;
     if (any_relay_address_.load(std::memory_order_relaxed)) return true;
@@ -218,7 +220,8 @@ class MediaTable {
  private:
   MediaTable() = default;
   void Free(std::unique_ptr<MediaSession> session);
-  [[nodiscard]] const MediaPort* FindIn(const MediaPort* head, const MediaEndpoint& local) const noexcept;
+  [[nodiscard]] const MediaPort* FindIn(const MediaPort* head,
+                                        const MediaEndpoint& local) const noexcept;
   void Link(MediaPort* port);
   void Unlink(MediaPort* port);
   void SetPortHints(MediaSession& session);
@@ -228,7 +231,8 @@ class MediaTable {
   rte_rcu_qsbr* qsbr_ = nullptr;
   SrtpStreamFactory* srtp_ = nullptr;
   const std::atomic<uint64_t>* clock_ = nullptr;
-  std::unordered_map<uint64_t, std::unique_ptr<MediaSession>> sessions_;  // by id: Add and Remove in O(1)
+  std::unordered_map<uint64_t, std::unique_ptr<MediaSession>>
+      sessions_;  // by id: Add and Remove in O(1)
   void AddRelayAddress(const MediaEndpoint& local);
 
   // MayBeMedia's quick filter: the range of relay ports ever added, and the relay

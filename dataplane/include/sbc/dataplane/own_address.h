@@ -26,8 +26,8 @@ enum class OwnAddressRequest : uint8_t {
 // What `meta` asks of the appliance itself for one of `addresses` (kNone: nothing).
 // A neighbour solicitation counts only with hop limit 255 (RFC 4861 7.1.1: anything
 // less was not sent on this link); the worker drops ND that fails this before asking.
-[[nodiscard]] OwnAddressRequest ClassifyOwnAddressRequest(const rte_mbuf* frame, const PacketMeta& meta,
-                                                          std::span<const IpPrefix> addresses) noexcept;
+[[nodiscard]] OwnAddressRequest ClassifyOwnAddressRequest(
+    const rte_mbuf* frame, const PacketMeta& meta, std::span<const IpPrefix> addresses) noexcept;
 
 // IPv6 neighbour or router discovery (ICMPv6 types 133 to 137).
 [[nodiscard]] bool IsNeighbourDiscovery(const PacketMeta& meta) noexcept;

@@ -32,12 +32,12 @@ struct RuleSpec {
   uint8_t from_zone = 0;  // index into RuleTableSpec::zones
   uint8_t to_zone = 0;
   IpProtocol protocol = IpProtocol::kAny;
-  std::vector<IpPrefix> sources;       // empty: any
-  std::vector<IpPrefix> destinations;  // empty: any
+  std::vector<IpPrefix> sources;             // empty: any
+  std::vector<IpPrefix> destinations;        // empty: any
   std::vector<PortRange> source_ports;       // empty: any (TCP/UDP only)
   std::vector<PortRange> destination_ports;  // empty: any
   std::vector<uint8_t> icmp_types;           // empty: any (ICMP/ICMPv6 only)
-  uint32_t rate_pps = 0;    // 0: unlimited
+  uint32_t rate_pps = 0;                     // 0: unlimited
   uint32_t rate_burst = 0;
   bool log = false;
   bool allow_fragments = false;
@@ -78,7 +78,7 @@ struct MediaSettings {
 };
 
 struct RuleTableSpec {
-  uint64_t version = 0;  // the signed bundle's version
+  uint64_t version = 0;                 // the signed bundle's version
   std::vector<std::string> zone_names;  // for counters and logs
   std::vector<ZoneSpec> zones;
   std::vector<std::string> rule_names;  // rule_names[i] names rules[i]

@@ -60,7 +60,8 @@ class SrtpBatch {
   // from `offset` to its end (the caller trims link padding first). kOk: it will come
   // back from Run(). Otherwise it was refused now, untouched, and counted on the
   // stream. Full batch (kMaxBurst): the caller runs it first.
-  [[nodiscard]] SrtpResult Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream, uintptr_t user);
+  [[nodiscard]] SrtpResult Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
+                               uintptr_t user);
 
   // Asks for a crypto session's memory (its key schedules) ahead of Run(). With
   // thousands of streams every session is cold, and the earlier this is asked for the
@@ -84,7 +85,7 @@ class SrtpBatch {
     SrtpStream* stream;
     uint8_t slot;  // in stream->rtp_sessions
     void* session;
-    bool kept;     // a packet using it went through
+    bool kept;  // a packet using it went through
   };
 
   SrtpResult Refuse(SrtpStream* stream, SrtpResult result);

@@ -24,11 +24,11 @@ enum class SrtpDirection : uint8_t {
 };
 
 struct SrtpStreamCounters {
-  uint64_t packets = 0;        // SRTP + SRTCP done
-  uint64_t bytes = 0;          // plaintext bytes
+  uint64_t packets = 0;  // SRTP + SRTCP done
+  uint64_t bytes = 0;    // plaintext bytes
   uint64_t auth_failures = 0;
-  uint64_t replays = 0;        // an index seen before, or older than the window
-  uint64_t malformed = 0;      // too short, wrong version, no room for the tag
+  uint64_t replays = 0;    // an index seen before, or older than the window
+  uint64_t malformed = 0;  // too short, wrong version, no room for the tag
 };
 
 // The crypto sessions a device can hold are a pool shared by every stream; AEAD
@@ -123,7 +123,8 @@ struct alignas(64) SrtpStream {
 };
 
 // The fast path's per-stream-direction state; key schedules live in the device.
-static_assert(sizeof(SrtpStream) <= 512, "fast-path state of one stream direction is budgeted at 512 bytes");
+static_assert(sizeof(SrtpStream) <= 512,
+              "fast-path state of one stream direction is budgeted at 512 bytes");
 
 // The 64-byte lines of an object of `bytes` (a crypto session) that are not all zero,
 // as a bit mask (lines past the 32nd are left out: they are never asked for ahead).
@@ -141,8 +142,8 @@ class SrtpStreamFactory {
  public:
   // `extra_sessions`: the budget workers take AEAD header-length sessions from (see
   // ExtraSessionBudget); Release() gives theirs back. nullptr: none are counted.
-  SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool, rte_mempool* op_pool,
-                    ExtraSessionBudget* extra_sessions = nullptr);
+  SrtpStreamFactory(uint8_t device, uint16_t control_qp, rte_mempool* session_pool,
+                    rte_mempool* op_pool, ExtraSessionBudget* extra_sessions = nullptr);
   ~SrtpStreamFactory();
   SrtpStreamFactory(const SrtpStreamFactory&) = delete;
   SrtpStreamFactory& operator=(const SrtpStreamFactory&) = delete;
@@ -150,14 +151,15 @@ class SrtpStreamFactory {
   // RFC 3711 §4.3.1 with key derivation rate 0; AEAD suites as RFC 7714 §11 says.
   [[nodiscard]] std::expected<SrtpStreamKeys, std::string> Derive(const SrtpMasterKey& master);
   // A stream from session keys (tests give RFC vectors' session keys directly).
-  [[nodiscard]] std::expected<void, std::string> Build(const SrtpStreamKeys& keys, SrtpDirection direction,
-                                                       SrtpStream* stream);
+  [[nodiscard]] std::expected<void, std::string> Build(const SrtpStreamKeys& keys,
+                                                       SrtpDirection direction, SrtpStream* stream);
   // Frees the stream's sessions (after an RCU grace period: no worker holds it).
   void Release(SrtpStream* stream);
 
  private:
-  [[nodiscard]] std::expected<void, std::string> Prf(const uint8_t* key, uint8_t key_bytes, const uint8_t* salt,
-                                                     uint8_t salt_bytes, uint8_t label, uint8_t* out, size_t out_bytes);
+  [[nodiscard]] std::expected<void, std::string> Prf(const uint8_t* key, uint8_t key_bytes,
+                                                     const uint8_t* salt, uint8_t salt_bytes,
+                                                     uint8_t label, uint8_t* out, size_t out_bytes);
   uint8_t device_;
   uint16_t qp_;
   rte_mempool* session_pool_;
@@ -168,7 +170,8 @@ class SrtpStreamFactory {
 
 // A session for one direction of one packet kind (used by the factory and, for a new
 // AEAD header length, by the worker). nullptr on failure.
-void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite suite, SrtpDirection direction,
-                        bool rtcp, const SrtpSessionKeys& keys, uint16_t aead_aad_bytes);
+void* CreateSrtpSession(uint8_t device, rte_mempool* session_pool, SrtpSuite suite,
+                        SrtpDirection direction, bool rtcp, const SrtpSessionKeys& keys,
+                        uint16_t aead_aad_bytes);
 
 }  // namespace sbc::dataplane

@@ -14,21 +14,25 @@ enum class SrtpSuite : uint8_t {
 };
 
 struct SrtpSuiteSizes {
-  uint8_t master_key;    // bytes; also the session cipher key
-  uint8_t master_salt;   // bytes; also the session salt
-  uint8_t auth_key;      // HMAC-SHA1 session key (0 for AEAD)
-  uint8_t rtp_tag;       // bytes appended to SRTP
-  uint8_t rtcp_tag;      // bytes appended to SRTCP (after E||index for AES-CM)
+  uint8_t master_key;   // bytes; also the session cipher key
+  uint8_t master_salt;  // bytes; also the session salt
+  uint8_t auth_key;     // HMAC-SHA1 session key (0 for AEAD)
+  uint8_t rtp_tag;      // bytes appended to SRTP
+  uint8_t rtcp_tag;     // bytes appended to SRTCP (after E||index for AES-CM)
   bool aead;
 };
 
 [[nodiscard]] constexpr SrtpSuiteSizes SizesOf(SrtpSuite suite) {
   switch (suite) {
-    case SrtpSuite::kAesCm128HmacSha1_80: return {16, 14, 20, 10, 10, false};
+    case SrtpSuite::kAesCm128HmacSha1_80:
+      return {16, 14, 20, 10, 10, false};
     // RFC 3711 / 4568: the 32-bit tag is for SRTP only; SRTCP keeps 80 bits.
-    case SrtpSuite::kAesCm128HmacSha1_32: return {16, 14, 20, 4, 10, false};
-    case SrtpSuite::kAeadAes128Gcm: return {16, 12, 0, 16, 16, true};
-    case SrtpSuite::kAeadAes256Gcm: return {32, 12, 0, 16, 16, true};
+    case SrtpSuite::kAesCm128HmacSha1_32:
+      return {16, 14, 20, 4, 10, false};
+    case SrtpSuite::kAeadAes128Gcm:
+      return {16, 12, 0, 16, 16, true};
+    case SrtpSuite::kAeadAes256Gcm:
+      return {32, 12, 0, 16, 16, true};
   }
   return {};
 }

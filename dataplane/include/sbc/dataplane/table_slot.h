@@ -28,7 +28,9 @@ class TableSlot {
 
   // Worker threads: the tables to use for this burst; nullptr before the first
   // publish (fail closed: drop everything).
-  const FirewallTables* Current() const noexcept { return current_.load(std::memory_order_acquire); }
+  const FirewallTables* Current() const noexcept {
+    return current_.load(std::memory_order_acquire);
+  }
 
   // Control thread. Makes `tables` current, waits for every online worker to pass a
   // quiescent state, then frees the previous tables. On return every worker uses

@@ -7,17 +7,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sbc/board/board.h"
 #include "sbc/dataplane/counters.h"
-#include "sbc/dataplane/media_table.h"
-#include "sbc/drivers/crypto/crypto_device.h"
 #include "sbc/dataplane/firewall_worker.h"
+#include "sbc/dataplane/media_table.h"
 #include "sbc/dataplane/rule_spec.h"
 #include "sbc/dataplane/table_slot.h"
+#include "sbc/drivers/crypto/crypto_device.h"
 #include "sbc/drivers/nic/port_set.h"
 #include "sbc/firmware/packet_log_lines.h"
 
@@ -72,8 +72,10 @@ class Dataplane {
 
   // Media sessions. Control or IPC thread; never stalls the workers (RCU). Without a
   // crypto device on the board, only plain RTP sessions are accepted.
-  [[nodiscard]] std::expected<void, std::string> AddMediaSession(const dataplane::MediaSessionSpec& spec);
-  [[nodiscard]] std::expected<void, std::string> UpdateMediaSession(const dataplane::MediaSessionUpdate& update);
+  [[nodiscard]] std::expected<void, std::string> AddMediaSession(
+      const dataplane::MediaSessionSpec& spec);
+  [[nodiscard]] std::expected<void, std::string> UpdateMediaSession(
+      const dataplane::MediaSessionUpdate& update);
   [[nodiscard]] bool RemoveMediaSession(uint64_t id);
   // Sessions with no packet either way for `idle_s` seconds, removed; their ids.
   std::vector<uint64_t> RemoveIdleMediaSessions(uint32_t idle_s);
@@ -82,7 +84,8 @@ class Dataplane {
   // Calls `visit` for each session under the media lock (counters read relaxed).
   void VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const;
   // Calls `visit` for session `id` under the media lock; false if there is none.
-  bool VisitMediaSession(uint64_t id, const std::function<void(const dataplane::MediaSession&)>& visit) const;
+  bool VisitMediaSession(uint64_t id,
+                         const std::function<void(const dataplane::MediaSession&)>& visit) const;
   // Derives session keys from a master key on the crypto device (SDES keys in).
   [[nodiscard]] std::expected<dataplane::SrtpStreamKeys, std::string> DeriveSrtpKeys(
       const dataplane::SrtpMasterKey& master);
@@ -137,7 +140,7 @@ class Dataplane {
   std::unique_ptr<dataplane::SrtpStreamFactory> srtp_;
   std::unique_ptr<dataplane::MediaTable> media_;
   mutable std::mutex media_mutex_;  // one media change (or listing) at a time
-  std::string created_vdev_;       // the crypto vdev this object created (not EAL)
+  std::string created_vdev_;        // the crypto vdev this object created (not EAL)
   std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
   std::vector<rte_ring*> handoff_;  // one per worker, with several workers
   uint8_t next_owner_ = 0;          // under media_mutex_

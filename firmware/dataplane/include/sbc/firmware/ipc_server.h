@@ -19,8 +19,8 @@ using IpcHandler = std::function<schema::DataplaneResponse(const schema::Datapla
 class IpcServer {
  public:
   // Fails if the socket cannot be created, or if a live process already serves it.
-  [[nodiscard]] static std::expected<std::unique_ptr<IpcServer>, std::string> Start(const std::string& path,
-                                                                                    IpcHandler handler);
+  [[nodiscard]] static std::expected<std::unique_ptr<IpcServer>, std::string> Start(
+      const std::string& path, IpcHandler handler);
   ~IpcServer();  // stops the thread, removes the socket file
   uint64_t refused_peers() const { return refused_peers_.load(); }
 

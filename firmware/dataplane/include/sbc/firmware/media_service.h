@@ -32,12 +32,15 @@ class MediaService {
   MediaService& operator=(const MediaService&) = delete;
 
   // Each session as created (id, local ports, our keys) or with its error. Any thread.
-  [[nodiscard]] std::vector<schema::MediaSession> Create(const std::vector<schema::MediaSession>& sessions);
+  [[nodiscard]] std::vector<schema::MediaSession> Create(
+      const std::vector<schema::MediaSession>& sessions);
   // Each session as updated (our new keys, where ours changed) or with its error: the
   // legs as a re-offer describes them (see control.proto's MediaLeg). Any thread.
-  [[nodiscard]] std::vector<schema::MediaSession> Update(const std::vector<schema::MediaSession>& sessions);
+  [[nodiscard]] std::vector<schema::MediaSession> Update(
+      const std::vector<schema::MediaSession>& sessions);
   // Each id, with an error if there was no such session.
-  [[nodiscard]] std::vector<schema::MediaSession> Delete(const std::vector<schema::MediaSession>& sessions);
+  [[nodiscard]] std::vector<schema::MediaSession> Delete(
+      const std::vector<schema::MediaSession>& sessions);
   // Every live session with its counters (never keys), then the recently ended.
   [[nodiscard]] std::vector<schema::MediaSession> List() const;
   // Ends sessions idle for the config's media.idle_timeout_s; returns their ids.
@@ -47,14 +50,18 @@ class MediaService {
   // Runs `one` for each session under the service's lock, with the running settings.
   using OneSession = schema::MediaSession (MediaService::*)(const schema::MediaSession&,
                                                             const dataplane::MediaSettings&);
-  std::vector<schema::MediaSession> EachUnderLock(const std::vector<schema::MediaSession>& sessions, OneSession one);
-  schema::MediaSession CreateOne(const schema::MediaSession& request, const dataplane::MediaSettings& settings);
-  schema::MediaSession UpdateOne(const schema::MediaSession& request, const dataplane::MediaSettings& settings);
+  std::vector<schema::MediaSession> EachUnderLock(const std::vector<schema::MediaSession>& sessions,
+                                                  OneSession one);
+  schema::MediaSession CreateOne(const schema::MediaSession& request,
+                                 const dataplane::MediaSettings& settings);
+  schema::MediaSession UpdateOne(const schema::MediaSession& request,
+                                 const dataplane::MediaSettings& settings);
   // The suite, if the running config allows it.
-  static std::expected<dataplane::SrtpSuite, std::string> AllowedSuite(schema::SrtpSuite suite,
-                                                                       const dataplane::MediaSettings& settings);
+  static std::expected<dataplane::SrtpSuite, std::string> AllowedSuite(
+      schema::SrtpSuite suite, const dataplane::MediaSettings& settings);
   // The party's SDES master key and salt, as session keys.
-  std::expected<dataplane::SrtpStreamKeys, std::string> TheirKeys(const std::string& sdes, dataplane::SrtpSuite suite);
+  std::expected<dataplane::SrtpStreamKeys, std::string> TheirKeys(const std::string& sdes,
+                                                                  dataplane::SrtpSuite suite);
   // A master key of ours from the OS's CSPRNG: the session keys, and the SDES bytes
   // for the answer.
   struct DrawnKeys {
@@ -67,8 +74,8 @@ class MediaService {
   Dataplane& dp_;
   std::function<void(const std::string&)> log_;
   mutable std::mutex mutex_;
-  std::set<uint16_t> ports_in_use_;                  // RTP ports (each with port + 1)
-  std::map<uint64_t, std::vector<uint16_t>> ports_;  // per session
+  std::set<uint16_t> ports_in_use_;                          // RTP ports (each with port + 1)
+  std::map<uint64_t, std::vector<uint16_t>> ports_;          // per session
   std::map<uint64_t, std::vector<std::string>> interfaces_;  // per session, per leg
   uint64_t next_id_ = 1;
   std::deque<schema::MediaSession> ended_;

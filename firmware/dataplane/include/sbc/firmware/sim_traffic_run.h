@@ -32,8 +32,8 @@ struct SimTrafficOptions {
 
 struct SimTrafficResult {
   uint64_t sent = 0;
-  uint64_t arrived = 0;      // came out of the peer port
-  uint64_t mismatched = 0;   // arrived, but not a frame we sent, or out of the wrong port
+  uint64_t arrived = 0;     // came out of the peer port
+  uint64_t mismatched = 0;  // arrived, but not a frame we sent, or out of the wrong port
 };
 
 // Control thread, while `dataplane` runs. Returns when every frame sent is accounted

@@ -20,10 +20,10 @@ inline constexpr uint16_t kOpPrivateBytes = 256;
 [[nodiscard]] uint16_t IvOffset();
 
 struct CryptoDeviceOptions {
-  std::string name;          // the device as EAL knows it, e.g. "crypto_aesni_mb0"
-  uint16_t queue_pairs = 2;  // workers + 1 (control)
-  uint32_t sessions = 4096;  // session objects (each holds one key schedule)
-  uint32_t ops = 4096;       // crypto ops shared by all queue pairs
+  std::string name;             // the device as EAL knows it, e.g. "crypto_aesni_mb0"
+  uint16_t queue_pairs = 2;     // workers + 1 (control)
+  uint32_t sessions = 4096;     // session objects (each holds one key schedule)
+  uint32_t ops = 4096;          // crypto ops shared by all queue pairs
   uint32_t descriptors = 2048;  // per queue pair
 };
 

@@ -24,7 +24,8 @@ inline constexpr uint32_t kMempoolCache = 256;
 
 // Creates the pool on the caller's NUMA socket. Control thread, after EAL init.
 // Fails with the size asked for and DPDK's reason (usually memory.size_mb too small).
-[[nodiscard]] std::expected<rte_mempool*, std::string> CreateMbufPool(
-    const board::Board& board, uint16_t queues, const std::string& name);
+[[nodiscard]] std::expected<rte_mempool*, std::string> CreateMbufPool(const board::Board& board,
+                                                                      uint16_t queues,
+                                                                      const std::string& name);
 
 }  // namespace sbc::drivers::nic

@@ -77,8 +77,7 @@ class PortSet {
   };
 
   PortSet() = default;
-  [[nodiscard]] std::expected<void, std::string> Configure(const schema::Port& spec,
-                                                           Port& port);
+  [[nodiscard]] std::expected<void, std::string> Configure(const schema::Port& spec, Port& port);
 
   std::vector<Port> ports_;
   uint16_t queues_ = 0;

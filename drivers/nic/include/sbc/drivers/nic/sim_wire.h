@@ -48,8 +48,8 @@ class SimWire {
 
  private:
   struct Port {
-    std::vector<rte_ring*> rx;  // wire -> port (the port's RX queues)
-    std::vector<rte_ring*> tx;  // port -> wire (the port's TX queues)
+    std::vector<rte_ring*> rx;   // wire -> port (the port's RX queues)
+    std::vector<rte_ring*> tx;   // port -> wire (the port's TX queues)
     uint16_t next_tx_queue = 0;  // round-robin start for Receive
   };
 

@@ -10,10 +10,10 @@
 // records the last entry, so cutting entries off the end is found too.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <expected>
 #include <filesystem>
-#include <sys/types.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,8 +43,9 @@ struct Page {
 // Entries from sequence `from` on (1 for the first), at most `max_entries` and about
 // `max_bytes` of them (at least one), if the log verifies up to the page's end (for
 // AUDIT_READ: one reply frame never outgrows the frame limit). Any thread; reads only.
-[[nodiscard]] std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir, uint64_t from,
-                                                        uint32_t max_entries, size_t max_bytes);
+[[nodiscard]] std::expected<Page, std::string> ReadPage(const std::filesystem::path& dir,
+                                                        uint64_t from, uint32_t max_entries,
+                                                        size_t max_bytes);
 
 class AuditLog {
  public:

@@ -17,6 +17,7 @@ namespace sbc::mgmt::config {
 [[nodiscard]] std::expected<dataplane::IpPrefix, std::string> ParseAddress(std::string_view text);
 
 // "5060" or "10000-20000", ports 1..65535, first <= last.
-[[nodiscard]] std::expected<dataplane::PortRange, std::string> ParsePortRange(std::string_view text);
+[[nodiscard]] std::expected<dataplane::PortRange, std::string> ParsePortRange(
+    std::string_view text);
 
 }  // namespace sbc::mgmt::config

@@ -34,16 +34,18 @@ struct ConsoleServerConfig {
 
 struct ConsoleServerStats {
   uint64_t sessions = 0;
-  uint64_t refused_peers = 0;       // not our user and not root
+  uint64_t refused_peers = 0;  // not our user and not root
   uint64_t refused_over_limit = 0;
   uint64_t failed_logins = 0;
   uint64_t bad_frames = 0;
 };
 
 // Checks a login; returns the Response to send (OK: the session is that user's).
-using ConsoleLoginHandler = std::function<schema::Response(const std::string& user, const std::string& password)>;
+using ConsoleLoginHandler =
+    std::function<schema::Response(const std::string& user, const std::string& password)>;
 // One request frame in, one response frame out, as `user`.
-using ConsoleFrameHandler = std::function<std::string(const std::string& user, const std::string& frame)>;
+using ConsoleFrameHandler =
+    std::function<std::string(const std::string& user, const std::string& frame)>;
 
 class ConsoleServer {
  public:

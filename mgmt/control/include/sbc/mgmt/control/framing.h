@@ -40,7 +40,8 @@ class Transport {
 class FdTransport final : public Transport {
  public:
   explicit FdTransport(int fd) : fd_(fd) {}
-  std::expected<size_t, FrameError> Read(void* buffer, size_t size, const Deadline& deadline) override;
+  std::expected<size_t, FrameError> Read(void* buffer, size_t size,
+                                         const Deadline& deadline) override;
   std::expected<void, FrameError> WriteAll(std::string_view bytes) override;
 
  private:
@@ -49,15 +50,17 @@ class FdTransport final : public Transport {
 
 // Reads one whole frame within `timeout` of `clock`. Any thread (one reader per
 // transport).
-[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(Transport& transport, std::chrono::milliseconds timeout,
-                                                               uint32_t max_bytes = kMaxFrameBytes,
-                                                               const SteadyClock& clock = SystemSteadyClock());
+[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(
+    Transport& transport, std::chrono::milliseconds timeout, uint32_t max_bytes = kMaxFrameBytes,
+    const SteadyClock& clock = SystemSteadyClock());
 // Reads one whole frame by `deadline`.
-[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(Transport& transport, const Deadline& deadline,
+[[nodiscard]] std::expected<std::string, FrameError> ReadFrame(Transport& transport,
+                                                               const Deadline& deadline,
                                                                uint32_t max_bytes = kMaxFrameBytes);
 
 // Writes one frame; refuses payloads over `max_bytes` (kTooLarge) without writing.
-[[nodiscard]] std::expected<void, FrameError> WriteFrame(Transport& transport, std::string_view payload,
+[[nodiscard]] std::expected<void, FrameError> WriteFrame(Transport& transport,
+                                                         std::string_view payload,
                                                          uint32_t max_bytes = kMaxFrameBytes);
 
 }  // namespace sbc::mgmt::control

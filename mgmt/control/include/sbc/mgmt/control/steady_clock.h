@@ -28,14 +28,16 @@ struct Deadline {
   const SteadyClock* clock;
   SteadyClock::time_point at;
 
-  static Deadline In(std::chrono::milliseconds from_now, const SteadyClock& clock = SystemSteadyClock()) {
+  static Deadline In(std::chrono::milliseconds from_now,
+                     const SteadyClock& clock = SystemSteadyClock()) {
     return {&clock, clock.Now() + from_now};
   }
   [[nodiscard]] bool passed() const { return clock->Now() >= at; }
   // How long to wait in one poll() before looking again: the time left, at most one
   // slice; 0 once passed.
   [[nodiscard]] int poll_ms() const {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - clock->Now()).count();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(at - clock->Now()).count();
     return left <= 0 ? 0 : static_cast<int>(left < kWaitSlice.count() ? left : kWaitSlice.count());
   }
 };

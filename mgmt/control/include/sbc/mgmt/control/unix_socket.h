@@ -16,7 +16,8 @@ namespace sbc::mgmt::control {
 [[nodiscard]] std::expected<int, std::string> ListenUnix(const std::string& path);
 // ListenUnix, but refuses while another process still serves `path` (a second daemon
 // must not steal a live daemon's socket); `what` names the daemon in the error.
-[[nodiscard]] std::expected<int, std::string> ListenUnixExclusive(const std::string& path, const std::string& what);
+[[nodiscard]] std::expected<int, std::string> ListenUnixExclusive(const std::string& path,
+                                                                  const std::string& what);
 // Connects to `path`. Returns the fd.
 [[nodiscard]] std::expected<int, std::string> ConnectUnix(const std::string& path);
 // The connected peer's uid (SO_PEERCRED), or -1.
@@ -28,7 +29,8 @@ namespace sbc::mgmt::control {
 
 // Waits until `fd` is readable (true) or `timeout` passes on `clock` or `stop` is
 // set (false). Polls in short slices so a stopping daemon (or a moved clock) is noticed.
-[[nodiscard]] bool WaitReadable(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop,
+[[nodiscard]] bool WaitReadable(int fd, std::chrono::milliseconds timeout,
+                                const std::atomic<bool>& stop,
                                 const SteadyClock& clock = SystemSteadyClock());
 // The same, until `deadline`.
 [[nodiscard]] bool WaitReadable(int fd, const Deadline& deadline, const std::atomic<bool>& stop);

@@ -41,7 +41,8 @@ class CertificateAuthority {
   // subject CN must equal `required_cn`. Valid from now for `days` days. Returns the
   // PEM certificate.
   [[nodiscard]] std::expected<std::string, std::string> SignRequest(const std::string& csr_pem,
-                                                                    const std::string& required_cn, int days = 365);
+                                                                    const std::string& required_cn,
+                                                                    int days = 365);
   // A new key and a certificate for `common_name`, for `purpose`, signed by this CA,
   // valid between the two times (YYYYMMDDhhmmss, UTC).
   [[nodiscard]] std::expected<Credential, std::string> Issue(

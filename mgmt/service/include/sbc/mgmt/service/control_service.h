@@ -85,8 +85,9 @@ class ControlService {
   schema::Response RotateKeyNamed(const std::string& key_name, std::string* detail);
   // The running config's password policy (defaults without a config).
   users::PasswordPolicy Policy() const;
-  std::expected<void, std::string> Audit(const std::string& user, const std::vector<schema::Role>& roles,
-                                         schema::Rpc rpc, schema::Outcome outcome, const std::string& detail);
+  std::expected<void, std::string> Audit(const std::string& user,
+                                         const std::vector<schema::Role>& roles, schema::Rpc rpc,
+                                         schema::Outcome outcome, const std::string& detail);
   // Hands the running bundle to the dataplane; the reason if it did not take it.
   std::string SyncDataplane();
 

@@ -19,7 +19,8 @@ class DataplaneLink {
 class UnixDataplaneLink final : public DataplaneLink {
  public:
   explicit UnixDataplaneLink(std::string socket_path) : path_(std::move(socket_path)) {}
-  std::expected<schema::DataplaneResponse, std::string> Call(const schema::DataplaneRequest& request) override;
+  std::expected<schema::DataplaneResponse, std::string> Call(
+      const schema::DataplaneRequest& request) override;
 
  private:
   std::string path_;

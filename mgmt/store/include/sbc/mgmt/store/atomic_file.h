@@ -17,9 +17,10 @@ using CrashHook = std::function<void(std::string_view step)>;
 
 // Writes `bytes` to dir/name: a temp file in the same directory, fsync, rename over
 // the target, fsync the directory. Returns the failing step and errno text.
-[[nodiscard]] std::expected<void, std::string> WriteFileAtomically(
-    const std::filesystem::path& dir, const std::string& name, std::string_view bytes,
-    const CrashHook& hook = {});
+[[nodiscard]] std::expected<void, std::string> WriteFileAtomically(const std::filesystem::path& dir,
+                                                                   const std::string& name,
+                                                                   std::string_view bytes,
+                                                                   const CrashHook& hook = {});
 
 // The whole file, or an error naming it.
 [[nodiscard]] std::expected<std::string, std::string> ReadFile(const std::filesystem::path& file);

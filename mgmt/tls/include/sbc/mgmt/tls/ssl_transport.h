@@ -28,7 +28,8 @@ class SslTransport final : public control::Transport {
  public:
   // With `bio` (the session's), each Read() sets its deadline; without, the session's
   // own read timeout bounds each record and Read() checks the deadline between them.
-  explicit SslTransport(mbedtls_ssl_context* ssl, DeadlineBio* bio = nullptr) : ssl_(ssl), bio_(bio) {}
+  explicit SslTransport(mbedtls_ssl_context* ssl, DeadlineBio* bio = nullptr)
+      : ssl_(ssl), bio_(bio) {}
   std::expected<size_t, control::FrameError> Read(void* buffer, size_t size,
                                                   const control::Deadline& deadline) override;
   std::expected<void, control::FrameError> WriteAll(std::string_view bytes) override;

@@ -24,8 +24,9 @@ class TlsClient {
   // kept there, and a certificate with a lower one is refused: once a client has met
   // the appliance's rotated key (sbcctl keys rotate), the old key cannot pose as it.
   [[nodiscard]] static std::expected<std::unique_ptr<TlsClient>, ClientFailure> Connect(
-      const std::string& host, uint16_t port, const std::string& ca_pem, const std::string& cert_pem,
-      const std::string& key_pem, const std::string& server_serial_file = "");
+      const std::string& host, uint16_t port, const std::string& ca_pem,
+      const std::string& cert_pem, const std::string& key_pem,
+      const std::string& server_serial_file = "");
   ~TlsClient();
   // One request frame out, one response frame back.
   [[nodiscard]] std::expected<std::string, ClientFailure> Call(const std::string& request);

@@ -14,8 +14,8 @@ inline constexpr char kServerName[] = "sbc-mgmtd";
 
 // ECDHE-ECDSA with AES-GCM, zero-terminated, strongest first.
 extern const int kCipherSuites[];
-extern const mbedtls_ecp_group_id kCurves[];   // P-384, P-256; MBEDTLS_ECP_DP_NONE-terminated
-extern const int kSignatureHashes[];           // SHA-384, SHA-256; MBEDTLS_MD_NONE-terminated
+extern const mbedtls_ecp_group_id kCurves[];  // P-384, P-256; MBEDTLS_ECP_DP_NONE-terminated
+extern const int kSignatureHashes[];          // SHA-384, SHA-256; MBEDTLS_MD_NONE-terminated
 // Certificates: SHA-256+ signatures, ECDSA keys on P-256/P-384 only.
 extern const mbedtls_x509_crt_profile kCertProfile;
 

@@ -58,8 +58,8 @@ struct TlsServerStats {
   uint64_t refused_over_limit = 0;
   uint64_t refused_unauthenticated = 0;  // max_unauthenticated handshakes were under way
   uint64_t frames = 0;
-  uint64_t bad_frames = 0;  // connections closed for a bad, oversized or late frame
-  uint64_t idle_closed = 0; // connections closed after idle_timeout without a frame
+  uint64_t bad_frames = 0;   // connections closed for a bad, oversized or late frame
+  uint64_t idle_closed = 0;  // connections closed after idle_timeout without a frame
 };
 
 // Turns one request frame into one response frame. Runs on connection threads,

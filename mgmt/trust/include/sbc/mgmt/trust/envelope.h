@@ -26,6 +26,6 @@ inline constexpr std::string_view kDowngradeType = "application/vnd.sbc.downgrad
 // Adds `key`'s signature over the envelope's PAE. Refuses a second signature by the
 // same key. The payload bytes are never touched.
 [[nodiscard]] std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
-                                                           const PrivateKey& key);
+                                                            const PrivateKey& key);
 
 }  // namespace sbc::mgmt::trust

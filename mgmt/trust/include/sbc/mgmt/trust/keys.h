@@ -23,7 +23,8 @@ class PrivateKey {
   [[nodiscard]] static std::expected<PrivateKey, std::string> Generate(Curve curve);
   // Reads a PEM private key. Refuses a file that its group or others may read or
   // write (as ssh does), naming the file and its mode.
-  [[nodiscard]] static std::expected<PrivateKey, std::string> Load(const std::filesystem::path& file);
+  [[nodiscard]] static std::expected<PrivateKey, std::string> Load(
+      const std::filesystem::path& file);
 
   PrivateKey(PrivateKey&&) noexcept;
   PrivateKey& operator=(PrivateKey&&) noexcept;

@@ -16,21 +16,21 @@
 
 namespace sbc::mgmt::trust {
 
-#define SBC_REJECTIONS(X)                                                  \
-  X(kMalformed, "malformed")                                             \
-  X(kWrongPayloadType, "wrong_payload_type")                             \
-  X(kUnsigned, "unsigned")                                               \
-  X(kUnknownKey, "unknown_key")                                          \
-  X(kWrongRole, "wrong_role")                                            \
-  X(kBadSignature, "bad_signature")                                      \
-  X(kThresholdNotMet, "threshold_not_met")                               \
-  X(kWrongEnvironment, "wrong_environment")                              \
-  X(kWrongSerial, "wrong_serial")                                        \
-  X(kExpired, "expired")                                                 \
-  X(kSchemaInvalid, "schema_invalid")                                    \
-  X(kVersionNotNewer, "version_not_newer")                               \
-  X(kUnknownVersion, "unknown_version")                                  \
-  X(kNothingPending, "nothing_pending")                                   \
+#define SBC_REJECTIONS(X)                    \
+  X(kMalformed, "malformed")                 \
+  X(kWrongPayloadType, "wrong_payload_type") \
+  X(kUnsigned, "unsigned")                   \
+  X(kUnknownKey, "unknown_key")              \
+  X(kWrongRole, "wrong_role")                \
+  X(kBadSignature, "bad_signature")          \
+  X(kThresholdNotMet, "threshold_not_met")   \
+  X(kWrongEnvironment, "wrong_environment")  \
+  X(kWrongSerial, "wrong_serial")            \
+  X(kExpired, "expired")                     \
+  X(kSchemaInvalid, "schema_invalid")        \
+  X(kVersionNotNewer, "version_not_newer")   \
+  X(kUnknownVersion, "unknown_version")      \
+  X(kNothingPending, "nothing_pending")      \
   X(kStorage, "storage_error")
 
 enum class Rejection {
@@ -59,8 +59,7 @@ class Verifier {
   // `payload_type`; every signature is by a known key of `role` and verifies over the
   // exact payload bytes; at least the role's threshold of distinct keys signed.
   [[nodiscard]] std::expected<schema::SignedEnvelope, TrustError> VerifySignatures(
-      std::string_view envelope_bytes, std::string_view payload_type,
-      schema::KeyRole role) const;
+      std::string_view envelope_bytes, std::string_view payload_type, schema::KeyRole role) const;
 
   // A config bundle: signatures (CONFIG role), then the payload's meta (environment,
   // target serial, expiry at `now_unix`) and the config's schema validation.
@@ -85,7 +84,7 @@ class Verifier {
                                                           bool check_expiry) const;
 
   schema::ApplianceIdentity identity_;
-  std::map<std::string, Key> keys_;  // by key id
+  std::map<std::string, Key> keys_;     // by key id
   std::map<int, uint32_t> thresholds_;  // by KeyRole
 };
 

@@ -25,12 +25,13 @@ struct PasswordPolicy {
 [[nodiscard]] PasswordPolicy PolicyFrom(const schema::PasswordPolicy& configured);
 
 // The reason `password` breaks `policy` for `user`, if it does.
-[[nodiscard]] std::expected<void, std::string> CheckPolicy(const std::string& user, const std::string& password,
+[[nodiscard]] std::expected<void, std::string> CheckPolicy(const std::string& user,
+                                                           const std::string& password,
                                                            const PasswordPolicy& policy);
 
 // A new salted hash (random salt from the OS entropy source).
-[[nodiscard]] std::expected<schema::PasswordHash, std::string> HashPassword(const std::string& password,
-                                                                            uint32_t iterations = kPbkdf2Iterations);
+[[nodiscard]] std::expected<schema::PasswordHash, std::string> HashPassword(
+    const std::string& password, uint32_t iterations = kPbkdf2Iterations);
 
 // Compares in constant time.
 [[nodiscard]] bool Matches(const schema::PasswordHash& stored, const std::string& password);
@@ -47,8 +48,9 @@ enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 // locks the user after policy.max_failures, except that the last security-admin not
 // locked is never locked (someone must always be able to get in). Updates `directory`;
 // the caller persists it.
-[[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& user, const std::string& password,
-                                int64_t now_unix, const PasswordPolicy& policy);
+[[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& user,
+                                const std::string& password, int64_t now_unix,
+                                const PasswordPolicy& policy);
 
 // Login() in two halves, so that the slow PBKDF2 in between can run without holding
 // the lock that guards `directory`:
@@ -56,9 +58,9 @@ enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 //      (kUnknownUser, kLocked);
 //   2. Matches(hash, password), unlocked;
 //   3. RecordAttempt: counts the result and locks out as Login() does.
-[[nodiscard]] std::expected<schema::PasswordHash, LoginResult> LoginTarget(const schema::UserDirectory& directory,
-                                                                           const std::string& user, int64_t now_unix);
-LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& user, bool password_matched,
-                          int64_t now_unix, const PasswordPolicy& policy);
+[[nodiscard]] std::expected<schema::PasswordHash, LoginResult> LoginTarget(
+    const schema::UserDirectory& directory, const std::string& user, int64_t now_unix);
+LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& user,
+                          bool password_matched, int64_t now_unix, const PasswordPolicy& policy);
 
 }  // namespace sbc::mgmt::users
