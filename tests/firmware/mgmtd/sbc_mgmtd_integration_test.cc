@@ -193,5 +193,29 @@ TEST_F(SbcMgmtdTest, TheDaemonDumpsNoCore) {
   EXPECT_THAT(text, ::testing::ContainsRegex("Max core file size +0 +0 +bytes"));
 }
 
+// A --connect address sbcctl cannot use is a usage error (exit 2) that says what is
+// wrong with it, before any file is read or any connection tried (it threw before).
+TEST(SbcctlAddressTest, AnAddressItCannotUseIsAUsageErrorThatSaysWhy) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"127.0.0.1", "no port"},
+      {"appliance:", "is not a number from 1 to 65535"},
+      {"appliance:https", "is not a number from 1 to 65535"},
+      {"appliance:70000", "is not a number from 1 to 65535"},
+      {"appliance:0", "is not a number from 1 to 65535"},
+      {":4443", "no host"},
+      {"::1:4443", "needs brackets"},
+      {"[::1", "is not closed"},
+      {"[::1]", "no port"},
+  };
+  for (const auto& [address, why] : cases) {
+    // Files that can be read (what they hold does not matter: the address comes first).
+    const ProcessResult r = RunProcess({SBCCTL_BIN, "--connect", address, "--ca", SBCCTL_BIN,
+                                        "--cert", SBCCTL_BIN, "--key", SBCCTL_BIN, "status"});
+    EXPECT_EQ(r.exit_code, 2) << address << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--connect " + address + ": ")) << address;
+    EXPECT_THAT(r.err, HasSubstr(why)) << address;
+  }
+}
+
 }  // namespace
 }  // namespace sbc::testing

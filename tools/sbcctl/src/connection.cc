@@ -93,4 +93,32 @@ std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(const std::st
   return connection;
 }
 
+std::expected<Address, std::string> ParseAddress(const std::string& text) {
+  std::string host, port;
+  if (text.starts_with('[')) {  // [IPV6]:PORT: the brackets keep the address's colons apart
+    const size_t close = text.find(']');
+    if (close == std::string::npos)
+      return std::unexpected("an IPv6 address opened with [ is not closed");
+    host = text.substr(1, close - 1);
+    if (text.size() <= close + 1 || text[close + 1] != ':')
+      return std::unexpected("no port (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:4443)");
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos)
+      return std::unexpected("no port (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:4443)");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos)
+      return std::unexpected("an IPv6 address needs brackets: [IPV6]:PORT");
+  }
+  if (host.empty()) return std::unexpected("no host");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return std::unexpected("the port \"" + port + "\" is not a number from 1 to 65535");
+  const unsigned long number = std::stoul(port);  // digits only, at most 5: cannot throw
+  if (number == 0 || number > 65535)
+    return std::unexpected("the port " + port + " is not a number from 1 to 65535");
+  return Address{.host = host, .port = static_cast<uint16_t>(number)};
+}
+
 }  // namespace sbc::tools

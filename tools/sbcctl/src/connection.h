@@ -29,6 +29,14 @@ class Connection {
       const schema::Request& request) = 0;
 };
 
+// A --connect address: "HOST:PORT", or "[IPV6]:PORT". The error names what is wrong
+// with it (no port, a port that is not a number from 1 to 65535, no host).
+struct Address {
+  std::string host;
+  uint16_t port;
+};
+[[nodiscard]] std::expected<Address, std::string> ParseAddress(const std::string& text);
+
 // The control API over TLS. `server_serial_file`: where the highest server
 // certificate serial seen from this CA is kept (see mgmt::tls::TlsClient::Connect).
 [[nodiscard]] std::expected<std::unique_ptr<Connection>, Failure> ConnectTls(

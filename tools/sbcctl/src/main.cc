@@ -294,6 +294,8 @@ int main(int argc, char** argv) {
 
   std::optional<tools::SshTunnel> tunnel;
   if (!connection) {
+    const auto address = tools::ParseAddress(connect);
+    if (!address) return Fail(kExitUsage, "--connect " + connect + ": " + address.error());
     if (ca.empty() || cert.empty() || key.empty())
       return Fail(kExitUsage,
                   "--ca, --cert and --key (or SBCCTL_CA, SBCCTL_CERT, SBCCTL_KEY) are required");
@@ -301,9 +303,8 @@ int main(int argc, char** argv) {
     if (!ca_pem || !cert_pem || !key_pem)
       return Fail(kExitUsage, "cannot read the CA, certificate or key file");
 
-    const size_t colon = connect.rfind(':');
-    std::string host = connect.substr(0, colon);
-    uint16_t port = static_cast<uint16_t>(std::stoul(connect.substr(colon + 1)));
+    std::string host = address->host;
+    uint16_t port = address->port;
     if (!ssh.empty()) {
       auto opened = tools::SshTunnel::Open(ssh, port, ssh_options);
       if (!opened) return Fail(kExitUnreachable, opened.error());
