@@ -2,9 +2,11 @@
 //
 //   sbc-dataplane --board board/sim.textproto --sim-traffic 100000
 //
-// Loads and validates the board, initialises EAL from it, brings up the ports, runs
-// one worker per worker core, and on SIGINT/SIGTERM drains the workers, prints the
-// counters and exits. On the sim board, --sim-traffic sends synthetic traffic through
+// Loads and validates the board, initialises EAL from it, verifies and compiles the
+// signed --config (its rules in force before the first poll), brings up the ports, runs
+// one worker per worker core (firewall and media relay), serves sbc-mgmtd's bundles and
+// media sessions on its IPC socket, and on SIGINT/SIGTERM drains the workers, prints
+// the counters and exits. On the sim board, --sim-traffic sends synthetic traffic through
 // the ports from their far ends and accounts for every frame.
 #include <rte_mempool.h>
 #include <string.h>

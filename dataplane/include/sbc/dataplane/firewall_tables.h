@@ -58,8 +58,8 @@ class FirewallTables {
   FirewallTables(const FirewallTables&) = delete;
   FirewallTables& operator=(const FirewallTables&) = delete;
 
-  // Worker threads: classification of up to kMaxBurst keys. results[i] is the
-  // matching rule's index + 1, or 0 for no match.
+  // Worker threads: classification of `n` keys (a worker passes one burst's at most).
+  // results[i] is the matching rule's index + 1, or 0 for no match.
   void ClassifyRules4(const uint8_t** keys, uint32_t* results, uint32_t n) const;
   void ClassifyRules6(const uint8_t** keys, uint32_t* results, uint32_t n) const;
   // Anti-spoofing: results[i] != 0 when the source may enter from its zone.

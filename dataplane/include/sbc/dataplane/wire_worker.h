@@ -1,4 +1,5 @@
-// The first pipeline: bump-in-the-wire forwarding between the ports of each pair.
+// Bare forwarding between the ports of each pair, with none of the pipeline: the
+// benches' baseline (firewall_bench, media_relay_bench), measured in the same run.
 //
 // A worker owns queue `q` of every port and forwards, for each link (one direction of
 // a pair), bursts from the ingress port's RX queue to the egress port's TX queue.

@@ -1,5 +1,7 @@
-// The running dataplane: the board's ports brought up and one poll-mode worker per
-// worker core forwarding between the ports of each pair.
+// The running dataplane: the board's ports brought up, the crypto device, and one
+// poll-mode worker per worker core running the whole pipeline on the ports of each
+// pair (own-address replies, the media relay with SRTP, the firewall's rules and
+// connection tracking), with the rules and media sessions the control side publishes.
 #pragma once
 
 #include <atomic>
