@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -36,13 +37,16 @@ class PktgenTest : public ::testing::Test {
     ASSERT_THAT(reflector_->WaitForLog("ports started"), HasSubstr("ports started"));
   }
   void TearDown() override {
-    reflector_.reset();
+    if (reflector_ != nullptr) (void)StopPeer();
     unlink(log_.c_str());
   }
   // The process on the other side of the ports: "reflect" or "sink".
   virtual std::string PeerMode() const { return "reflect"; }
-  // Stops it; what it wrote.
+  // Stops it; what it wrote. It must end by itself on SIGTERM, not die of a signal.
   std::string StopPeer() {
+    const ProcessResult r = reflector_->Stop(SIGTERM);
+    EXPECT_EQ(r.signal, 0) << "the peer died of signal " << r.signal << ":\n" << r.out;
+    EXPECT_EQ(r.exit_code, 0) << r.out;
     reflector_.reset();
     std::ifstream in(log_);
     return std::string(std::istreambuf_iterator<char>(in), {});

@@ -17,6 +17,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -51,16 +52,37 @@ double Median(std::vector<double> v) {
 
 // Bounces every frame from each port out of the other (reflect), or takes and drops
 // every frame (sink), until stopped or `seconds` pass.
+//
+// DPDK 22.11's memif PMD unmaps a departed client's rings from its interrupt thread
+// while a poll on this lcore may be reading them (a fault reading ring->head, seen
+// when the generator exits; docs/PERFORMANCE.md). So that a client's departure finds
+// no poll under way: a port whose link is down is not polled, and once nothing has
+// come for kIdleAfter the loop naps kIdleNap between polls (a sender's last frame
+// comes before it leaves, so its going finds the loop asleep, and the next poll sees
+// the link down). The first frames after a nap wait at most kIdleNap in the ring.
 void Reflect(const Ports& ports, double seconds, bool bounce) {
+  constexpr double kIdleAfter = 0.05;  // seconds without a frame
+  constexpr useconds_t kIdleNap = 50;  // microseconds
+  const uint64_t hz = rte_get_tsc_hz();
   const uint64_t end =
-      seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * rte_get_tsc_hz())
-                  : ~0ull;
-  uint64_t moved = 0;
-  while (!stop.load(std::memory_order_relaxed) && rte_get_tsc_cycles() < end) {
+      seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * hz) : ~0ull;
+  const uint64_t idle_after = static_cast<uint64_t>(kIdleAfter * hz);
+  uint64_t moved = 0, last_frame = rte_get_tsc_cycles();
+  while (!stop.load(std::memory_order_relaxed)) {
+    const uint64_t now = rte_get_tsc_cycles();
+    if (now >= end) break;
+    const bool idle = now - last_frame > idle_after;
     for (size_t i = 0; i < 2; ++i) {
+      if (idle) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(ports.ids[i], &link) != 0 ||
+            link.link_status == RTE_ETH_LINK_DOWN)
+          continue;
+      }
       rte_mbuf* burst[64];
       const uint16_t n = rte_eth_rx_burst(ports.ids[i], 0, burst, 64);
       if (n == 0) continue;
+      last_frame = now;
       uint16_t sent = 0;
       // A reflector must not lose what it is given: wait for room (the sender then feels it).
       while (bounce && sent < n && !stop.load(std::memory_order_relaxed))
@@ -69,6 +91,7 @@ void Reflect(const Ports& ports, double seconds, bool bounce) {
       if (sent < n) rte_pktmbuf_free_bulk(burst + sent, n - sent);
       moved += n;
     }
+    if (idle) usleep(kIdleNap);
   }
   std::cerr << "sbc-pktgen " << (bounce ? "reflect: " : "sink: ") << moved
             << (bounce ? " frames bounced" : " frames taken") << std::endl;
