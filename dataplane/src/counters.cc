@@ -1,15 +1,6 @@
 #include "sbc/dataplane/counters.h"
 
 namespace sbc::dataplane {
-namespace {
-
-uint64_t Read(const uint64_t& counter) {
-  // atomic_ref needs a non-const referent; reading does not modify it.
-  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counter)).load(std::memory_order_relaxed);
-}
-
-}  // namespace
-
 uint64_t CounterTotals::drops_total() const {
   uint64_t total = 0;
   for (uint64_t d : drops) total += d;
@@ -21,12 +12,12 @@ CounterTotals SumCounters(std::span<const WorkerCounters* const> workers) {
   for (const WorkerCounters* worker : workers) {
     const WorkerCounters& w = *worker;
     for (size_t p = 0; p < kMaxPorts; ++p) {
-      totals.ports[p].rx_packets += Read(w.ports[p].rx_packets);
-      totals.ports[p].rx_bytes += Read(w.ports[p].rx_bytes);
-      totals.ports[p].tx_packets += Read(w.ports[p].tx_packets);
-      totals.ports[p].tx_bytes += Read(w.ports[p].tx_bytes);
+      totals.ports[p].rx_packets += LoadShared(w.ports[p].rx_packets);
+      totals.ports[p].rx_bytes += LoadShared(w.ports[p].rx_bytes);
+      totals.ports[p].tx_packets += LoadShared(w.ports[p].tx_packets);
+      totals.ports[p].tx_bytes += LoadShared(w.ports[p].tx_bytes);
     }
-    for (size_t r = 0; r < kDropReasonCount; ++r) totals.drops[r] += Read(w.drops[r]);
+    for (size_t r = 0; r < kDropReasonCount; ++r) totals.drops[r] += LoadShared(w.drops[r]);
   }
   return totals;
 }

@@ -12,6 +12,7 @@
 
 #include "sbc/dataplane/own_address.h"
 #include "sbc/dataplane/tcp_state.h"
+#include "sbc/drivers/sanitizer/handoff.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -366,6 +367,7 @@ uint32_t FirewallWorker::Forward(const WireLink& link, const FirewallTables* tab
   rte_mbuf* frames[kWireBurst];
   const uint16_t n = rte_eth_rx_burst(link.rx_port_id, link.queue, frames, kWireBurst);
   if (n == 0) return 0;
+  drivers::sanitizer::TakeOver(frames, n);
 
   // Every frame's descriptor, then its headers, asked for before any is parsed, so
   // the misses overlap (a NIC's receive path leaves descriptors warm; virtual ports
@@ -552,6 +554,7 @@ void FirewallWorker::Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rt
                               uint16_t count) noexcept {
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < count; ++i) bytes += frames[i]->pkt_len;
+  drivers::sanitizer::HandOver(frames, count);
   const uint16_t sent = rte_eth_tx_burst(port_id, queue, frames, count);
   if (sent < count) {
     for (uint16_t i = sent; i < count; ++i) bytes -= frames[i]->pkt_len;

@@ -40,11 +40,6 @@ DropReason DropFor(SrtpResult r) {
   }
 }
 
-template <typename T>
-void Bump(T& counter, uint64_t by = 1) {
-  WorkerCounters::Add(counter, by);
-}
-
 }  // namespace
 
 // Per packet of a burst, between the stages.
@@ -159,7 +154,7 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
           !rtcp && !in.remote_given && in.latching != Latching::kNever &&
           (in.srtp || (!in.remote_known && in.latching == Latching::kFirstPacket));
       if (!may_latch) {
-        Bump(in.counters.wrong_source);
+        AddShared(in.counters.wrong_source);
         verdict[i] = DropReason::kMediaWrongSource;
         continue;
       }
@@ -204,7 +199,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       in.remote = {.family = m.family, .address = m.src, .port = m.src_port};
       if (m.family == Family::kIpv4) std::memset(in.remote.address.data() + 4, 0, 12);
       in.remote_known = true;
-      Bump(in.counters.latches);
+      in.published_remote.Store(in.remote);
+      AddShared(in.counters.latches);
     }
     const rte_ether_hdr* eth = rte_pktmbuf_mtod(f, const rte_ether_hdr*);
     std::memcpy(in.link.data(), eth->src_addr.addr_bytes, 6);
@@ -216,8 +212,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
           (static_cast<unsigned __int128>(now_tsc) * in.rtp_units_per_tsc_q32) >> 32);
       in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
     }
-    Bump(in.counters.packets_in);
-    Bump(in.counters.bytes_in, length);
+    AddShared(in.counters.packets_in);
+    AddShared(in.counters.bytes_in, length);
     w.port->last_active_tsc.store(now_tsc, std::memory_order_relaxed);
     if (!w.out->remote_known || !w.out->link_known) verdict[i] = DropReason::kMediaLegNotReady;
   });
@@ -278,8 +274,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
       udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
     }
     tx_slot[w.index] = out.port_slot;
-    Bump(out.counters.packets_out);
-    Bump(out.counters.bytes_out, payload_length);
+    AddShared(out.counters.packets_out);
+    AddShared(out.counters.bytes_out, payload_length);
   });
   // Beyond one crypto burst (more than kMaxBurst media packets in one receive burst
   // cannot happen: receive bursts are smaller), nothing is left over.

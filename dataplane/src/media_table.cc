@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "sbc/dataplane/table_slot.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -30,7 +33,66 @@ uint64_t RtpUnitsPerTscQ32(uint32_t clock_rate) {
                  : static_cast<uint64_t>((static_cast<unsigned __int128>(clock_rate) << 32) / hz);
 }
 
+MediaSessionSnapshot SnapshotOfSession(const MediaSession& s) {
+  MediaSessionSnapshot out{.id = s.id, .owner = s.owner, .last_active_tsc = s.LastActiveTsc()};
+  for (int l = 0; l < 2; ++l) {
+    const MediaLeg& leg = s.legs[l];
+    MediaLegSnapshot& o = out.legs[l];
+    o.spec = leg.spec;  // the control lcore's own, like `srtp` and the suite
+    o.remote = leg.published_remote.Load();
+    o.latched = o.remote.has_value() && !leg.spec.remote.has_value();
+    if (leg.srtp) o.suite = leg.from_leg.suite;
+    const MediaLegCounters& c = leg.counters;
+    o.counters = {.packets_in = LoadShared(c.packets_in),
+                  .bytes_in = LoadShared(c.bytes_in),
+                  .wrong_source = LoadShared(c.wrong_source),
+                  .packets_out = LoadShared(c.packets_out),
+                  .bytes_out = LoadShared(c.bytes_out),
+                  .latches = LoadShared(c.latches)};
+    o.auth_failures = LoadShared(leg.from_leg.counters.auth_failures);
+    o.replays = LoadShared(leg.from_leg.counters.replays);
+    o.sequence_gaps = leg.rtp_stats.gaps();
+    o.jitter = leg.rtp_stats.jitter();
+  }
+  return out;
+}
+
 }  // namespace
+
+void PublishedEndpoint::Store(const std::optional<MediaEndpoint>& endpoint) noexcept {
+  const uint32_t sequence = sequence_.load(std::memory_order_relaxed);
+  sequence_.store(sequence + 1, std::memory_order_relaxed);
+  // Release stores: a reader that sees any of them sees the odd sequence too.
+  uint64_t words[2] = {};
+  uint32_t known_family_port = 0;
+  if (endpoint) {
+    std::memcpy(words, endpoint->address.data(), sizeof(words));
+    known_family_port =
+        (1u << 24) | (uint32_t{static_cast<uint8_t>(endpoint->family)} << 16) | endpoint->port;
+  }
+  address_[0].store(words[0], std::memory_order_release);
+  address_[1].store(words[1], std::memory_order_release);
+  known_family_port_.store(known_family_port, std::memory_order_release);
+  sequence_.store(sequence + 2, std::memory_order_release);
+}
+
+std::optional<MediaEndpoint> PublishedEndpoint::Load() const noexcept {
+  for (;;) {
+    const uint32_t before = sequence_.load(std::memory_order_acquire);
+    const uint64_t words[2] = {address_[0].load(std::memory_order_acquire),
+                               address_[1].load(std::memory_order_acquire)};
+    const uint32_t known_family_port = known_family_port_.load(std::memory_order_acquire);
+    if ((before & 1) != 0 || sequence_.load(std::memory_order_relaxed) != before) {
+      rte_pause();  // a store is under way: a few instructions long
+      continue;
+    }
+    if ((known_family_port & (1u << 24)) == 0) return std::nullopt;
+    MediaEndpoint endpoint{.family = static_cast<Family>((known_family_port >> 16) & 0xff),
+                           .port = static_cast<uint16_t>(known_family_port)};
+    std::memcpy(endpoint.address.data(), words, sizeof(words));
+    return endpoint;
+  }
+}
 
 uint64_t MediaSession::LastActiveTsc() const {
   uint64_t last = 0;
@@ -145,6 +207,7 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       leg.remote_known = true;
       leg.remote = *ls.remote;
       if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
+      leg.published_remote.Store(leg.remote);
     }
     if (ls.srtp_from_leg) {
       if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg);
@@ -242,7 +305,7 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
   }
   // Off the workers' path for a grace period; then the session is the control lcore's.
   for (uint8_t p = 0; p < session.port_count; ++p) Unlink(&session.ports[p]);
-  if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  if (qsbr_ != nullptr) WaitForGracePeriod(qsbr_);
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegUpdate& u = update.legs[l];
     MediaLeg& leg = session.legs[l];
@@ -255,6 +318,7 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
       leg.remote_known = false;  // was given, is now to be learnt
       leg.remote_given = false;
     }
+    leg.published_remote.Store(leg.remote_known ? std::optional(leg.remote) : std::nullopt);
     leg.spec.remote = u.remote;
     leg.spec.clock_rate = u.clock_rate;
     leg.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(u.clock_rate);
@@ -289,7 +353,7 @@ bool MediaTable::Remove(uint64_t id) {
   sessions_.erase(it);
   for (uint8_t p = 0; p < session->port_count; ++p) Unlink(&session->ports[p]);
   // No worker may still hold the session.
-  if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  if (qsbr_ != nullptr) WaitForGracePeriod(qsbr_);
   Free(std::move(session));
   return true;
 }
@@ -317,6 +381,19 @@ std::vector<const MediaSession*> MediaTable::Sessions() const {
 const MediaSession* MediaTable::Get(uint64_t id) const {
   const auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+std::vector<MediaSessionSnapshot> MediaTable::Snapshot() const {
+  std::vector<MediaSessionSnapshot> out;
+  out.reserve(sessions_.size());
+  for (const MediaSession* s : Sessions()) out.push_back(SnapshotOfSession(*s));
+  return out;
+}
+
+std::optional<MediaSessionSnapshot> MediaTable::SnapshotOf(uint64_t id) const {
+  const MediaSession* s = Get(id);
+  if (s == nullptr) return std::nullopt;
+  return SnapshotOfSession(*s);
 }
 
 const MediaPort* MediaTable::FindIn(const MediaPort* port,

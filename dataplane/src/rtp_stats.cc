@@ -4,8 +4,8 @@ namespace sbc::dataplane {
 
 void RtpReceptionStats::Update(uint16_t seq, uint32_t rtp_timestamp, uint32_t arrival,
                                uint32_t bytes) {
-  ++packets_;
-  bytes_ += bytes;
+  AddShared(packets_);
+  AddShared(bytes_, bytes);
   const int32_t transit = static_cast<int32_t>(arrival - rtp_timestamp);
   if (!started_) {
     started_ = true;
@@ -15,14 +15,14 @@ void RtpReceptionStats::Update(uint16_t seq, uint32_t rtp_timestamp, uint32_t ar
   }
   const uint16_t ahead = static_cast<uint16_t>(seq - highest_seq_);
   if (ahead != 0 && ahead < 0x8000) {  // newer: anything skipped is a gap
-    gaps_ += ahead - 1u;
+    AddShared(gaps_, ahead - 1u);
     highest_seq_ = seq;
   }
   // RFC 3550 A.8: J += (|D| - J) / 16, kept scaled by 16.
   int32_t d = transit - last_transit_;
   last_transit_ = transit;
   if (d < 0) d = -d;
-  jitter_q4_ += static_cast<uint32_t>(d) - ((jitter_q4_ + 8) >> 4);
+  StoreShared(jitter_q4_, jitter_q4_ + static_cast<uint32_t>(d) - ((jitter_q4_ + 8) >> 4));
 }
 
 }  // namespace sbc::dataplane

@@ -138,14 +138,14 @@ SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
   SrtpStreamCounters& c = stream->counters;
   switch (result) {
     case SrtpResult::kAuthFailed:
-      ++c.auth_failures;
+      AddShared(c.auth_failures);
       break;
     case SrtpResult::kReplayed:
     case SrtpResult::kTooOld:
-      ++c.replays;
+      AddShared(c.replays);
       break;
     default:
-      ++c.malformed;
+      AddShared(c.malformed);
       break;
   }
   return result;
@@ -361,8 +361,8 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
       m->data_len = static_cast<uint16_t>(m->data_len - trailer);
       m->pkt_len -= trailer;
     }
-    ++stream->counters.packets;
-    stream->counters.bytes += plain;
+    AddShared(stream->counters.packets);
+    AddShared(stream->counters.bytes, plain);
   } else {
     (void)Refuse(stream, result);
   }

@@ -27,8 +27,13 @@ void TableSlot::Publish(std::unique_ptr<FirewallTables> tables) {
   // Wait even for the first publish: when this returns, no worker is still inside a
   // poll that read the previous pointer, so the new tables are in force everywhere.
   // The control thread is not an RCU reader: wait for all registered workers.
-  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  WaitForGracePeriod(qsbr_);
   delete old;
+}
+
+void WaitForGracePeriod(rte_rcu_qsbr* qsbr) {
+  // What rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID) does, inlined.
+  (void)rte_rcu_qsbr_check(qsbr, rte_rcu_qsbr_start(qsbr), /*wait=*/true);
 }
 
 }  // namespace sbc::dataplane

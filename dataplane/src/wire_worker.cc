@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "sbc/drivers/sanitizer/handoff.h"
+
 namespace sbc::dataplane {
 
 WireWorker::WireWorker(std::span<const WireLink> links)
@@ -31,6 +33,7 @@ uint32_t WireWorker::Forward(const WireLink& link) noexcept {
   rte_mbuf* frames[kWireBurst];
   const uint16_t received = rte_eth_rx_burst(link.rx_port_id, link.queue, frames, kWireBurst);
   if (received == 0) return 0;
+  drivers::sanitizer::TakeOver(frames, received);
 
   // Only mbuf metadata is read here: forwarding a frame touches none of its bytes.
   rte_mbuf* runts[kWireBurst];
@@ -57,6 +60,7 @@ uint32_t WireWorker::Forward(const WireLink& link) noexcept {
   }
   if (kept == 0) return received;
 
+  drivers::sanitizer::HandOver(frames, kept);
   const uint16_t sent = rte_eth_tx_burst(link.tx_port_id, link.queue, frames, kept);
   if (sent < kept) {
     for (uint16_t i = sent; i < kept; ++i) kept_bytes -= frames[i]->pkt_len;

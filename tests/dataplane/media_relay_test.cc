@@ -3,6 +3,10 @@
 // that authenticate (spoofed and replayed packets move nothing); strict sources for
 // given remotes; RTCP on port + 1; readdressing with valid checksums; sessions added
 // and removed; sequence gaps and jitter.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "media_relay_fixture.h"
 
 namespace sbc::dataplane {
@@ -349,6 +353,69 @@ TEST_F(MediaRelayTest, ReceptionCountsGapsAndJitter) {
   const RtpReceptionStats& stats = table_->Sessions()[0]->legs[0].rtp_stats;
   EXPECT_EQ(stats.packets(), 7u);
   EXPECT_EQ(stats.gaps(), 2u) << "4 and 5 skipped at 6; 5 came late but the gap stays counted";
+}
+
+// The control thread lists sessions while their owner relays (sbcctl media list during
+// calls). Every value it reads was stored whole by the one writer: counters only grow,
+// the remote is none or the one latched, never a mix. ThreadSanitizer (the tsan
+// preset) reports any field read here that the worker writes plainly.
+TEST_F(MediaRelayTest, SnapshotsTakenWhileTheOwnerRelaysAreWholeAndOnlyGrow) {
+  const RtpToSrtp s = AddRtpToSrtp(8);
+  ASSERT_FALSE(HasFailure());
+  constexpr uint16_t kRounds = 400;
+  // Built ahead: the writer thread only relays.
+  Libsrtp phone_out(s.phone_key, true), stranger(RandomMaster(rng_), true);
+  std::vector<Bytes> from_a, from_b, forged;
+  for (uint16_t i = 0; i < kRounds; ++i) {
+    const uint16_t seq = static_cast<uint16_t>(2 * i + 1);  // every other: one gap each
+    from_a.push_back(Rtp(0xa, seq, 160u * seq, rng_));
+    from_b.push_back(phone_out.Run(Rtp(0xb, seq, 160u * seq, rng_), false, true));
+    forged.push_back(stranger.Run(Rtp(0xc, seq, 160u * seq, rng_), false, true));
+  }
+  std::atomic<bool> done{false};
+  std::thread owner([&] {
+    for (uint16_t i = 0; i < kRounds; ++i) {
+      (void)Send(s.b_remote, s.b_local, from_b[i]);  // B's first latches it
+      (void)Send(s.a_remote, s.a_local, from_a[i]);
+      (void)Send(s.b_remote, s.b_local, forged[i]);
+    }
+    done.store(true, std::memory_order_release);
+  });
+  MediaSessionSnapshot last{};
+  size_t snapshots = 0;
+  for (bool finished = false; !finished;) {
+    finished = done.load(std::memory_order_acquire);  // then one snapshot more
+    const std::vector<MediaSessionSnapshot> now = table_->Snapshot();
+    ASSERT_EQ(now.size(), 1u);
+    ++snapshots;
+    for (int l = 0; l < 2; ++l) {
+      const MediaLegSnapshot &was = last.legs[l], &is = now[0].legs[l];
+      EXPECT_GE(is.counters.packets_in, was.counters.packets_in);
+      EXPECT_GE(is.counters.bytes_in, was.counters.bytes_in);
+      EXPECT_GE(is.counters.packets_out, was.counters.packets_out);
+      EXPECT_GE(is.auth_failures, was.auth_failures);
+      EXPECT_GE(is.sequence_gaps, was.sequence_gaps);
+    }
+    const std::optional<MediaEndpoint>& b_remote = now[0].legs[1].remote;
+    if (b_remote) {
+      EXPECT_EQ(*b_remote, s.b_remote) << "the latched remote, whole";
+      EXPECT_TRUE(now[0].legs[1].latched);
+    } else {
+      EXPECT_FALSE(last.legs[1].remote.has_value()) << "a latched remote stays";
+    }
+    EXPECT_EQ(now[0].legs[0].remote, s.a_remote) << "given";
+    last = now[0];
+  }
+  owner.join();
+  EXPECT_GE(snapshots, 1u);
+  EXPECT_EQ(last.legs[0].counters.packets_in, kRounds);
+  EXPECT_EQ(last.legs[0].sequence_gaps, kRounds - 1u);
+  EXPECT_EQ(last.legs[1].counters.packets_in, kRounds);
+  EXPECT_EQ(last.legs[1].counters.latches, 1u);
+  EXPECT_EQ(last.legs[1].auth_failures, kRounds) << "every forged packet";
+  EXPECT_EQ(last.legs[1].counters.packets_out, kRounds) << "B spoke first: latched, linked";
+  EXPECT_EQ(last.legs[0].counters.packets_out, kRounds - 1u)
+      << "B's first packet came before A's link address was known";
 }
 
 TEST(RtpReceptionStatsTest, JitterFollowsRfc3550) {

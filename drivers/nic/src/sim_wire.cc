@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include "sbc/drivers/nic/rss.h"
+#include "sbc/drivers/sanitizer/handoff.h"
 
 namespace sbc::drivers::nic {
 namespace {
@@ -13,7 +14,10 @@ namespace {
 void FreeRing(rte_ring* ring) {
   if (ring == nullptr) return;
   rte_mbuf* frame = nullptr;
-  while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&frame)) == 0) rte_pktmbuf_free(frame);
+  while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&frame)) == 0) {
+    sanitizer::TakeOver(frame);
+    rte_pktmbuf_free(frame);
+  }
   rte_ring_free(ring);
 }
 
@@ -57,6 +61,7 @@ std::expected<size_t, std::string> SimWire::AddPort(const std::string& name, uin
 
 uint16_t SimWire::Send(size_t port, rte_mbuf* const* frames, uint16_t count) noexcept {
   Port& p = ports_[port];
+  sanitizer::HandOver(frames, count);  // to the worker that polls the ring (net_ring's rx)
   if (queues_ == 1)
     return static_cast<uint16_t>(
         rte_ring_sp_enqueue_burst(p.rx[0], reinterpret_cast<void* const*>(frames), count, nullptr));
@@ -76,6 +81,7 @@ uint16_t SimWire::Receive(size_t port, rte_mbuf** frames, uint16_t max) noexcept
         p.tx[queue], reinterpret_cast<void**>(frames + taken), max - taken, nullptr));
   }
   p.next_tx_queue = static_cast<uint16_t>((p.next_tx_queue + 1) % queues_);
+  sanitizer::TakeOver(frames, taken);  // from the worker that sent them (net_ring's tx)
   return taken;
 }
 

@@ -1,4 +1,5 @@
 #include "sbc/firmware/dataplane.h"
+#include "sbc/drivers/sanitizer/handoff.h"
 #include "sbc/firmware/telemetry.h"
 
 #include <rte_bus_vdev.h>
@@ -24,6 +25,7 @@ int RunWorker(void* arg) {
   const WorkerJob job = *static_cast<WorkerJob*>(arg);
   delete static_cast<WorkerJob*>(arg);
   job.worker->Run(*job.stop);
+  drivers::sanitizer::HandOver(job.worker);  // to Stop(), through rte_eal_wait_lcore
   return 0;
 }
 
@@ -140,7 +142,7 @@ void Dataplane::DrainHandoffRings() {
 
 void Dataplane::WaitForWorkers() const {
   // Each worker reports a quiescent state after every poll (FirewallWorker::Run).
-  rte_rcu_qsbr_synchronize(tables_->qsbr(), RTE_QSBR_THRID_INVALID);
+  dataplane::WaitForGracePeriod(tables_->qsbr());
 }
 
 uint64_t Dataplane::Now() const {
@@ -174,18 +176,14 @@ std::vector<uint64_t> Dataplane::RemoveIdleMediaSessions(uint32_t idle_s) {
   return media_->RemoveIdle(Now(), uint64_t{idle_s} * rte_get_tsc_hz());
 }
 
-void Dataplane::VisitMediaSessions(
-    const std::function<void(const dataplane::MediaSession&)>& visit) const {
+std::vector<dataplane::MediaSessionSnapshot> Dataplane::MediaSessions() const {
   std::lock_guard lock(media_mutex_);
-  for (const dataplane::MediaSession* s : media_->Sessions()) visit(*s);
+  return media_->Snapshot();
 }
 
-bool Dataplane::VisitMediaSession(
-    uint64_t id, const std::function<void(const dataplane::MediaSession&)>& visit) const {
+std::optional<dataplane::MediaSessionSnapshot> Dataplane::MediaSession(uint64_t id) const {
   std::lock_guard lock(media_mutex_);
-  const dataplane::MediaSession* s = media_->Get(id);
-  if (s != nullptr) visit(*s);
-  return s != nullptr;
+  return media_->SnapshotOf(id);
 }
 
 std::expected<dataplane::SrtpStreamKeys, std::string> Dataplane::DeriveSrtpKeys(
@@ -310,6 +308,7 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
 void Dataplane::Stop() {
   stop_.store(true, std::memory_order_relaxed);
   for (unsigned lcore : worker_lcores_) rte_eal_wait_lcore(lcore);
+  for (const auto& worker : workers_) drivers::sanitizer::TakeOver(worker.get());
   worker_lcores_.clear();
   running_ = false;
   DrainHandoffRings();

@@ -271,11 +271,13 @@ schema::MediaSession MediaService::UpdateOne(const schema::MediaSession& request
     dataplane::SrtpSuite suite{};
   };
   std::array<Current, 2> current;
-  const bool exists = dp_.VisitMediaSession(id, [&current](const dataplane::MediaSession& s) {
-    for (int l = 0; l < 2; ++l)
-      current[l] = {s.legs[l].local, s.legs[l].rtcp_mux, s.legs[l].srtp, s.legs[l].from_leg.suite};
-  });
-  if (!exists || !interfaces_.contains(id)) return refuse("no media session " + std::to_string(id));
+  const std::optional<dataplane::MediaSessionSnapshot> live = dp_.MediaSession(id);
+  if (!live || !interfaces_.contains(id)) return refuse("no media session " + std::to_string(id));
+  for (int l = 0; l < 2; ++l) {
+    const dataplane::MediaLegSnapshot& leg = live->legs[l];
+    current[l] = {leg.spec.local, leg.spec.rtcp_mux, leg.suite.has_value(),
+                  leg.suite.value_or(dataplane::SrtpSuite{})};
+  }
   if (request.legs_size() != 2) return refuse("a media session has exactly 2 legs");
 
   dataplane::MediaSessionUpdate update{.id = id};
@@ -352,32 +354,31 @@ std::vector<schema::MediaSession> MediaService::Delete(
 std::vector<schema::MediaSession> MediaService::List() const {
   std::lock_guard lock(mutex_);
   std::vector<schema::MediaSession> out;
-  dp_.VisitMediaSessions([&](const dataplane::MediaSession& s) {
+  for (const dataplane::MediaSessionSnapshot& s : dp_.MediaSessions()) {
     schema::MediaSession& r = out.emplace_back();
     r.set_id(s.id);
     const auto names = interfaces_.find(s.id);
     for (int l = 0; l < 2; ++l) {
-      const dataplane::MediaLeg& leg = s.legs[l];
+      const dataplane::MediaLegSnapshot& leg = s.legs[l];
       schema::MediaLeg* m = r.add_legs();
       if (names != interfaces_.end()) m->set_interface(names->second[l]);
       m->set_local(dataplane::ToText(leg.spec.local));
-      if (leg.remote_known) m->set_remote(dataplane::ToText(leg.remote));
-      m->set_latched(leg.remote_known && !leg.spec.remote.has_value());
+      if (leg.remote) m->set_remote(dataplane::ToText(*leg.remote));
+      m->set_latched(leg.latched);
       m->set_rtcp_mux(leg.spec.rtcp_mux);
-      if (leg.srtp)
-        m->set_suite(static_cast<schema::SrtpSuite>(static_cast<int>(leg.from_leg.suite) + 1));
+      if (leg.suite) m->set_suite(static_cast<schema::SrtpSuite>(static_cast<int>(*leg.suite) + 1));
       m->set_clock_rate(leg.spec.clock_rate);
       m->set_packets_in(leg.counters.packets_in);
       m->set_bytes_in(leg.counters.bytes_in);
       m->set_packets_out(leg.counters.packets_out);
       m->set_bytes_out(leg.counters.bytes_out);
       m->set_wrong_source(leg.counters.wrong_source);
-      m->set_auth_failures(leg.from_leg.counters.auth_failures);
-      m->set_replays(leg.from_leg.counters.replays);
-      m->set_sequence_gaps(leg.rtp_stats.gaps());
-      m->set_jitter(leg.rtp_stats.jitter());
+      m->set_auth_failures(leg.auth_failures);
+      m->set_replays(leg.replays);
+      m->set_sequence_gaps(leg.sequence_gaps);
+      m->set_jitter(leg.jitter);
     }
-  });
+  }
   for (const auto& e : ended_) out.push_back(e);
   return out;
 }

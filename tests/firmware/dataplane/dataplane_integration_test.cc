@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "sbc/drivers/nic/sim_traffic.h"
+#include "sbc/drivers/sanitizer/handoff.h"
 #include "sbc/firmware/dataplane.h"
 #include "sbc/firmware/sim_traffic_run.h"
 #include "support/rules.h"
@@ -272,6 +273,7 @@ TEST_F(DataplaneIntegrationTest, TwoWorkersKeepBothDirectionsOfAFlowOnOneQueue) 
     for (uint16_t q = 0; q < 2; ++q) {
       rte_mbuf* frame;
       while (rte_ring_dequeue(wire_->tx_rings(out)[q], reinterpret_cast<void**>(&frame)) == 0) {
+        drivers::sanitizer::TakeOver(frame);  // sent by a worker through net_ring's tx
         auto& queues =
             queue_of.try_emplace(ClientOf(frame, direction), std::array{-1, -1}).first->second;
         int& seen = queues[direction == Direction::kForward ? 0 : 1];

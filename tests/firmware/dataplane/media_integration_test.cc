@@ -196,10 +196,9 @@ TEST_F(MediaIntegrationTest, ACallsMediaCrossesTheRunningDataplane) {
       Send(kLan, V4("192.0.2.66", 6000), phone_side, stranger.Run(Rtp(0xb, 8, rng_), false, true))
           .dropped,
       DropReason::kMediaAuthFailed);
-  uint64_t latches = 0;
-  dp_->VisitMediaSessions(
-      [&](const dataplane::MediaSession& s) { latches = s.legs[1].counters.latches; });
-  EXPECT_EQ(latches, 1u);
+  const auto snapshot = dp_->MediaSession(42);
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->legs[1].counters.latches, 1u);
 
   EXPECT_TRUE(dp_->RemoveMediaSession(42));  // while the workers run
   EXPECT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 100, rng_)).dropped,
@@ -248,8 +247,9 @@ TEST_F(MultiWorkerMediaTest, OneWorkerRelaysEverythingOfASession) {
   spec.legs[0] = {.local = gateway_side, .remote = gateway, .port_slot = kWan};
   spec.legs[1] = {.local = phone_side, .remote = phone, .port_slot = kLan};
   ASSERT_TRUE(dp_->AddMediaSession(spec).has_value());
-  uint8_t owner = 0xff;
-  dp_->VisitMediaSessions([&](const dataplane::MediaSession& s) { owner = s.owner; });
+  const auto snapshot = dp_->MediaSession(60);
+  ASSERT_TRUE(snapshot.has_value());
+  const uint8_t owner = snapshot->owner;
   ASSERT_LT(owner, 2);
 
   ASSERT_EQ(Send(kWan, gateway, gateway_side, Rtp(0xa, 1, rng_)).dropped,

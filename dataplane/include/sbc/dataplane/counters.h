@@ -1,8 +1,8 @@
 // Packet counters: one block per worker, written only by that worker, summed on read.
 //
-// Workers add with plain loads and stores through std::atomic_ref (relaxed): no
-// locked instruction on the hot path, and the control thread's concurrent reads are
-// well-defined (no torn 64-bit values, no data race).
+// Workers add with AddShared (shared_field.h): relaxed stores, no locked instruction
+// on the hot path, and the control thread's concurrent reads are well-defined (no torn
+// 64-bit values, no data race).
 #pragma once
 
 #include <array>
@@ -12,6 +12,7 @@
 #include <span>
 
 #include "sbc/dataplane/drop_reasons.h"
+#include "sbc/dataplane/shared_field.h"
 
 namespace sbc::dataplane {
 
@@ -30,10 +31,7 @@ struct alignas(64) WorkerCounters {
   std::array<uint64_t, kDropReasonCount> drops{};
 
   // Worker thread (the single writer) only.
-  static void Add(uint64_t& counter, uint64_t amount) noexcept {
-    std::atomic_ref<uint64_t> ref(counter);
-    ref.store(ref.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
-  }
+  static void Add(uint64_t& counter, uint64_t amount) noexcept { AddShared(counter, amount); }
   void AddDrop(DropReason reason, uint64_t amount) noexcept {
     Add(drops[static_cast<size_t>(reason)], amount);
   }

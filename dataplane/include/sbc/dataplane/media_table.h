@@ -17,7 +17,9 @@
 // reach workers by RSS over their 5-tuples, and the two legs (and a latching leg's
 // sources) hash apart, so a worker that takes a packet of another's session hands it
 // to the owner through the owner's ring (see FirewallWorker) and writes nothing of it.
-// The control lcore reads counters with relaxed loads.
+// Other threads read a live session only through Snapshot(): counters and statistics
+// are stored whole by their one writer (shared_field.h), and the remote, which the
+// owner may latch at any time, through a PublishedEndpoint.
 #pragma once
 
 #include <array>
@@ -92,8 +94,24 @@ struct MediaSessionUpdate {
   std::array<MediaLegUpdate, 2> legs;
 };
 
+// A leg's remote as other threads read it while its owner may latch a new one: a
+// sequence lock over atomic words (the form with release stores and acquire loads,
+// which needs no fence). One writer at a time: the owner, or the control lcore while
+// the session is off the workers' path (created, or unlinked for an update).
+class PublishedEndpoint {
+ public:
+  void Store(const std::optional<MediaEndpoint>& endpoint) noexcept;
+  // Never a mix of two stores.
+  [[nodiscard]] std::optional<MediaEndpoint> Load() const noexcept;
+
+ private:
+  std::atomic<uint32_t> sequence_{0};           // odd while a store is under way
+  std::atomic<uint32_t> known_family_port_{0};  // bit 24: known; bits 16-23: family; port
+  std::array<std::atomic<uint64_t>, 2> address_{};
+};
+
 // In the order the relay touches them: a packet from the leg writes the first three,
-// one to the leg the next two.
+// one to the leg the next two. The owner writes them with AddShared.
 struct MediaLegCounters {
   uint64_t packets_in = 0, bytes_in = 0;    // accepted from the leg
   uint64_t wrong_source = 0;                // from other than the leg's remote
@@ -122,6 +140,8 @@ struct alignas(64) MediaLeg {
   RtpReceptionStats rtp_stats;
   MediaLegCounters counters;
   SrtpStream from_leg, to_leg;
+  // `remote` and `remote_known` for other threads; written with them.
+  PublishedEndpoint published_remote;
   MediaLegSpec spec;
 };
 
@@ -159,6 +179,25 @@ struct MediaSession {
   uint64_t LastActiveTsc() const;
 };
 
+// What a listing shows of a leg, each value read whole while workers run.
+struct MediaLegSnapshot {
+  MediaLegSpec spec;                    // as created or last updated, keys cleared
+  std::optional<MediaEndpoint> remote;  // given or latched; nullopt: none yet
+  bool latched = false;                 // learnt from the leg's packets, not given
+  std::optional<SrtpSuite> suite;       // nullopt: plain RTP
+  MediaLegCounters counters;
+  uint64_t auth_failures = 0, replays = 0;  // of what the leg sent (SRTP)
+  uint64_t sequence_gaps = 0;
+  uint32_t jitter = 0;  // RTP timestamp units
+};
+
+struct MediaSessionSnapshot {
+  uint64_t id = 0;
+  uint8_t owner = 0;
+  std::array<MediaLegSnapshot, 2> legs;
+  uint64_t last_active_tsc = 0;
+};
+
 class MediaTable {
  public:
   // Control lcore. Room for `max_sessions`; `qsbr` is the workers' QSBR variable.
@@ -190,6 +229,9 @@ class MediaTable {
   std::vector<const MediaSession*> Sessions() const;
   // Control lcore: one session, or nullptr; valid until the next Add/Update/Remove.
   [[nodiscard]] const MediaSession* Get(uint64_t id) const;
+  // Control lcore, while workers run: every session as it is now, by id; one session.
+  [[nodiscard]] std::vector<MediaSessionSnapshot> Snapshot() const;
+  [[nodiscard]] std::optional<MediaSessionSnapshot> SnapshotOf(uint64_t id) const;
 
   // Workers. The relay port `local` (address family, address, port), or nullptr.
   [[nodiscard]] const MediaPort* Find(const MediaEndpoint& local) const noexcept;

@@ -3,7 +3,9 @@
 // session salts for the IVs, the packet index windows, and counters. Built and
 // released on the control lcore by SrtpStreamFactory (key derivation, RFC 3711 §4.3,
 // through the crypto device); used on one worker only (symmetric RSS keeps a
-// stream's packets on one worker), so nothing in it is shared or locked.
+// stream's packets on one worker), so nothing in it is locked. Its counters are the
+// one thing another thread reads while it runs (listings): the worker stores them with
+// AddShared, readers load them with LoadShared.
 #pragma once
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <expected>
 #include <string>
 
+#include "sbc/dataplane/shared_field.h"
 #include "sbc/dataplane/srtp_index.h"
 #include "sbc/dataplane/srtp_suite.h"
 
@@ -23,6 +26,7 @@ enum class SrtpDirection : uint8_t {
   kUnprotect,  // SRTP in, plain out: we authenticate and decrypt from a leg
 };
 
+// Written by the stream's worker only (AddShared); read by others with LoadShared.
 struct SrtpStreamCounters {
   uint64_t packets = 0;  // SRTP + SRTCP done
   uint64_t bytes = 0;    // plaintext bytes

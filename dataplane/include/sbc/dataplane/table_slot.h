@@ -17,6 +17,13 @@ struct rte_rcu_qsbr;
 
 namespace sbc::dataplane {
 
+// Control thread: returns once every worker registered with `qsbr` has reported a
+// quiescent state since the call, so nothing unlinked before it is still in use.
+// rte_rcu_qsbr_synchronize() without its call into librte_rcu: the wait runs in our
+// code, where ThreadSanitizer sees its acquire loads pair with the workers' release
+// stores (a wait inside the library would look like no wait at all).
+void WaitForGracePeriod(rte_rcu_qsbr* qsbr);
+
 class TableSlot {
  public:
   // Control thread. `max_workers` RCU reader slots (worker thread ids 0..max-1).

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,11 +84,10 @@ class Dataplane {
   std::vector<uint64_t> RemoveIdleMediaSessions(uint32_t idle_s);
   // The worker that relays new sessions next (round robin); AddMediaSession sets it.
   uint8_t workers() const { return static_cast<uint8_t>(workers_.size()); }
-  // Calls `visit` for each session under the media lock (counters read relaxed).
-  void VisitMediaSessions(const std::function<void(const dataplane::MediaSession&)>& visit) const;
-  // Calls `visit` for session `id` under the media lock; false if there is none.
-  bool VisitMediaSession(uint64_t id,
-                         const std::function<void(const dataplane::MediaSession&)>& visit) const;
+  // Every session as it is now, by id, while the workers run.
+  [[nodiscard]] std::vector<dataplane::MediaSessionSnapshot> MediaSessions() const;
+  // Session `id` as it is now, or nullopt.
+  [[nodiscard]] std::optional<dataplane::MediaSessionSnapshot> MediaSession(uint64_t id) const;
   // Derives session keys from a master key on the crypto device (SDES keys in).
   [[nodiscard]] std::expected<dataplane::SrtpStreamKeys, std::string> DeriveSrtpKeys(
       const dataplane::SrtpMasterKey& master);
