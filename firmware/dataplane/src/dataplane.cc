@@ -16,6 +16,10 @@
 namespace sbc::firmware {
 namespace {
 
+// The packet core counts per port without knowing the board; the two limits are one.
+static_assert(dataplane::kMaxPorts == static_cast<size_t>(board::kMaxPorts),
+              "a board may describe no more ports than a worker counts");
+
 struct WorkerJob {
   dataplane::FirewallWorker* worker;
   const std::atomic<bool>* stop;

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "sbc/dataplane/rule_spec.h"
 #include "sbc/mgmt/config/addresses.h"
 
 namespace sbc::mgmt::config {
@@ -14,7 +15,6 @@ using schema::ApplianceConfig;
 
 constexpr uint32_t kMaxTimeoutS = 86400;
 constexpr uint32_t kMaxFlows = 100'000'000;
-constexpr uint32_t kMaxRules = 65535;
 constexpr uint32_t kMaxZones = 64;
 
 class Report {
@@ -140,9 +140,9 @@ void CheckPorts(const google::protobuf::RepeatedPtrField<std::string>& ports,
 void CheckRules(const ApplianceConfig& config, const std::set<std::string>& zones,
                 const std::set<std::string>& sets, Report& report) {
   const SetFamilies set_families = FamiliesOfSets(config);
-  if (config.rules_size() > static_cast<int>(kMaxRules))
+  if (config.rules_size() > static_cast<int>(dataplane::kMaxRules))
     report.Fail("rules", std::to_string(config.rules_size()) + " rules, at most " +
-                             std::to_string(kMaxRules));
+                             std::to_string(dataplane::kMaxRules));
   for (int i = 0; i < config.rules_size(); ++i) {
     const schema::Rule& rule = config.rules(i);
     const std::string at = At("rules", i);

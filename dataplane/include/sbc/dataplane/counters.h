@@ -16,7 +16,8 @@
 
 namespace sbc::dataplane {
 
-// Most ports a worker counts; equals board::kMaxPorts (the packet core knows no board).
+// Most ports a worker counts; equals board::kMaxPorts (the packet core knows no board;
+// firmware/dataplane, which knows both, asserts it).
 inline constexpr size_t kMaxPorts = 16;
 
 struct PortCounters {

@@ -26,9 +26,6 @@ struct rte_ring;
 
 namespace sbc::dataplane {
 
-// Most rules a rule set may hold (mgmt/config enforces it too).
-inline constexpr size_t kMaxRules = 65535;
-
 struct RuleCounter {
   uint64_t packets = 0;
   uint64_t bytes = 0;

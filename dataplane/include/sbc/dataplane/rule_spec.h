@@ -13,6 +13,10 @@
 
 namespace sbc::dataplane {
 
+// Most rules a rule set may hold: the workers size their per-rule counters and meters
+// by it, and mgmt/config refuses a configuration with more.
+inline constexpr size_t kMaxRules = 65535;
+
 struct IpPrefix {
   bool ipv6 = false;
   std::array<uint8_t, 16> address{};  // network order; IPv4 uses the first 4 bytes
