@@ -66,9 +66,9 @@ rte_acl_config Config6() {
   HeaderDefs<AclKey6>(cfg);
   for (uint8_t w = 0; w < 4; ++w) {
     cfg.defs[kSrc6_0 + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, uint8_t(kSrc6_0 + w), uint8_t(2 + w),
-                             uint32_t(offsetof(AclKey6, src) + 4 * w)};
+                             uint32_t(offsetof(AclKey6, src) + 4 * size_t{w})};
     cfg.defs[kDst6_0 + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, uint8_t(kDst6_0 + w), uint8_t(6 + w),
-                             uint32_t(offsetof(AclKey6, dst) + 4 * w)};
+                             uint32_t(offsetof(AclKey6, dst) + 4 * size_t{w})};
   }
   cfg.defs[kSport6] = {RTE_ACL_FIELD_TYPE_RANGE, 2, kSport6, 10, offsetof(AclKey6, src_port)};
   cfg.defs[kDport6] = {RTE_ACL_FIELD_TYPE_RANGE, 2, kDport6, 10, offsetof(AclKey6, dst_port)};
@@ -92,7 +92,7 @@ void SetByte(rte_acl_field& f, int value) {
 }
 
 uint32_t Word(const IpPrefix& p, int w) {
-  const uint8_t* a = p.address.data() + 4 * w;
+  const uint8_t* a = p.address.data() + 4 * static_cast<size_t>(w);
   return uint32_t(a[0]) << 24 | uint32_t(a[1]) << 16 | uint32_t(a[2]) << 8 | a[3];
 }
 

@@ -327,8 +327,9 @@ void FirewallWorker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames,
 
 uint32_t FirewallWorker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept {
   rte_mbuf* frames[kWireBurst];
-  const unsigned n = rte_ring_sc_dequeue_burst(
-      handoff_[thread_id_], reinterpret_cast<void**>(frames), kWireBurst, nullptr);
+  // At most kWireBurst: fits the burst indexes.
+  const auto n = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+      handoff_[thread_id_], reinterpret_cast<void**>(frames), kWireBurst, nullptr));
   if (n == 0) return 0;
   PacketMeta meta[kWireBurst];
   uint16_t which[kWireBurst];

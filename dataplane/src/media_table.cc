@@ -209,7 +209,7 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
       leg.published_remote.Store(leg.remote);
     }
-    if (ls.srtp_from_leg) {
+    if (ls.srtp_from_leg && ls.srtp_to_leg) {  // both or neither (checked above)
       if (auto ok = srtp_->Build(*ls.srtp_from_leg, SrtpDirection::kUnprotect, &leg.from_leg);
           !ok) {
         Free(std::move(session));
@@ -222,8 +222,8 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
       }
       leg.srtp = true;
       // The streams hold what the fast path needs; the session keys go no further.
-      Wipe(*leg.spec.srtp_from_leg);
-      Wipe(*leg.spec.srtp_to_leg);
+      Wipe(leg.spec.srtp_from_leg.value());
+      Wipe(leg.spec.srtp_to_leg.value());
       leg.spec.srtp_from_leg.reset();
       leg.spec.srtp_to_leg.reset();
     }
@@ -372,6 +372,7 @@ std::vector<uint64_t> MediaTable::RemoveIdle(uint64_t now_tsc, uint64_t idle_tsc
 
 std::vector<const MediaSession*> MediaTable::Sessions() const {
   std::vector<const MediaSession*> out;
+  out.reserve(sessions_.size());
   for (const auto& [id, s] : sessions_) out.push_back(s.get());
   std::sort(out.begin(), out.end(),
             [](const MediaSession* a, const MediaSession* b) { return a->id < b->id; });
@@ -396,9 +397,10 @@ std::optional<MediaSessionSnapshot> MediaTable::SnapshotOf(uint64_t id) const {
   return SnapshotOfSession(*s);
 }
 
-const MediaPort* MediaTable::FindIn(const MediaPort* port,
+const MediaPort* MediaTable::FindIn(const MediaPort* head,
                                     const MediaEndpoint& local) const noexcept {
-  for (; port != nullptr; port = port->next.load(std::memory_order_acquire))
+  for (const MediaPort* port = head; port != nullptr;
+       port = port->next.load(std::memory_order_acquire))
     if (SameRelayAddress(port->local, local)) return port;
   return nullptr;
 }

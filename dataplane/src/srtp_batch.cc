@@ -126,7 +126,7 @@ SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_memp
   if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
       rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) !=
           kMaxBurst)
-    std::memset(ops_, 0, sizeof(ops_));
+    std::fill(std::begin(ops_), std::end(ops_), nullptr);
 }
 
 SrtpBatch::~SrtpBatch() {
@@ -371,7 +371,8 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
 
 void SrtpBatch::Prefetch(const void* session, uint32_t lines) noexcept {
   const char* base = static_cast<const char*>(session);
-  for (; lines != 0; lines &= lines - 1) rte_prefetch0(base + 64 * __builtin_ctz(lines));
+  for (; lines != 0; lines &= lines - 1)
+    rte_prefetch0(base + 64 * static_cast<size_t>(__builtin_ctz(lines)));
 }
 
 uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {

@@ -71,8 +71,9 @@ uint32_t MbufPoolSize(const board::Board& board, uint16_t queues) {
     buffers += uint64_t{queues} * (board::RxDescriptors(port) + board::TxDescriptors(port));
   const uint64_t workers = board.cpu().worker_cores_size();
   const uint64_t lcores = workers + 1;
-  buffers += workers * kBurstSize * board.ports_size();
-  buffers += 2 * kBurstSize * board.ports_size();  // the sim wire's bursts
+  const auto ports = static_cast<uint64_t>(board.ports_size());
+  buffers += workers * kBurstSize * ports;
+  buffers += 2 * uint64_t{kBurstSize} * ports;  // the sim wire's bursts
   buffers += lcores * kMempoolCache;
   return static_cast<uint32_t>(std::bit_ceil(buffers + 1) - 1);
 }

@@ -210,6 +210,7 @@ std::vector<std::string> Dataplane::rule_names() const {
 
 std::vector<std::string> Dataplane::TakePacketLog() {
   std::vector<std::string> port_names;
+  port_names.reserve(ports_->size());
   for (size_t i = 0; i < ports_->size(); ++i) port_names.push_back(ports_->name(i));
   bool pseudonymise;
   std::vector<std::string> rules;
@@ -264,9 +265,10 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
   // Both directions of every pair; worker q serves queue q of each port.
   std::vector<dataplane::WireLink> links;
   for (const auto& pair : board_.port_pairs()) {
-    const size_t a = *ports_->IndexOf(pair.a());  // the board was validated
-    const size_t b = *ports_->IndexOf(pair.b());
-    for (auto [in, out] : {std::pair{a, b}, std::pair{b, a}})
+    const auto a = ports_->IndexOf(pair.a()), b = ports_->IndexOf(pair.b());
+    if (!a || !b)  // a validated board names only its ports
+      return std::unexpected("port pair " + pair.a() + "/" + pair.b() + " is not the board's");
+    for (auto [in, out] : {std::pair{*a, *b}, std::pair{*b, *a}})
       links.push_back({.rx_port_id = ports_->port_id(in),
                        .tx_port_id = ports_->port_id(out),
                        .rx_slot = static_cast<uint8_t>(in),

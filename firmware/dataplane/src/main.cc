@@ -10,6 +10,7 @@
 // the ports from their far ends and accounts for every frame.
 #include <rte_mempool.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -75,7 +76,7 @@ std::expected<sbc::firmware::VerifiedConfig, std::string> LoadConfig(
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"sbc-dataplane: the appliance's poll-mode dataplane"};
   std::string board_file;
   std::string config_file;
@@ -300,4 +301,8 @@ int main(int argc, char** argv) {
   }
   sbc::drivers::CleanupEal(*board);
   return exit_code;
+} catch (const std::exception& e) {
+  // Nothing is meant to throw this far: say what did, rather than abort without a word.
+  std::cerr << "sbc-dataplane: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
 }

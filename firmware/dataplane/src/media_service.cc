@@ -78,6 +78,7 @@ std::vector<schema::MediaSession> MediaService::EachUnderLock(
   const dataplane::MediaSettings settings = dp_.media_settings();
   std::lock_guard lock(mutex_);
   std::vector<schema::MediaSession> out;
+  out.reserve(sessions.size());
   for (const auto& s : sessions) out.push_back((this->*one)(s, settings));
   return out;
 }
@@ -286,9 +287,13 @@ schema::MediaSession MediaService::UpdateOne(const schema::MediaSession& request
     const Current& now = current[l];
     const std::string at = "legs[" + std::to_string(l) + "]: ";
     const std::string& interface = interfaces_[id][l];
-    if (!leg.interface().empty() && leg.interface() != interface)
-      return refuse(at + "a live leg stays on its data port (" + interface +
-                    "); create a new session to move it");
+    if (!leg.interface().empty() && leg.interface() != interface) {
+      std::string why = at;
+      why += "a live leg stays on its data port (";
+      why += interface;
+      why += "); create a new session to move it";
+      return refuse(why);
+    }
     if (leg.rtcp_mux() != now.rtcp_mux)
       return refuse(at + "rtcp_mux of a live leg stays as created (" +
                     (now.rtcp_mux ? "on" : "off") + ")");

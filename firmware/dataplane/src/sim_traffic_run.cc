@@ -71,8 +71,11 @@ std::expected<SimTrafficResult, std::string> RunSimTraffic(Dataplane& dataplane,
 
   std::vector<Injection> injections;
   for (const auto& pair : dataplane.board().port_pairs()) {
-    injections.push_back({*dataplane.ports().IndexOf(pair.a()), Direction::kForward});
-    injections.push_back({*dataplane.ports().IndexOf(pair.b()), Direction::kReply});
+    const auto a = dataplane.ports().IndexOf(pair.a()), b = dataplane.ports().IndexOf(pair.b());
+    if (!a || !b)  // a validated board names only its ports
+      return std::unexpected("port pair " + pair.a() + "/" + pair.b() + " is not the board's");
+    injections.push_back({*a, Direction::kForward});
+    injections.push_back({*b, Direction::kReply});
   }
   // Never more in flight than the smallest transmit ring holds, so a slow reader (this
   // thread) cannot make the dataplane drop for want of TX room.

@@ -7,6 +7,7 @@
 //
 // Besides TLS it serves the local console socket (<data dir>/run/console.sock, 0600):
 // password break-glass for an operator at the appliance's console (sbcctl --console).
+#include <sysexits.h>
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
@@ -41,7 +42,7 @@ int Fail(int code, const std::string& line) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using namespace sbc;
   CLI::App app{"sbc-mgmtd: the appliance's management daemon"};
   std::string board_file, data_dir, listen, provision_admin, client_dir;
@@ -136,8 +137,9 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnStop);
   // Where and how to listen: the running signed config says, the command line may
   // override, and without either it is loopback:4443.
+  const std::optional<schema::ConfigBundle> running = (*store)->Running();
   const schema::Management management =
-      (*store)->Running() ? (*store)->Running()->config().management() : schema::Management{};
+      running ? running->config().management() : schema::Management{};
   if (listen.empty())
     listen = management.listen_address().empty() ? "127.0.0.1" : management.listen_address();
   if (port < 0) port = management.listen_port() ? static_cast<int>(management.listen_port()) : 4443;
@@ -200,4 +202,8 @@ int main(int argc, char** argv) {
   (*server)->Stop();
   std::cout << "sbc-mgmtd: stopped" << std::endl;
   return kExitOk;
+} catch (const std::exception& e) {
+  // Nothing is meant to throw this far: say what did, rather than abort without a word.
+  std::cerr << "sbc-mgmtd: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
 }

@@ -22,6 +22,7 @@ struct Edit {
 
 std::vector<Edit> ReplaceAll(int n, int m) {
   std::vector<Edit> edits;
+  edits.reserve(static_cast<size_t>(n) + static_cast<size_t>(m));
   for (int i = 0; i < n; ++i) edits.push_back({Op::kDelete, i, 0});
   for (int j = 0; j < m; ++j) edits.push_back({Op::kInsert, n, j});
   return edits;
@@ -97,7 +98,7 @@ std::string UnifiedDiff(const std::vector<std::string>& from, const std::vector<
     size_t keeps = 0;
     for (size_t j = i; j < edits.size(); ++j) {
       if (edits[j].op == Op::kKeep) {
-        if (++keeps > 2 * kContext) break;
+        if (++keeps > 2 * size_t{kContext}) break;
       } else {
         keeps = 0;
         end = j;

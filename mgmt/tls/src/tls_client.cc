@@ -122,8 +122,9 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   mbedtls_ssl_conf_ca_chain(&i.conf, &i.ca, nullptr);
   mbedtls_ssl_conf_read_timeout(&i.conf, 30'000);
   mbedtls_ssl_conf_own_cert(&i.conf, &i.cert, &i.key);
-  mbedtls_ssl_setup(&i.ssl, &i.conf);
-  mbedtls_ssl_set_hostname(&i.ssl, kServerName);
+  if ((ret = mbedtls_ssl_setup(&i.ssl, &i.conf)) != 0 ||
+      (ret = mbedtls_ssl_set_hostname(&i.ssl, kServerName)) != 0)
+    return fail(ClientError::kHandshake, "TLS setup: " + MbedError(ret));
   const std::string port_text = std::to_string(port);
   if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) !=
       0)

@@ -17,6 +17,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -63,10 +64,10 @@ double Median(std::vector<double> v) {
 void Reflect(const Ports& ports, double seconds, bool bounce) {
   constexpr double kIdleAfter = 0.05;  // seconds without a frame
   constexpr useconds_t kIdleNap = 50;  // microseconds
-  const uint64_t hz = rte_get_tsc_hz();
+  const auto hz = static_cast<double>(rte_get_tsc_hz());
   const uint64_t end =
       seconds > 0 ? rte_get_tsc_cycles() + static_cast<uint64_t>(seconds * hz) : ~0ull;
-  const uint64_t idle_after = static_cast<uint64_t>(kIdleAfter * hz);
+  const auto idle_after = static_cast<uint64_t>(kIdleAfter * hz);
   uint64_t moved = 0, last_frame = rte_get_tsc_cycles();
   while (!stop.load(std::memory_order_relaxed)) {
     const uint64_t now = rte_get_tsc_cycles();
@@ -99,7 +100,7 @@ void Reflect(const Ports& ports, double seconds, bool bounce) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"sbc-pktgen: traffic generator and sink for the appliance's benches"};
   app.require_subcommand(1);
   EalSpec eal;
@@ -372,4 +373,8 @@ int main(int argc, char** argv) {
       std::cerr << "sbc-pktgen: " << deleted.error() << std::endl;
   ClosePorts(*ports);
   return rearm_failed ? 1 : 0;
+} catch (const std::exception& e) {
+  // Nothing is meant to throw this far: say what did, rather than abort without a word.
+  std::cerr << "sbc-pktgen: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
 }

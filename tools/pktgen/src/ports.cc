@@ -36,6 +36,7 @@ std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wai
   for (const std::string& address : spec.pci) args.push_back("--allow=" + address);
   for (const std::string& vdev : spec.vdevs) args.push_back("--vdev=" + vdev);
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& a : args) argv.push_back(a.data());
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
     return std::unexpected("EAL: " + std::string(rte_strerror(rte_errno)));
@@ -67,7 +68,8 @@ std::expected<Ports, std::string> OpenPorts(const EalSpec& spec, double link_wai
                ports.ids.size());
   // A memif client is up once its server has accepted it: wait, but not for ever.
   const uint64_t deadline =
-      rte_get_tsc_cycles() + static_cast<uint64_t>(link_wait_s * rte_get_tsc_hz());
+      rte_get_tsc_cycles() +
+      static_cast<uint64_t>(link_wait_s * static_cast<double>(rte_get_tsc_hz()));
   for (uint16_t port : ports.ids) {
     rte_eth_link link{};
     while (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN &&

@@ -6,6 +6,7 @@
 #include <rte_udp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -95,8 +96,8 @@ void BuildUdpFrame(const Endpoint& src, const Endpoint& dst, const uint8_t* payl
 FirewallMix::FirewallMix(const FirewallMixSpec& spec) {
   // A cycle of frames in which the shares hold exactly, the kinds interleaved.
   const uint32_t cycle = std::max<uint32_t>(spec.flows, 1000);
-  const auto malformed = static_cast<uint32_t>(spec.malformed * cycle + 0.5);
-  const auto denied = static_cast<uint32_t>(spec.denied * cycle + 0.5);
+  const auto malformed = static_cast<uint32_t>(std::lround(spec.malformed * cycle));
+  const auto denied = static_cast<uint32_t>(std::lround(spec.denied * cycle));
   std::vector<uint8_t> kinds(cycle, 0);  // 0 allowed, 1 denied, 2 malformed
   std::fill_n(kinds.begin(), std::min(cycle, malformed), uint8_t{2});
   std::fill_n(kinds.begin() + std::min(cycle, malformed),

@@ -12,6 +12,7 @@
 // Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 denied or not
 // authenticated, 4 appliance unreachable.
 #include <fcntl.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -51,7 +52,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"sbcctl: manage the SBC appliance through its control API"};
   app.require_subcommand(1);
   std::string connect = "127.0.0.1:4443", ssh, output = "text", ca, cert, key;
@@ -365,4 +366,8 @@ int main(int argc, char** argv) {
     default:
       return Fail(kExitRefused, schema::Outcome_Name(response.outcome()) + ": " + response.error());
   }
+} catch (const std::exception& e) {
+  // Nothing is meant to throw this far: say what did, rather than abort without a word.
+  std::cerr << "sbcctl: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
 }

@@ -7,22 +7,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace sbc::tools {
 namespace {
 
 // A port nobody listens on now (the kernel picks it; ssh binds it right after).
-uint16_t FreeLocalPort() {
+std::expected<uint16_t, std::string> FreeLocalPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::unexpected(std::string("cannot open a socket: ") + std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const bool found = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  const int error = errno;
   close(fd);
+  if (!found)
+    return std::unexpected(std::string("no free local port for the tunnel: ") +
+                           std::strerror(error));
   return ntohs(addr.sin_port);
 }
 
@@ -42,7 +49,9 @@ bool Accepts(uint16_t port) {
 std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destination,
                                                       uint16_t remote_port,
                                                       const std::vector<std::string>& ssh_options) {
-  const uint16_t local = FreeLocalPort();
+  const auto free_port = FreeLocalPort();
+  if (!free_port) return std::unexpected(free_port.error());
+  const uint16_t local = *free_port;
   std::vector<std::string> args = {
       "ssh", "-N",
       "-L",  "127.0.0.1:" + std::to_string(local) + ":127.0.0.1:" + std::to_string(remote_port),
@@ -54,6 +63,7 @@ std::expected<SshTunnel, std::string> SshTunnel::Open(const std::string& destina
   if (pid < 0) return std::unexpected(std::string("cannot start ssh"));
   if (pid == 0) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execvp("ssh", argv.data());

@@ -6,11 +6,14 @@
 //   sbc-sign sign --key signer1.key --in site-v7.bundle      (each signer in turn)
 //   sbc-sign verify --trust-root trust-root.textproto --in site-v7.bundle
 //   sbc-sign inspect --in site-v7.bundle
+#include <sysexits.h>
+
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "commands.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using namespace sbc::tools;
   CLI::App app{"sbc-sign: offline signing of appliance configuration bundles"};
   app.require_subcommand(1);
@@ -70,4 +73,8 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return Verify(verify);
   if (*inspect_cmd) return Inspect(inspect_in);
   return kExitInput;
+} catch (const std::exception& e) {
+  // Nothing is meant to throw this far: say what did, rather than abort without a word.
+  std::cerr << "sbc-sign: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
 }

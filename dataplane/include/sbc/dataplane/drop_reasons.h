@@ -78,6 +78,7 @@ enum class DropReason : uint8_t {
 };
 
 inline constexpr size_t kDropReasonCount = 0
+// NOLINTNEXTLINE(bugprone-macro-parentheses): each expansion is one term of the sum
 #define SBC_DROP_REASON_COUNT(id, name, help) +1
     SBC_DROP_REASONS(SBC_DROP_REASON_COUNT)
 #undef SBC_DROP_REASON_COUNT

@@ -130,9 +130,9 @@ struct alignas(64) SrtpStream {
 static_assert(sizeof(SrtpStream) <= 512,
               "fast-path state of one stream direction is budgeted at 512 bytes");
 
-// The 64-byte lines of an object of `bytes` (a crypto session) that are not all zero,
+// The 64-byte lines of `object` (a crypto session, `size` bytes) that are not all zero,
 // as a bit mask (lines past the 32nd are left out: they are never asked for ahead).
-[[nodiscard]] uint32_t LinesInUse(const void* object, uint32_t bytes);
+[[nodiscard]] uint32_t LinesInUse(const void* object, uint32_t size);
 
 // Were `keys` what `stream` was built from? Compares the suite and the derived session
 // salts: each is a PRF output of the master key and salt (RFC 3711 4.3), so equal salts

@@ -44,12 +44,12 @@ struct PasswordPolicy {
 
 enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 
-// One console login attempt against `directory` at `now_unix`: counts failures and
-// locks the user after policy.max_failures, except that the last security-admin not
-// locked is never locked (someone must always be able to get in). Updates `directory`;
-// the caller persists it.
-[[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& user,
-                                const std::string& password, int64_t now_unix,
+// One console login attempt by `name` against `directory` at `now` (Unix seconds): counts failures
+// and locks the user after policy.max_failures, except that the last security-admin not locked is
+// never locked (someone must always be able to get in). Updates `directory`; the caller persists
+// it.
+[[nodiscard]] LoginResult Login(schema::UserDirectory& directory, const std::string& name,
+                                const std::string& password, int64_t now,
                                 const PasswordPolicy& policy);
 
 // Login() in two halves, so that the slow PBKDF2 in between can run without holding
@@ -59,8 +59,8 @@ enum class LoginResult { kOk, kWrongPassword, kLocked, kUnknownUser };
 //   2. Matches(hash, password), unlocked;
 //   3. RecordAttempt: counts the result and locks out as Login() does.
 [[nodiscard]] std::expected<schema::PasswordHash, LoginResult> LoginTarget(
-    const schema::UserDirectory& directory, const std::string& user, int64_t now_unix);
-LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& user,
-                          bool password_matched, int64_t now_unix, const PasswordPolicy& policy);
+    const schema::UserDirectory& directory, const std::string& name, int64_t now);
+LoginResult RecordAttempt(schema::UserDirectory& directory, const std::string& name,
+                          bool password_matched, int64_t now, const PasswordPolicy& policy);
 
 }  // namespace sbc::mgmt::users
