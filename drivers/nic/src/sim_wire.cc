@@ -61,12 +61,16 @@ std::expected<size_t, std::string> SimWire::AddPort(const std::string& name, uin
 
 uint16_t SimWire::Send(size_t port, rte_mbuf* const* frames, uint16_t count) noexcept {
   Port& p = ports_[port];
-  sanitizer::HandOver(frames, count);  // to the worker that polls the ring (net_ring's rx)
-  if (queues_ == 1)
+  // Each frame marked as handed to the worker that polls its ring (net_ring's rx), after
+  // this thread's last look at it.
+  if (queues_ == 1) {
+    sanitizer::HandOver(frames, count);
     return static_cast<uint16_t>(
         rte_ring_sp_enqueue_burst(p.rx[0], reinterpret_cast<void* const*>(frames), count, nullptr));
+  }
   for (uint16_t i = 0; i < count; ++i) {
     const uint16_t queue = static_cast<uint16_t>(SymmetricFlowHash(frames[i]) % queues_);
+    sanitizer::HandOver(frames[i]);
     if (rte_ring_sp_enqueue(p.rx[queue], frames[i]) != 0) return i;
   }
   return count;

@@ -151,6 +151,9 @@ int main(int argc, char** argv) try {
   if (management.max_clients()) tls_config.max_clients = management.max_clients();
   if (management.session_idle_timeout_s())
     tls_config.idle_timeout = std::chrono::seconds(management.session_idle_timeout_s());
+  // Read before the listener starts: from then on the store is the service's, changed by
+  // connection threads under its lock.
+  const uint64_t running_version = (*store)->running_version();
   auto server = mgmt::tls::TlsServer::Start(
       tls_config, [&service](const mgmt::tls::ClientIdentity& who, const std::string& frame) {
         return service.HandleFrame({.name = who.common_name, .key_id = who.key_id}, frame);
@@ -193,7 +196,7 @@ int main(int argc, char** argv) try {
   }
   std::cout << "sbc-mgmtd: control API on " << listen << ":" << (*server)->port()
             << " (TLS 1.2, client certificates required); running config version "
-            << (*store)->running_version() << std::endl;
+            << running_version << std::endl;
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     service.Tick();

@@ -64,7 +64,10 @@ class MediaControlTest : public ::testing::Test {
     ASSERT_NE(dataplane_, nullptr);
     mgmtd_ = appliance_->StartMgmtd(&port_);
     ASSERT_NE(mgmtd_, nullptr);
-    ASSERT_EQ(As("admin", {"config", "push", bundle}).exit_code, 0);
+    {
+      auto r = As("admin", {"config", "push", bundle});
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
     // A signaling user, with a key of its own and a certificate from the appliance's CA.
     AddUser("sig", "signaling");
   }
