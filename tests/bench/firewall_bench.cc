@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "bench_eal.h"
-#include "sbc/dataplane/firewall_worker.h"
-#include "sbc/dataplane/table_slot.h"
-#include "sbc/dataplane/wire_worker.h"
+#include "sbc/dataplane/core/table_slot.h"
+#include "sbc/dataplane/core/wire_worker.h"
+#include "sbc/dataplane/worker/worker.h"
 
 namespace {
 
@@ -167,14 +167,14 @@ int main(int argc, char** argv) {
                       .rx_slot = 0,
                       .tx_slot = 0,
                       .queue = 0};
-  auto slot = TableSlot::Create(1);
+  auto slot = FirewallTableSlot::Create(1);
   if (!slot) Die(slot.error());
   const uint64_t build_start = rte_rdtsc();
   auto tables = FirewallTables::Build(Rules(rules, flows), 1, rte_get_tsc_hz());
   if (!tables) Die(tables.error());
   const double build_ms = double(rte_rdtsc() - build_start) * 1e3 / double(rte_get_tsc_hz());
   (*slot)->Publish(std::move(*tables));
-  auto firewall = FirewallWorker::Create({&link, 1}, **slot, 0, flows + flows / 4);
+  auto firewall = Worker::Create({&link, 1}, **slot, 0, flows + flows / 4);
   if (!firewall) Die(firewall.error());
   WireWorker bare({&link, 1});
 

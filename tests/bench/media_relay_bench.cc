@@ -1,5 +1,5 @@
 // The media relay's cost per packet on one worker core, in the real worker loop:
-// FirewallWorker::PollOnce on two net_ring ports (rx, parse, anti-spoofing, relay-port
+// Worker::PollOnce on two net_ring ports (rx, parse, anti-spoofing, relay-port
 // lookup, SRTP through crypto_aesni_mb, readdressing, tx), 10,000 sessions with keys
 // of their own, 172-byte RTP (160-byte payload), for SRTP->RTP, RTP->SRTP and
 // SRTP->SRTP, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM. Every packet meets a cold
@@ -28,12 +28,14 @@
 #include <vector>
 
 #include "bench_eal.h"
-#include "sbc/dataplane/firewall_worker.h"
-#include "sbc/dataplane/media_table.h"
-#include "sbc/dataplane/srtp_batch.h"
-#include "sbc/dataplane/table_slot.h"
-#include "sbc/dataplane/wire_worker.h"
+#include "media_session.h"  // dataplane/media/src: the sessions' runtime layout
+#include "sbc/dataplane/core/table_slot.h"
+#include "sbc/dataplane/core/wire_worker.h"
+#include "sbc/dataplane/media/media_table.h"
+#include "sbc/dataplane/srtp/srtp_batch.h"
+#include "sbc/dataplane/worker/worker.h"
 #include "sbc/drivers/crypto/crypto_device.h"
+#include "support/rtp_header.h"
 
 namespace {
 
@@ -74,19 +76,8 @@ rte_mbuf* Frame(rte_mempool* pool, uint32_t src, uint16_t sport, uint32_t dst, u
   udp[4] = uint8_t((8 + rtp) >> 8), udp[5] = uint8_t(8 + rtp);
   uint8_t* r = udp + 8;
   const uint32_t ts = 160u * seq;
-  const uint8_t header[12] = {0x80,
-                              0,
-                              uint8_t(seq >> 8),
-                              uint8_t(seq),
-                              uint8_t(ts >> 24),
-                              uint8_t(ts >> 16),
-                              uint8_t(ts >> 8),
-                              uint8_t(ts),
-                              uint8_t(ssrc >> 24),
-                              uint8_t(ssrc >> 16),
-                              uint8_t(ssrc >> 8),
-                              uint8_t(ssrc)};
-  std::memcpy(r, header, 12);
+  const std::array<uint8_t, 12> header = sbc::testing::RtpHeader(ssrc, seq, ts);
+  std::memcpy(r, header.data(), header.size());
   for (int i = 0; i < kPayload; ++i) r[12 + i] = uint8_t(i * 7 + seq);
   return m;
 }
@@ -161,7 +152,7 @@ int main(int argc, char** argv) {
   const WireLink links[] = {
       {.rx_port_id = uint16_t(a), .tx_port_id = uint16_t(b), .rx_slot = 0, .tx_slot = 1},
       {.rx_port_id = uint16_t(b), .tx_port_id = uint16_t(a), .rx_slot = 1, .tx_slot = 0}};
-  auto slot = TableSlot::Create(1);
+  auto slot = FirewallTableSlot::Create(1);
   if (!slot) Die(slot.error());
   RuleTableSpec spec;
   spec.version = 1;
@@ -255,7 +246,7 @@ int main(int argc, char** argv) {
       const MediaStage stage{
           .table = table->get(),
           .crypto = {(*device)->id(), 0, (*device)->op_pool(), (*device)->session_pool()}};
-      auto worker = FirewallWorker::Create({links, 2}, **slot, 0, 1024, &stage);
+      auto worker = Worker::Create({links, 2}, **slot, 0, 1024, &stage);
       if (!worker) Die(worker.error());
       std::vector<double> relay, base;
       std::vector<rte_mbuf*> out(sessions);

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench_eal.h"
-#include "sbc/dataplane/srtp_batch.h"
+#include "sbc/dataplane/srtp/srtp_batch.h"
 #include "sbc/drivers/crypto/crypto_device.h"
 
 namespace {

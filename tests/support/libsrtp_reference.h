@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sbc/dataplane/srtp_suite.h"
+#include "sbc/dataplane/srtp/srtp_suite.h"
 
 namespace sbc::testing {
 

@@ -1,7 +1,7 @@
 // Rule sets for tests that exercise forwarding rather than filtering.
 #pragma once
 
-#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
 
 namespace sbc::testing {
 

@@ -21,7 +21,7 @@ static_assert(dataplane::kMaxPorts == static_cast<size_t>(board::kMaxPorts),
               "a board may describe no more ports than a worker counts");
 
 struct WorkerJob {
-  dataplane::FirewallWorker* worker;
+  dataplane::Worker* worker;
   const std::atomic<bool>* stop;
 };
 
@@ -43,7 +43,7 @@ std::expected<std::unique_ptr<Dataplane>, std::string> Dataplane::Start(
   auto ports = drivers::nic::PortSet::Open(board, queues);
   if (!ports) return std::unexpected(ports.error());
   dp->ports_ = std::move(*ports);
-  auto slot = dataplane::TableSlot::Create(queues);
+  auto slot = dataplane::FirewallTableSlot::Create(queues);
   if (!slot) return std::unexpected(slot.error());
   dp->tables_ = std::move(*slot);
   if (auto media = dp->OpenMedia(options); !media) return std::unexpected(media.error());
@@ -145,7 +145,7 @@ void Dataplane::DrainHandoffRings() {
 }
 
 void Dataplane::WaitForWorkers() const {
-  // Each worker reports a quiescent state after every poll (FirewallWorker::Run).
+  // Each worker reports a quiescent state after every poll (Worker::Run).
   dataplane::WaitForGracePeriod(tables_->qsbr());
 }
 
@@ -288,8 +288,8 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
     if (crypto_)
       media.crypto = {crypto_->id(), static_cast<uint16_t>(q), crypto_->op_pool(),
                       crypto_->session_pool(), extra_sessions_.get()};
-    auto worker = dataplane::FirewallWorker::Create(
-        links, *tables_, static_cast<uint32_t>(q), options.flows_per_worker, &media, options.clock);
+    auto worker = dataplane::Worker::Create(links, *tables_, static_cast<uint32_t>(q),
+                                            options.flows_per_worker, &media, options.clock);
     if (!worker) {
       Stop();
       return std::unexpected(worker.error());

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
 #include "sbc/mgmt/config/addresses.h"
 
 namespace sbc::mgmt::config {

@@ -21,6 +21,7 @@
 #include "sbc/schema/text_file.h"
 #include "support/libsrtp_reference.h"
 #include "support/packet_builder.h"
+#include "support/rtp_header.h"
 
 namespace sbc::firmware {
 namespace {
@@ -48,18 +49,8 @@ dataplane::MediaEndpoint V4(const char* a, uint16_t port) {
 
 Bytes Rtp(uint32_t ssrc, uint16_t seq, std::mt19937& rng) {
   const uint32_t ts = 160u * seq;
-  Bytes p = {0x80,
-             0x00,
-             uint8_t(seq >> 8),
-             uint8_t(seq),
-             uint8_t(ts >> 24),
-             uint8_t(ts >> 16),
-             uint8_t(ts >> 8),
-             uint8_t(ts),
-             uint8_t(ssrc >> 24),
-             uint8_t(ssrc >> 16),
-             uint8_t(ssrc >> 8),
-             uint8_t(ssrc)};
+  const std::array<uint8_t, 12> header = testing::RtpHeader(ssrc, seq, ts);
+  Bytes p(header.begin(), header.end());
   for (int i = 0; i < 160; ++i) p.push_back(uint8_t(rng()));
   return p;
 }

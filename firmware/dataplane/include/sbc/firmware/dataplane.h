@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "sbc/board/board.h"
-#include "sbc/dataplane/counters.h"
-#include "sbc/dataplane/firewall_worker.h"
-#include "sbc/dataplane/media_table.h"
-#include "sbc/dataplane/rule_spec.h"
-#include "sbc/dataplane/table_slot.h"
+#include "sbc/dataplane/core/counters.h"
+#include "sbc/dataplane/core/table_slot.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
+#include "sbc/dataplane/media/media_table.h"
+#include "sbc/dataplane/worker/worker.h"
 #include "sbc/drivers/crypto/crypto_device.h"
 #include "sbc/drivers/nic/port_set.h"
 #include "sbc/firmware/packet_log_lines.h"
@@ -50,7 +50,7 @@ class Dataplane {
  public:
   // Control thread (EAL main lcore), after EAL init. Opens every port with one queue
   // per worker, publishes options.initial_rules (if any), then launches a
-  // FirewallWorker on each worker core (lcore id = core id, as drivers::EalArguments
+  // Worker on each worker core (lcore id = core id, as drivers::EalArguments
   // sets up). Without rules the workers drop everything (fail closed). Fails with one
   // line and nothing left running.
   [[nodiscard]] static std::expected<std::unique_ptr<Dataplane>, std::string> Start(
@@ -134,7 +134,7 @@ class Dataplane {
 
   board::Board board_;
   std::unique_ptr<drivers::nic::PortSet> ports_;
-  std::unique_ptr<dataplane::TableSlot> tables_;
+  std::unique_ptr<dataplane::FirewallTableSlot> tables_;
   // Destroyed in reverse: workers (their crypto ops) before the media table (its
   // sessions) before the key factory before the device; the table needs tables_'s QSBR.
   std::unique_ptr<drivers::crypto::CryptoDevice> crypto_;
@@ -143,7 +143,7 @@ class Dataplane {
   std::unique_ptr<dataplane::MediaTable> media_;
   mutable std::mutex media_mutex_;  // one media change (or listing) at a time
   std::string created_vdev_;        // the crypto vdev this object created (not EAL)
-  std::vector<std::unique_ptr<dataplane::FirewallWorker>> workers_;
+  std::vector<std::unique_ptr<dataplane::Worker>> workers_;
   std::vector<rte_ring*> handoff_;  // one per worker, with several workers
   uint8_t next_owner_ = 0;          // under media_mutex_
   const std::atomic<uint64_t>* clock_ = nullptr;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sbc/dataplane/packet_log.h"
+#include "sbc/dataplane/firewall/packet_log.h"
 
 namespace sbc::firmware {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "sbc/board/board.h"
-#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
 #include "sbc/mgmt/trust/verifier.h"
 
 namespace sbc::firmware {

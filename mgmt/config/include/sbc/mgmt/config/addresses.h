@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
 
 namespace sbc::mgmt::config {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sbc/dataplane/rule_spec.h"
+#include "sbc/dataplane/firewall/rule_spec.h"
 #include "sbc/schema/config.pb.h"
 
 namespace sbc::mgmt::config {

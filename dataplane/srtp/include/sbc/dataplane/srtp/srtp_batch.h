@@ -1,0 +1,109 @@
+// The line-rate SRTP engine of one worker: packets are checked and prepared one by one
+// (header, replay window, IV, where the tag goes), then a whole burst goes through the
+// crypto device's queue pair at once, and each comes back protected or unprotected,
+// or with the reason it was refused. The batch owns its crypto ops; nothing is
+// allocated per packet (except a new AEAD session for a new RTP header length, on
+// trial until a packet of that length authenticates, within the device's
+// ExtraSessionBudget), nothing locked, nothing thrown.
+//
+// Wire formats: RFC 3711 (AES-CM + HMAC-SHA1: SRTP tag after the payload, the ROC
+// authenticated but not sent; SRTCP with E||index then the tag) and RFC 7714
+// (AES-GCM: the RTP header as AAD; SRTCP as header || ciphertext || tag || E||index,
+// header and E||index as AAD). Only encrypted SRTCP (E=1) is sent or accepted.
+#pragma once
+
+#include <cstdint>
+
+#include "sbc/dataplane/srtp/srtp_stream.h"
+
+struct rte_crypto_op;
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace sbc::dataplane {
+
+enum class SrtpResult : uint8_t {
+  kOk,
+  kMalformed,    // too short, not version 2, multi-segment, header too long
+  kNoRoom,       // no tailroom for the tag
+  kAuthFailed,   // the tag did not verify: forged, damaged or wrong key
+  kReplayed,     // an index already accepted (or, sending, already used)
+  kTooOld,       // behind the replay window, or before the stream began
+  kIndexSpent,   // SRTCP index or ROC space used up: the stream needs new keys
+  kUnsupported,  // more SSRCs than SrtpStream::kSsrcs, or (AEAD) RTP header lengths than
+                 // SrtpStream::kRtpSessions or the session budget allow
+  kDeviceError,  // the crypto device refused or failed the operation
+};
+
+[[nodiscard]] const char* SrtpResultName(SrtpResult result);
+
+struct SrtpDone {
+  rte_mbuf* m;
+  SrtpStream* stream;
+  uintptr_t user;  // the caller's cookie from Add()
+  SrtpResult result;
+};
+
+class SrtpBatch {
+ public:
+  static constexpr uint16_t kMaxBurst = 64;
+
+  // Takes kMaxBurst ops from `op_pool` for its lifetime. `budget` bounds the AEAD
+  // sessions it makes for new header lengths (nullptr: only kRtpSessions does).
+  SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
+            ExtraSessionBudget* budget = nullptr);
+  ~SrtpBatch();
+  SrtpBatch(const SrtpBatch&) = delete;
+  SrtpBatch& operator=(const SrtpBatch&) = delete;
+
+  // Queues `m` for its stream's direction: the RTP or RTCP packet is the mbuf's bytes
+  // from `offset` to its end (the caller trims link padding first). kOk: it will come
+  // back from Run(). Otherwise it was refused now, untouched, and counted on the
+  // stream. Full batch (kMaxBurst): the caller runs it first.
+  [[nodiscard]] SrtpResult Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
+                               uintptr_t user);
+
+  // Asks for a crypto session's memory (its key schedules) ahead of Run(). With
+  // thousands of streams every session is cold, and the earlier this is asked for the
+  // less Run() waits.
+  // `lines`: which of its cache lines (SrtpStream::session_lines).
+  static void Prefetch(const void* session, uint32_t lines) noexcept;
+
+  // Sends everything queued through the device and waits for it: fills `done` (room
+  // for kMaxBurst) in the order added; returns how many. kNo: Run() asks for the
+  // queued packets' sessions first; kYes: the caller did (Prefetch()).
+  enum class SessionsCached : uint8_t { kNo, kYes };
+  uint16_t Run(SrtpDone* done, SessionsCached cached = SessionsCached::kNo);
+
+  uint16_t pending() const { return count_; }
+  bool full() const { return count_ == kMaxBurst; }
+
+ private:
+  // AEAD sessions made in this burst for a header length not met before.
+  static constexpr uint8_t kMaxTrials = 4;
+  struct Trial {
+    SrtpStream* stream;
+    uint8_t slot;  // in stream->rtp_sessions
+    void* session;
+    bool kept;  // a packet using it went through
+  };
+
+  SrtpResult Refuse(SrtpStream* stream, SrtpResult result);
+  // The session for an RTP header of `header_bytes`; nullptr with *refused set if none.
+  // *trial: 1 + its index in trials_ if it is on trial, else 0.
+  void* RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial, SrtpResult* refused);
+  void Finish(rte_crypto_op* op, SrtpDone* done);
+  void EndTrials();  // frees the trial sessions no packet kept
+
+  uint8_t device_;
+  uint16_t qp_;
+  rte_mempool* op_pool_;
+  rte_mempool* session_pool_;
+  ExtraSessionBudget* budget_;
+  uint16_t count_ = 0;
+  rte_crypto_op* ops_[kMaxBurst] = {};
+  Trial trials_[kMaxTrials] = {};
+  uint8_t trial_count_ = 0;
+};
+
+}  // namespace sbc::dataplane

@@ -1,0 +1,114 @@
+// The firewall pipeline of one worker: for each link (one direction of a port pair),
+// parse -> martian, TCP-flag and anti-spoofing checks -> own-address replies ->
+// media relay -> connection lookup -> allowlist (rte_acl, first match, default deny)
+// -> meters and table limits -> forward. Every dropped packet is counted under
+// exactly one reason; passed packets are counted per rule. Nothing here allocates,
+// locks, logs or throws.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sbc/dataplane/core/counters.h"
+#include "sbc/dataplane/core/table_slot.h"
+#include "sbc/dataplane/core/wire_worker.h"
+#include "sbc/dataplane/firewall/connection_tracker.h"
+#include "sbc/dataplane/firewall/firewall_tables.h"
+#include "sbc/dataplane/firewall/packet_log.h"
+#include "sbc/dataplane/media/media_relay.h"
+
+struct rte_ring;
+
+namespace sbc::dataplane {
+
+struct RuleCounter {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
+// The media relay a worker runs besides the firewall (optional): the sessions, the
+// crypto device queue pair that is this worker's alone, and with several workers one
+// ring per worker (indexed by worker) through which a worker hands a packet to the
+// owner of its session (multi-producer, single-consumer; the owner relays it).
+struct MediaStage {
+  const MediaTable* table = nullptr;
+  MediaCrypto crypto;
+  std::span<rte_ring* const> handoff;  // empty with one worker
+};
+
+class Worker {
+ public:
+  // Control thread, before launch. `thread_id` is the worker's RCU reader id
+  // (0..max_workers-1 of `slot`) and its index among workers; `flow_capacity` sizes
+  // its connection table. With `media`, UDP to a relay port goes to the media relay
+  // instead of the rules. `clock` (tests): the time in TSC ticks the worker reads
+  // instead of the TSC, so a test moves time itself; nullptr: the TSC.
+  [[nodiscard]] static std::expected<std::unique_ptr<Worker>, std::string> Create(
+      std::span<const WireLink> links, FirewallTableSlot& slot, uint32_t thread_id,
+      uint32_t flow_capacity, const MediaStage* media = nullptr,
+      const std::atomic<uint64_t>* clock = nullptr);
+
+  // Worker lcore. Registers with RCU, polls until `stop`, drains (as WireWorker
+  // does), and goes offline. Reports a quiescent state after every poll.
+  void Run(const std::atomic<bool>& stop) noexcept;
+
+  // Worker lcore. One pass over every link and the hand-off ring, plus a slice of the
+  // expiry sweep; returns the frames received. Callers outside Run() must not race a
+  // Publish.
+  uint32_t PollOnce() noexcept;
+
+  // Any thread, read with relaxed atomics while the worker runs.
+  const WorkerCounters& counters() const { return counters_; }
+  std::span<const RuleCounter> rule_counters() const { return rule_counters_; }
+  uint64_t flows() const;  // entries in this worker's connection table
+  // Control thread: this worker's sampled drop/allow records.
+  PacketLog& log() { return *log_; }
+
+ private:
+  struct Slot;
+  Worker() = default;
+  uint64_t Now() const noexcept;
+  uint32_t Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept;
+  // The own-address step: requests to us answered in place, each kind on its meter.
+  void AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                          Slot* slots, uint16_t n, uint8_t rx_slot, uint64_t now) noexcept;
+  // The media step: relay-port packets through the relay; another worker's handed on.
+  void RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
+                  Slot* slots, uint16_t n, uint64_t now) noexcept;
+  // Packets other workers handed to this one (the owner of their sessions).
+  uint32_t TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept;
+  void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames,
+                uint16_t count) noexcept;
+  void SyncMeters(const FirewallTables* tables) noexcept;
+  bool RuleMeterAllows(const FirewallTables* tables, uint32_t rule, uint64_t now) noexcept;
+  // The rule for `meta` by a lookup of its own (a packet whose flow went away within
+  // its burst, after the bulk lookup): 0 for none, else the rule's index + 1.
+  uint32_t ClassifyOne(const FirewallTables* tables, const PacketMeta& meta, uint8_t from_zone,
+                       uint8_t to_zone) const noexcept;
+  bool StillAllowed(const FirewallTables* tables, int32_t position) noexcept;
+
+  WorkerCounters counters_;
+  std::vector<RuleCounter> rule_counters_;
+  std::vector<rte_meter_srtcm> rule_meters_;
+  rte_meter_srtcm resolution_meter_{}, echo_meter_{};
+  uint32_t meters_generation_ = 0;
+  std::unique_ptr<ConnectionTracker> conntrack_;
+  std::unique_ptr<PacketLog> log_;
+  uint64_t flow_count_ = 0;  // mirrors the connection table's size for readers on other threads
+  FirewallTableSlot* slot_ = nullptr;
+  uint32_t thread_id_ = 0;
+  const std::atomic<uint64_t>* clock_ = nullptr;
+  std::array<WireLink, kMaxLinks> links_{};
+  size_t link_count_ = 0;
+  std::unique_ptr<MediaRelay> media_;
+  const MediaTable* media_table_ = nullptr;
+  std::span<rte_ring* const> handoff_;                 // by worker; empty with one worker
+  std::array<uint16_t, kMaxPorts> port_id_of_slot_{};  // for media, which leaves by its leg's port
+};
+
+}  // namespace sbc::dataplane
