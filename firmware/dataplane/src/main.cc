@@ -22,11 +22,13 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "sbc/board/board.h"
 #include "sbc/drivers/eal.h"
 #include "sbc/firmware/dataplane.h"
+#include "sbc/firmware/ipc_dispatch.h"
 #include "sbc/firmware/ipc_server.h"
 #include "sbc/firmware/media_service.h"
 #include "sbc/firmware/process_hardening.h"
@@ -53,6 +55,19 @@ void InstallStopHandlers() {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 }
+
+// Releases EAL when main() leaves, by whichever return: once InitEal succeeded, every
+// way out must clean up, after the dataplane (declared later, so destroyed first).
+class EalCleanup {
+ public:
+  explicit EalCleanup(const sbc::board::Board& board) : board_(board) {}
+  ~EalCleanup() { sbc::drivers::CleanupEal(board_); }
+  EalCleanup(const EalCleanup&) = delete;
+  EalCleanup& operator=(const EalCleanup&) = delete;
+
+ private:
+  const sbc::board::Board& board_;
+};
 
 int Fail(int code, const std::string& line) {
   std::cerr << "sbc-dataplane: " << line << std::endl;
@@ -153,11 +168,10 @@ int main(int argc, char** argv) try {
   const sbc::drivers::EalOptions eal{
       .program = "sbc-dataplane", .file_prefix = file_prefix, .log_level = log_level};
   if (auto ok = sbc::drivers::InitEal(*board, eal); !ok) return Fail(kExitFailure, ok.error());
+  // From here every way out releases EAL, after the dataplane (declared later) is gone.
+  const EalCleanup eal_cleanup(*board);
   // Before any SRTP key is derived (and after EAL, which reads /proc/self as it starts).
-  if (auto ok = sbc::firmware::ForbidCoreDumps(); !ok) {
-    sbc::drivers::CleanupEal(*board);
-    return Fail(kExitFailure, ok.error());
-  }
+  if (auto ok = sbc::firmware::ForbidCoreDumps(); !ok) return Fail(kExitFailure, ok.error());
 
   int exit_code = kExitOk;
   {
@@ -166,10 +180,7 @@ int main(int argc, char** argv) try {
         *board, {.flows_per_worker = flows_per_worker,
                  .media_sessions = media_sessions,
                  .initial_rules = config ? &config->tables : nullptr});
-    if (!dataplane) {
-      sbc::drivers::CleanupEal(*board);
-      return Fail(kExitFailure, dataplane.error());
-    }
+    if (!dataplane) return Fail(kExitFailure, dataplane.error());
     sbc::firmware::Dataplane& dp = **dataplane;
     if (!config)
       std::cout << "sbc-dataplane: no --config: every packet is dropped (fail closed)" << std::endl;
@@ -177,63 +188,24 @@ int main(int argc, char** argv) try {
     sbc::firmware::MediaService media(
         dp, [](const std::string& line) { std::cout << "sbc-dataplane: " << line << std::endl; });
     // sbc-mgmtd hands over accepted bundles here; each is verified again before use.
+    sbc::firmware::IpcDispatch dispatch(
+        dp, media,
+        [&](std::string_view envelope)
+            -> std::expected<sbc::firmware::VerifiedConfig, std::string> {
+          if (!verifier) return std::unexpected(verifier.error());
+          return sbc::firmware::VerifyAndCompile(*verifier, *board, envelope, std::time(nullptr));
+        },
+        [](const std::string& line) { std::cout << "sbc-dataplane: " << line << std::endl; });
     std::unique_ptr<sbc::firmware::IpcServer> ipc;
     if (ipc_socket != "none") {
       const std::string path =
           ipc_socket.empty() ? sbc::board::ResolveStoragePath(*board, "run/dataplane.sock").string()
                              : ipc_socket;
-      auto started =
-          sbc::firmware::IpcServer::Start(path, [&](const sbc::schema::DataplaneRequest& request) {
-            sbc::schema::DataplaneResponse response;
-            if (request.has_apply_bundle()) {
-              auto verified =
-                  verifier ? sbc::firmware::VerifyAndCompile(
-                                 *verifier, *board, request.apply_bundle(), std::time(nullptr))
-                           : std::unexpected(verifier.error());
-              auto applied =
-                  verified ? dp.ApplyRules(verified->tables) : std::unexpected(verified.error());
-              response.set_ok(applied.has_value());
-              if (!applied)
-                response.set_error(applied.error());
-              else
-                std::cout << "sbc-dataplane: rules version " << dp.rules_version()
-                          << " applied from sbc-mgmtd" << std::endl;
-            } else if (request.has_media_create() || request.has_media_update() ||
-                       request.has_media_delete() || request.has_media_list()) {
-              const sbc::schema::MediaBatch& batch =
-                  request.has_media_create()   ? request.media_create()
-                  : request.has_media_update() ? request.media_update()
-                                               : request.media_delete();
-              std::vector<sbc::schema::MediaSession> asked(batch.sessions().begin(),
-                                                           batch.sessions().end());
-              const auto sessions = request.has_media_create()   ? media.Create(asked)
-                                    : request.has_media_update() ? media.Update(asked)
-                                    : request.has_media_delete() ? media.Delete(asked)
-                                                                 : media.List();
-              for (const auto& s : sessions) *response.add_media_sessions() = s;
-              response.set_ok(true);
-              // The parties' SDES keys were derived from: gone from this copy of the request.
-              for (sbc::schema::MediaSession& s : asked)
-                for (auto& leg : *s.mutable_legs())
-                  explicit_bzero(leg.mutable_leg_key()->data(), leg.leg_key().size());
-            } else if (request.has_get_status()) {
-              response.set_ok(true);
-            } else if (request.has_get_counters()) {
-              for (const auto& [name, value] : sbc::firmware::CounterList(dp)) {
-                auto* c = response.add_counters();
-                c->set_name(name);
-                c->set_value(value);
-              }
-              response.set_ok(true);
-            }
-            response.set_rules_version(dp.rules_version());
-            return response;
+      auto started = sbc::firmware::IpcServer::Start(
+          path, [&dispatch](const sbc::schema::DataplaneRequest& request) {
+            return dispatch.Handle(request);
           });
-      if (!started) {
-        dp.Close();
-        sbc::drivers::CleanupEal(*board);
-        return Fail(kExitFailure, started.error());
-      }
+      if (!started) return Fail(kExitFailure, started.error());
       ipc = std::move(*started);
     }
     std::cout << "sbc-dataplane: board " << board->name() << ", " << dp.ports().size() << " ports, "
@@ -299,7 +271,6 @@ int main(int argc, char** argv) try {
     if (in_use != 0) exit_code = Fail(kExitFailure, "packet buffers leaked");
     dp.Close();
   }
-  sbc::drivers::CleanupEal(*board);
   return exit_code;
 } catch (const std::exception& e) {
   // Nothing is meant to throw this far: say what did, rather than abort without a word.
