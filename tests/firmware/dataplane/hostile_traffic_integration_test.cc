@@ -137,7 +137,9 @@ class BurstTest : public FirewallTest {
     Start(&config);
   }
   // Sends `specs` into `in` as one burst (one ring enqueue: the worker takes them in
-  // one poll) and waits until every one is accounted for.
+  // one poll) and waits until every one is accounted for and that poll has ended: a
+  // worker counts each packet as it judges it but publishes its flow count only at the
+  // end of the poll, so Flows() read on the counters alone may predate the burst.
   void Burst(size_t in, const std::vector<FrameSpec>& specs) {
     ASSERT_LE(specs.size(), 32u);
     const auto before = dp_->Counters();
@@ -151,6 +153,7 @@ class BurstTest : public FirewallTest {
              before.drops_total() + before.ports[kWan].tx_packets + before.ports[kLan].tx_packets +
                  specs.size();
     }));
+    dp_->WaitForWorkers();
     Drain(kWan);
     Drain(kLan);
   }
