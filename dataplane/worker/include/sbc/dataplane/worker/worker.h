@@ -1,9 +1,11 @@
-// The firewall pipeline of one worker: for each link (one direction of a port pair),
-// parse -> martian, TCP-flag and anti-spoofing checks -> own-address replies ->
-// media relay -> connection lookup -> allowlist (rte_acl, first match, default deny)
-// -> meters and table limits -> forward. Every dropped packet is counted under
-// exactly one reason; passed packets are counted per rule. Nothing here allocates,
-// locks, logs or throws.
+// One worker core's pipeline, for each link (one direction of a port pair): receive ->
+// the input step (parse; martian, TCP-flag and neighbour-discovery checks;
+// anti-spoofing) which gives every packet one next: drop (with its reason), the
+// own-address stage, the media relay stage, the firewall stage (connection tracking,
+// allowlist, meters, table limits) or bridge (ARP for another host) -> each stage
+// over its own packets, in that fixed order -> one transmit step. Every dropped packet
+// is counted under exactly one reason; passed packets are counted per rule. Nothing
+// here allocates, locks, logs or throws.
 #pragma once
 
 #include <atomic>
@@ -17,19 +19,15 @@
 #include "sbc/dataplane/core/counters.h"
 #include "sbc/dataplane/core/table_slot.h"
 #include "sbc/dataplane/core/wire_worker.h"
-#include "sbc/dataplane/firewall/connection_tracker.h"
+#include "sbc/dataplane/firewall/firewall_stage.h"
 #include "sbc/dataplane/firewall/firewall_tables.h"
+#include "sbc/dataplane/firewall/own_address_stage.h"
 #include "sbc/dataplane/firewall/packet_log.h"
 #include "sbc/dataplane/media/media_relay.h"
 
 struct rte_ring;
 
 namespace sbc::dataplane {
-
-struct RuleCounter {
-  uint64_t packets = 0;
-  uint64_t bytes = 0;
-};
 
 // The media relay a worker runs besides the firewall (optional): the sessions, the
 // crypto device queue pair that is this worker's alone, and with several workers one
@@ -64,41 +62,34 @@ class Worker {
 
   // Any thread, read with relaxed atomics while the worker runs.
   const WorkerCounters& counters() const { return counters_; }
-  std::span<const RuleCounter> rule_counters() const { return rule_counters_; }
+  std::span<const RuleCounter> rule_counters() const { return firewall_->rule_counters(); }
   uint64_t flows() const;  // entries in this worker's connection table
   // Control thread: this worker's sampled drop/allow records.
-  PacketLog& log() { return *log_; }
+  PacketLog& log() { return firewall_->log(); }
 
  private:
-  struct Slot;
+  struct Burst;
   Worker() = default;
   uint64_t Now() const noexcept;
   uint32_t Forward(const WireLink& link, const FirewallTables* tables, uint64_t now) noexcept;
-  // The own-address step: requests to us answered in place, each kind on its meter.
-  void AnswerOwnAddresses(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
-                          Slot* slots, uint16_t n, uint8_t rx_slot, uint64_t now) noexcept;
-  // The media step: relay-port packets through the relay; another worker's handed on.
-  void RelayMedia(const FirewallTables& tables, rte_mbuf** frames, const PacketMeta* meta,
-                  Slot* slots, uint16_t n, uint64_t now) noexcept;
+  // The input step: parses and checks frames[0..n) and routes each to its next.
+  void Input(const FirewallTables* tables, rte_mbuf** frames, uint16_t n, DropReason whole_burst,
+             uint8_t from_zone, uint8_t to_zone, Burst& burst) noexcept;
+  // The media stage: relay-port packets through the relay; another worker's handed on.
+  void RelayMedia(const FirewallTables& tables, rte_mbuf** frames, Burst& burst,
+                  uint64_t now) noexcept;
+  // The transmit step: what passed to its port, replies back out, the rest counted and
+  // freed.
+  void Emit(const WireLink& link, rte_mbuf** frames, uint16_t n, const Burst& burst,
+            uint64_t now) noexcept;
   // Packets other workers handed to this one (the owner of their sessions).
   uint32_t TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept;
   void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames,
                 uint16_t count) noexcept;
-  void SyncMeters(const FirewallTables* tables) noexcept;
-  bool RuleMeterAllows(const FirewallTables* tables, uint32_t rule, uint64_t now) noexcept;
-  // The rule for `meta` by a lookup of its own (a packet whose flow went away within
-  // its burst, after the bulk lookup): 0 for none, else the rule's index + 1.
-  uint32_t ClassifyOne(const FirewallTables* tables, const PacketMeta& meta, uint8_t from_zone,
-                       uint8_t to_zone) const noexcept;
-  bool StillAllowed(const FirewallTables* tables, int32_t position) noexcept;
 
   WorkerCounters counters_;
-  std::vector<RuleCounter> rule_counters_;
-  std::vector<rte_meter_srtcm> rule_meters_;
-  rte_meter_srtcm resolution_meter_{}, echo_meter_{};
-  uint32_t meters_generation_ = 0;
-  std::unique_ptr<ConnectionTracker> conntrack_;
-  std::unique_ptr<PacketLog> log_;
+  std::unique_ptr<FirewallStage> firewall_;
+  OwnAddressStage own_address_;
   uint64_t flow_count_ = 0;  // mirrors the connection table's size for readers on other threads
   FirewallTableSlot* slot_ = nullptr;
   uint32_t thread_id_ = 0;
