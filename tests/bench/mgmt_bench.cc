@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   auto verifier = mgmt::trust::Verifier::Create(signers.root(), signers.Identity("SN-1"));
-  mgmt::store::SystemClock clock;
+  mgmt::base::SystemClock clock;
   auto store = mgmt::store::ConfigStore::Open(dir / "config", *verifier, clock, {});
   auto audit = mgmt::audit::AuditLog::Open(dir / "audit");
   schema::UserDirectory users;

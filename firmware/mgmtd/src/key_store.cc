@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 #include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/schema/text_file.h"
 
@@ -26,7 +26,7 @@ std::expected<void, std::string> WritePrivate(const std::filesystem::path& file,
 
 std::expected<void, std::string> WritePublic(const std::filesystem::path& file,
                                              const std::string& text) {
-  return mgmt::store::WriteFileAtomically(file.parent_path(), file.filename().string(), text);
+  return mgmt::base::WriteFileAtomically(file.parent_path(), file.filename().string(), text);
 }
 
 // Renames `from` over `to` in `dir` and makes the rename durable.
@@ -43,8 +43,8 @@ std::expected<void, std::string> RenameDurably(const std::filesystem::path& dir,
 
 std::expected<void, std::string> FinishInterruptedRotation(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir / kServerKeyNext)) return {};
-  auto next_key = mgmt::store::ReadFile(dir / kServerKeyNext);
-  auto cert = mgmt::store::ReadFile(dir / kServerCert);
+  auto next_key = mgmt::base::ReadFile(dir / kServerKeyNext);
+  auto cert = mgmt::base::ReadFile(dir / kServerCert);
   if (next_key && cert && mgmt::pki::KeyMatchesCertificate(*cert, *next_key))
     return RenameDurably(dir, kServerKeyNext, kServerKey);  // the certificate was replaced: finish
   std::error_code ec;
@@ -62,7 +62,7 @@ std::expected<void, std::string> WriteUsers(const std::filesystem::path& key_sto
       "# break-glass password hashes. Changed through sbcctl users; keep it 0600.\n";
   std::string body;
   google::protobuf::TextFormat::PrintToString(users, &body);
-  return mgmt::store::WriteFileAtomically(key_store, kUsers, text + body);
+  return mgmt::base::WriteFileAtomically(key_store, kUsers, text + body);
 }
 
 std::expected<mgmt::pki::Credential, std::string> RotateServerCredential(
@@ -78,7 +78,7 @@ std::expected<mgmt::pki::Credential, std::string> RotateServerCredential(
   // The same step a restart would take: the key is renamed into place exactly when the
   // certificate on disk is the new one (even if the write reported a late failure).
   if (auto ok = FinishInterruptedRotation(key_store); !ok) return std::unexpected(ok.error());
-  if (auto cert = mgmt::store::ReadFile(key_store / kServerCert); cert && *cert == fresh->cert_pem)
+  if (auto cert = mgmt::base::ReadFile(key_store / kServerCert); cert && *cert == fresh->cert_pem)
     return *fresh;
   return std::unexpected(written ? (key_store / kServerCert).string() + ": not replaced"
                                  : written.error());
@@ -89,7 +89,7 @@ std::expected<KeyStoreFiles, std::string> LoadKeyStore(const std::filesystem::pa
     return std::unexpected("key store: " + ok.error());
   KeyStoreFiles files;
   auto read = [&](const char* name) -> std::expected<std::string, std::string> {
-    auto bytes = mgmt::store::ReadFile(dir / name);
+    auto bytes = mgmt::base::ReadFile(dir / name);
     if (!bytes)
       return std::unexpected("key store: " + (dir / name).string() + " is missing or unreadable");
     return bytes;

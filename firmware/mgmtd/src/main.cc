@@ -19,11 +19,11 @@
 #include "sbc/board/board.h"
 #include "sbc/firmware/process_hardening.h"
 #include "sbc/mgmt/audit/audit_log.h"
+#include "sbc/mgmt/base/atomic_file.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/control/console_server.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/control_service.h"
-#include "sbc/mgmt/store/atomic_file.h"
 #include "sbc/mgmt/store/config_store.h"
 #include "sbc/mgmt/tls/tls_config.h"
 #include "sbc/mgmt/tls/tls_server.h"
@@ -118,7 +118,7 @@ int main(int argc, char** argv) try {
   // The CA key lives on the key store of appliances that issue their own certificates.
   std::unique_ptr<mgmt::pki::CertificateAuthority> ca;
   if (std::filesystem::exists(key_store / firmware::mgmtd::kCaKey)) {
-    auto ca_key = mgmt::store::ReadFile(key_store / firmware::mgmtd::kCaKey);
+    auto ca_key = mgmt::base::ReadFile(key_store / firmware::mgmtd::kCaKey);
     auto loaded = ca_key ? mgmt::pki::CertificateAuthority::Load({files->ca_pem, *ca_key})
                          : std::unexpected(ca_key.error());
     if (!loaded) return Fail(kExitBadInput, "management CA: " + loaded.error());

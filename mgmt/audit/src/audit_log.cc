@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 
 namespace sbc::mgmt::audit {
 namespace {
@@ -46,7 +46,7 @@ struct Head {
 Head ReadHead(const std::filesystem::path& dir) {
   Head head;
   if (!std::filesystem::exists(dir / kHeadFile)) return head;
-  auto text = store::ReadFile(dir / kHeadFile);
+  auto text = base::ReadFile(dir / kHeadFile);
   std::istringstream in(text.value_or(""));
   in >> head.sequence >> head.hash_hex;
   head.present = true;
@@ -66,7 +66,7 @@ VerifyResult Walk(const std::filesystem::path& dir, Visit visit, size_t* good_by
   };
   std::string data;
   if (std::filesystem::exists(dir / kLogFile)) {
-    auto bytes = store::ReadFile(dir / kLogFile);
+    auto bytes = base::ReadFile(dir / kLogFile);
     if (!bytes) {
       result.reason = bytes.error();
       return result;
@@ -191,9 +191,9 @@ std::expected<std::unique_ptr<AuditLog>, std::string> AuditLog::Open(
   if (ftruncate(log->fd_, static_cast<off_t>(good_bytes)) != 0 || fsync(log->fd_) != 0)
     return std::unexpected("audit log: cannot drop a partial record");
   log->good_bytes_ = static_cast<off_t>(good_bytes);
-  if (auto ok = store::WriteFileAtomically(dir, kHeadFile,
-                                           std::to_string(log->last_sequence_) + " " +
-                                               (log->last_sequence_ ? Hex(log->last_hash_) : ""));
+  if (auto ok = base::WriteFileAtomically(dir, kHeadFile,
+                                          std::to_string(log->last_sequence_) + " " +
+                                              (log->last_sequence_ ? Hex(log->last_hash_) : ""));
       !ok)
     return std::unexpected("audit log head: " + ok.error());
   return log;
@@ -230,8 +230,8 @@ std::expected<schema::AuditEntry, std::string> AuditLog::Append(schema::AuditEnt
     if (ftruncate(fd_, good_bytes_) != 0 || fsync(fd_) != 0) broken_ = true;
     return std::unexpected("audit log: write failed (" + why + "); nothing of the entry was kept");
   }
-  if (auto ok = store::WriteFileAtomically(dir_, kHeadFile,
-                                           std::to_string(entry.sequence()) + " " + Hex(hash));
+  if (auto ok = base::WriteFileAtomically(dir_, kHeadFile,
+                                          std::to_string(entry.sequence()) + " " + Hex(hash));
       !ok) {
     // The head never falls more than one entry behind the log. If the new head did not
     // take (it failed before its rename), the entry goes again; if it did (only the

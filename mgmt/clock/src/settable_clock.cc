@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 
 namespace sbc::mgmt::clock {
 namespace {
@@ -53,8 +53,8 @@ class OffsetClock final : public SettableClock {
     if (auto ok = CheckRange(unix_ms); !ok) return ok;
     const int64_t offset = unix_ms - HostNowUnixMs();
     // Durable first: after a restart the appliance keeps the time it was given.
-    if (auto ok = store::WriteFileAtomically(file_.parent_path(), file_.filename().string(),
-                                             std::to_string(offset) + "\n");
+    if (auto ok = base::WriteFileAtomically(file_.parent_path(), file_.filename().string(),
+                                            std::to_string(offset) + "\n");
         !ok)
       return std::unexpected(ok.error());
     offset_ms_.store(offset, std::memory_order_relaxed);
@@ -74,7 +74,7 @@ std::expected<std::unique_ptr<SettableClock>, std::string> OffsetFileClock(
     const std::filesystem::path& offset_file) {
   int64_t offset = 0;
   if (std::filesystem::exists(offset_file)) {
-    auto text = store::ReadFile(offset_file);
+    auto text = base::ReadFile(offset_file);
     if (!text) return std::unexpected(text.error());
     const char* begin = text->data();
     const char* end = begin + text->size();

@@ -17,14 +17,10 @@
 #include <ctime>
 #include <random>
 
+#include "sbc/mgmt/base/mbedtls_error.h"
+
 namespace sbc::mgmt::pki {
 namespace {
-
-std::string MbedError(int code) {
-  char text[160];
-  mbedtls_strerror(code, text, sizeof(text));
-  return text;
-}
 
 // The DER value of an extendedKeyUsage extension naming one purpose (RFC 5280
 // 4.2.1.12): SEQUENCE { OBJECT IDENTIFIER id-kp-serverAuth or id-kp-clientAuth }.
@@ -92,7 +88,7 @@ struct CertificateAuthority::Impl {
   std::expected<std::string, std::string> KeyPem(mbedtls_pk_context* k) {
     unsigned char buf[2048];
     if (int ret = mbedtls_pk_write_key_pem(k, buf, sizeof(buf)); ret != 0)
-      return std::unexpected(MbedError(ret));
+      return std::unexpected(base::MbedtlsError(ret));
     return std::string(reinterpret_cast<char*>(buf));
   }
   std::string Validity(int days, bool end) {
@@ -139,7 +135,8 @@ struct CertificateAuthority::Impl {
       ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&crt);
-    if (ret != 0) return std::unexpected("certificate for " + subject + ": " + MbedError(ret));
+    if (ret != 0)
+      return std::unexpected("certificate for " + subject + ": " + base::MbedtlsError(ret));
     return std::string(reinterpret_cast<char*>(buf));
   }
 };
@@ -153,8 +150,9 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   Impl& i = *ca->impl_;
   i.name = name;
   if (int ret = i.Seed(); ret != 0)
-    return std::unexpected("CA: random generator: " + MbedError(ret));
-  if (int ret = i.NewKey(&i.key); ret != 0) return std::unexpected("CA: key: " + MbedError(ret));
+    return std::unexpected("CA: random generator: " + base::MbedtlsError(ret));
+  if (int ret = i.NewKey(&i.key); ret != 0)
+    return std::unexpected("CA: key: " + base::MbedtlsError(ret));
   auto key = i.KeyPem(&i.key);
   auto cert = key ? i.Sign(&i.key, name, true, Purpose::kClient, "20240101000000", "20491231235959")
                   : std::unexpected(key.error());
@@ -168,17 +166,17 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
   Impl& i = *ca->impl_;
   if (int ret = i.Seed(); ret != 0)
-    return std::unexpected("CA: random generator: " + MbedError(ret));
+    return std::unexpected("CA: random generator: " + base::MbedtlsError(ret));
   if (int ret = mbedtls_x509_crt_parse(&i.cert,
                                        reinterpret_cast<const unsigned char*>(c.cert_pem.c_str()),
                                        c.cert_pem.size() + 1);
       ret != 0)
-    return std::unexpected("CA certificate: " + MbedError(ret));
+    return std::unexpected("CA certificate: " + base::MbedtlsError(ret));
   if (int ret =
           mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(c.key_pem.c_str()),
                                c.key_pem.size() + 1, nullptr, 0);
       ret != 0)
-    return std::unexpected("CA key: " + MbedError(ret));
+    return std::unexpected("CA key: " + base::MbedtlsError(ret));
   char subject[256];
   mbedtls_x509_dn_gets(subject, sizeof(subject), &i.cert.subject);
   i.name = std::string(subject).starts_with("CN=") ? std::string(subject).substr(3) : subject;
@@ -248,7 +246,7 @@ std::expected<Credential, std::string> CreateRequest(const std::string& common_n
   if (ret == 0)
     result = Credential{reinterpret_cast<char*>(csr_pem), reinterpret_cast<char*>(key_pem)};
   else
-    result = std::unexpected("cannot create the request: " + MbedError(ret));
+    result = std::unexpected("cannot create the request: " + base::MbedtlsError(ret));
   mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
   mbedtls_x509write_csr_free(&csr);
   mbedtls_pk_free(&key);

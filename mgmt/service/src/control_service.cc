@@ -32,7 +32,7 @@ const schema::User* Find(const schema::UserDirectory& users, const std::string& 
 
 ControlService::ControlService(schema::UserDirectory users, store::ConfigStore& store,
                                audit::AuditLog& audit, std::string audit_dir,
-                               const store::Clock& clock)
+                               const base::Clock& clock)
     : users_(std::move(users)),
       store_(store),
       audit_(audit),

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 
 #include "sbc/mgmt/config/diff.h"
 
@@ -29,31 +28,25 @@ uint64_t ParseVersion(const std::string& text) {
 
 }  // namespace
 
-int64_t SystemClock::NowUnixMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::expected<std::unique_ptr<ConfigStore>, std::string> ConfigStore::Open(
-    const std::filesystem::path& dir, const trust::Verifier& verifier, const Clock& clock,
+    const std::filesystem::path& dir, const trust::Verifier& verifier, const base::Clock& clock,
     Options options) {
   std::error_code ec;
   std::filesystem::create_directories(dir / kBundlesDir, ec);
   if (ec) return std::unexpected("config store " + dir.string() + ": " + ec.message());
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  RemoveTempFiles(dir);
-  RemoveTempFiles(dir / kBundlesDir);
+  base::RemoveTempFiles(dir);
+  base::RemoveTempFiles(dir / kBundlesDir);
 
   std::unique_ptr<ConfigStore> store(new ConfigStore(dir, verifier, clock, std::move(options)));
   if (std::filesystem::exists(dir / kStateFile)) {
-    auto bytes = ReadFile(dir / kStateFile);
+    auto bytes = base::ReadFile(dir / kStateFile);
     if (!bytes || !store->state_.ParseFromString(*bytes))
       return std::unexpected("config store " + dir.string() + ": " + kStateFile + " is unreadable");
   }
   if (std::filesystem::exists(dir / kHighestFile)) {
-    auto text = ReadFile(dir / kHighestFile);
+    auto text = base::ReadFile(dir / kHighestFile);
     if (!text) return std::unexpected("config store " + text.error());
     store->highest_ = ParseVersion(*text);
   }
@@ -62,7 +55,7 @@ std::expected<std::unique_ptr<ConfigStore>, std::string> ConfigStore::Open(
   uint64_t highest = store->highest_;
   for (uint64_t v : store->state_.history()) highest = std::max(highest, v);
   if (highest != store->highest_) {
-    if (auto ok = WriteFileAtomically(dir, kHighestFile, std::to_string(highest)); !ok)
+    if (auto ok = base::WriteFileAtomically(dir, kHighestFile, std::to_string(highest)); !ok)
       return std::unexpected("config store " + ok.error());
     store->highest_ = highest;
   }
@@ -89,7 +82,7 @@ std::expected<std::string, TrustError> ConfigStore::ReadBundle(uint64_t version)
   if (!InHistory(version))
     return Refuse(Rejection::kUnknownVersion,
                   "version " + std::to_string(version) + " is not in the store's history");
-  auto bytes = ReadFile(BundlePath(version));
+  auto bytes = base::ReadFile(BundlePath(version));
   if (!bytes) return StorageError(bytes.error());
   return *bytes;
 }
@@ -106,14 +99,14 @@ std::expected<void, TrustError> ConfigStore::Commit(schema::StoreState next) {
     dropped.push_back(*victim);
     history->erase(victim);
   }
-  if (auto ok =
-          WriteFileAtomically(dir_, kStateFile, next.SerializeAsString(), options_.crash_hook);
+  if (auto ok = base::WriteFileAtomically(dir_, kStateFile, next.SerializeAsString(),
+                                          options_.crash_hook);
       !ok)
     return StorageError(ok.error());
   state_ = std::move(next);
   if (state_.running_version() > highest_) {
-    if (auto ok = WriteFileAtomically(dir_, kHighestFile, std::to_string(state_.running_version()),
-                                      options_.crash_hook);
+    if (auto ok = base::WriteFileAtomically(
+            dir_, kHighestFile, std::to_string(state_.running_version()), options_.crash_hook);
         !ok)
       return StorageError(ok.error());
     highest_ = state_.running_version();
@@ -146,8 +139,8 @@ std::expected<uint64_t, TrustError> ConfigStore::Push(std::string_view envelope,
                         std::to_string(auth->meta().version()));
   }
 
-  if (auto ok = WriteFileAtomically(dir_ / kBundlesDir, std::to_string(version) + ".bundle",
-                                    envelope, options_.crash_hook);
+  if (auto ok = base::WriteFileAtomically(dir_ / kBundlesDir, std::to_string(version) + ".bundle",
+                                          envelope, options_.crash_hook);
       !ok)
     return StorageError(ok.error());
 

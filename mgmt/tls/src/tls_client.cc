@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "sbc/mgmt/base/mbedtls_error.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/tls/ssl_transport.h"
@@ -20,12 +21,6 @@
 
 namespace sbc::mgmt::tls {
 namespace {
-
-std::string MbedError(int code) {
-  char text[160];
-  mbedtls_strerror(code, text, sizeof(text));
-  return text;
-}
 
 // A certificate serial as hex without leading zeros: longer is larger, and strings of
 // one length compare as the numbers do.
@@ -107,29 +102,29 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   };
   int ret = mbedtls_ctr_drbg_seed(&i.drbg, mbedtls_entropy_func, &i.entropy, nullptr, 0);
   if (ret == 0) ret = ApplyStrictSettings(&i.conf, MBEDTLS_SSL_IS_CLIENT);
-  if (ret != 0) return fail(ClientError::kHandshake, "TLS setup: " + MbedError(ret));
+  if (ret != 0) return fail(ClientError::kHandshake, "TLS setup: " + base::MbedtlsError(ret));
   if ((ret = mbedtls_x509_crt_parse(&i.ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()),
                                     ca_pem.size() + 1)) != 0)
-    return fail(ClientError::kHandshake, "management CA certificate: " + MbedError(ret));
+    return fail(ClientError::kHandshake, "management CA certificate: " + base::MbedtlsError(ret));
   if ((ret =
            mbedtls_x509_crt_parse(&i.cert, reinterpret_cast<const unsigned char*>(cert_pem.c_str()),
                                   cert_pem.size() + 1)) != 0)
-    return fail(ClientError::kHandshake, "your certificate: " + MbedError(ret));
+    return fail(ClientError::kHandshake, "your certificate: " + base::MbedtlsError(ret));
   if ((ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(key_pem.c_str()),
                                   key_pem.size() + 1, nullptr, 0)) != 0)
-    return fail(ClientError::kHandshake, "your key: " + MbedError(ret));
+    return fail(ClientError::kHandshake, "your key: " + base::MbedtlsError(ret));
   mbedtls_ssl_conf_rng(&i.conf, mbedtls_ctr_drbg_random, &i.drbg);
   mbedtls_ssl_conf_ca_chain(&i.conf, &i.ca, nullptr);
   mbedtls_ssl_conf_read_timeout(&i.conf, 30'000);
   mbedtls_ssl_conf_own_cert(&i.conf, &i.cert, &i.key);
   if ((ret = mbedtls_ssl_setup(&i.ssl, &i.conf)) != 0 ||
       (ret = mbedtls_ssl_set_hostname(&i.ssl, kServerName)) != 0)
-    return fail(ClientError::kHandshake, "TLS setup: " + MbedError(ret));
+    return fail(ClientError::kHandshake, "TLS setup: " + base::MbedtlsError(ret));
   const std::string port_text = std::to_string(port);
   if ((ret = mbedtls_net_connect(&i.net, host.c_str(), port_text.c_str(), MBEDTLS_NET_PROTO_TCP)) !=
       0)
     return fail(ClientError::kUnreachable,
-                "cannot reach " + host + ":" + port_text + ": " + MbedError(ret));
+                "cannot reach " + host + ":" + port_text + ": " + base::MbedtlsError(ret));
   const int one = 1;  // small frames: no Nagle delays
   setsockopt(i.net.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   mbedtls_ssl_set_bio(&i.ssl, &i.net, mbedtls_net_send, nullptr, mbedtls_net_recv_timeout);
@@ -137,7 +132,7 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
          ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
   }
   if (ret != 0) {
-    std::string why = MbedError(ret);
+    std::string why = base::MbedtlsError(ret);
     if (const uint32_t flags = mbedtls_ssl_get_verify_result(&i.ssl);
         flags != 0 && flags != uint32_t(-1)) {
       char info[512];

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sbc/mgmt/base/mbedtls_error.h"
 #include "sbc/mgmt/control/connection_threads.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/control/unix_socket.h"
@@ -29,12 +30,6 @@
 
 namespace sbc::mgmt::tls {
 namespace {
-
-std::string MbedError(int code) {
-  char text[160];
-  mbedtls_strerror(code, text, sizeof(text));
-  return text;
-}
 
 // PEM parsers want the terminating NUL counted.
 const unsigned char* Pem(const std::string& s) {
@@ -117,19 +112,19 @@ struct TlsServer::State {
     auto c = std::make_shared<ServerCredential>();
     int ret;
     if ((ret = mbedtls_x509_crt_parse(&c->cert, Pem(cert_pem), cert_pem.size() + 1)) != 0)
-      return std::unexpected("TLS: server certificate: " + MbedError(ret));
+      return std::unexpected("TLS: server certificate: " + base::MbedtlsError(ret));
     if ((ret = mbedtls_pk_parse_key(&c->key, Pem(key_pem), key_pem.size() + 1, nullptr, 0)) != 0)
-      return std::unexpected("TLS: server key: " + MbedError(ret));
+      return std::unexpected("TLS: server key: " + base::MbedtlsError(ret));
     if ((ret = mbedtls_pk_check_pair(&c->cert.pk, &c->key)) != 0)
       return std::unexpected("TLS: the server key does not belong to the server certificate");
     if ((ret = ApplyStrictSettings(&c->conf, MBEDTLS_SSL_IS_SERVER)) != 0)
-      return std::unexpected("TLS: configuration: " + MbedError(ret));
+      return std::unexpected("TLS: configuration: " + base::MbedtlsError(ret));
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &drbg);
     mbedtls_ssl_conf_ca_chain(&c->conf, &ca, nullptr);
     // No mbedtls_ssl_conf_read_timeout: reads go through DeadlineBio, whose deadlines
     // (the whole handshake, each frame) bound them; mbedTLS's own timer is not used.
     if ((ret = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key)) != 0)
-      return std::unexpected("TLS: server certificate and key: " + MbedError(ret));
+      return std::unexpected("TLS: server certificate and key: " + base::MbedtlsError(ret));
     return c;
   }
 
@@ -245,9 +240,10 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(
   static constexpr unsigned char kPersonalisation[] = "sbc-mgmtd-tls";
   int ret = mbedtls_ctr_drbg_seed(&s.drbg, mbedtls_entropy_func, &s.entropy, kPersonalisation,
                                   sizeof(kPersonalisation) - 1);
-  if (ret != 0) return std::unexpected("TLS: cannot seed the random generator: " + MbedError(ret));
+  if (ret != 0)
+    return std::unexpected("TLS: cannot seed the random generator: " + base::MbedtlsError(ret));
   if ((ret = mbedtls_x509_crt_parse(&s.ca, Pem(config.ca_pem), config.ca_pem.size() + 1)) != 0)
-    return std::unexpected("TLS: management CA certificate: " + MbedError(ret));
+    return std::unexpected("TLS: management CA certificate: " + base::MbedtlsError(ret));
   auto credential = s.LoadCredential(config.cert_pem, config.key_pem);
   if (!credential) return std::unexpected(credential.error());
   s.credential = std::move(*credential);
@@ -256,7 +252,7 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(
   if ((ret = mbedtls_net_bind(&s.listener, config.listen_address.c_str(), port.c_str(),
                               MBEDTLS_NET_PROTO_TCP)) != 0)
     return std::unexpected("TLS: cannot listen on " + config.listen_address + ":" + port + ": " +
-                           MbedError(ret));
+                           base::MbedtlsError(ret));
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   getsockname(s.listener.fd, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <vector>
 
+#include "sbc/mgmt/base/mbedtls_error.h"
+
 namespace sbc::mgmt::trust {
 namespace {
 
@@ -74,7 +76,7 @@ std::expected<std::vector<unsigned char>, std::string> Digest(const mbedtls_pk_c
   if (int ret = mbedtls_md(md, reinterpret_cast<const unsigned char*>(message.data()),
                            message.size(), hash.data());
       ret != 0)
-    return std::unexpected("cannot hash: " + MbedtlsError(ret));
+    return std::unexpected("cannot hash: " + base::MbedtlsError(ret));
   return hash;
 }
 
@@ -101,14 +103,6 @@ std::expected<void, std::string> CheckCurve(const mbedtls_pk_context& pk) {
 
 }  // namespace
 
-std::string MbedtlsError(int code) {
-  char text[160];
-  mbedtls_strerror(code, text, sizeof(text));
-  char hex[16];
-  std::snprintf(hex, sizeof(hex), "-0x%04x", static_cast<unsigned>(-code));
-  return std::string("mbedTLS error ") + hex + ": " + text;
-}
-
 struct PrivateKey::State {
   Pk pk;
 };
@@ -127,7 +121,7 @@ std::expected<PrivateKey, std::string> PrivateKey::Generate(Curve curve) {
     ret = mbedtls_ecp_gen_key(
         curve == Curve::kP384 ? MBEDTLS_ECP_DP_SECP384R1 : MBEDTLS_ECP_DP_SECP256R1,
         mbedtls_pk_ec(state->pk.ctx), mbedtls_ctr_drbg_random, random.drbg());
-  if (ret != 0) return std::unexpected("cannot generate key: " + MbedtlsError(ret));
+  if (ret != 0) return std::unexpected("cannot generate key: " + base::MbedtlsError(ret));
   return PrivateKey(std::move(state));
 }
 
@@ -143,7 +137,7 @@ std::expected<PrivateKey, std::string> PrivateKey::Load(const std::filesystem::p
   }
   auto state = std::make_unique<State>();
   if (int ret = mbedtls_pk_parse_keyfile(&state->pk.ctx, file.c_str(), nullptr); ret != 0)
-    return std::unexpected("key " + file.string() + ": " + MbedtlsError(ret));
+    return std::unexpected("key " + file.string() + ": " + base::MbedtlsError(ret));
   if (auto ok = CheckCurve(state->pk.ctx); !ok)
     return std::unexpected("key " + file.string() + ": " + ok.error());
   return PrivateKey(std::move(state));
@@ -152,7 +146,7 @@ std::expected<PrivateKey, std::string> PrivateKey::Load(const std::filesystem::p
 std::expected<void, std::string> PrivateKey::Save(const std::filesystem::path& file) const {
   unsigned char pem[4096];
   if (int ret = mbedtls_pk_write_key_pem(&state_->pk.ctx, pem, sizeof(pem)); ret != 0)
-    return std::unexpected("cannot encode key: " + MbedtlsError(ret));
+    return std::unexpected("cannot encode key: " + base::MbedtlsError(ret));
   const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return std::unexpected("key " + file.string() + ": cannot create (" + std::strerror(errno) +
@@ -184,7 +178,7 @@ std::expected<std::string, std::string> PrivateKey::Sign(std::string_view messag
           mbedtls_pk_sign(&state_->pk.ctx, DigestFor(state_->pk.ctx), hash->data(), hash->size(),
                           sig, &sig_len, mbedtls_ctr_drbg_random, random.drbg());
       ret != 0)
-    return std::unexpected("cannot sign: " + MbedtlsError(ret));
+    return std::unexpected("cannot sign: " + base::MbedtlsError(ret));
   return std::string(reinterpret_cast<const char*>(sig), sig_len);
 }
 
@@ -205,7 +199,7 @@ std::expected<PublicKey, std::string> PublicKey::Parse(std::string_view pem) {
   if (int ret = mbedtls_pk_parse_public_key(
           &state->pk.ctx, reinterpret_cast<const unsigned char*>(text.c_str()), text.size() + 1);
       ret != 0)
-    return std::unexpected("public key: " + MbedtlsError(ret));
+    return std::unexpected("public key: " + base::MbedtlsError(ret));
   if (auto ok = CheckCurve(state->pk.ctx); !ok) return std::unexpected("public key: " + ok.error());
   state->key_id = KeyIdOf(state->pk.ctx);
   return PublicKey(std::move(state));

@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "key_store.h"
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 
 namespace sbc::firmware::mgmtd {
 namespace {
@@ -24,8 +24,8 @@ class KeyStoreTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     ASSERT_TRUE(ProvisionDevelopment(dir_ / "keys", "admin", dir_ / "client").has_value());
-    auto ca_key = mgmt::store::ReadFile(dir_ / "keys" / kCaKey);
-    auto ca_cert = mgmt::store::ReadFile(dir_ / "keys" / kCaCert);
+    auto ca_key = mgmt::base::ReadFile(dir_ / "keys" / kCaKey);
+    auto ca_cert = mgmt::base::ReadFile(dir_ / "keys" / kCaCert);
     ASSERT_TRUE(ca_key && ca_cert);
     auto ca = mgmt::pki::CertificateAuthority::Load({*ca_cert, *ca_key});
     ASSERT_TRUE(ca.has_value()) << ca.error();
@@ -35,7 +35,7 @@ class KeyStoreTest : public ::testing::Test {
 
   fs::path Keys() const { return dir_ / "keys"; }
   std::string Read(const char* name) const {
-    return mgmt::store::ReadFile(Keys() / name).value_or("");
+    return mgmt::base::ReadFile(Keys() / name).value_or("");
   }
   void Write(const char* name, const std::string& text) const {
     std::ofstream(Keys() / name) << text;

@@ -31,7 +31,7 @@ constexpr double kStallMs = 60'000;
 TEST_F(OffsetClockTest, WithoutAFileItIsTheHostsClock) {
   auto clock = OffsetFileClock(dir_ / "clock-offset");
   ASSERT_TRUE(clock.has_value()) << clock.error();
-  EXPECT_NEAR(double((*clock)->NowUnixMs()), double(store::SystemClock().NowUnixMs()), kStallMs);
+  EXPECT_NEAR(double((*clock)->NowUnixMs()), double(base::SystemClock().NowUnixMs()), kStallMs);
 }
 
 TEST_F(OffsetClockTest, ASetTimeIsKeptAcrossARestart) {
@@ -45,7 +45,7 @@ TEST_F(OffsetClockTest, ASetTimeIsKeptAcrossARestart) {
   auto reopened = OffsetFileClock(dir_ / "clock-offset");
   ASSERT_TRUE(reopened.has_value());
   EXPECT_NEAR(double((*reopened)->NowUnixMs()), double(target), kStallMs);
-  EXPECT_NEAR(double(store::SystemClock().NowUnixMs()), double(::time(nullptr)) * 1000, kStallMs)
+  EXPECT_NEAR(double(base::SystemClock().NowUnixMs()), double(::time(nullptr)) * 1000, kStallMs)
       << "the host's clock moved";
 }
 

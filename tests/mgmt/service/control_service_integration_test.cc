@@ -512,7 +512,7 @@ TEST_F(ControlServiceTest, ConsolePasswordsFollowTheConfiguredPolicyAndLockOut) 
 TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
   auto admin = ClientFor("sam-secadmin");
   const int64_t before = Call(*admin, Rpc(schema::STATUS)).clock_unix_ms();
-  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(store::SystemClock().NowUnixMs()),
+  EXPECT_NEAR(static_cast<double>(before), static_cast<double>(base::SystemClock().NowUnixMs()),
               60000.0);
 
   const int64_t target = *clock::ParseUtc("2031-03-04T05:06:07Z");

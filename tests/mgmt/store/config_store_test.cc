@@ -6,7 +6,7 @@
 #include <ctime>
 #include <thread>
 
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 #include "sbc/mgmt/trust/envelope.h"
 #include "store_fixture.h"
 
@@ -55,7 +55,7 @@ class StoreRefusalTest : public StoreFixture, public ::testing::WithParamInterfa
 TEST_P(StoreRefusalTest, LeavesTheRunningConfigUnchanged) {
   ASSERT_TRUE(store_->Push(Bundle(5)).has_value());
   const std::string running_before = *store_->RunningEnvelope();
-  const auto state_before = ReadFile(dir_ / "state.pb");
+  const auto state_before = base::ReadFile(dir_ / "state.pb");
   const std::string envelope = GetParam().envelope(signers_);
 
   auto result = store_->Push(envelope);
@@ -66,7 +66,7 @@ TEST_P(StoreRefusalTest, LeavesTheRunningConfigUnchanged) {
   EXPECT_EQ(store_->running_version(), 5u);
   EXPECT_EQ(*store_->RunningEnvelope(), running_before);
   EXPECT_EQ(store_->highest_version(), 5u);
-  EXPECT_EQ(ReadFile(dir_ / "state.pb"), state_before);
+  EXPECT_EQ(base::ReadFile(dir_ / "state.pb"), state_before);
   Reopen();  // and so it stays after a restart
   EXPECT_EQ(store_->running_version(), 5u);
   EXPECT_EQ(*store_->RunningEnvelope(), running_before);
@@ -230,7 +230,7 @@ TEST(StoreRealTimeTest, ShortTimeoutRevertsOnTheSystemClock) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("sbc-store-realtime-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
-  SystemClock clock;
+  base::SystemClock clock;
   auto store = ConfigStore::Open(dir, *verifier, clock, {});
   ASSERT_TRUE(store.has_value());
   ASSERT_TRUE((*store)->Push(signers.Bundle(1)).has_value());

@@ -141,21 +141,5 @@ TEST_F(CrashSafetyTest, KilledAtRandomStepsDuringPushesNeverCorrupts) {
   EXPECT_GT(rounds_that_committed, 0);
 }
 
-// A link planted where a write puts its temp file does not get written through: the
-// file it points to stays as it was, and the target is a file of the store's own.
-TEST(AtomicFileTest, ALinkPlantedAsTheTempFileIsNotFollowed) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("sbc-atomic-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "victim") << "precious";
-  std::filesystem::create_symlink(dir / "victim", dir / "state.pb.tmp");
-  ASSERT_TRUE(WriteFileAtomically(dir, "state.pb", "new state").has_value());
-  EXPECT_EQ(*ReadFile(dir / "victim"), "precious");
-  EXPECT_EQ(*ReadFile(dir / "state.pb"), "new state");
-  EXPECT_FALSE(std::filesystem::is_symlink(dir / "state.pb"));
-  std::filesystem::remove_all(dir);
-}
-
 }  // namespace
 }  // namespace sbc::mgmt::store

@@ -15,7 +15,7 @@
 
 namespace sbc::mgmt::store {
 
-class FakeClock final : public Clock {
+class FakeClock final : public base::Clock {
  public:
   int64_t NowUnixMs() const override { return now_ms; }
   void Advance(int64_t seconds) { now_ms += seconds * 1000; }

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "sbc/mgmt/store/config_store.h"
+#include "sbc/mgmt/base/wall_clock.h"
 
 namespace sbc::mgmt::clock {
 
@@ -19,7 +19,7 @@ namespace sbc::mgmt::clock {
 inline constexpr int64_t kEarliestUnixMs = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
 inline constexpr int64_t kLatestUnixMs = 4'102'444'800'000;    // 2100-01-01T00:00:00Z
 
-class SettableClock : public store::Clock {
+class SettableClock : public base::Clock {
  public:
   // Makes NowUnixMs() read `unix_ms` now. Refuses times outside the accepted range;
   // otherwise fails only if the OS or the offset file does.

@@ -34,7 +34,7 @@ class ControlService {
   // All referenced objects must outlive the service. `audit_dir` is the directory of
   // `audit` (AUDIT_READ/VERIFY re-read it from disk).
   ControlService(schema::UserDirectory users, store::ConfigStore& store, audit::AuditLog& audit,
-                 std::string audit_dir, const store::Clock& clock);
+                 std::string audit_dir, const base::Clock& clock);
 
   [[nodiscard]] schema::Response Handle(const Caller& caller, const schema::Request& request);
 
@@ -95,7 +95,7 @@ class ControlService {
   store::ConfigStore& store_;
   audit::AuditLog& audit_;
   std::string audit_dir_;
-  const store::Clock& clock_;
+  const base::Clock& clock_;
   DataplaneLink* dataplane_ = nullptr;
   SaveUsers save_users_;
   pki::CertificateAuthority* ca_ = nullptr;

@@ -17,23 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
+#include "sbc/mgmt/base/wall_clock.h"
 #include "sbc/mgmt/trust/verifier.h"
 #include "sbc/schema/store.pb.h"
 
 namespace sbc::mgmt::store {
-
-// Wall-clock milliseconds since the Unix epoch; injectable so tests control time.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual int64_t NowUnixMs() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  int64_t NowUnixMs() const override;
-};
 
 struct PushOptions {
   // Revert to the previous config unless Confirm() is called within this many seconds.
@@ -49,15 +38,15 @@ using trust::TrustError;
 class ConfigStore {
  public:
   struct Options {
-    size_t history_limit = 10;  // accepted bundles kept for rollback and diff
-    CrashHook crash_hook = {};  // tests only
+    size_t history_limit = 10;        // accepted bundles kept for rollback and diff
+    base::CrashHook crash_hook = {};  // tests only
   };
 
   // Opens (creating) the store in `dir`. `verifier` and `clock` must outlive it.
   // Recovers from a crash: removes temp files, raises highest-version to every
   // version the state names, and reverts a pending push whose deadline passed.
   [[nodiscard]] static std::expected<std::unique_ptr<ConfigStore>, std::string> Open(
-      const std::filesystem::path& dir, const trust::Verifier& verifier, const Clock& clock,
+      const std::filesystem::path& dir, const trust::Verifier& verifier, const base::Clock& clock,
       Options options);
 
   // Verifies `envelope` (signatures, environment, serial, expiry, schema), refuses a
@@ -95,7 +84,7 @@ class ConfigStore {
   [[nodiscard]] std::optional<schema::ConfigBundle> Running() const;
 
  private:
-  ConfigStore(std::filesystem::path dir, const trust::Verifier& verifier, const Clock& clock,
+  ConfigStore(std::filesystem::path dir, const trust::Verifier& verifier, const base::Clock& clock,
               Options options)
       : dir_(std::move(dir)), verifier_(verifier), clock_(clock), options_(std::move(options)) {}
 
@@ -109,7 +98,7 @@ class ConfigStore {
 
   std::filesystem::path dir_;
   const trust::Verifier& verifier_;
-  const Clock& clock_;
+  const base::Clock& clock_;
   Options options_;
   schema::StoreState state_;
   uint64_t highest_ = 0;

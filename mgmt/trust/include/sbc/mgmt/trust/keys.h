@@ -64,7 +64,4 @@ class PublicKey {
   std::unique_ptr<State> state_;
 };
 
-// "mbedTLS error -0x3d00: PK - Invalid key tag or value", for messages.
-[[nodiscard]] std::string MbedtlsError(int code);
-
 }  // namespace sbc::mgmt::trust

@@ -1,4 +1,4 @@
-#include "sbc/mgmt/store/atomic_file.h"
+#include "sbc/mgmt/base/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace sbc::mgmt::store {
+namespace sbc::mgmt::base {
 namespace {
 
 constexpr std::string_view kTempSuffix = ".tmp";
@@ -82,4 +82,4 @@ size_t RemoveTempFiles(const std::filesystem::path& dir) {
   return removed;
 }
 
-}  // namespace sbc::mgmt::store
+}  // namespace sbc::mgmt::base

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbc::mgmt::store {
+namespace sbc::mgmt::base {
 
 // Called after each durable step of a write ("state.pb:temp-written",
 // ":temp-synced", ":renamed", ":dir-synced"), so tests can crash the process between
@@ -28,4 +28,4 @@ using CrashHook = std::function<void(std::string_view step)>;
 // Removes temp files a crash left in `dir`. Returns how many it removed.
 size_t RemoveTempFiles(const std::filesystem::path& dir);
 
-}  // namespace sbc::mgmt::store
+}  // namespace sbc::mgmt::base
