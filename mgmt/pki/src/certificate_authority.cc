@@ -1,9 +1,7 @@
 #include "sbc/mgmt/pki/certificate_authority.h"
 
 #include <mbedtls/bignum.h>
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
@@ -17,6 +15,7 @@
 #include <ctime>
 #include <random>
 
+#include "sbc/mgmt/base/drbg.h"
 #include "sbc/mgmt/base/mbedtls_error.h"
 
 namespace sbc::mgmt::pki {
@@ -47,16 +46,13 @@ std::string Hex(const unsigned char* bytes, size_t n) {
 }  // namespace
 
 struct CertificateAuthority::Impl {
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
+  base::Drbg drbg{"sbc-management-ca"};  // first: freed after the key and certificate
   mbedtls_pk_context key;
   mbedtls_x509_crt cert;
   std::string name;
   uint64_t next_serial = 0;
 
   Impl() {
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
     mbedtls_pk_init(&key);
     mbedtls_x509_crt_init(&cert);
     // Serials grow with time (milliseconds since 1970, times 256, then one by one), so a
@@ -70,19 +66,13 @@ struct CertificateAuthority::Impl {
   ~Impl() {
     mbedtls_x509_crt_free(&cert);
     mbedtls_pk_free(&key);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
   }
-  int Seed() {
-    static constexpr unsigned char kPersonalisation[] = "sbc-management-ca";
-    return mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, kPersonalisation,
-                                 sizeof(kPersonalisation) - 1);
-  }
+  int Seed() const { return drbg.seed_result(); }
   int NewKey(mbedtls_pk_context* k) {
     int ret = mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
     if (ret == 0)
-      ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k),
-                                mbedtls_ctr_drbg_random, &drbg);
+      ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k), base::Drbg::Draw,
+                                drbg.context());
     return ret;
   }
   std::expected<std::string, std::string> KeyPem(mbedtls_pk_context* k) {
@@ -132,7 +122,7 @@ struct CertificateAuthority::Impl {
     }
     unsigned char buf[4096];
     if (ret == 0)
-      ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), mbedtls_ctr_drbg_random, &drbg);
+      ret = mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), base::Drbg::Draw, drbg.context());
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&crt);
     if (ret != 0)
@@ -221,27 +211,25 @@ std::expected<std::string, std::string> CertificateAuthority::SignRequest(
 }
 
 std::expected<Credential, std::string> CreateRequest(const std::string& common_name) {
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
+  base::Drbg drbg("sbc-certificate-request");
   mbedtls_pk_context key;
   mbedtls_x509write_csr csr;
-  mbedtls_entropy_init(&entropy);
-  mbedtls_ctr_drbg_init(&drbg);
   mbedtls_pk_init(&key);
   mbedtls_x509write_csr_init(&csr);
   std::expected<Credential, std::string> result =
       std::unexpected(std::string("cannot create the request"));
   unsigned char key_pem[2048], csr_pem[4096];
-  int ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
+  int ret = drbg.seed_result();
   if (ret == 0) ret = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
   if (ret == 0)
-    ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), mbedtls_ctr_drbg_random,
-                              &drbg);
+    ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), base::Drbg::Draw,
+                              drbg.context());
   mbedtls_x509write_csr_set_key(&csr, &key);
   mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
   if (ret == 0) ret = mbedtls_x509write_csr_set_subject_name(&csr, ("CN=" + common_name).c_str());
   if (ret == 0)
-    ret = mbedtls_x509write_csr_pem(&csr, csr_pem, sizeof(csr_pem), mbedtls_ctr_drbg_random, &drbg);
+    ret =
+        mbedtls_x509write_csr_pem(&csr, csr_pem, sizeof(csr_pem), base::Drbg::Draw, drbg.context());
   if (ret == 0) ret = mbedtls_pk_write_key_pem(&key, key_pem, sizeof(key_pem));
   if (ret == 0)
     result = Credential{reinterpret_cast<char*>(csr_pem), reinterpret_cast<char*>(key_pem)};
@@ -250,8 +238,6 @@ std::expected<Credential, std::string> CreateRequest(const std::string& common_n
   mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
   mbedtls_x509write_csr_free(&csr);
   mbedtls_pk_free(&key);
-  mbedtls_ctr_drbg_free(&drbg);
-  mbedtls_entropy_free(&entropy);
   return result;
 }
 

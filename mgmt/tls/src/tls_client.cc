@@ -1,7 +1,5 @@
 #include "sbc/mgmt/tls/tls_client.h"
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
@@ -13,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "sbc/mgmt/base/drbg.h"
 #include "sbc/mgmt/base/mbedtls_error.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
@@ -59,16 +58,13 @@ std::expected<void, std::string> Ratchet(const std::string& file, const std::str
 }  // namespace
 
 struct TlsClient::Impl {
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
+  base::Drbg drbg{"sbc-control-client"};  // first, so freed last
   mbedtls_ssl_config conf;
   mbedtls_ssl_context ssl;
   mbedtls_x509_crt ca, cert;
   mbedtls_pk_context key;
   mbedtls_net_context net;
   Impl() {
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
     mbedtls_ssl_config_init(&conf);
     mbedtls_ssl_init(&ssl);
     mbedtls_x509_crt_init(&ca);
@@ -84,8 +80,6 @@ struct TlsClient::Impl {
     mbedtls_x509_crt_free(&ca);
     mbedtls_ssl_free(&ssl);
     mbedtls_ssl_config_free(&conf);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
   }
 };
 
@@ -100,7 +94,7 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   auto fail = [](ClientError kind, std::string message) {
     return std::unexpected(ClientFailure{kind, std::move(message)});
   };
-  int ret = mbedtls_ctr_drbg_seed(&i.drbg, mbedtls_entropy_func, &i.entropy, nullptr, 0);
+  int ret = i.drbg.seed_result();
   if (ret == 0) ret = ApplyStrictSettings(&i.conf, MBEDTLS_SSL_IS_CLIENT);
   if (ret != 0) return fail(ClientError::kHandshake, "TLS setup: " + base::MbedtlsError(ret));
   if ((ret = mbedtls_x509_crt_parse(&i.ca, reinterpret_cast<const unsigned char*>(ca_pem.c_str()),
@@ -113,7 +107,7 @@ std::expected<std::unique_ptr<TlsClient>, ClientFailure> TlsClient::Connect(
   if ((ret = mbedtls_pk_parse_key(&i.key, reinterpret_cast<const unsigned char*>(key_pem.c_str()),
                                   key_pem.size() + 1, nullptr, 0)) != 0)
     return fail(ClientError::kHandshake, "your key: " + base::MbedtlsError(ret));
-  mbedtls_ssl_conf_rng(&i.conf, mbedtls_ctr_drbg_random, &i.drbg);
+  mbedtls_ssl_conf_rng(&i.conf, base::Drbg::Draw, i.drbg.context());
   mbedtls_ssl_conf_ca_chain(&i.conf, &i.ca, nullptr);
   mbedtls_ssl_conf_read_timeout(&i.conf, 30'000);
   mbedtls_ssl_conf_own_cert(&i.conf, &i.cert, &i.key);

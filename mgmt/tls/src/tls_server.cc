@@ -1,8 +1,6 @@
 #include "sbc/mgmt/tls/tls_server.h"
 
 #include <arpa/inet.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
@@ -20,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sbc/mgmt/base/drbg.h"
 #include "sbc/mgmt/base/mbedtls_error.h"
 #include "sbc/mgmt/control/connection_threads.h"
 #include "sbc/mgmt/control/framing.h"
@@ -73,8 +72,7 @@ struct ServerCredential {
 struct TlsServer::State {
   TlsServerConfig config;
   FrameHandler handler;
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;  // thread-safe: mbedTLS is built with MBEDTLS_THREADING_C
+  base::Drbg drbg{"sbc-mgmtd-tls"};  // first, so freed last; shared by every connection
   mbedtls_x509_crt ca;
   std::shared_ptr<const ServerCredential> credential;  // guarded by mutex
   mbedtls_net_context listener;
@@ -89,8 +87,6 @@ struct TlsServer::State {
   uint32_t max_unauthenticated = 1;
 
   State() {
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
     mbedtls_x509_crt_init(&ca);
     mbedtls_net_init(&listener);
   }
@@ -98,8 +94,6 @@ struct TlsServer::State {
     mbedtls_net_free(&listener);
     credential.reset();
     mbedtls_x509_crt_free(&ca);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
   }
 
   void Count(uint64_t TlsServerStats::*field) {
@@ -119,7 +113,7 @@ struct TlsServer::State {
       return std::unexpected("TLS: the server key does not belong to the server certificate");
     if ((ret = ApplyStrictSettings(&c->conf, MBEDTLS_SSL_IS_SERVER)) != 0)
       return std::unexpected("TLS: configuration: " + base::MbedtlsError(ret));
-    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &drbg);
+    mbedtls_ssl_conf_rng(&c->conf, base::Drbg::Draw, drbg.context());
     mbedtls_ssl_conf_ca_chain(&c->conf, &ca, nullptr);
     // No mbedtls_ssl_conf_read_timeout: reads go through DeadlineBio, whose deadlines
     // (the whole handshake, each frame) bound them; mbedTLS's own timer is not used.
@@ -237,9 +231,7 @@ std::expected<std::unique_ptr<TlsServer>, std::string> TlsServer::Start(
                            ") must be below max_clients (" + std::to_string(config.max_clients) +
                            ")");
   s.connections = std::make_unique<control::ConnectionThreads>(config.max_clients);
-  static constexpr unsigned char kPersonalisation[] = "sbc-mgmtd-tls";
-  int ret = mbedtls_ctr_drbg_seed(&s.drbg, mbedtls_entropy_func, &s.entropy, kPersonalisation,
-                                  sizeof(kPersonalisation) - 1);
+  int ret = s.drbg.seed_result();
   if (ret != 0)
     return std::unexpected("TLS: cannot seed the random generator: " + base::MbedtlsError(ret));
   if ((ret = mbedtls_x509_crt_parse(&s.ca, Pem(config.ca_pem), config.ca_pem.size() + 1)) != 0)

@@ -1,9 +1,7 @@
 #include "sbc/mgmt/trust/keys.h"
 
 #include <fcntl.h>
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
@@ -16,33 +14,14 @@
 #include <cstring>
 #include <vector>
 
+#include "sbc/mgmt/base/drbg.h"
 #include "sbc/mgmt/base/mbedtls_error.h"
 
 namespace sbc::mgmt::trust {
 namespace {
 
-// A DRBG seeded from the OS for one operation: signing and key generation are rare.
-class Random {
- public:
-  Random() {
-    mbedtls_entropy_init(&entropy_);
-    mbedtls_ctr_drbg_init(&drbg_);
-    static constexpr unsigned char kPersonalisation[] = "sbc-trust";
-    ok_ = mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_, kPersonalisation,
-                                sizeof(kPersonalisation) - 1) == 0;
-  }
-  ~Random() {
-    mbedtls_ctr_drbg_free(&drbg_);
-    mbedtls_entropy_free(&entropy_);
-  }
-  bool ok() const { return ok_; }
-  mbedtls_ctr_drbg_context* drbg() { return &drbg_; }
-
- private:
-  mbedtls_entropy_context entropy_;
-  mbedtls_ctr_drbg_context drbg_;
-  bool ok_ = false;
-};
+// A DRBG seeded for one operation: signing and key generation are rare.
+constexpr std::string_view kDrbgPersonalisation = "sbc-trust";
 
 struct Pk {
   Pk() { mbedtls_pk_init(&ctx); }
@@ -113,14 +92,16 @@ PrivateKey& PrivateKey::operator=(PrivateKey&&) noexcept = default;
 PrivateKey::~PrivateKey() = default;
 
 std::expected<PrivateKey, std::string> PrivateKey::Generate(Curve curve) {
-  Random random;
-  if (!random.ok()) return std::unexpected(std::string("cannot seed the random generator"));
+  base::Drbg random(kDrbgPersonalisation);
+  if (!random.ok())
+    return std::unexpected("cannot seed the random generator: " +
+                           base::MbedtlsError(random.seed_result()));
   auto state = std::make_unique<State>();
   int ret = mbedtls_pk_setup(&state->pk.ctx, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
   if (ret == 0)
     ret = mbedtls_ecp_gen_key(
         curve == Curve::kP384 ? MBEDTLS_ECP_DP_SECP384R1 : MBEDTLS_ECP_DP_SECP256R1,
-        mbedtls_pk_ec(state->pk.ctx), mbedtls_ctr_drbg_random, random.drbg());
+        mbedtls_pk_ec(state->pk.ctx), base::Drbg::Draw, random.context());
   if (ret != 0) return std::unexpected("cannot generate key: " + base::MbedtlsError(ret));
   return PrivateKey(std::move(state));
 }
@@ -170,13 +151,14 @@ std::string PrivateKey::KeyId() const { return KeyIdOf(state_->pk.ctx); }
 std::expected<std::string, std::string> PrivateKey::Sign(std::string_view message) const {
   auto hash = Digest(state_->pk.ctx, message);
   if (!hash) return std::unexpected(hash.error());
-  Random random;
-  if (!random.ok()) return std::unexpected(std::string("cannot seed the random generator"));
+  base::Drbg random(kDrbgPersonalisation);
+  if (!random.ok())
+    return std::unexpected("cannot seed the random generator: " +
+                           base::MbedtlsError(random.seed_result()));
   unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
   size_t sig_len = 0;
-  if (int ret =
-          mbedtls_pk_sign(&state_->pk.ctx, DigestFor(state_->pk.ctx), hash->data(), hash->size(),
-                          sig, &sig_len, mbedtls_ctr_drbg_random, random.drbg());
+  if (int ret = mbedtls_pk_sign(&state_->pk.ctx, DigestFor(state_->pk.ctx), hash->data(),
+                                hash->size(), sig, &sig_len, base::Drbg::Draw, random.context());
       ret != 0)
     return std::unexpected("cannot sign: " + base::MbedtlsError(ret));
   return std::string(reinterpret_cast<const char*>(sig), sig_len);

@@ -1,13 +1,14 @@
 #include "sbc/mgmt/users/passwords.h"
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+
+#include "sbc/mgmt/base/drbg.h"
+#include "sbc/mgmt/base/mbedtls_error.h"
 
 namespace sbc::mgmt::users {
 namespace {
@@ -68,17 +69,11 @@ std::expected<schema::PasswordHash, std::string> HashPassword(const std::string&
   if (iterations < kPbkdf2Iterations)
     return std::unexpected("at least " + std::to_string(kPbkdf2Iterations) +
                            " PBKDF2 iterations are required");
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
-  mbedtls_entropy_init(&entropy);
-  mbedtls_ctr_drbg_init(&drbg);
   unsigned char salt[kSaltBytes];
-  const int ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0) == 0
-                      ? mbedtls_ctr_drbg_random(&drbg, salt, sizeof(salt))
-                      : -1;
-  mbedtls_ctr_drbg_free(&drbg);
-  mbedtls_entropy_free(&entropy);
-  if (ret != 0) return std::unexpected(std::string("cannot draw a salt"));
+  base::Drbg drbg("sbc-password-salt");
+  const int ret =
+      drbg.ok() ? base::Drbg::Draw(drbg.context(), salt, sizeof(salt)) : drbg.seed_result();
+  if (ret != 0) return std::unexpected("cannot draw a salt: " + base::MbedtlsError(ret));
   schema::PasswordHash h;
   h.set_salt(std::string(reinterpret_cast<char*>(salt), kSaltBytes));
   h.set_iterations(iterations);
