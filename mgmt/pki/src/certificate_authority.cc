@@ -67,7 +67,6 @@ struct CertificateAuthority::Impl {
     mbedtls_x509_crt_free(&cert);
     mbedtls_pk_free(&key);
   }
-  int Seed() const { return drbg.seed_result(); }
   int NewKey(mbedtls_pk_context* k) {
     int ret = mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
     if (ret == 0)
@@ -139,7 +138,7 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
   Impl& i = *ca->impl_;
   i.name = name;
-  if (int ret = i.Seed(); ret != 0)
+  if (int ret = i.drbg.seed_result(); ret != 0)
     return std::unexpected("CA: random generator: " + base::MbedtlsError(ret));
   if (int ret = i.NewKey(&i.key); ret != 0)
     return std::unexpected("CA: key: " + base::MbedtlsError(ret));
@@ -155,7 +154,7 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
     const Credential& c) {
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority());
   Impl& i = *ca->impl_;
-  if (int ret = i.Seed(); ret != 0)
+  if (int ret = i.drbg.seed_result(); ret != 0)
     return std::unexpected("CA: random generator: " + base::MbedtlsError(ret));
   if (int ret = mbedtls_x509_crt_parse(&i.cert,
                                        reinterpret_cast<const unsigned char*>(c.cert_pem.c_str()),
