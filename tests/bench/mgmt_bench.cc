@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
       });
   const testing::TlsClientOptions options{.credential = pki.Issue("bench")};
   schema::Request status;
-  status.set_rpc(schema::STATUS);
+  status.mutable_status();
   const std::string status_frame = status.SerializeAsString();
 
   // 1. Handshakes per second, one client after another for 3 s.
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
 
   // 2. COUNTERS latency, 50 concurrent clients, 40 calls each.
   schema::Request counters;
-  counters.set_rpc(schema::COUNTERS);
+  counters.mutable_counters();
   const std::string counters_frame = counters.SerializeAsString();
   constexpr int kClients = 50, kCalls = 40;
   std::vector<std::vector<double>> per_client(kClients);
@@ -141,8 +141,7 @@ int main(int argc, char** argv) {
   testing::TlsTestClient op((*server)->port(), pki.ca_pem(), options);
   for (uint64_t v = 1; v <= 3; ++v) {
     schema::Request push;
-    push.set_rpc(schema::CONFIG_PUSH);
-    push.set_bundle(signers.Bundle(v, 10000));
+    push.mutable_config_push()->set_bundle(signers.Bundle(v, 10000));
     const auto t0 = Clock::now();
     auto reply = op.Call(push.SerializeAsString());
     push_ms.push_back(Ms(Clock::now() - t0));

@@ -1,5 +1,6 @@
 // What each role may call, written from the roles' descriptions in DESIGN.md (not
-// copied from mgmt/control's table), so tests compare two independent statements.
+// copied from mgmt/service's registry), so tests compare two independent statements.
+// It names RPCs not served yet too: what their roles will be is decided here, now.
 #pragma once
 
 #include <map>

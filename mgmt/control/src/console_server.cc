@@ -45,20 +45,21 @@ struct ConsoleServer::State {
     }
     schema::Request request;
     schema::Response response;
-    if (!request.ParseFromString(*frame) || request.rpc() != schema::CONSOLE_LOGIN) {
+    if (!request.ParseFromString(*frame) || !request.has_console_login()) {
       response.set_outcome(schema::REFUSED);
       response.set_error("log in first: the console's first request must be CONSOLE_LOGIN");
     } else {
-      response = login(request.user_name(), request.password());
+      response = login(request.console_login().name(), request.console_login().password());
     }
     // Best effort: the password does not linger in this thread's heap.
-    std::fill(request.mutable_password()->begin(), request.mutable_password()->end(), '\0');
+    std::string* password = request.mutable_console_login()->mutable_password();
+    std::fill(password->begin(), password->end(), '\0');
     std::fill(frame->begin(), frame->end(), '\0');
     const bool ok = response.outcome() == schema::OK;
     if (!ok) Count(&ConsoleServerStats::failed_logins);
     *idle = Deadline::In(config.idle_timeout, *clock);
     if (!WriteFrame(transport, response.SerializeAsString()) || !ok) return std::nullopt;
-    return request.user_name();
+    return request.console_login().name();
   }
 
   // The session on `fd`, whose login is due by `login_deadline` (set when accepted).

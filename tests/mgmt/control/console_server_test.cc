@@ -53,7 +53,7 @@ class ConsoleServerTest : public ::testing::Test {
           schema::Response r;
           r.set_outcome(request.ParseFromString(frame) ? schema::OK : schema::REFUSED);
           r.set_user(user);
-          r.set_text(schema::Rpc_Name(request.rpc()));
+          r.set_text(schema::Rpc_Name(static_cast<schema::Rpc>(request.call_case())));
           return r.SerializeAsString();
         });
     ASSERT_TRUE(s.has_value()) << s.error();
@@ -91,14 +91,14 @@ class ConsoleServerTest : public ::testing::Test {
   }
   static schema::Request Login(const std::string& user, const std::string& password) {
     schema::Request r;
-    r.set_rpc(schema::CONSOLE_LOGIN);
-    r.set_user_name(user);
-    r.set_password(password);
+    r.mutable_console_login()->set_name(user);
+    r.mutable_console_login()->set_password(password);
     return r;
   }
   static schema::Request Rpc(schema::Rpc rpc) {
     schema::Request r;
-    r.set_rpc(rpc);
+    if (const auto* field = schema::Request::descriptor()->FindFieldByNumber(rpc))
+      r.GetReflection()->MutableMessage(&r, field);
     return r;
   }
 

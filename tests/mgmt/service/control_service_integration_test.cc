@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
 #include "sbc/mgmt/service/control_service.h"
+#include "sbc/mgmt/service/rpc_registry.h"
 #include "sbc/mgmt/tls/tls_server.h"
 #include "sbc/mgmt/users/passwords.h"
 #include "sbc/schema/trust.pb.h"
@@ -17,6 +19,7 @@
 #include "support/signing.h"
 #include "support/test_pki.h"
 #include "support/tls_client.h"
+#include "support/wait.h"
 
 namespace sbc::mgmt::service {
 namespace {
@@ -93,8 +96,8 @@ class ControlServiceTest : public ::testing::Test {
     EXPECT_TRUE(request.has_value());
     if (!request) return nullptr;
     schema::Request approve = Rpc(schema::CERT_APPROVE);
-    approve.set_user_name(user);
-    approve.set_csr_pem(request->cert_pem);
+    approve.mutable_cert_approve()->set_name(user);
+    approve.mutable_cert_approve()->set_csr_pem(request->cert_pem);
     const schema::Response approved = Call(admin, approve);
     EXPECT_EQ(approved.outcome(), schema::OK) << approved.error();
     return std::make_unique<testing::TlsTestClient>(
@@ -121,9 +124,11 @@ class ControlServiceTest : public ::testing::Test {
     }
     return response;
   }
+  // A call of `rpc` with its arguments empty (nothing set: an RPC not served yet).
   static schema::Request Rpc(schema::Rpc rpc) {
     schema::Request r;
-    r.set_rpc(rpc);
+    if (const auto* field = schema::Request::descriptor()->FindFieldByNumber(rpc))
+      r.GetReflection()->MutableMessage(&r, field);
     return r;
   }
   // Pushes a config whose management section is `management`, as the operator.
@@ -133,15 +138,15 @@ class ControlServiceTest : public ::testing::Test {
     *bundle.mutable_config() = testing::SampleConfig();
     *bundle.mutable_config()->mutable_management() = management;
     schema::Request push = Rpc(schema::CONFIG_PUSH);
-    push.set_bundle(signers_.Sign(bundle, {0}));
+    push.mutable_config_push()->set_bundle(signers_.Sign(bundle, {0}));
     const schema::Response pushed = Call(*ClientFor("otto-operator"), push);
     ASSERT_EQ(pushed.outcome(), schema::OK) << pushed.error();
   }
   void SetPassword(const std::string& user, const std::string& password, schema::Outcome expected,
                    const std::string& error = "") {
     schema::Request set = Rpc(schema::USER_SET_PASSWORD);
-    set.set_user_name(user);
-    set.set_password(password);
+    set.mutable_user_set_password()->set_name(user);
+    set.mutable_user_set_password()->set_password(password);
     const schema::Response r = Call(*ClientFor("sam-secadmin"), set);
     EXPECT_EQ(r.outcome(), expected) << r.error();
     EXPECT_THAT(r.error(), HasSubstr(error));
@@ -172,8 +177,8 @@ class ControlServiceTest : public ::testing::Test {
 TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   auto admin = ClientFor("sam-secadmin");
   schema::Request add = Rpc(schema::USER_ADD);
-  add.set_user_name("nina");
-  add.add_roles(schema::OPERATOR);
+  add.mutable_user_add()->set_name("nina");
+  add.mutable_user_add()->add_roles(schema::OPERATOR);
   ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);
   EXPECT_EQ(saved_users_.users_size(), 6) << "the change was not persisted";
   // The new user is served once a certificate of theirs is approved, with the role given.
@@ -183,14 +188,14 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
   EXPECT_EQ(Call(*nina, Rpc(schema::AUDIT_READ)).outcome(), schema::DENIED);
 
   schema::Request demote = Rpc(schema::USER_SET_ROLES);
-  demote.set_user_name("sam-secadmin");
-  demote.add_roles(schema::VIEWER);
+  demote.mutable_user_set_roles()->set_name("sam-secadmin");
+  demote.mutable_user_set_roles()->add_roles(schema::VIEWER);
   const schema::Response refused = Call(*admin, demote);
   EXPECT_EQ(refused.outcome(), schema::REFUSED);
   EXPECT_THAT(refused.error(), HasSubstr("last security-admin"));
 
   schema::Request remove = Rpc(schema::USER_REMOVE);
-  remove.set_user_name("nina");
+  remove.mutable_user_remove()->set_name("nina");
   EXPECT_EQ(Call(*admin, remove).outcome(), schema::OK);
   EXPECT_EQ(Call(*nina, Rpc(schema::STATUS)).outcome(), schema::DENIED);
 
@@ -216,14 +221,14 @@ TEST_F(ControlServiceTest, SecurityAdminsManageUsersAndTheLastOneStays) {
 TEST_F(ControlServiceTest, ARemovedUserAddedAgainIsNotServedWithAnOldCertificate) {
   auto admin = ClientFor("sam-secadmin");
   schema::Request add = Rpc(schema::USER_ADD);
-  add.set_user_name("nina");
-  add.add_roles(schema::SECURITY_ADMIN);
+  add.mutable_user_add()->set_name("nina");
+  add.mutable_user_add()->add_roles(schema::SECURITY_ADMIN);
   ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);
   auto request = pki::CreateRequest("nina");
   ASSERT_TRUE(request.has_value());
   schema::Request approve = Rpc(schema::CERT_APPROVE);
-  approve.set_user_name("nina");
-  approve.set_csr_pem(request->cert_pem);
+  approve.mutable_cert_approve()->set_name("nina");
+  approve.mutable_cert_approve()->set_csr_pem(request->cert_pem);
   const schema::Response approved = Call(*admin, approve);
   ASSERT_EQ(approved.outcome(), schema::OK) << approved.error();
   const testing::Credential old{approved.certificate_pem(), request->key_pem};
@@ -234,7 +239,7 @@ TEST_F(ControlServiceTest, ARemovedUserAddedAgainIsNotServedWithAnOldCertificate
   EXPECT_EQ(Call(*with_old(), Rpc(schema::USER_LIST)).outcome(), schema::OK);
 
   schema::Request remove = Rpc(schema::USER_REMOVE);
-  remove.set_user_name("nina");
+  remove.mutable_user_remove()->set_name("nina");
   ASSERT_EQ(Call(*admin, remove).outcome(), schema::OK);
   ASSERT_EQ(Call(*admin, add).outcome(), schema::OK);  // the name again, a new user
   const schema::Response refused = Call(*with_old(), Rpc(schema::USER_LIST));
@@ -256,8 +261,8 @@ TEST_F(ControlServiceTest, TheAppliancesOwnNamesCannotBeUsers) {
   auto admin = ClientFor("sam-secadmin");
   for (const char* name : {"sbc-mgmtd", "sbc-appliance", "sbc-anything"}) {
     schema::Request add = Rpc(schema::USER_ADD);
-    add.set_user_name(name);
-    add.add_roles(schema::SECURITY_ADMIN);
+    add.mutable_user_add()->set_name(name);
+    add.mutable_user_add()->add_roles(schema::SECURITY_ADMIN);
     const schema::Response r = Call(*admin, add);
     EXPECT_EQ(r.outcome(), schema::REFUSED) << name;
     EXPECT_THAT(r.error(), HasSubstr("is reserved")) << name;
@@ -288,7 +293,7 @@ TEST_F(ControlServiceTest, EveryRpcWithEveryRoleOverMutualTls) {
       ++calls;
       EXPECT_EQ(response.user(), kUserOf.at(role));
       const bool denied = response.outcome() == schema::DENIED;
-      EXPECT_EQ(denied, !allowed.contains(rpc))
+      EXPECT_EQ(denied, FindRpc(rpc) == nullptr || !allowed.contains(rpc))
           << schema::Rpc_Name(rpc) << " as " << schema::Role_Name(role) << ": " << response.error();
     }
   }
@@ -306,7 +311,7 @@ TEST_F(ControlServiceTest, StatusCarriesTheConfiguredLoginBanner) {
   *bundle.mutable_config() = testing::SampleConfig();
   bundle.mutable_config()->mutable_management()->set_login_banner("Authorised use only.");
   schema::Request push = Rpc(schema::CONFIG_PUSH);
-  push.set_bundle(signers_.Sign(bundle, {0}));
+  push.mutable_config_push()->set_bundle(signers_.Sign(bundle, {0}));
   ASSERT_EQ(Call(*ClientFor("otto-operator"), push).outcome(), schema::OK);
   EXPECT_EQ(Call(*viewer, Rpc(schema::STATUS)).login_banner(), "Authorised use only.");
 }
@@ -352,7 +357,7 @@ TEST_F(ControlServiceTest, StatusSaysWhichVersionTheDataplaneEnforces) {
   service_->AttachDataplane(&dataplane);
   auto op = ClientFor("otto-operator");
   schema::Request push = Rpc(schema::CONFIG_PUSH);
-  push.set_bundle(signers_.Bundle(1, 2));
+  push.mutable_config_push()->set_bundle(signers_.Bundle(1, 2));
   ASSERT_EQ(Call(*op, push).outcome(), schema::OK);
   schema::Response status = Call(*op, Rpc(schema::STATUS));
   EXPECT_TRUE(status.dataplane_reachable());
@@ -360,7 +365,7 @@ TEST_F(ControlServiceTest, StatusSaysWhichVersionTheDataplaneEnforces) {
   EXPECT_EQ(status.warning(), "");
 
   dataplane.refuse = true;
-  push.set_bundle(signers_.Bundle(2, 3));
+  push.mutable_config_push()->set_bundle(signers_.Bundle(2, 3));
   const schema::Response pushed = Call(*op, push);
   EXPECT_EQ(pushed.outcome(), schema::OK);
   EXPECT_THAT(pushed.warning(),
@@ -372,13 +377,70 @@ TEST_F(ControlServiceTest, StatusSaysWhichVersionTheDataplaneEnforces) {
   service_->AttachDataplane(nullptr);
 }
 
+// A dataplane that answers COUNTERS only when told to, and says when one is waiting.
+class StuckDataplane final : public DataplaneLink {
+ public:
+  std::expected<schema::DataplaneResponse, std::string> Call(
+      const schema::DataplaneRequest& request) override {
+    if (request.get_counters()) {
+      waiting_.set_value();
+      release_.wait();
+    }
+    schema::DataplaneResponse response;
+    response.set_ok(true);
+    return response;
+  }
+  std::future<void> Waiting() { return waiting_.get_future(); }
+  void Release() { released_.set_value(); }
+
+ private:
+  std::promise<void> waiting_;
+  std::promise<void> released_;
+  std::shared_future<void> release_ = released_.get_future().share();
+};
+
+// The service's lock is not held across a call to the dataplane: while one RPC waits
+// on a dataplane that does not answer (it may take the link's 30 s timeout), every RPC
+// that needs only the service's own state is answered. Before the registry, COUNTERS
+// held the lock for the whole dataplane call and stalled the API behind it.
+TEST_F(ControlServiceTest, OtherCallsAreAnsweredWhileOneWaitsOnTheDataplane) {
+  StuckDataplane dataplane;
+  std::future<void> waiting = dataplane.Waiting();
+  service_->AttachDataplane(&dataplane);
+  // As the console calls: a logged-in user, no certificate.
+  auto handle = [this](const std::string& user, schema::Rpc rpc) {
+    return service_->Handle({.name = user, .console = true}, Rpc(rpc));
+  };
+  auto stuck =
+      std::async(std::launch::async, [&] { return handle("vera-viewer", schema::COUNTERS); });
+  waiting.wait();  // COUNTERS is inside the dataplane call now
+
+  // Each on its own thread, so that a call stuck behind the lock fails the test (after
+  // the event deadline, a bound for a failing test only) instead of hanging it.
+  for (schema::Rpc rpc : {schema::CONFIG_HISTORY, schema::AUDIT_VERIFY}) {
+    auto answer = std::async(std::launch::async, [&] { return handle("ada-auditor", rpc); });
+    const bool answered = answer.wait_for(std::chrono::seconds(testing::kEventDeadlineS)) ==
+                          std::future_status::ready;
+    EXPECT_TRUE(answered) << schema::Rpc_Name(rpc) << " waited behind the dataplane call";
+    if (!answered) {
+      dataplane.Release();  // lets both finish, so the test ends
+      return;
+    }
+    EXPECT_EQ(answer.get().outcome(), schema::OK) << schema::Rpc_Name(rpc);
+  }
+  dataplane.Release();
+  const schema::Response answered = stuck.get();
+  EXPECT_EQ(answered.outcome(), schema::OK) << answered.error();
+  service_->AttachDataplane(nullptr);
+}
+
 TEST_F(ControlServiceTest, OperatorPushesDiffsRollsBackAndConfirms) {
   auto op = ClientFor("otto-operator");
   schema::Request push = Rpc(schema::CONFIG_PUSH);
-  push.set_bundle(signers_.Bundle(1, 2));
+  push.mutable_config_push()->set_bundle(signers_.Bundle(1, 2));
   EXPECT_EQ(Call(*op, push).outcome(), schema::OK);
-  push.set_bundle(signers_.Bundle(2, 3));
-  push.set_confirm_within_s(60);
+  push.mutable_config_push()->set_bundle(signers_.Bundle(2, 3));
+  push.mutable_config_push()->set_confirm_within_s(60);
   const schema::Response pushed = Call(*op, push);
   EXPECT_EQ(pushed.outcome(), schema::OK) << pushed.error();
   EXPECT_EQ(pushed.running_version(), 2u);
@@ -389,17 +451,17 @@ TEST_F(ControlServiceTest, OperatorPushesDiffsRollsBackAndConfirms) {
   EXPECT_EQ(Call(*op, status).pending_version(), 0u);
 
   schema::Request diff = Rpc(schema::CONFIG_DIFF);
-  diff.set_version(1);
-  diff.set_other_version(2);
+  diff.mutable_config_diff()->set_from_version(1);
+  diff.mutable_config_diff()->set_to_version(2);
   EXPECT_THAT(Call(*op, diff).text(), HasSubstr("+  name: \"rule-2\""));
 
-  push.set_bundle("garbage");
+  push.mutable_config_push()->set_bundle("garbage");
   const schema::Response refused = Call(*op, push);
   EXPECT_EQ(refused.outcome(), schema::REFUSED);
   EXPECT_THAT(refused.error(), HasSubstr("malformed"));
 
   schema::Request rollback = Rpc(schema::CONFIG_ROLLBACK);
-  rollback.set_version(1);
+  rollback.mutable_config_rollback()->set_version(1);
   EXPECT_EQ(Call(*op, rollback).outcome(), schema::OK);
   EXPECT_EQ(Call(*op, status).running_version(), 1u);
   EXPECT_EQ(Call(*op, status).highest_version(), 2u);
@@ -517,13 +579,13 @@ TEST_F(ControlServiceTest, AClockChangeIsAuditedWithTheOldAndNewTime) {
 
   const int64_t target = *clock::ParseUtc("2031-03-04T05:06:07Z");
   schema::Request set = Rpc(schema::CLOCK_SET);
-  set.set_clock_unix_ms(target);
+  set.mutable_clock_set()->set_unix_ms(target);
   const schema::Response r = Call(*admin, set);
   ASSERT_EQ(r.outcome(), schema::OK) << r.error();
   EXPECT_NEAR(static_cast<double>(Call(*admin, Rpc(schema::STATUS)).clock_unix_ms()),
               static_cast<double>(target), 60000.0);
 
-  set.set_clock_unix_ms(0);
+  set.mutable_clock_set()->set_unix_ms(0);
   const schema::Response refused = Call(*admin, set);
   EXPECT_EQ(refused.outcome(), schema::REFUSED);
   EXPECT_THAT(refused.error(),
@@ -555,7 +617,7 @@ TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {
   });
   auto admin = ClientFor("sam-secadmin");
   schema::Request rotate = Rpc(schema::KEY_ROTATE);
-  rotate.set_key_name("mgmtd-tls");
+  rotate.mutable_key_rotate()->set_key_name("mgmtd-tls");
   const schema::Response r = Call(*admin, rotate);
   ASSERT_EQ(r.outcome(), schema::OK) << r.error();
   EXPECT_THAT(r.text(), ::testing::MatchesRegex(
@@ -564,7 +626,7 @@ TEST_F(ControlServiceTest, AKeyRotationIsAuditedByKeyAndUnknownKeysAreRefused) {
   EXPECT_EQ(Call(*ClientFor("sam-secadmin"), Rpc(schema::STATUS)).outcome(), schema::OK)
       << "not served after rotation";
 
-  rotate.set_key_name("ssh-host");
+  rotate.mutable_key_rotate()->set_key_name("ssh-host");
   const schema::Response refused = Call(*admin, rotate);
   EXPECT_EQ(refused.outcome(), schema::REFUSED);
   EXPECT_EQ(refused.error(), "no key \"ssh-host\" to rotate; this appliance rotates: mgmtd-tls");

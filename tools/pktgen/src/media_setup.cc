@@ -75,7 +75,7 @@ std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec
   std::vector<MediaCall> calls;
   for (uint32_t first = 0; first < plan.calls; first += kBatch) {
     schema::Request request;
-    request.set_rpc(schema::MEDIA_SESSION_CREATE);
+    schema::MediaBatch* batch = request.mutable_media_session_create();
     const uint32_t last = std::min(plan.calls, first + kBatch);
     for (uint32_t i = first; i < last; ++i) {
       MediaCall call;
@@ -85,7 +85,7 @@ std::expected<std::vector<MediaCall>, std::string> CreateCalls(const ControlSpec
       call.phone_key.resize(30);
       if (getrandom(call.phone_key.data(), 30, 0) != 30)
         return std::unexpected(std::string("cannot draw a key"));
-      schema::MediaSession* s = request.add_media_sessions();
+      schema::MediaSession* s = batch->add_sessions();
       schema::MediaLeg* a = s->add_legs();
       a->set_interface(plan.gateway_interface);
       a->set_remote(ToText(call.gateway));
@@ -143,9 +143,9 @@ std::expected<void, std::string> RestartPhoneStreams(const ControlSpec& control,
   for (const bool back : {false, true}) {
     for (size_t first = 0; first < calls.size(); first += kBatch) {
       schema::Request request;
-      request.set_rpc(schema::MEDIA_SESSION_UPDATE);
+      schema::MediaBatch* batch = request.mutable_media_session_update();
       for (size_t i = first; i < std::min(calls.size(), first + kBatch); ++i) {
-        schema::MediaSession* s = request.add_media_sessions();
+        schema::MediaSession* s = batch->add_sessions();
         s->set_id(calls[i].id);
         schema::MediaLeg* a = s->add_legs();
         a->set_interface(plan.gateway_interface);
@@ -172,9 +172,9 @@ std::expected<void, std::string> DeleteCalls(const ControlSpec& control,
   if (!client) return std::unexpected(client.error());
   for (size_t first = 0; first < calls.size(); first += kBatch) {
     schema::Request request;
-    request.set_rpc(schema::MEDIA_SESSION_DELETE);
+    schema::MediaBatch* batch = request.mutable_media_session_delete();
     for (size_t i = first; i < std::min(calls.size(), first + kBatch); ++i)
-      request.add_media_sessions()->set_id(calls[i].id);
+      batch->add_sessions()->set_id(calls[i].id);
     if (auto reply = Call(**client, request); !reply) return std::unexpected(reply.error());
   }
   return {};

@@ -77,9 +77,8 @@ std::expected<std::unique_ptr<Connection>, Failure> ConnectConsole(const std::st
   if (!fd) return std::unexpected(Failure{kExitUnreachable, "console: " + fd.error()});
   auto connection = std::make_unique<ConsoleConnection>(*fd);
   schema::Request request;
-  request.set_rpc(schema::CONSOLE_LOGIN);
-  request.set_user_name(user);
-  request.set_password(password);
+  request.mutable_console_login()->set_name(user);
+  request.mutable_console_login()->set_password(password);
   auto reply = connection->Call(request);
   if (!reply) {
     // The server closes before answering a peer it does not serve.

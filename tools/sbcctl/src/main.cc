@@ -73,7 +73,7 @@ int main(int argc, char** argv) try {
 
   schema::Request request;
   app.add_subcommand("status", "running config version and pending confirmation")->callback([&] {
-    request.set_rpc(schema::STATUS);
+    (void)request.mutable_status();
   });
   auto* config = app.add_subcommand("config", "signed configuration")->require_subcommand(1);
   std::string bundle_file, downgrade_file;
@@ -84,33 +84,33 @@ int main(int argc, char** argv) try {
                    "revert unless confirmed within this many seconds");
   push->add_option("--downgrade", downgrade_file,
                    "signed downgrade authorisation (to push an older version)");
-  push->callback([&] { request.set_rpc(schema::CONFIG_PUSH); });
+  push->callback([&] { (void)request.mutable_config_push(); });
   config->add_subcommand("confirm", "keep a push made with --confirm-within")->callback([&] {
-    request.set_rpc(schema::CONFIG_CONFIRM);
+    (void)request.mutable_config_confirm();
   });
   uint64_t version = 0, other = 0;
   auto* rollback =
       config->add_subcommand("rollback", "run a stored, already-accepted version again");
   rollback->add_option("version", version)->required();
-  rollback->callback([&] { request.set_rpc(schema::CONFIG_ROLLBACK); });
+  rollback->callback([&] { (void)request.mutable_config_rollback(); });
   auto* diff = config->add_subcommand("diff", "unified diff between two stored versions");
   diff->add_option("from", version)->required();
   diff->add_option("to", other)->required();
-  diff->callback([&] { request.set_rpc(schema::CONFIG_DIFF); });
+  diff->callback([&] { (void)request.mutable_config_diff(); });
   config->add_subcommand("history", "stored versions")->callback([&] {
-    request.set_rpc(schema::CONFIG_HISTORY);
+    (void)request.mutable_config_history();
   });
   config->add_subcommand("show", "the running configuration")->callback([&] {
-    request.set_rpc(schema::CONFIG_SHOW);
+    (void)request.mutable_config_show();
   });
   app.add_subcommand("counters", "ports, drops by reason, rules")->callback([&] {
-    request.set_rpc(schema::COUNTERS);
+    (void)request.mutable_counters();
   });
   auto* users = app.add_subcommand("users", "who may use the control API")->require_subcommand(1);
   std::string user_name;
   std::vector<std::string> role_names;
   users->add_subcommand("list", "users and their roles")->callback([&] {
-    request.set_rpc(schema::USER_LIST);
+    (void)request.mutable_user_list();
   });
   for (auto [name, rpc, help] :
        {std::tuple{"add", schema::USER_ADD, "add a user (their certificate CN)"},
@@ -122,12 +122,16 @@ int main(int argc, char** argv) try {
       cmd->add_option("--role", role_names,
                       "viewer, operator, signaling, auditor, security-admin (repeatable)")
           ->required();
-    cmd->callback([&request, rpc] { request.set_rpc(rpc); });
+    cmd->callback([&request, rpc] {
+      if (rpc == schema::USER_ADD) (void)request.mutable_user_add();
+      if (rpc == schema::USER_SET_ROLES) (void)request.mutable_user_set_roles();
+      if (rpc == schema::USER_REMOVE) (void)request.mutable_user_remove();
+    });
   }
   users
       ->add_subcommand("set-password",
                        "set a user's console break-glass password (asked, never an argument)")
-      ->callback([&] { request.set_rpc(schema::USER_SET_PASSWORD); })
+      ->callback([&] { (void)request.mutable_user_set_password(); })
       ->add_option("name", user_name)
       ->required();
   // A new operator makes a key and a request locally; a security-admin approves it.
@@ -141,18 +145,18 @@ int main(int argc, char** argv) try {
   approve->add_option("name", user_name)->required();
   approve->add_option("--csr", csr_file, "the user's NAME.csr")->required();
   approve->add_option("--out", cert_out, "where to write the certificate")->required();
-  approve->callback([&] { request.set_rpc(schema::CERT_APPROVE); });
+  approve->callback([&] { (void)request.mutable_cert_approve(); });
   auto* clock = app.add_subcommand("clock", "the appliance's clock")->require_subcommand(1);
   std::string clock_text;
   auto* clock_set =
       clock->add_subcommand("set", "set the appliance's time (audited with old and new time)");
   clock_set->add_option("time", clock_text, "UTC, e.g. 2026-11-28T20:15:00Z")->required();
-  clock_set->callback([&] { request.set_rpc(schema::CLOCK_SET); });
+  clock_set->callback([&] { (void)request.mutable_clock_set(); });
   auto* keys = app.add_subcommand("keys", "the appliance's own keys")->require_subcommand(1);
   auto* rotate =
       keys->add_subcommand("rotate", "replace a key (mgmtd-tls: the control API's server key)");
   rotate->add_option("name", request_name_for_key, "which key")->required();
-  rotate->callback([&] { request.set_rpc(schema::KEY_ROTATE); });
+  rotate->callback([&] { (void)request.mutable_key_rotate(); });
   auto* media =
       app.add_subcommand("media", "media sessions (signaling role)")->require_subcommand(1);
   std::vector<std::string> leg_specs;
@@ -167,7 +171,7 @@ int main(int argc, char** argv) try {
       ->required()
       ->expected(2);
   media_create->add_option("--id", media_id, "session id (default: the appliance picks one)");
-  media_create->callback([&] { request.set_rpc(schema::MEDIA_SESSION_CREATE); });
+  media_create->callback([&] { (void)request.mutable_media_session_create(); });
   std::vector<std::string> update_leg_specs;
   uint64_t update_id = 0;
   auto* media_update = media->add_subcommand(
@@ -182,22 +186,22 @@ int main(int argc, char** argv) try {
           "[,clock=8000] (twice: one per party, in the order created)")
       ->required()
       ->expected(2);
-  media_update->callback([&] { request.set_rpc(schema::MEDIA_SESSION_UPDATE); });
+  media_update->callback([&] { (void)request.mutable_media_session_update(); });
   std::vector<uint64_t> media_ids;
   auto* media_delete = media->add_subcommand("delete", "end media sessions");
   media_delete->add_option("id", media_ids)->required();
-  media_delete->callback([&] { request.set_rpc(schema::MEDIA_SESSION_DELETE); });
+  media_delete->callback([&] { (void)request.mutable_media_session_delete(); });
   media->add_subcommand("list", "sessions with their counters, and those recently ended")
-      ->callback([&] { request.set_rpc(schema::MEDIA_SESSION_LIST); });
+      ->callback([&] { (void)request.mutable_media_session_list(); });
   auto* audit = app.add_subcommand("audit", "the audit log")->require_subcommand(1);
   uint64_t audit_from = 1, audit_limit = 0;
   auto* audit_show =
       audit->add_subcommand("show", "the entries, oldest first (read a page at a time)");
   audit_show->add_option("--from", audit_from, "the first entry's sequence number");
   audit_show->add_option("--limit", audit_limit, "at most this many entries (0: to the end)");
-  audit_show->callback([&] { request.set_rpc(schema::AUDIT_READ); });
+  audit_show->callback([&] { (void)request.mutable_audit_read(); });
   audit->add_subcommand("verify", "check the hash chain")->callback([&] {
-    request.set_rpc(schema::AUDIT_VERIFY);
+    (void)request.mutable_audit_verify();
   });
   try {
     app.parse(argc, argv);
@@ -219,42 +223,53 @@ int main(int argc, char** argv) try {
               << ".csr; send the .csr to a security-admin" << std::endl;
     return kExitOk;
   }
-  if (request.rpc() == schema::CERT_APPROVE) {
+  if (request.has_cert_approve()) {
     auto csr = ReadFile(csr_file);
     if (!csr) return Fail(kExitUsage, csr_file + ": cannot be read");
-    request.set_csr_pem(*csr);
+    request.mutable_cert_approve()->set_name(user_name);
+    request.mutable_cert_approve()->set_csr_pem(*csr);
   }
-  if (request.rpc() == schema::CONFIG_PUSH) {
+  if (request.has_config_push()) {
     auto bytes = ReadFile(bundle_file);
     if (!bytes) return Fail(kExitUsage, bundle_file + ": cannot be read");
-    request.set_bundle(*bytes);
-    request.set_confirm_within_s(confirm_within);
+    schema::ConfigPush* push_args = request.mutable_config_push();
+    push_args->set_bundle(*bytes);
+    push_args->set_confirm_within_s(confirm_within);
     if (!downgrade_file.empty()) {
       auto auth = ReadFile(downgrade_file);
       if (!auth) return Fail(kExitUsage, downgrade_file + ": cannot be read");
-      request.set_downgrade_authorization(*auth);
+      push_args->set_downgrade_authorization(*auth);
     }
   }
-  request.set_version(version);
-  request.set_other_version(other);
-  request.set_user_name(user_name);
-  for (std::string role : role_names) {
-    for (char& c : role)
-      c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    schema::Role parsed;
-    if (!schema::Role_Parse(role, &parsed) || parsed == schema::ROLE_UNSPECIFIED)
-      return Fail(kExitUsage, "unknown role \"" + role + "\"");
-    request.add_roles(parsed);
+  if (request.has_config_rollback()) request.mutable_config_rollback()->set_version(version);
+  if (request.has_config_diff()) {
+    request.mutable_config_diff()->set_from_version(version);
+    request.mutable_config_diff()->set_to_version(other);
+  }
+  if (request.has_user_remove()) request.mutable_user_remove()->set_name(user_name);
+  if (request.has_user_set_password()) request.mutable_user_set_password()->set_name(user_name);
+  if (request.has_user_add() || request.has_user_set_roles()) {
+    schema::UserRoles* user_roles =
+        request.has_user_add() ? request.mutable_user_add() : request.mutable_user_set_roles();
+    user_roles->set_name(user_name);
+    for (std::string role : role_names) {
+      for (char& c : role)
+        c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      schema::Role parsed;
+      if (!schema::Role_Parse(role, &parsed) || parsed == schema::ROLE_UNSPECIFIED)
+        return Fail(kExitUsage, "unknown role \"" + role + "\"");
+      user_roles->add_roles(parsed);
+    }
   }
 
-  if (request.rpc() == schema::CLOCK_SET) {
+  if (request.has_clock_set()) {
     auto when = mgmt::clock::ParseUtc(clock_text);
     if (!when) return Fail(kExitUsage, when.error());
-    request.set_clock_unix_ms(*when);
+    request.mutable_clock_set()->set_unix_ms(*when);
   }
-  request.set_key_name(request_name_for_key);
-  if (request.rpc() == schema::MEDIA_SESSION_CREATE) {
-    schema::MediaSession* session = request.add_media_sessions();
+  if (request.has_key_rotate()) request.mutable_key_rotate()->set_key_name(request_name_for_key);
+  if (request.has_media_session_create()) {
+    schema::MediaSession* session = request.mutable_media_session_create()->add_sessions();
     session->set_id(media_id);
     for (const std::string& text : leg_specs) {
       auto leg = tools::ParseLeg(text);
@@ -262,8 +277,8 @@ int main(int argc, char** argv) try {
       *session->add_legs() = *leg;
     }
   }
-  if (request.rpc() == schema::MEDIA_SESSION_UPDATE) {
-    schema::MediaSession* session = request.add_media_sessions();
+  if (request.has_media_session_update()) {
+    schema::MediaSession* session = request.mutable_media_session_update()->add_sessions();
     session->set_id(update_id);
     for (const std::string& text : update_leg_specs) {
       auto leg = tools::ParseLeg(text, tools::LegFor::kUpdate);
@@ -271,7 +286,7 @@ int main(int argc, char** argv) try {
       *session->add_legs() = *leg;
     }
   }
-  for (uint64_t id : media_ids) request.add_media_sessions()->set_id(id);
+  for (uint64_t id : media_ids) request.mutable_media_session_delete()->add_sessions()->set_id(id);
 
   std::unique_ptr<tools::Connection> connection;
   if (!console_socket.empty()) {
@@ -287,10 +302,10 @@ int main(int argc, char** argv) try {
       std::cerr << login.login_banner() << std::endl;
   }
   // After the login's password, so both can come from stdin in that order.
-  if (request.rpc() == schema::USER_SET_PASSWORD) {
+  if (request.has_user_set_password()) {
     auto password = tools::ReadNewPassword(user_name);
     if (!password) return Fail(kExitUsage, password.error());
-    request.set_password(*password);
+    request.mutable_user_set_password()->set_password(*password);
   }
 
   std::optional<tools::SshTunnel> tunnel;
@@ -320,18 +335,18 @@ int main(int argc, char** argv) try {
     connection = std::move(*connected);
   }
 
-  if (request.rpc() == schema::AUDIT_READ) {
-    request.set_audit_from(audit_from);
+  if (request.has_audit_read()) {
+    request.mutable_audit_read()->set_from(audit_from);
     if (audit_limit != 0)
-      request.set_audit_max(static_cast<uint32_t>(std::min<uint64_t>(audit_limit, 1000)));
+      request.mutable_audit_read()->set_max(
+          static_cast<uint32_t>(std::min<uint64_t>(audit_limit, 1000)));
   }
   auto reply = connection->Call(request);
   if (!reply) return Fail(reply.error().exit_code, reply.error().message);
   // The audit log comes a page at a time: the rest, up to --limit.
-  while (request.rpc() == schema::AUDIT_READ && reply->outcome() == schema::OK &&
-         reply->audit_next() != 0 &&
+  while (request.has_audit_read() && reply->outcome() == schema::OK && reply->audit_next() != 0 &&
          (audit_limit == 0 || static_cast<uint64_t>(reply->audit_size()) < audit_limit)) {
-    request.set_audit_from(reply->audit_next());
+    request.mutable_audit_read()->set_from(reply->audit_next());
     auto more = connection->Call(request);
     if (!more) return Fail(more.error().exit_code, more.error().message);
     if (more->outcome() != schema::OK) {
@@ -346,7 +361,7 @@ int main(int argc, char** argv) try {
                                            reply->audit_size() - static_cast<int>(audit_limit));
   const schema::Response& response = *reply;
 
-  if (request.rpc() == schema::CERT_APPROVE && response.outcome() == schema::OK) {
+  if (request.has_cert_approve() && response.outcome() == schema::OK) {
     std::ofstream(cert_out) << response.certificate_pem();
     std::cout << "wrote " << cert_out << std::endl;
     return kExitOk;
@@ -354,13 +369,12 @@ int main(int argc, char** argv) try {
   if (output == "json")
     std::cout << tools::AsJson(response);
   else if (response.outcome() == schema::OK)
-    std::cout << tools::AsText(request.rpc(), response);
+    std::cout << tools::AsText(static_cast<schema::Rpc>(request.call_case()), response);
   if (!response.warning().empty())
     std::cerr << "sbcctl: warning: " << response.warning() << std::endl;
   switch (response.outcome()) {
     case schema::OK:
-      return (request.rpc() == schema::AUDIT_VERIFY && !response.audit_intact()) ? kExitRefused
-                                                                                 : kExitOk;
+      return (request.has_audit_verify() && !response.audit_intact()) ? kExitRefused : kExitOk;
     case schema::DENIED:
       return Fail(kExitDenied, "denied: " + response.error());
     default:

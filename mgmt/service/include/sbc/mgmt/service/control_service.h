@@ -1,13 +1,12 @@
-// One request in, one response out: who is calling (users directory), may they
-// (control::Allowed, the one role table), do it (config store, audit log), and record
-// it in the audit log whatever the outcome. Thread-safe: connections call it
-// concurrently; calls are serialised, since each changes or reads shared state.
+// One request in, one response out: who is calling (users directory), may they (the
+// RPC's row in the registry, rpc_registry.h), do it (the row's handler), and record it
+// in the audit log whatever the outcome. Thread-safe: connections call it concurrently;
+// calls are serialised by the service's lock, except while one waits on the dataplane.
 #pragma once
 
 #include <expected>
 #include <functional>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 
 #include "sbc/mgmt/audit/audit_log.h"
@@ -29,12 +28,17 @@ struct Caller {
   bool console = false;
 };
 
+struct ServiceState;  // the handlers' shared state (src/rpc/service_state.h)
+
 class ControlService {
  public:
   // All referenced objects must outlive the service. `audit_dir` is the directory of
   // `audit` (AUDIT_READ/VERIFY re-read it from disk).
   ControlService(schema::UserDirectory users, store::ConfigStore& store, audit::AuditLog& audit,
                  std::string audit_dir, const base::Clock& clock);
+  ~ControlService();
+  ControlService(const ControlService&) = delete;
+  ControlService& operator=(const ControlService&) = delete;
 
   [[nodiscard]] schema::Response Handle(const Caller& caller, const schema::Request& request);
 
@@ -77,31 +81,7 @@ class ControlService {
   [[nodiscard]] std::string HandleFrame(const Caller& caller, const std::string& frame);
 
  private:
-  schema::Response Dispatch(const schema::Request& request, std::string* detail);
-  schema::Response ChangeUsers(const schema::Request& request, std::string* detail);
-  schema::Response SetPassword(const schema::Request& request, std::string* detail);
-  schema::Response Media(const schema::Request& request, std::string* detail);
-  schema::Response SetClock(const schema::Request& request, std::string* detail);
-  schema::Response RotateKeyNamed(const std::string& key_name, std::string* detail);
-  // The running config's password policy (defaults without a config).
-  users::PasswordPolicy Policy() const;
-  std::expected<void, std::string> Audit(const std::string& user,
-                                         const std::vector<schema::Role>& roles, schema::Rpc rpc,
-                                         schema::Outcome outcome, const std::string& detail);
-  // Hands the running bundle to the dataplane; the reason if it did not take it.
-  std::string SyncDataplane();
-
-  schema::UserDirectory users_;
-  store::ConfigStore& store_;
-  audit::AuditLog& audit_;
-  std::string audit_dir_;
-  const base::Clock& clock_;
-  DataplaneLink* dataplane_ = nullptr;
-  SaveUsers save_users_;
-  pki::CertificateAuthority* ca_ = nullptr;
-  clock::SettableClock* settable_clock_ = nullptr;
-  std::map<std::string, RotateKey> key_rotations_;
-  std::mutex mutex_;
+  std::unique_ptr<ServiceState> state_;
 };
 
 }  // namespace sbc::mgmt::service
