@@ -26,8 +26,8 @@ struct OpContext {
   uint16_t offset;  // where the RTP/RTCP packet starts in the mbuf
   uint16_t length;  // its length as handed in
   uint16_t slot;    // position in the batch
-  uint8_t rtcp;
-  uint8_t trial;  // 1 + the index of the trial session it uses (0: none)
+  uint8_t variant;  // VariantOf(): which FinishAs runs it
+  uint8_t trial;    // 1 + the index of the trial session it uses (0: none)
 };
 static_assert(kContextAt + sizeof(OpContext) <= drivers::crypto::kOpPrivateBytes);
 
@@ -92,6 +92,20 @@ void CopyTag(uint8_t* to, const uint8_t* from, uint8_t bytes) {
     std::memcpy(to, from, bytes);
 }
 
+// Runs `run.operator()<protect, rtcp, aead>()` for the variant numbered `variant`
+// (SrtpBatch::VariantOf), one bit at a time from the top: three predictable branches,
+// each variant a call the compiler can inline.
+template <bool... kChosen, typename Run>
+decltype(auto) ByVariant(uint8_t variant, Run&& run) {
+  if constexpr (sizeof...(kChosen) == 3) {
+    return run.template operator()<kChosen...>();
+  } else {
+    constexpr uint8_t kBit = 4 >> sizeof...(kChosen);
+    if (variant & kBit) return ByVariant<kChosen..., true>(variant, run);
+    return ByVariant<kChosen..., false>(variant, run);
+  }
+}
+
 }  // namespace
 
 const char* SrtpResultName(SrtpResult result) {
@@ -151,10 +165,9 @@ SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
   return result;
 }
 
-void* SrtpBatch::RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial,
-                            SrtpResult* refused) {
+void* SrtpBatch::AeadRtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial,
+                                SrtpResult* refused) {
   *trial = 0;
-  if (!SizesOf(stream->suite).aead) return stream->rtp_sessions[0].session;
   for (auto& s : stream->rtp_sessions) {
     if (s.session == nullptr || s.header_bytes != header_bytes) continue;
     for (uint8_t t = 0; t < trial_count_; ++t)  // made for an earlier packet of this burst
@@ -202,12 +215,10 @@ void SrtpBatch::EndTrials() {
   trial_count_ = 0;
 }
 
-SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
-                          uintptr_t user) {
-  if (full()) return SrtpResult::kDeviceError;
-  if (m->nb_segs != 1 || m->pkt_len < offset) return Refuse(stream, SrtpResult::kMalformed);
+template <bool kProtect, bool kRtcp, bool kAead>
+SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, uintptr_t user) {
   const SrtpSuiteSizes sizes = SizesOf(stream->suite);
-  const bool protect = stream->direction == SrtpDirection::kProtect;
+  constexpr bool protect = kProtect, rtcp = kRtcp;
   uint8_t* p = rte_pktmbuf_mtod_offset(m, uint8_t*, offset);
   const uint32_t length = m->pkt_len - offset;
   const uint8_t tag = rtcp ? sizes.rtcp_tag : sizes.rtp_tag;
@@ -223,19 +234,19 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
                 .offset = offset,
                 .length = static_cast<uint16_t>(length),
                 .slot = count_,
-                .rtcp = rtcp,
+                .variant = VariantOf(kProtect, kRtcp, kAead),
                 .trial = 0};
   uint16_t header = 0;
   void* session = nullptr;
-  if (rtcp) {
+  if constexpr (rtcp) {
     if (plain < 8 || (p[0] >> 6) != 2) return Refuse(stream, SrtpResult::kMalformed);
     header = 8;
     ctx.ssrc = Be32(p + 4);
-    if (protect) {
+    if constexpr (protect) {
       if (stream->next_rtcp_index > 0x7fff'ffffu) return Refuse(stream, SrtpResult::kIndexSpent);
       ctx.index = stream->next_rtcp_index++;  // reserved now: two in one burst never share one
     } else {
-      const uint32_t e_index = Be32(p + (sizes.aead ? length - 4 : plain));
+      const uint32_t e_index = Be32(p + (kAead ? length - 4 : plain));
       if ((e_index & 0x8000'0000u) == 0)
         return Refuse(stream, SrtpResult::kMalformed);  // unencrypted SRTCP
       ctx.index = e_index & 0x7fff'ffffu;
@@ -266,17 +277,21 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
       return Refuse(stream,
                     v == IndexVerdict::kReplayed ? SrtpResult::kReplayed : SrtpResult::kTooOld);
     ctx.index = *index;
-    if (sizes.aead && header > kAadMax) return Refuse(stream, SrtpResult::kMalformed);
-    SrtpResult refused = SrtpResult::kDeviceError;
-    session = RtpSession(stream, header, &ctx.trial, &refused);
-    if (session == nullptr) return Refuse(stream, refused);
+    if constexpr (kAead) {
+      if (header > kAadMax) return Refuse(stream, SrtpResult::kMalformed);
+      SrtpResult refused = SrtpResult::kDeviceError;
+      session = AeadRtpSession(stream, header, &ctx.trial, &refused);
+      if (session == nullptr) return Refuse(stream, refused);
+    } else {
+      session = stream->rtp_sessions[0].session;  // one for every header length
+    }
   }
 
   rte_crypto_op* op = ops_[count_];
   if (op == nullptr)
     return Refuse(stream, SrtpResult::kDeviceError);  // the op pool was empty at start
   op->status = RTE_CRYPTO_OP_STATUS_NOT_PROCESSED;
-  if (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
+  if constexpr (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
     m->data_len = static_cast<uint16_t>(m->data_len + trailer);
     m->pkt_len += trailer;
   }
@@ -288,12 +303,13 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   const uint32_t payload_at = offset + header;
   const uint32_t payload_bytes = plain - header;
 
-  if (sizes.aead) {
+  if constexpr (kAead) {
     uint8_t* aad = Private(op, kAadAt);
     std::memcpy(aad, p, header);
     AeadIv(iv, rtcp ? stream->rtcp_salt : stream->rtp_salt, ctx.ssrc, ctx.index);
-    if (rtcp) {
-      if (protect) PutBe32(p + plain + tag, 0x8000'0000u | static_cast<uint32_t>(ctx.index));
+    if constexpr (rtcp) {
+      if constexpr (protect)
+        PutBe32(p + plain + tag, 0x8000'0000u | static_cast<uint32_t>(ctx.index));
       PutBe32(aad + 8, 0x8000'0000u | static_cast<uint32_t>(ctx.index));  // AAD: header || E||index
     }
     sym->aead.data.offset = payload_at;
@@ -308,16 +324,16 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
     sym->cipher.data.offset = payload_at;
     sym->cipher.data.length = payload_bytes;
     sym->auth.data.offset = offset;
-    if (rtcp) {
+    if constexpr (rtcp) {
       // Authenticated: header, ciphertext, E||index; the tag follows them.
-      if (protect) PutBe32(p + plain, 0x8000'0000u | static_cast<uint32_t>(ctx.index));
+      if constexpr (protect) PutBe32(p + plain, 0x8000'0000u | static_cast<uint32_t>(ctx.index));
       sym->auth.data.length = plain + 4;
       sym->auth.digest.data = p + plain + 4;
       sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, offset + plain + 4);
     } else {
       // Authenticated: header, ciphertext and the ROC, which is not sent. It goes
       // where the tag will be, so the tag is made (or, received, kept) aside.
-      if (!protect) CopyTag(scratch, p + plain, tag);
+      if constexpr (!protect) CopyTag(scratch, p + plain, tag);
       PutBe32(p + plain, static_cast<uint32_t>(ctx.index >> 16));
       sym->auth.data.length = plain + 4;
       sym->auth.digest.data = scratch;
@@ -329,23 +345,24 @@ SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* s
   return SrtpResult::kOk;
 }
 
-void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
+template <bool kProtect, bool kRtcp, bool kAead>
+void SrtpBatch::FinishAs(rte_crypto_op* op, SrtpDone* done) {
   const OpContext ctx = *Context(op);
   SrtpStream* stream = ctx.stream;
   const SrtpSuiteSizes sizes = SizesOf(stream->suite);
-  const bool protect = stream->direction == SrtpDirection::kProtect;
+  constexpr bool protect = kProtect, rtcp = kRtcp;
   rte_mbuf* m = op->sym->m_src;
   uint8_t* p = rte_pktmbuf_mtod_offset(m, uint8_t*, ctx.offset);
-  const uint8_t tag = ctx.rtcp ? sizes.rtcp_tag : sizes.rtp_tag;
-  const uint32_t trailer = tag + (ctx.rtcp ? 4u : 0u);
+  const uint8_t tag = rtcp ? sizes.rtcp_tag : sizes.rtp_tag;
+  const uint32_t trailer = tag + (rtcp ? 4u : 0u);
   SrtpResult result = op->status == RTE_CRYPTO_OP_STATUS_SUCCESS       ? SrtpResult::kOk
                       : op->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED ? SrtpResult::kAuthFailed
                                                                        : SrtpResult::kDeviceError;
-  if (result == SrtpResult::kOk && (!protect || !ctx.rtcp)) {
+  if (result == SrtpResult::kOk && (!protect || !rtcp)) {
     // Again, now that it is authentic: another packet of this burst may have taken
     // the same index first (or, sending, the last room for another SSRC). Sending, the
     // loser was encrypted but never leaves: no (SSRC, index) goes out twice.
-    PacketIndexWindow* window = ctx.rtcp ? &stream->rtcp_index : stream->MakeCurrent(ctx.ssrc);
+    PacketIndexWindow* window = rtcp ? &stream->rtcp_index : stream->MakeCurrent(ctx.ssrc);
     if (window == nullptr)
       result = SrtpResult::kUnsupported;
     else if (window->Check(ctx.index) != IndexVerdict::kFresh)
@@ -356,8 +373,8 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
   if (result == SrtpResult::kOk && ctx.trial != 0) trials_[ctx.trial - 1].kept = true;
   if (result == SrtpResult::kOk) {
     const uint32_t plain = protect ? ctx.length : ctx.length - trailer;
-    if (protect && !ctx.rtcp && !sizes.aead) CopyTag(p + plain, Private(op, kDigestAt), tag);
-    if (!protect) {  // the tag (and SRTCP's E||index) off; one segment (see Add)
+    if constexpr (protect && !rtcp && !kAead) CopyTag(p + plain, Private(op, kDigestAt), tag);
+    if constexpr (!protect) {  // the tag (and SRTCP's E||index) off; one segment (see Add)
       m->data_len = static_cast<uint16_t>(m->data_len - trailer);
       m->pkt_len -= trailer;
     }
@@ -367,6 +384,23 @@ void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
     (void)Refuse(stream, result);
   }
   done[ctx.slot] = {m, stream, ctx.user, result};
+}
+
+void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
+  ByVariant(Context(op)->variant, [&]<bool kProtect, bool kRtcp, bool kAead> {
+    FinishAs<kProtect, kRtcp, kAead>(op, done);
+  });
+}
+
+SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
+                          uintptr_t user) {
+  if (full()) return SrtpResult::kDeviceError;
+  if (m->nb_segs != 1 || m->pkt_len < offset) return Refuse(stream, SrtpResult::kMalformed);
+  const uint8_t variant =
+      VariantOf(stream->direction == SrtpDirection::kProtect, rtcp, SizesOf(stream->suite).aead);
+  return ByVariant(variant, [&]<bool kProtect, bool kRtcp, bool kAead> {
+    return AddAs<kProtect, kRtcp, kAead>(m, offset, stream, user);
+  });
 }
 
 void SrtpBatch::Prefetch(const void* session, uint32_t lines) noexcept {

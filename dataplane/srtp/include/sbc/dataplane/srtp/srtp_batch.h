@@ -89,11 +89,25 @@ class SrtpBatch {
   };
 
   SrtpResult Refuse(SrtpStream* stream, SrtpResult result);
-  // The session for an RTP header of `header_bytes`; nullptr with *refused set if none.
+  // The AEAD session for an RTP header of `header_bytes` (RFC 7714 authenticates the
+  // header, so each length has its own); nullptr with *refused set if none.
   // *trial: 1 + its index in trials_ if it is on trial, else 0.
-  void* RtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial, SrtpResult* refused);
-  void Finish(rte_crypto_op* op, SrtpDone* done);
-  void EndTrials();  // frees the trial sessions no packet kept
+  void* AeadRtpSession(SrtpStream* stream, uint16_t header_bytes, uint8_t* trial,
+                       SrtpResult* refused);
+
+  // Add and Finish come in eight variants, one per wire format (protect or unprotect,
+  // RTP or RTCP, AES-CM + HMAC or AEAD), each compiled with its three choices fixed:
+  // a packet takes three branches to its variant (no call through a pointer) and
+  // none on them after.
+  static constexpr uint8_t VariantOf(bool protect, bool rtcp, bool aead) {
+    return static_cast<uint8_t>(protect << 2 | rtcp << 1 | aead);
+  }
+  template <bool kProtect, bool kRtcp, bool kAead>
+  SrtpResult AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, uintptr_t user);
+  template <bool kProtect, bool kRtcp, bool kAead>
+  void FinishAs(rte_crypto_op* op, SrtpDone* done);
+  void Finish(rte_crypto_op* op, SrtpDone* done);  // by the op's variant
+  void EndTrials();                                // frees the trial sessions no packet kept
 
   uint8_t device_;
   uint16_t qp_;
