@@ -29,10 +29,11 @@ std::expected<void, std::string> Audit(ServiceState& state, const std::string& u
   return {};
 }
 
-// Why `user` may not call `rpc` (a request naming no RPC calls nothing).
-std::string DeniedCall(const std::string& user, schema::Rpc rpc) {
+// Why `user` may not call `rpc`, whose row is `row` (a request naming no RPC calls
+// nothing).
+std::string DeniedCall(const std::string& user, schema::Rpc rpc, const RpcRow* row) {
   if (rpc == schema::RPC_UNSPECIFIED) return "the request names no RPC";
-  if (FindRpc(rpc) == nullptr) return schema::Rpc_Name(rpc) + " is not served by this appliance";
+  if (row == nullptr) return schema::Rpc_Name(rpc) + " is not served by this appliance";
   return "role(s) of \"" + user + "\" may not call " + schema::Rpc_Name(rpc);
 }
 
@@ -67,8 +68,8 @@ schema::Response ControlService::Handle(const Caller& caller, const schema::Requ
                                           "\" (revoked, or from before the user was added again)");
   } else if (known == nullptr) {
     response = Result(schema::DENIED, "user \"" + user + "\" is not in the user directory");
-  } else if (row == nullptr || !Allowed(rpc, roles)) {
-    response = Result(schema::DENIED, DeniedCall(user, rpc));
+  } else if (row == nullptr || !Allows(*row, roles)) {
+    response = Result(schema::DENIED, DeniedCall(user, rpc, row));
   } else if (row->locking == Locking::kCallsDataplane) {
     // The dataplane may take up to its timeout to answer; every other call goes on
     // meanwhile. The handler locks around the state it touches.

@@ -33,12 +33,15 @@ const RpcRow* FindRpc(schema::Rpc rpc) {
   return nullptr;
 }
 
+bool Allows(const RpcRow& row, std::span<const schema::Role> roles) {
+  return std::any_of(roles.begin(), roles.end(), [&](schema::Role r) {
+    return r > schema::ROLE_UNSPECIFIED && r <= schema::Role_MAX && (row.roles & RoleBit(r)) != 0;
+  });
+}
+
 bool Allowed(schema::Rpc rpc, std::span<const schema::Role> roles) {
   const RpcRow* row = FindRpc(rpc);
-  if (row == nullptr) return false;
-  return std::any_of(roles.begin(), roles.end(), [&](schema::Role r) {
-    return r > schema::ROLE_UNSPECIFIED && r <= schema::Role_MAX && (row->roles & RoleBit(r)) != 0;
-  });
+  return row != nullptr && Allows(*row, roles);
 }
 
 }  // namespace sbc::mgmt::service

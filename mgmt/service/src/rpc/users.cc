@@ -19,6 +19,17 @@ std::optional<schema::Response> Save(ServiceState& state, schema::UserDirectory 
   return std::nullopt;
 }
 
+// Applies `change` to a copy of the directory and saves the copy as the directory;
+// the reply if the change was refused or could not be saved.
+template <typename Change>
+std::optional<schema::Response> ChangeAndSave(ServiceState& state, Change change) {
+  if (!state.save_users) return Result(schema::FAILED, kNotEnabled);
+  schema::UserDirectory next = state.users;
+  if (std::expected<void, std::string> ok = change(next); !ok)
+    return Result(schema::REFUSED, ok.error());
+  return Save(state, std::move(next));
+}
+
 std::string Described(const schema::UserDirectory& users, const std::string& name) {
   for (const auto& u : users.users())
     if (u.name() == name) return users::Describe(u);
@@ -46,33 +57,29 @@ schema::Response List(ServiceState& state, std::string*) {
 }
 
 schema::Response Add(ServiceState& state, const schema::UserRoles& args, std::string* detail) {
-  if (!state.save_users) return Result(schema::FAILED, kNotEnabled);
-  schema::UserDirectory next = state.users;
-  if (auto ok = users::AddUser(next, args.name(), RolesOf(args)); !ok)
-    return Result(schema::REFUSED, ok.error());
-  if (auto failed = Save(state, std::move(next))) return *failed;
+  if (auto failed = ChangeAndSave(state, [&](schema::UserDirectory& next) {
+        return users::AddUser(next, args.name(), RolesOf(args));
+      }))
+    return *failed;
   *detail = "added user " + Described(state.users, args.name());
   return Result(schema::OK);
 }
 
 schema::Response Remove(ServiceState& state, const schema::UserName& args, std::string* detail) {
-  if (!state.save_users) return Result(schema::FAILED, kNotEnabled);
   const std::string before = Described(state.users, args.name());
-  schema::UserDirectory next = state.users;
-  if (auto ok = users::RemoveUser(next, args.name()); !ok)
-    return Result(schema::REFUSED, ok.error());
-  if (auto failed = Save(state, std::move(next))) return *failed;
+  if (auto failed = ChangeAndSave(
+          state, [&](schema::UserDirectory& next) { return users::RemoveUser(next, args.name()); }))
+    return *failed;
   *detail = "removed user " + before;
   return Result(schema::OK);
 }
 
 schema::Response SetRoles(ServiceState& state, const schema::UserRoles& args, std::string* detail) {
-  if (!state.save_users) return Result(schema::FAILED, kNotEnabled);
   const std::string before = Described(state.users, args.name());
-  schema::UserDirectory next = state.users;
-  if (auto ok = users::SetRoles(next, args.name(), RolesOf(args)); !ok)
-    return Result(schema::REFUSED, ok.error());
-  if (auto failed = Save(state, std::move(next))) return *failed;
+  if (auto failed = ChangeAndSave(state, [&](schema::UserDirectory& next) {
+        return users::SetRoles(next, args.name(), RolesOf(args));
+      }))
+    return *failed;
   *detail = "roles of " + before + " -> " + Described(state.users, args.name());
   return Result(schema::OK);
 }
@@ -109,11 +116,10 @@ schema::Response ApproveCertificate(ServiceState& state, const schema::CertAppro
   auto key = pki::KeyId(*cert);
   if (!key) return Result(schema::FAILED, key.error());
   // The new certificate's key is bound to the user: it, and no other, logs in as them.
-  if (!state.save_users) return Result(schema::FAILED, kNotEnabled);
-  schema::UserDirectory next = state.users;
-  if (auto bound = users::BindKey(next, args.name(), *key); !bound)
-    return Result(schema::REFUSED, bound.error());
-  if (auto failed = Save(state, std::move(next))) return *failed;
+  if (auto failed = ChangeAndSave(state, [&](schema::UserDirectory& next) {
+        return users::BindKey(next, args.name(), *key);
+      }))
+    return *failed;
   *detail = "issued a certificate for " + args.name() + " (key " + key->substr(0, 23) + ")";
   schema::Response r = Result(schema::OK);
   r.set_certificate_pem(*cert);

@@ -9,6 +9,8 @@
 
 namespace sbc::mgmt::service {
 
+// Call may run on several threads at once: the control service makes its dataplane
+// calls without its lock, so that a slow dataplane stalls only the calls that need it.
 class DataplaneLink {
  public:
   virtual ~DataplaneLink() = default;

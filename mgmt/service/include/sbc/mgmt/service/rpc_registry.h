@@ -52,8 +52,9 @@ struct RpcRow {
 [[nodiscard]] std::span<const RpcRow> RpcRows();
 // The row of `rpc`, or nullptr: not served.
 [[nodiscard]] const RpcRow* FindRpc(schema::Rpc rpc);
-// True when a caller holding `roles` may call `rpc`. RPCs without a row and callers
-// without roles are denied. Any thread.
+// True when a caller holding `roles` may call `row`'s RPC. Any thread.
+[[nodiscard]] bool Allows(const RpcRow& row, std::span<const schema::Role> roles);
+// Allows() for `rpc`: RPCs without a row, and callers without roles, are denied.
 [[nodiscard]] bool Allowed(schema::Rpc rpc, std::span<const schema::Role> roles);
 
 }  // namespace sbc::mgmt::service
