@@ -86,7 +86,8 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const char* data = rte_pktmbuf_mtod(frames[which[k]], const char*);
     for (uint32_t line = 64; line < frames[which[k]]->data_len; line += 64)
       rte_prefetch0(data + line);
-    if (ports[k] == nullptr) continue;
+    // Another worker's session: its owner may be changing the hints (and it is passed on).
+    if (ports[k] == nullptr || ports[k]->owner != worker_) continue;
     const MediaSession* s = ports[k]->session;
     const MediaLeg& in = s->legs[ports[k]->leg];
     const MediaLeg& out = s->legs[1 - ports[k]->leg];

@@ -17,8 +17,8 @@ namespace sbc::dataplane {
 
 // A leg's remote as other threads read it while its owner may latch a new one: a
 // sequence lock over atomic words (the form with release stores and acquire loads,
-// which needs no fence). One writer at a time: the owner, or the control lcore while
-// the session is off the workers' path (created, or unlinked for an update).
+// which needs no fence). One writer at a time: the owner (latching, or applying an
+// update), or the control lcore before the session is on the workers' path.
 class PublishedEndpoint {
  public:
   void Store(const std::optional<MediaEndpoint>& endpoint) noexcept;
@@ -87,6 +87,28 @@ struct MediaSession {
   std::array<MediaLeg, 2> legs;
   // Last packet on any of its ports (control lcore).
   uint64_t LastActiveTsc() const;
+};
+
+// A change to a live session (MediaTable::Update), made ready by the control lcore
+// (fresh streams built, remote and clock factor worked out) and applied by the
+// session's owner between two bursts: the legs' runtime state keeps its one writer,
+// and the session never leaves the workers' path, so no packet of it is dropped.
+struct MediaSessionChange {
+  MediaSession* session = nullptr;
+  uint8_t owner = 0;  // session->owner, read without a load of the session
+  struct Leg {
+    std::optional<MediaEndpoint> remote;  // given (IPv4's spare bytes zero); nullopt: latched
+    uint64_t rtp_units_per_tsc_q32 = 0;
+    bool srtp = false;
+    // [0]: from the leg, [1]: to it. `replace`: `stream` takes the current one's place,
+    // which (if it was SRTP) comes back in `stream` with `retired` set, for the control
+    // lcore to release once the change is applied.
+    bool replace[2] = {};
+    bool retired[2] = {};
+    SrtpStream stream[2];
+  };
+  std::array<Leg, 2> legs;
+  std::atomic<bool> applied{false};  // release: everything above is written
 };
 
 }  // namespace sbc::dataplane

@@ -39,7 +39,8 @@ MediaSessionSnapshot SnapshotOfSession(const MediaSession& s) {
   for (int l = 0; l < 2; ++l) {
     const MediaLeg& leg = s.legs[l];
     MediaLegSnapshot& o = out.legs[l];
-    o.spec = leg.spec;  // the control lcore's own, like `srtp` and the suite
+    o.spec = leg.spec;  // the control lcore's own
+    // `srtp` and the suite change only while the control lcore waits in Update().
     o.remote = leg.published_remote.Load();
     o.latched = o.remote.has_value() && !leg.spec.remote.has_value();
     if (leg.srtp) o.suite = leg.from_leg.suite;
@@ -56,6 +57,50 @@ MediaSessionSnapshot SnapshotOfSession(const MediaSession& s) {
     o.jitter = leg.rtp_stats.jitter();
   }
   return out;
+}
+
+// What a relay port tells the relay ahead of the session's lines: its owner's (Add,
+// before the session is linked, or the owner applying a change).
+void SetPortHints(MediaSession& session) {
+  for (uint8_t p = 0; p < session.port_count; ++p) {
+    MediaPort& port = session.ports[p];
+    const MediaLeg& leg = session.legs[port.leg];
+    port.unprotect_session = !leg.srtp   ? nullptr
+                             : port.rtcp ? leg.from_leg.rtcp_session
+                                         : leg.from_leg.rtp_sessions[0].session;
+    port.unprotect_session_lines = leg.srtp ? leg.from_leg.session_lines : 0;
+    port.other_leg_srtp = session.legs[1 - port.leg].srtp;
+  }
+}
+
+// The owner's part of an update (or the control lcore's, when no worker polls): the
+// runtime state only, nothing allocated or freed.
+void Apply(MediaSessionChange& change) noexcept {
+  MediaSession& session = *change.session;
+  for (uint8_t l = 0; l < 2; ++l) {
+    MediaSessionChange::Leg& c = change.legs[l];
+    MediaLeg& leg = session.legs[l];
+    if (c.remote) {
+      leg.remote = *c.remote;
+      leg.remote_known = true;
+      leg.remote_given = true;
+    } else if (leg.remote_given) {
+      leg.remote_known = false;  // was given, is now to be learnt
+      leg.remote_given = false;
+    }
+    leg.published_remote.Store(leg.remote_known ? std::optional(leg.remote) : std::nullopt);
+    leg.rtp_units_per_tsc_q32 = c.rtp_units_per_tsc_q32;
+    SrtpStream* current[2] = {&leg.from_leg, &leg.to_leg};
+    for (int d = 0; d < 2; ++d) {
+      if (!c.replace[d]) continue;  // goes on as it is
+      const SrtpStream old = *current[d];
+      *current[d] = c.stream[d];
+      c.stream[d] = old;
+      c.retired[d] = leg.srtp;
+    }
+    leg.srtp = c.srtp;
+  }
+  SetPortHints(session);
 }
 
 }  // namespace
@@ -248,18 +293,6 @@ std::expected<void, std::string> MediaTable::Add(const MediaSessionSpec& spec) {
   return {};
 }
 
-void MediaTable::SetPortHints(MediaSession& session) {
-  for (uint8_t p = 0; p < session.port_count; ++p) {
-    MediaPort& port = session.ports[p];
-    const MediaLeg& leg = session.legs[port.leg];
-    port.unprotect_session = !leg.srtp   ? nullptr
-                             : port.rtcp ? leg.from_leg.rtcp_session
-                                         : leg.from_leg.rtp_sessions[0].session;
-    port.unprotect_session_lines = leg.srtp ? leg.from_leg.session_lines : 0;
-    port.other_leg_srtp = session.legs[1 - port.leg].srtp;
-  }
-}
-
 std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& update) {
   const auto it = sessions_.find(update.id);
   if (it == sessions_.end())
@@ -296,47 +329,72 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
     const SrtpStream* current[2] = {&leg.from_leg, &leg.to_leg};
     const SrtpDirection direction[2] = {SrtpDirection::kUnprotect, SrtpDirection::kProtect};
     for (int d = 0; d < 2; ++d) {
-      if (!keys[d]->has_value() || (leg.srtp && BuiltFrom(*current[d], **keys[d]))) continue;
-      if (auto ok = srtp_->Build(**keys[d], direction[d], &fresh[l][d].stream); !ok) {
+      const std::optional<SrtpStreamKeys>& wanted = *keys[d];
+      if (!wanted.has_value() || (leg.srtp && BuiltFrom(*current[d], *wanted))) continue;
+      if (auto ok = srtp_->Build(*wanted, direction[d], &fresh[l][d].stream); !ok) {
         release_fresh();
         return std::unexpected(ok.error());
       }
       fresh[l][d].built = true;
     }
   }
-  // Off the workers' path for a grace period; then the session is the control lcore's.
-  for (uint8_t p = 0; p < session.port_count; ++p) Unlink(&session.ports[p]);
-  if (qsbr_ != nullptr) WaitForGracePeriod(qsbr_);
+  // The rest is the owner's to write (see MediaSessionChange).
+  MediaSessionChange change{.session = &session, .owner = session.owner};
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegUpdate& u = update.legs[l];
-    MediaLeg& leg = session.legs[l];
-    if (u.remote) {
-      leg.remote = *u.remote;
-      if (leg.remote.family == Family::kIpv4) std::memset(leg.remote.address.data() + 4, 0, 12);
-      leg.remote_known = true;
-      leg.remote_given = true;
-    } else if (leg.remote_given) {
-      leg.remote_known = false;  // was given, is now to be learnt
-      leg.remote_given = false;
-    }
-    leg.published_remote.Store(leg.remote_known ? std::optional(leg.remote) : std::nullopt);
-    leg.spec.remote = u.remote;
-    leg.spec.clock_rate = u.clock_rate;
-    leg.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(u.clock_rate);
-    SrtpStream* current[2] = {&leg.from_leg, &leg.to_leg};
+    MediaSessionChange::Leg& c = change.legs[l];
+    c.remote = u.remote;
+    if (c.remote && c.remote->family == Family::kIpv4)
+      std::memset(c.remote->address.data() + 4, 0, 12);
+    c.rtp_units_per_tsc_q32 = RtpUnitsPerTscQ32(u.clock_rate);
+    c.srtp = u.srtp;
     for (int d = 0; d < 2; ++d) {
-      if (u.srtp && !fresh[l][d].built) continue;  // goes on as it is
-      if (leg.srtp) srtp_->Release(current[d]);
-      if (u.srtp)
-        *current[d] = fresh[l][d].stream;
-      else
-        *current[d] = SrtpStream{};
+      c.replace[d] = !u.srtp || fresh[l][d].built;
+      if (fresh[l][d].built) c.stream[d] = fresh[l][d].stream;
     }
-    leg.srtp = u.srtp;
   }
-  SetPortHints(session);
-  for (uint8_t p = 0; p < session.port_count; ++p) Link(&session.ports[p]);
+  ApplyByOwner(change);
+  for (uint8_t l = 0; l < 2; ++l) {
+    MediaLeg& leg = session.legs[l];
+    leg.spec.remote = update.legs[l].remote;
+    leg.spec.clock_rate = update.legs[l].clock_rate;
+    for (int d = 0; d < 2; ++d)  // no worker holds them now
+      if (change.legs[l].retired[d]) srtp_->Release(&change.legs[l].stream[d]);
+  }
   return {};
+}
+
+void MediaTable::ApplyByOwner(MediaSessionChange& change) {
+  if (qsbr_ == nullptr) {  // no workers
+    Apply(change);
+    return;
+  }
+  pending_change_.store(&change, std::memory_order_release);
+  // A worker takes a change at the start of a poll and reports a quiescent state at its
+  // end. After one grace period every online worker has begun a poll since the change
+  // was posted, after two it has finished one: if the owner has not taken it by then,
+  // it is not polling (stopped, or never started) and no worker writes the session.
+  for (int period = 0; period < 2; ++period) {
+    WaitForGracePeriod(qsbr_);
+    if (change.applied.load(std::memory_order_acquire)) return;
+  }
+  MediaSessionChange* expected = &change;
+  if (pending_change_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+    Apply(change);
+    return;
+  }
+  while (!change.applied.load(std::memory_order_acquire))  // the owner took it just now
+    rte_pause();
+}
+
+void MediaTable::ApplyChangesFor(uint8_t worker) const noexcept {
+  MediaSessionChange* change = pending_change_.load(std::memory_order_acquire);
+  if (change == nullptr || change->owner != worker) [[likely]]
+    return;
+  if (!pending_change_.compare_exchange_strong(change, nullptr, std::memory_order_acq_rel))
+    return;  // the control lcore took it back
+  Apply(*change);
+  change->applied.store(true, std::memory_order_release);
 }
 
 void MediaTable::Free(std::unique_ptr<MediaSession> session) {

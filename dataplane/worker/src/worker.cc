@@ -106,6 +106,7 @@ void Worker::Run(const std::atomic<bool>& stop) noexcept {
 uint32_t Worker::PollOnce() noexcept {
   const FirewallTables* tables = slot_->Current();
   const uint64_t now = Now();
+  if (media_ != nullptr) media_->ApplySessionChanges();  // before any packet of this poll
   if (tables != nullptr) {
     firewall_->SyncMeters(*tables);
     own_address_.SyncMeters(*tables);

@@ -2,12 +2,16 @@
 // SRTP <-> SRTP between two legs, checked against libsrtp2; latching only on packets
 // that authenticate (spoofed and replayed packets move nothing); strict sources for
 // given remotes; RTCP on port + 1; readdressing with valid checksums; sessions added
-// and removed; sequence gaps and jitter.
+// and removed; updates applied by the owner between bursts; sequence gaps and jitter.
+#include <rte_rcu_qsbr.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
 
 #include "media_relay_fixture.h"
+#include "sbc/dataplane/core/table_slot.h"
+#include "support/wait.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -241,6 +245,80 @@ TEST_F(MediaRelayTest, AnUpdateKeepsStreamsWhoseKeysAreRepeatedAndRenewsThoseWit
   EXPECT_THAT(table_->Update(v6).error(), ::testing::HasSubstr("address families differ"));
   EXPECT_FALSE(session->legs[1].srtp);
   EXPECT_EQ(session->legs[0].remote, s.a_remote);
+}
+
+// DESIGN: a session change drops no packet. The update is under way (the control lcore
+// waits on this worker) when a packet of the session arrives: the worker applies the
+// change at the start of its poll and relays the packet under it. (Before, the session
+// was off the workers' path for a grace period and the packet was dropped as
+// media_no_session.)
+TEST_F(MediaRelayTest, APacketThatArrivesWhileTheSessionIsUpdatedIsRelayedUnderTheChange) {
+  auto readers = CreateReaders(1);
+  ASSERT_TRUE(readers.has_value()) << readers.error();
+  rte_rcu_qsbr* qsbr = *readers;
+  relay_.reset();
+  table_.reset();
+  auto table = MediaTable::Create(64, qsbr, factory_.get());
+  ASSERT_TRUE(table.has_value()) << table.error();
+  table_ = std::move(*table);
+  relay_ = std::make_unique<MediaRelay>(
+      *table_,
+      MediaCrypto{device_->id(), 0, device_->op_pool(), device_->session_pool(), budget_.get()});
+  const RtpToSrtp s = AddRtpToSrtp(21);
+  ASSERT_FALSE(HasFailure());
+  Libsrtp phone_out(s.phone_key, true);
+  ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict,
+            DropReason::kMediaLegNotReady)
+      << "A's link address learnt; B not heard yet";
+  ASSERT_EQ(Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0xb, 1, 160, rng_), false, true)).verdict,
+            kNotDropped)
+      << "B latched";
+
+  // The re-offer gives B a key of ours it has not had: what A sends next is protected
+  // with it, so B can tell which side of the change a packet was relayed on.
+  const SrtpMasterKey our_key2 = RandomMaster(rng_);
+  MediaSessionUpdate rekey{.id = 21};
+  rekey.legs[0] = {.remote = s.a_remote};
+  rekey.legs[1] = {.srtp = true, .srtp_from_leg = Keys(s.phone_key), .srtp_to_leg = Keys(our_key2)};
+
+  // This thread is worker 0; the control lcore's is another.
+  ASSERT_EQ(rte_rcu_qsbr_thread_register(qsbr, 0), 0);
+  rte_rcu_qsbr_thread_online(qsbr, 0);
+  const uint64_t token = __atomic_load_n(&qsbr->token, __ATOMIC_ACQUIRE);
+  std::atomic<bool> done{false};
+  std::expected<void, std::string> updated;
+  std::thread control([&] {
+    updated = table_->Update(rekey);
+    done.store(true, std::memory_order_release);
+  });
+  // A grace period has begun: the control lcore has made its change to the session (or
+  // posted it) and waits for this worker.
+  const bool under_way =
+      testing::WaitUntil([&] { return __atomic_load_n(&qsbr->token, __ATOMIC_ACQUIRE) != token; });
+  relay_->ApplySessionChanges();  // one poll: the changes, then the burst
+  const Bytes a2 = Rtp(0xa, 2, 320, rng_);
+  const Result mid = Send(s.a_remote, s.a_local, a2);
+  rte_rcu_qsbr_quiescent(qsbr, 0);
+  while (!done.load(std::memory_order_acquire)) {  // the polls that follow
+    relay_->ApplySessionChanges();
+    rte_rcu_qsbr_quiescent(qsbr, 0);
+  }
+  control.join();
+  rte_rcu_qsbr_thread_offline(qsbr, 0);
+  rte_rcu_qsbr_thread_unregister(qsbr, 0);
+  ASSERT_TRUE(under_way) << "the update never waited on the worker";
+  ASSERT_TRUE(updated.has_value()) << updated.error();
+
+  EXPECT_EQ(mid.verdict, kNotDropped) << DropReasonName(mid.verdict);
+  Libsrtp phone_in2(our_key2, false);
+  EXPECT_EQ(phone_in2.Run(mid.payload, false, false), a2) << "relayed under the change";
+  const Bytes a3 = Rtp(0xa, 3, 480, rng_);
+  const Result after = Send(s.a_remote, s.a_local, a3);
+  ASSERT_EQ(after.verdict, kNotDropped);
+  EXPECT_EQ(phone_in2.Run(after.payload, false, false), a3);
+  relay_.reset();
+  table_.reset();  // before the QSBR variable it waits on
+  FreeReaders(qsbr);
 }
 
 TEST_F(MediaRelayTest, SessionsComeAndGoAndTheirPortsAreTheirsAlone) {

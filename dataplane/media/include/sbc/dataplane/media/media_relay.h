@@ -53,6 +53,10 @@ class MediaRelay {
                std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
                uint8_t* tx_slot) noexcept;
 
+  // Between bursts (the start of a poll): applies a pending change to one of this
+  // worker's sessions (MediaTable::Update).
+  void ApplySessionChanges() noexcept { table_.ApplyChangesFor(worker_); }
+
  private:
   struct Work;
   const MediaTable& table_;

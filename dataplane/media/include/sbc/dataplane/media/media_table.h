@@ -45,6 +45,7 @@ namespace sbc::dataplane {
 // media feature (src/media_session.h), opaque to everyone else.
 struct MediaSession;
 struct MediaPort;
+struct MediaSessionChange;
 
 // In the order the relay touches them: a packet from the leg writes the first three,
 // one to the leg the next two. The owner writes them with AddShared.
@@ -92,9 +93,11 @@ class MediaTable {
   [[nodiscard]] std::expected<void, std::string> Add(const MediaSessionSpec& spec);
   // Control lcore. Changes a live session as `update` says; refused (nothing changed)
   // for an unknown id, a remote of the other address family, or SRTP without keys
-  // both ways on a leg that had none. The workers stop finding the session for one
-  // grace period (their next poll: packets then are dropped as media_no_session),
-  // so nothing they write is lost or raced.
+  // both ways on a leg that had none. The session stays on the workers' path: its
+  // owner applies the change between two bursts (ApplyChangesFor), as the one writer
+  // of its runtime state, so no packet is dropped for it and nothing is raced. Returns
+  // once it is applied: within two grace periods, or at once if the owner is not
+  // polling (then this lcore applies it).
   [[nodiscard]] std::expected<void, std::string> Update(const MediaSessionUpdate& update);
   // Control lcore. Unhooks the session, waits for a grace period, frees it.
   [[nodiscard]] bool Remove(uint64_t id);
@@ -115,6 +118,9 @@ class MediaTable {
   // before any is walked.
   void FindBulk(const MediaEndpoint* const* locals, uint32_t count,
                 const MediaPort** found) const noexcept;
+  // Workers, between bursts: applies the change Update() is waiting on if it is to a
+  // session `worker` owns. One load when there is none.
+  void ApplyChangesFor(uint8_t worker) const noexcept;
   // Workers: could this be media? UDP (not a later fragment) to a relay address and
   // to a port in the relay range seen so far; other traffic is the firewall's.
   // Inline: every UDP packet a worker takes in asks.
@@ -142,7 +148,8 @@ class MediaTable {
                                         const MediaEndpoint& local) const noexcept;
   void Link(MediaPort* port);
   void Unlink(MediaPort* port);
-  void SetPortHints(MediaSession& session);
+  // Has `change` applied by its session's owner, or by this lcore if none polls.
+  void ApplyByOwner(MediaSessionChange& change);
 
   uint32_t max_sessions_ = 0;
   std::unique_ptr<std::atomic<MediaPort*>[]> by_port_;  // 65,536 list heads, by port number
@@ -161,6 +168,9 @@ class MediaTable {
   std::array<MediaEndpoint, kMaxRelayAddresses> relay_addresses_{};
   std::atomic<uint8_t> relay_address_count_{0};
   std::atomic<bool> any_relay_address_{false};  // more than kMaxRelayAddresses: ports only
+
+  // The change Update() waits on, for its owner to take (workers see the table const).
+  mutable std::atomic<MediaSessionChange*> pending_change_{nullptr};
 };
 
 }  // namespace sbc::dataplane
