@@ -36,6 +36,8 @@ DropReason DropFor(SrtpResult r) {
       return DropReason::kMediaReplayed;
     case SrtpResult::kMalformed:
       return DropReason::kMediaNotRtp;
+    case SrtpResult::kDeviceLost:
+      return DropReason::kMediaCryptoLost;
     default:
       return DropReason::kMediaCrypto;
   }
@@ -57,7 +59,9 @@ struct MediaRelay::Work {
 MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8_t worker)
     : table_(table),
       batch_(crypto.device, crypto.queue_pair, crypto.op_pool, crypto.session_pool,
-             crypto.extra_sessions),
+             {.budget = crypto.extra_sessions,
+              .queue = crypto.queue,
+              .collect_bound_us = crypto.collect_bound_us}),
       worker_(worker) {}
 
 void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which,
@@ -180,9 +184,12 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     // Unprotecting sessions were asked for with the lookups (step 1).
     const uint16_t finished = batch_.Run(
         done, protect ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
-    for (uint16_t d = 0; d < finished; ++d)
-      if (done[d].result != SrtpResult::kOk)
-        verdict[work[done[d].user].index] = DropFor(done[d].result);
+    for (uint16_t d = 0; d < finished; ++d) {
+      if (done[d].result == SrtpResult::kOk) continue;
+      const uint16_t i = work[done[d].user].index;
+      verdict[i] = DropFor(done[d].result);
+      if (done[d].m == nullptr) frames[i] = nullptr;  // the device still holds it
+    }
   };
   run(false);
 

@@ -3,8 +3,10 @@
 #include <rte_byteorder.h>
 #include <rte_crypto.h>
 #include <rte_cryptodev.h>
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 
 #include <algorithm>
@@ -28,8 +30,10 @@ struct OpContext {
   uint16_t slot;    // position in the batch
   uint8_t variant;  // VariantOf(): which FinishAs runs it
   uint8_t trial;    // 1 + the index of the trial session it uses (0: none)
+  bool stranded;    // given up on (kDeviceLost): when it comes back, only freed
 };
 static_assert(kContextAt + sizeof(OpContext) <= drivers::crypto::kOpPrivateBytes);
+static_assert(SrtpBatch::kMaxBurst <= 64, "Run() keeps a burst's finished slots in 64 bits");
 
 uint8_t* Private(rte_crypto_op* op, uint16_t at) {
   return rte_crypto_op_ctod_offset(op, uint8_t*, drivers::crypto::IvOffset() + at);
@@ -128,24 +132,39 @@ const char* SrtpResultName(SrtpResult result) {
       return "unsupported";
     case SrtpResult::kDeviceError:
       return "device_error";
+    case SrtpResult::kDeviceLost:
+      return "device_lost";
   }
   return "?";
 }
 
 SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
-                     ExtraSessionBudget* budget)
-    : device_(device), qp_(qp), op_pool_(op_pool), session_pool_(session_pool), budget_(budget) {
+                     const Options& options)
+    : device_(device),
+      qp_(qp),
+      op_pool_(op_pool),
+      session_pool_(session_pool),
+      budget_(options.budget),
+      queue_(options.queue),
+      collect_bound_tsc_(rte_get_tsc_hz() / 1'000'000 * options.collect_bound_us) {
   // The batch owns its ops for good: no pool traffic per packet. Every field an op
   // needs is set again in Add().
+  rte_crypto_op* all[kMaxBurst + kSpareOps];
   if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
-      rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops_, kMaxBurst) !=
-          kMaxBurst)
-    std::fill(std::begin(ops_), std::end(ops_), nullptr);
+      rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, all, std::size(all)) !=
+          std::size(all))
+    return;
+  std::copy_n(all, kMaxBurst, ops_);
+  std::copy_n(all + kMaxBurst, kSpareOps, spares_);
+  spare_count_ = kSpareOps;
 }
 
 SrtpBatch::~SrtpBatch() {
-  if (ops_[0] != nullptr)
-    for (rte_crypto_op* op : ops_) rte_crypto_op_free(op);
+  // Ops the device still holds (stranded) are its to keep: freeing them here would
+  // hand them out again while it may write them.
+  for (rte_crypto_op* op : ops_)
+    if (op != nullptr) rte_crypto_op_free(op);
+  for (uint16_t i = 0; i < spare_count_; ++i) rte_crypto_op_free(spares_[i]);
 }
 
 SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
@@ -235,7 +254,8 @@ SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, ui
                 .length = static_cast<uint16_t>(length),
                 .slot = count_,
                 .variant = VariantOf(kProtect, kRtcp, kAead),
-                .trial = 0};
+                .trial = 0,
+                .stranded = false};
   uint16_t header = 0;
   void* session = nullptr;
   if constexpr (rtcp) {
@@ -288,8 +308,8 @@ SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, ui
   }
 
   rte_crypto_op* op = ops_[count_];
-  if (op == nullptr)
-    return Refuse(stream, SrtpResult::kDeviceError);  // the op pool was empty at start
+  if (op == nullptr)  // the op pool was empty at start, or stranded ops used the spares up
+    return Refuse(stream, SrtpResult::kDeviceError);
   op->status = RTE_CRYPTO_OP_STATUS_NOT_PROCESSED;
   if constexpr (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
     m->data_len = static_cast<uint16_t>(m->data_len + trailer);
@@ -409,30 +429,98 @@ void SrtpBatch::Prefetch(const void* session, uint32_t lines) noexcept {
     rte_prefetch0(base + 64 * static_cast<size_t>(__builtin_ctz(lines)));
 }
 
+uint16_t SrtpBatch::Enqueue(uint16_t count) noexcept {
+  return queue_ != nullptr ? queue_->Enqueue(ops_, count)
+                           : rte_cryptodev_enqueue_burst(device_, qp_, ops_, count);
+}
+
+uint16_t SrtpBatch::Dequeue(rte_crypto_op** back) noexcept {
+  return queue_ != nullptr ? queue_->Dequeue(back, kMaxBurst)
+                           : rte_cryptodev_dequeue_burst(device_, qp_, back, kMaxBurst);
+}
+
+uint16_t SrtpBatch::Take(rte_crypto_op** back, uint16_t count, SrtpDone* done, uint64_t* finished) {
+  uint16_t ours = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_crypto_op* op = back[i];
+    OpContext* ctx = Context(op);
+    if (ctx->stranded) [[unlikely]] {
+      // Given up on in an earlier Run(): its packet was counted lost then; its stream
+      // may be gone since, so nothing but the op and the packet is touched.
+      rte_pktmbuf_free(op->sym->m_src);
+      op->sym->m_src = nullptr;
+      ctx->stranded = false;
+      --stranded_;
+      ++returned_late_;
+      // Back in service: in a slot left without an op (none is in this burst), or spare.
+      rte_crypto_op** hole = std::find(std::begin(ops_), std::end(ops_), nullptr);
+      if (hole != std::end(ops_))
+        *hole = op;
+      else
+        spares_[spare_count_++] = op;  // room: every op given up on left a spare's place
+      continue;
+    }
+    *finished |= uint64_t{1} << ctx->slot;
+    Finish(op, done);
+    ++ours;
+  }
+  return ours;
+}
+
+void SrtpBatch::Strand(uint16_t slot, SrtpDone* done) {
+  rte_crypto_op* op = ops_[slot];
+  OpContext* ctx = Context(op);
+  ctx->stranded = true;  // the device reads the op's IV and writes its status, never this
+  ++stranded_;
+  // The trial session it uses may still be read by the device: kept, as if a packet
+  // had authenticated (the stream frees it with the rest).
+  if (ctx->trial != 0) trials_[ctx->trial - 1].kept = true;
+  done[slot] = {nullptr, ctx->stream, ctx->user, SrtpResult::kDeviceLost};
+  ops_[slot] = spare_count_ != 0 ? spares_[--spare_count_] : nullptr;
+}
+
 uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
   const uint16_t n = count_;
-  if (n == 0) return 0;
+  rte_crypto_op* back[kMaxBurst];
+  uint64_t finished = 0;  // by slot
+  if (n == 0) {
+    if (stranded_ != 0) [[unlikely]]  // one look for ops given up on
+      (void)Take(back, Dequeue(back), done, &finished);
+    return 0;
+  }
   // With thousands of streams every session's key schedule is cold: ask for all of
   // this burst's at once, so the device's work on one overlaps the loads of the next.
   if (cached == SessionsCached::kNo)
     for (uint16_t i = 0; i < n; ++i)
       Prefetch(ops_[i]->sym->session, Context(ops_[i])->stream->session_lines);
-  uint16_t sent = 0;
-  for (int tries = 0; sent < n && tries < 1000; ++tries)
-    sent = static_cast<uint16_t>(sent +
-                                 rte_cryptodev_enqueue_burst(device_, qp_, ops_ + sent, n - sent));
+  // One enqueue: the queue pair is this worker's alone and holds more than a burst, so
+  // what it does not take now it would not take by being asked again.
+  const uint16_t sent = Enqueue(n);
   for (uint16_t i = sent; i < n; ++i) {  // the device would not take them
     ops_[i]->status = RTE_CRYPTO_OP_STATUS_ERROR;
     Finish(ops_[i], done);
   }
-  rte_crypto_op* back[kMaxBurst];
-  for (uint16_t got = 0; got < sent;) {
-    const uint16_t k = rte_cryptodev_dequeue_burst(device_, qp_, back, sent - got);
-    for (uint16_t i = 0; i < k; ++i) Finish(back[i], done);
-    got = static_cast<uint16_t>(got + k);
+  uint16_t owed = sent;
+  uint64_t give_up_at = 0;  // set when the device first gives nothing back
+  while (owed != 0) {
+    const uint16_t k = Dequeue(back);
+    if (k != 0) {
+      owed = static_cast<uint16_t>(owed - Take(back, k, done, &finished));
+      continue;
+    }
+    const uint64_t now = rte_get_tsc_cycles();
+    if (give_up_at == 0)
+      give_up_at = now + collect_bound_tsc_;
+    else if (now >= give_up_at)
+      break;
+    rte_pause();
   }
+  if (owed != 0) [[unlikely]]
+    for (uint16_t slot = 0; slot < sent; ++slot)
+      if ((finished & (uint64_t{1} << slot)) == 0) Strand(slot, done);
   count_ = 0;
-  // Only now: the device is done with every op that used a trial session.
+  // Only now: the device is done with every op that used a trial session (or the
+  // session is kept for one it still holds).
   if (trial_count_ != 0) EndTrials();
   return n;
 }

@@ -231,7 +231,7 @@ uint32_t Worker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexc
       relayed[tx_slots[i]][relayed_count[tx_slots[i]]++] = frames[i];
     } else {  // kMediaOtherWorker too: handed on once at most
       counters_.AddDrop(verdicts[i], 1);
-      dropped[dropped_count++] = frames[i];
+      if (frames[i] != nullptr) dropped[dropped_count++] = frames[i];  // else the device's
     }
   }
   if (dropped_count != 0) rte_pktmbuf_free_bulk(dropped, dropped_count);
@@ -294,7 +294,7 @@ void Worker::Emit(const WireLink& link, rte_mbuf** frames, uint16_t n, const Bur
     if (next == kMedia && b.handed_off[i]) continue;  // the owner's ring holds it
     if (b.verdict[i] != kNotDropped) {
       counters_.AddDrop(b.verdict[i], 1);
-      dropped[dropped_count++] = frames[i];
+      if (frames[i] != nullptr) dropped[dropped_count++] = frames[i];  // else the device's
       if (IsIp(b.meta[i])) firewall_->log().Record(b.meta[i], b.verdict[i], link.rx_slot, 0, now);
     } else if (next == kOwnAddress) {
       replies[reply_count++] = frames[i];

@@ -2,13 +2,15 @@
 // (a table: frame in, drop reason or the exact frame relayed), a sender that moves
 // between SSRCs (no (SSRC, index) is ever encrypted twice; no old packet
 // authenticates again or moves a latch), AEAD header lengths from packets that never
-// authenticate (no crypto session outlives them), and LATCH_NEVER.
+// authenticate (no crypto session outlives them), LATCH_NEVER, and a crypto device that
+// keeps a packet.
 #include <rte_ip.h>
 #include <rte_udp.h>
 
 #include <functional>
 
 #include "media_relay_fixture.h"
+#include "support/holding_crypto_queue.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -415,6 +417,41 @@ TEST_F(MediaRelayTest, LatchNeverKeepsSrtpLegsFromLatchingToo) {
       DropReason::kMediaWrongSource)
       << "authentic, but nothing latches under LATCH_NEVER";
   EXPECT_FALSE(table_->Sessions()[0]->legs[1].remote_known);
+}
+
+// A crypto device that keeps an SRTP packet past the bound (slow, or it lost the op):
+// the relay drops it as media_crypto_lost and leaves it to the device (the frame is no
+// longer the worker's to free or send); it is freed when the device gives it back, and
+// the call goes on.
+TEST_F(MediaRelayTest, APacketTheCryptoDeviceKeepsIsDroppedAsLostAndFreedWhenItReturns) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  relay_ =
+      std::make_unique<MediaRelay>(*table_, MediaCrypto{.device = device_->id(),
+                                                        .queue_pair = 0,
+                                                        .op_pool = device_->op_pool(),
+                                                        .session_pool = device_->session_pool(),
+                                                        .extra_sessions = budget_.get(),
+                                                        .queue = &queue,
+                                                        .collect_bound_us = 0});
+  const RtpToSrtp s = AddRtpToSrtp(31);
+  ASSERT_FALSE(HasFailure());
+  Libsrtp phone_out(s.phone_key, true);
+  ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict,
+            DropReason::kMediaLegNotReady);  // A's link address learnt
+
+  queue.HoldNext(1);
+  const Result lost =
+      Send(s.b_remote, s.b_local, phone_out.Run(Rtp(0xb, 1, 160, rng_), false, true));
+  EXPECT_EQ(lost.verdict, DropReason::kMediaCryptoLost);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 1u) << "the device's packet, not freed";
+  EXPECT_FALSE(table_->Sessions()[0]->legs[1].remote_known) << "a lost packet latches nothing";
+
+  queue.Release();
+  const Bytes b2 = Rtp(0xb, 2, 320, rng_);
+  const Result to_a = Send(s.b_remote, s.b_local, phone_out.Run(b2, false, true));
+  ASSERT_EQ(to_a.verdict, kNotDropped) << DropReasonName(to_a.verdict);
+  EXPECT_EQ(to_a.payload, b2);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "freed when it came back";
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "sbc/dataplane/srtp/srtp_batch.h"
 #include "sbc/drivers/crypto/crypto_device.h"
 #include "support/crypto_test_device.h"
+#include "support/holding_crypto_queue.h"
 #include "support/libsrtp_reference.h"
 
 namespace sbc::dataplane {
@@ -119,6 +120,13 @@ class SrtpEngineTest : public ::testing::Test {
   }
   Out One(const Bytes& packet, bool rtcp, SrtpStream* stream) {
     return Process({packet}, rtcp, stream)[0];
+  }
+  // The batch from now on drives `queue`, and gives up on an op as soon as the device
+  // has nothing more to give back.
+  void DriveThrough(testing::HoldingCryptoQueue& queue) {
+    batch_ =
+        std::make_unique<SrtpBatch>(device_->id(), 0, device_->op_pool(), device_->session_pool(),
+                                    SrtpBatch::Options{.queue = &queue, .collect_bound_us = 0});
   }
 
   static testing::CryptoTestDevice bed_;
@@ -481,6 +489,82 @@ TEST_F(SrtpEngineTest, AeadHeadersWithCsrcsAndExtensionsInteroperate) {
     EXPECT_EQ(theirs.Run(extra[0].bytes, false, false), more[0]);
     EXPECT_EQ(extra[1].result, SrtpResult::kUnsupported);
   }
+}
+
+// A device that keeps an op (slow, or it lost it) does not stall the worker: past the
+// bound the packet comes back kDeviceLost and is not the caller's (the device may still
+// write it); when the op returns it is freed, packet and all, and serves again.
+TEST_F(SrtpEngineTest, AnOpTheDeviceKeepsIsGivenUpOnAndItsPacketFreedWhenItReturns) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  DriveThrough(queue);
+  std::mt19937 rng(31);
+  const SrtpMasterKey master = RandomMaster(SrtpSuite::kAesCm128HmacSha1_80, rng);
+  SrtpStream* ours = Stream(master, SrtpDirection::kProtect);
+  Libsrtp theirs(master, false);
+  const std::vector<Bytes> plain = RtpStream(0x0badcafe, 1, 3, rng);
+  queue.HoldNext(1);
+  const std::vector<Out> out = Process(plain, false, ours);
+  EXPECT_EQ(out[0].result, SrtpResult::kDeviceLost);
+  for (size_t i = 1; i < plain.size(); ++i) {
+    ASSERT_EQ(out[i].result, SrtpResult::kOk) << i;
+    EXPECT_EQ(theirs.Run(out[i].bytes, false, false), plain[i]) << i;
+  }
+  EXPECT_EQ(batch_->stranded(), 1u);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 1u) << "freed while the device holds it";
+
+  queue.Release();
+  const std::vector<Bytes> next = RtpStream(0x0badcafe, 4, 1, rng);
+  const std::vector<Out> after = Process(next, false, ours);
+  ASSERT_EQ(after[0].result, SrtpResult::kOk);
+  EXPECT_EQ(theirs.Run(after[0].bytes, false, false), next[0]);
+  EXPECT_EQ(batch_->stranded(), 0u);
+  EXPECT_EQ(batch_->returned_late(), 1u);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "the late packet was freed";
+}
+
+// Ops a device keeps cost the batch capacity only while it keeps them: spare ops stand
+// in for kSpareOps of them, the slots beyond are refused (kDeviceError, never a hang),
+// and all of it comes back with the ops.
+TEST_F(SrtpEngineTest, OpsTheDeviceKeepsCostCapacityOnlyUntilTheyReturn) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  DriveThrough(queue);
+  std::mt19937 rng(37);
+  SrtpStream* ours = Stream(RandomMaster(SrtpSuite::kAeadAes128Gcm, rng), SrtpDirection::kProtect);
+  queue.HoldNext(SrtpBatch::kMaxBurst);
+  for (const Out& o : Process(RtpStream(0x1, 1, SrtpBatch::kMaxBurst, rng), false, ours))
+    EXPECT_EQ(o.result, SrtpResult::kDeviceLost);
+  EXPECT_EQ(batch_->stranded(), SrtpBatch::kMaxBurst);
+
+  const std::vector<Out> short_of_ops =
+      Process(RtpStream(0x1, 100, SrtpBatch::kSpareOps + 4, rng), false, ours);
+  for (size_t i = 0; i < short_of_ops.size(); ++i)
+    EXPECT_EQ(short_of_ops[i].result,
+              i < SrtpBatch::kSpareOps ? SrtpResult::kOk : SrtpResult::kDeviceError)
+        << i;
+
+  queue.Release();
+  (void)Process({}, false, ours);  // a poll with no SRTP still looks for them
+  EXPECT_EQ(batch_->stranded(), 0u);
+  EXPECT_EQ(batch_->returned_late(), SrtpBatch::kMaxBurst);
+  for (const Out& o : Process(RtpStream(0x1, 200, SrtpBatch::kMaxBurst, rng), false, ours))
+    EXPECT_EQ(o.result, SrtpResult::kOk);
+}
+
+// One enqueue per burst: what the device does not take is refused at once, not
+// offered again and again while the worker waits.
+TEST_F(SrtpEngineTest, WhatTheDeviceDoesNotTakeIsRefusedAfterOneEnqueue) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  DriveThrough(queue);
+  std::mt19937 rng(41);
+  SrtpStream* ours =
+      Stream(RandomMaster(SrtpSuite::kAesCm128HmacSha1_80, rng), SrtpDirection::kProtect);
+  queue.TakeAtMost(2);
+  const std::vector<Out> out = Process(RtpStream(0x2, 1, 4, rng), false, ours);
+  EXPECT_EQ(queue.enqueue_calls(), 1u);
+  EXPECT_EQ(out[0].result, SrtpResult::kOk);
+  EXPECT_EQ(out[1].result, SrtpResult::kOk);
+  EXPECT_EQ(out[2].result, SrtpResult::kDeviceError);
+  EXPECT_EQ(out[3].result, SrtpResult::kDeviceError);
 }
 
 }  // namespace

@@ -68,6 +68,8 @@ namespace sbc::dataplane {
   X(kMediaAuthFailed, "media_auth_failed", "SRTP/SRTCP that did not authenticate")               \
   X(kMediaReplayed, "media_replayed", "SRTP/SRTCP index seen before or too old")                 \
   X(kMediaCrypto, "media_crypto", "SRTP could not be applied (no room, device, index space)")    \
+  X(kMediaCryptoLost, "media_crypto_lost",                                                       \
+    "the crypto device kept it past the bound (freed if it comes back)")                         \
   X(kMediaLegNotReady, "media_leg_not_ready",                                                    \
     "the other leg's remote or link address is not known yet")
 

@@ -36,6 +36,8 @@ struct MediaCrypto {
   rte_mempool* op_pool = nullptr;
   rte_mempool* session_pool = nullptr;
   ExtraSessionBudget* extra_sessions = nullptr;  // see SrtpBatch
+  CryptoQueue* queue = nullptr;                  // tests: a double for the queue pair
+  uint32_t collect_bound_us = SrtpBatch::kCollectBoundUs;
 };
 
 class MediaRelay {
@@ -47,8 +49,10 @@ class MediaRelay {
   // For each, sets verdict[which[k]]: kNotDropped and tx_slot[which[k]] when it was
   // relayed (rewritten in place, possibly shorter: IP options go), else why it must be
   // dropped; kMediaOtherWorker with tx_slot[which[k]] = the owner's index when the
-  // packet is another worker's to relay (nothing was written for it). `port_macs` are
-  // the data ports' own addresses, by slot. Worker lcore.
+  // packet is another worker's to relay (nothing was written for it); kMediaCryptoLost
+  // with frames[which[k]] set to nullptr when the crypto device kept the packet past
+  // its bound (not the caller's to free: the SRTP batch frees it if it comes back).
+  // `port_macs` are the data ports' own addresses, by slot. Worker lcore.
   void Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which, uint16_t count,
                std::span<const rte_ether_addr> port_macs, uint64_t now_tsc, DropReason* verdict,
                uint8_t* tx_slot) noexcept;

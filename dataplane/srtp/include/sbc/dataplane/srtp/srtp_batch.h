@@ -1,7 +1,9 @@
 // The line-rate SRTP engine of one worker: packets are checked and prepared one by one
 // (header, replay window, IV, where the tag goes), then a whole burst goes through the
 // crypto device's queue pair at once, and each comes back protected or unprotected,
-// or with the reason it was refused. The batch owns its crypto ops; nothing is
+// or with the reason it was refused: one enqueue per burst, and a bounded wait for
+// what the device gives back (an op it keeps longer is given up on, never waited on
+// without end; see Run()). The batch owns its crypto ops; nothing is
 // allocated per packet (except a new AEAD session for a new RTP header length, on
 // trial until a packet of that length authenticates, within the device's
 // ExtraSessionBudget), nothing locked, nothing thrown.
@@ -33,25 +35,52 @@ enum class SrtpResult : uint8_t {
   kUnsupported,  // more SSRCs than SrtpStream::kSsrcs, or (AEAD) RTP header lengths than
                  // SrtpStream::kRtpSessions or the session budget allow
   kDeviceError,  // the crypto device refused or failed the operation
+  kDeviceLost,   // the device did not give the op back within the bound: it still holds
+                 // the packet (SrtpDone::m is nullptr), which is freed if it ever returns
 };
 
 [[nodiscard]] const char* SrtpResultName(SrtpResult result);
 
 struct SrtpDone {
-  rte_mbuf* m;
+  rte_mbuf* m;  // nullptr with kDeviceLost: not the caller's to free or send
   SrtpStream* stream;
   uintptr_t user;  // the caller's cookie from Add()
   SrtpResult result;
 };
 
+// A crypto queue pair as the batch drives it: the device's own by default. Tests put
+// a double in front of one to hold ops back (a device that is slow, or loses ops).
+// One call per burst, never per packet.
+class CryptoQueue {
+ public:
+  virtual ~CryptoQueue() = default;
+  virtual uint16_t Enqueue(rte_crypto_op** ops, uint16_t count) noexcept = 0;
+  virtual uint16_t Dequeue(rte_crypto_op** ops, uint16_t room) noexcept = 0;
+};
+
 class SrtpBatch {
  public:
   static constexpr uint16_t kMaxBurst = 64;
+  // Ops beyond a burst's, to stand in for ops a device holds past the bound.
+  static constexpr uint16_t kSpareOps = 16;
+  // How long Run() waits for an op once the device has stopped giving any back: a
+  // device of the QAT kind answers a burst in tens of microseconds; an op out longer
+  // than this is taken as lost (kDeviceLost) rather than let stall the worker.
+  static constexpr uint32_t kCollectBoundUs = 250;
 
-  // Takes kMaxBurst ops from `op_pool` for its lifetime. `budget` bounds the AEAD
-  // sessions it makes for new header lengths (nullptr: only kRtpSessions does).
+  struct Options {
+    ExtraSessionBudget* budget = nullptr;  // bounds the AEAD sessions made for new header
+                                           // lengths (nullptr: only kRtpSessions does)
+    CryptoQueue* queue = nullptr;          // nullptr: the device's queue pair `qp`
+    uint32_t collect_bound_us = kCollectBoundUs;
+  };
+
+  // Takes kMaxBurst + kSpareOps ops from `op_pool` for its lifetime.
   SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
-            ExtraSessionBudget* budget = nullptr);
+            const Options& options);
+  SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
+            ExtraSessionBudget* budget = nullptr)
+      : SrtpBatch(device, qp, op_pool, session_pool, Options{.budget = budget}) {}
   ~SrtpBatch();
   SrtpBatch(const SrtpBatch&) = delete;
   SrtpBatch& operator=(const SrtpBatch&) = delete;
@@ -69,14 +98,20 @@ class SrtpBatch {
   // `lines`: which of its cache lines (SrtpStream::session_lines).
   static void Prefetch(const void* session, uint32_t lines) noexcept;
 
-  // Sends everything queued through the device and waits for it: fills `done` (room
-  // for kMaxBurst) in the order added; returns how many. kNo: Run() asks for the
-  // queued packets' sessions first; kYes: the caller did (Prefetch()).
+  // Sends everything queued to the device in one enqueue (what it does not take comes
+  // back kDeviceError) and collects it: fills `done` (room for kMaxBurst) in the order
+  // added; returns how many. Once the device gives nothing back, it waits at most
+  // collect_bound_us more: ops still out then come back kDeviceLost, and are freed
+  // (packet and all) when the device returns them, in a later Run(). kNo: Run() asks
+  // for the queued packets' sessions first; kYes: the caller did (Prefetch()).
   enum class SessionsCached : uint8_t { kNo, kYes };
   uint16_t Run(SrtpDone* done, SessionsCached cached = SessionsCached::kNo);
 
   uint16_t pending() const { return count_; }
   bool full() const { return count_ == kMaxBurst; }
+  // Ops given up on that the device still holds; ops it returned after the bound.
+  uint32_t stranded() const { return stranded_; }
+  uint64_t returned_late() const { return returned_late_; }
 
  private:
   // AEAD sessions made in this burst for a header length not met before.
@@ -108,16 +143,29 @@ class SrtpBatch {
   void FinishAs(rte_crypto_op* op, SrtpDone* done);
   void Finish(rte_crypto_op* op, SrtpDone* done);  // by the op's variant
   void EndTrials();                                // frees the trial sessions no packet kept
+  uint16_t Enqueue(uint16_t count) noexcept;
+  uint16_t Dequeue(rte_crypto_op** back) noexcept;
+  // Takes what came back: this burst's ops finished into `done` (their slots set in
+  // *finished), ops given up on earlier freed. Returns how many of this burst's.
+  uint16_t Take(rte_crypto_op** back, uint16_t count, SrtpDone* done, uint64_t* finished);
+  // Gives up on slot `slot`'s op: the device keeps it; a spare op takes its place.
+  void Strand(uint16_t slot, SrtpDone* done);
 
   uint8_t device_;
   uint16_t qp_;
   rte_mempool* op_pool_;
   rte_mempool* session_pool_;
   ExtraSessionBudget* budget_;
+  CryptoQueue* queue_;
+  uint64_t collect_bound_tsc_;
   uint16_t count_ = 0;
-  rte_crypto_op* ops_[kMaxBurst] = {};
+  rte_crypto_op* ops_[kMaxBurst] = {};  // by slot; nullptr: none left for it
+  rte_crypto_op* spares_[kSpareOps] = {};
+  uint16_t spare_count_ = 0;
   Trial trials_[kMaxTrials] = {};
   uint8_t trial_count_ = 0;
+  uint32_t stranded_ = 0;
+  uint64_t returned_late_ = 0;
 };
 
 }  // namespace sbc::dataplane
