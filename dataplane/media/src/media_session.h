@@ -95,14 +95,13 @@ struct MediaSession {
 // and the session never leaves the workers' path, so no packet of it is dropped.
 struct MediaSessionChange {
   MediaSession* session = nullptr;
-  uint8_t owner = 0;  // session->owner, read without a load of the session
   struct Leg {
     std::optional<MediaEndpoint> remote;  // given (IPv4's spare bytes zero); nullopt: latched
     uint64_t rtp_units_per_tsc_q32 = 0;
     bool srtp = false;
     // [0]: from the leg, [1]: to it. `replace`: `stream` takes the current one's place,
-    // which (if it was SRTP) comes back in `stream` with `retired` set, for the control
-    // lcore to release once the change is applied.
+    // which comes back in `stream`; `retired`: that one is SRTP, for the control lcore
+    // to release once the change is applied.
     bool replace[2] = {};
     bool retired[2] = {};
     SrtpStream stream[2];

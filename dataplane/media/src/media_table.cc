@@ -96,7 +96,6 @@ void Apply(MediaSessionChange& change) noexcept {
       const SrtpStream old = *current[d];
       *current[d] = c.stream[d];
       c.stream[d] = old;
-      c.retired[d] = leg.srtp;
     }
     leg.srtp = c.srtp;
   }
@@ -339,7 +338,7 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
     }
   }
   // The rest is the owner's to write (see MediaSessionChange).
-  MediaSessionChange change{.session = &session, .owner = session.owner};
+  MediaSessionChange change{.session = &session};
   for (uint8_t l = 0; l < 2; ++l) {
     const MediaLegUpdate& u = update.legs[l];
     MediaSessionChange::Leg& c = change.legs[l];
@@ -350,6 +349,7 @@ std::expected<void, std::string> MediaTable::Update(const MediaSessionUpdate& up
     c.srtp = u.srtp;
     for (int d = 0; d < 2; ++d) {
       c.replace[d] = !u.srtp || fresh[l][d].built;
+      c.retired[d] = c.replace[d] && session.legs[l].srtp;
       if (fresh[l][d].built) c.stream[d] = fresh[l][d].stream;
     }
   }
@@ -389,7 +389,7 @@ void MediaTable::ApplyByOwner(MediaSessionChange& change) {
 
 void MediaTable::ApplyChangesFor(uint8_t worker) const noexcept {
   MediaSessionChange* change = pending_change_.load(std::memory_order_acquire);
-  if (change == nullptr || change->owner != worker) [[likely]]
+  if (change == nullptr || change->session->owner != worker) [[likely]]  // owner never changes
     return;
   if (!pending_change_.compare_exchange_strong(change, nullptr, std::memory_order_acq_rel))
     return;  // the control lcore took it back
