@@ -20,20 +20,30 @@ namespace {
 // An op's private area, after the IV offset.
 constexpr uint16_t kIvAt = 0, kAadAt = 16, kAadMax = 128, kDigestAt = 144, kContextAt = 168;
 
+// Where an op is. The device reads the IV, AAD and digest areas and writes the op's
+// status, never this context, so it is ours to read and write while the device holds
+// the op.
+enum class OpState : uint8_t {
+  kFree,
+  kQueued,    // added, not yet submitted
+  kOut,       // with the device
+  kStranded,  // given up on (kDeviceLost): when it comes back, only freed
+};
+
 struct OpContext {
   SrtpStream* stream;
   uintptr_t user;
-  uint64_t index;  // SRTP packet index, or SRTCP index
+  uint64_t index;     // SRTP packet index, or SRTCP index
+  uint64_t deadline;  // kOut: given up on from this TSC on
   uint32_t ssrc;
   uint16_t offset;  // where the RTP/RTCP packet starts in the mbuf
   uint16_t length;  // its length as handed in
-  uint16_t slot;    // position in the batch
+  uint16_t slot;    // position among the Add()s since the last Submit()
   uint8_t variant;  // VariantOf(): which FinishAs runs it
   uint8_t trial;    // 1 + the index of the trial session it uses (0: none)
-  bool stranded;    // given up on (kDeviceLost): when it comes back, only freed
+  OpState state;
 };
 static_assert(kContextAt + sizeof(OpContext) <= drivers::crypto::kOpPrivateBytes);
-static_assert(SrtpBatch::kMaxBurst <= 64, "Run() keeps a burst's finished slots in 64 bits");
 
 uint8_t* Private(rte_crypto_op* op, uint16_t at) {
   return rte_crypto_op_ctod_offset(op, uint8_t*, drivers::crypto::IvOffset() + at);
@@ -149,22 +159,27 @@ SrtpBatch::SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_memp
       collect_bound_tsc_(rte_get_tsc_hz() / 1'000'000 * options.collect_bound_us) {
   // The batch owns its ops for good: no pool traffic per packet. Every field an op
   // needs is set again in Add().
-  rte_crypto_op* all[kMaxBurst + kSpareOps];
+  rte_crypto_op* all[kOps];
   if (op_pool_ == nullptr ||  // no crypto device: every SRTP packet is refused
       rte_crypto_op_bulk_alloc(op_pool_, RTE_CRYPTO_OP_TYPE_SYMMETRIC, all, std::size(all)) !=
           std::size(all))
     return;
-  std::copy_n(all, kMaxBurst, ops_);
-  std::copy_n(all + kMaxBurst, kSpareOps, spares_);
-  spare_count_ = kSpareOps;
+  for (uint16_t i = 0; i < kOps; ++i) {
+    Context(all[i])->state = OpState::kFree;
+    all_[i] = all[i];
+    free_[kOps - 1 - i] = all[i];  // handed out in pool order
+  }
+  free_count_ = kOps;
 }
 
 SrtpBatch::~SrtpBatch() {
-  // Ops the device still holds (stranded) are its to keep: freeing them here would
-  // hand them out again while it may write them.
-  for (rte_crypto_op* op : ops_)
-    if (op != nullptr) rte_crypto_op_free(op);
-  for (uint16_t i = 0; i < spare_count_; ++i) rte_crypto_op_free(spares_[i]);
+  // Ops the device still holds (out, stranded) are its to keep: freeing them here
+  // would hand them out again while it may write them. The owner drains first.
+  for (rte_crypto_op* op : all_)
+    if (op != nullptr &&
+        (Context(op)->state == OpState::kFree || Context(op)->state == OpState::kQueued)) {
+      rte_crypto_op_free(op);
+    }
 }
 
 SrtpResult SrtpBatch::Refuse(SrtpStream* stream, SrtpResult result) {
@@ -189,16 +204,21 @@ void* SrtpBatch::AeadRtpSession(SrtpStream* stream, uint16_t header_bytes, uint8
   *trial = 0;
   for (auto& s : stream->rtp_sessions) {
     if (s.session == nullptr || s.header_bytes != header_bytes) continue;
-    for (uint8_t t = 0; t < trial_count_; ++t)  // made for an earlier packet of this burst
-      if (trials_[t].session == s.session) *trial = static_cast<uint8_t>(t + 1);
+    for (uint8_t t = 0; t < kMaxTrials; ++t)  // made for a packet still out
+      if (trials_[t].session == s.session && !trials_[t].kept) {
+        ++trials_[t].uses;
+        *trial = static_cast<uint8_t>(t + 1);
+      }
     return s.session;
   }
   // A header length not met before (CSRCs, an extension): one more session, on trial
-  // until a packet of that length authenticates (Run() frees it otherwise), a few per
-  // burst, within the device's budget: no stream of packets that never authenticate
-  // can fill the session pool or keep a worker making sessions.
+  // until a packet of that length authenticates (freed once no op uses it otherwise),
+  // a few at a time, within the device's budget: no stream of packets that never
+  // authenticate can fill the session pool or keep a worker making sessions.
   *refused = SrtpResult::kUnsupported;
-  if (trial_count_ == kMaxTrials) return nullptr;
+  Trial* entry = std::find_if(std::begin(trials_), std::end(trials_),
+                              [](const Trial& t) { return t.session == nullptr; });
+  if (entry == std::end(trials_)) return nullptr;
   for (int i = 0; i < SrtpStream::kRtpSessions; ++i) {
     SrtpStream::RtpSession& s = stream->rtp_sessions[i];
     if (s.session != nullptr) continue;
@@ -214,24 +234,29 @@ void* SrtpBatch::AeadRtpSession(SrtpStream* stream, uint16_t header_bytes, uint8
       return nullptr;
     }
     s.header_bytes = header_bytes;
-    trials_[trial_count_] = {
-        .stream = stream, .slot = static_cast<uint8_t>(i), .session = s.session, .kept = false};
-    *trial = ++trial_count_;
+    *entry = {.stream = stream,
+              .session = s.session,
+              .uses = 1,
+              .slot = static_cast<uint8_t>(i),
+              .kept = false};
+    *trial = static_cast<uint8_t>(entry - trials_ + 1);
     return s.session;
   }
   return nullptr;  // every slot taken: kUnsupported
 }
 
-void SrtpBatch::EndTrials() {
-  for (uint8_t t = 0; t < trial_count_; ++t) {
-    const Trial& trial = trials_[t];
-    if (trial.kept) continue;
-    SrtpStream::RtpSession& s = trial.stream->rtp_sessions[trial.slot];
+void SrtpBatch::EndTrialUse(uint8_t trial) {
+  Trial& t = trials_[trial - 1];
+  if (--t.uses != 0) return;
+  // No op uses it now: the device is done with it (or keeps it with a stranded op, and
+  // then it was marked kept).
+  if (!t.kept) {
+    SrtpStream::RtpSession& s = t.stream->rtp_sessions[t.slot];
     rte_cryptodev_sym_session_free(device_, s.session);
     s = SrtpStream::RtpSession{};
     if (budget_ != nullptr) budget_->Give();
   }
-  trial_count_ = 0;
+  t = Trial{};
 }
 
 template <bool kProtect, bool kRtcp, bool kAead>
@@ -245,17 +270,20 @@ SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, ui
   if (!protect && length < trailer) return Refuse(stream, SrtpResult::kMalformed);
   const uint32_t plain = protect ? length : length - trailer;  // header + payload
   if (protect && rte_pktmbuf_tailroom(m) < trailer) return Refuse(stream, SrtpResult::kNoRoom);
+  if (free_count_ == 0)  // the op pool was empty at start, or the device holds every op
+    return Refuse(stream, SrtpResult::kDeviceError);
 
   OpContext ctx{.stream = stream,
                 .user = user,
                 .index = 0,
+                .deadline = 0,
                 .ssrc = 0,
                 .offset = offset,
                 .length = static_cast<uint16_t>(length),
                 .slot = count_,
                 .variant = VariantOf(kProtect, kRtcp, kAead),
                 .trial = 0,
-                .stranded = false};
+                .state = OpState::kQueued};
   uint16_t header = 0;
   void* session = nullptr;
   if constexpr (rtcp) {
@@ -307,9 +335,7 @@ SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, ui
     }
   }
 
-  rte_crypto_op* op = ops_[count_];
-  if (op == nullptr)  // the op pool was empty at start, or stranded ops used the spares up
-    return Refuse(stream, SrtpResult::kDeviceError);
+  rte_crypto_op* op = free_[--free_count_];
   op->status = RTE_CRYPTO_OP_STATUS_NOT_PROCESSED;
   if constexpr (protect) {  // room checked above; one segment, so no walk to the last (a cold line)
     m->data_len = static_cast<uint16_t>(m->data_len + trailer);
@@ -361,7 +387,7 @@ SrtpResult SrtpBatch::AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, ui
     }
   }
   *Context(op) = ctx;
-  ops_[count_++] = op;
+  queued_[count_++] = op;
   return SrtpResult::kOk;
 }
 
@@ -403,13 +429,18 @@ void SrtpBatch::FinishAs(rte_crypto_op* op, SrtpDone* done) {
   } else {
     (void)Refuse(stream, result);
   }
-  done[ctx.slot] = {m, stream, ctx.user, result};
+  *done = {m, stream, ctx.user, result};
 }
 
 void SrtpBatch::Finish(rte_crypto_op* op, SrtpDone* done) {
-  ByVariant(Context(op)->variant, [&]<bool kProtect, bool kRtcp, bool kAead> {
+  OpContext* ctx = Context(op);
+  if (in_order_) done += ctx->slot;
+  ByVariant(ctx->variant, [&]<bool kProtect, bool kRtcp, bool kAead> {
     FinishAs<kProtect, kRtcp, kAead>(op, done);
   });
+  if (ctx->trial != 0) EndTrialUse(ctx->trial);
+  ctx->state = OpState::kFree;
+  free_[free_count_++] = op;
 }
 
 SrtpResult SrtpBatch::Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
@@ -430,98 +461,120 @@ void SrtpBatch::Prefetch(const void* session, uint32_t lines) noexcept {
 }
 
 uint16_t SrtpBatch::Enqueue(uint16_t count) noexcept {
-  return queue_ != nullptr ? queue_->Enqueue(ops_, count)
-                           : rte_cryptodev_enqueue_burst(device_, qp_, ops_, count);
+  return queue_ != nullptr ? queue_->Enqueue(queued_, count)
+                           : rte_cryptodev_enqueue_burst(device_, qp_, queued_, count);
 }
 
-uint16_t SrtpBatch::Dequeue(rte_crypto_op** back) noexcept {
-  return queue_ != nullptr ? queue_->Dequeue(back, kMaxBurst)
-                           : rte_cryptodev_dequeue_burst(device_, qp_, back, kMaxBurst);
+uint16_t SrtpBatch::Dequeue(rte_crypto_op** back, uint16_t room) noexcept {
+  return queue_ != nullptr ? queue_->Dequeue(back, room)
+                           : rte_cryptodev_dequeue_burst(device_, qp_, back, room);
 }
 
-uint16_t SrtpBatch::Take(rte_crypto_op** back, uint16_t count, SrtpDone* done, uint64_t* finished) {
-  uint16_t ours = 0;
-  for (uint16_t i = 0; i < count; ++i) {
-    rte_crypto_op* op = back[i];
-    OpContext* ctx = Context(op);
-    if (ctx->stranded) [[unlikely]] {
-      // Given up on in an earlier Run(): its packet was counted lost then; its stream
-      // may be gone since, so nothing but the op and the packet is touched.
-      rte_pktmbuf_free(op->sym->m_src);
-      op->sym->m_src = nullptr;
-      ctx->stranded = false;
-      --stranded_;
-      ++returned_late_;
-      // Back in service: in a slot left without an op (none is in this burst), or spare.
-      rte_crypto_op** hole = std::find(std::begin(ops_), std::end(ops_), nullptr);
-      if (hole != std::end(ops_))
-        *hole = op;
-      else
-        spares_[spare_count_++] = op;  // room: every op given up on left a spare's place
-      continue;
-    }
-    *finished |= uint64_t{1} << ctx->slot;
-    Finish(op, done);
-    ++ours;
-  }
-  return ours;
-}
-
-void SrtpBatch::Strand(uint16_t slot, SrtpDone* done) {
-  rte_crypto_op* op = ops_[slot];
-  OpContext* ctx = Context(op);
-  ctx->stranded = true;  // the device reads the op's IV and writes its status, never this
-  ++stranded_;
-  // The trial session it uses may still be read by the device: kept, as if a packet
-  // had authenticated (the stream frees it with the rest).
-  if (ctx->trial != 0) trials_[ctx->trial - 1].kept = true;
-  done[slot] = {nullptr, ctx->stream, ctx->user, SrtpResult::kDeviceLost};
-  ops_[slot] = spare_count_ != 0 ? spares_[--spare_count_] : nullptr;
-}
-
-uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
+uint16_t SrtpBatch::Submit(SrtpDone* done, SessionsCached cached) noexcept {
   const uint16_t n = count_;
-  rte_crypto_op* back[kMaxBurst];
-  uint64_t finished = 0;  // by slot
-  if (n == 0) {
-    if (stranded_ != 0) [[unlikely]]  // one look for ops given up on
-      (void)Take(back, Dequeue(back), done, &finished);
-    return 0;
-  }
+  if (n == 0) return 0;
+  count_ = 0;
   // With thousands of streams every session's key schedule is cold: ask for all of
   // this burst's at once, so the device's work on one overlaps the loads of the next.
   if (cached == SessionsCached::kNo)
     for (uint16_t i = 0; i < n; ++i)
-      Prefetch(ops_[i]->sym->session, Context(ops_[i])->stream->session_lines);
+      Prefetch(queued_[i]->sym->session, Context(queued_[i])->stream->session_lines);
   // One enqueue: the queue pair is this worker's alone and holds more than a burst, so
   // what it does not take now it would not take by being asked again.
   const uint16_t sent = Enqueue(n);
-  for (uint16_t i = sent; i < n; ++i) {  // the device would not take them
-    ops_[i]->status = RTE_CRYPTO_OP_STATUS_ERROR;
-    Finish(ops_[i], done);
+  if (sent != 0) {
+    const uint64_t deadline = rte_get_tsc_cycles() + collect_bound_tsc_;
+    for (uint16_t i = 0; i < sent; ++i) {
+      OpContext* ctx = Context(queued_[i]);
+      ctx->state = OpState::kOut;
+      ctx->deadline = deadline;
+    }
+    if (in_flight_ == 0) check_at_ = deadline;  // else an op out already has an earlier one
+    in_flight_ = static_cast<uint16_t>(in_flight_ + sent);
   }
-  uint16_t owed = sent;
-  uint64_t give_up_at = 0;  // set when the device first gives nothing back
-  while (owed != 0) {
-    const uint16_t k = Dequeue(back);
-    if (k != 0) {
-      owed = static_cast<uint16_t>(owed - Take(back, k, done, &finished));
+  for (uint16_t i = sent; i < n; ++i) {  // the device would not take them
+    queued_[i]->status = RTE_CRYPTO_OP_STATUS_ERROR;
+    Finish(queued_[i], done + (in_order_ ? 0 : i - sent));
+  }
+  return static_cast<uint16_t>(n - sent);
+}
+
+uint16_t SrtpBatch::Collect(SrtpDone* done) noexcept {
+  if (in_flight_ == 0 && stranded_ == 0) [[likely]]
+    return 0;
+  uint16_t n = 0;
+  rte_crypto_op* back[kOps];
+  // Everything the device holds fits one dequeue; a queue that gives less per call
+  // is asked again while it gives.
+  for (uint16_t k; (k = Dequeue(back, kOps)) != 0;) {
+    for (uint16_t i = 0; i < k; ++i) {
+      rte_crypto_op* op = back[i];
+      OpContext* ctx = Context(op);
+      if (ctx->state == OpState::kStranded) [[unlikely]] {
+        // Given up on earlier: its packet was counted lost then; its stream may be
+        // gone since, so nothing but the op and the packet is touched.
+        rte_pktmbuf_free(op->sym->m_src);
+        op->sym->m_src = nullptr;
+        ctx->state = OpState::kFree;
+        free_[free_count_++] = op;
+        --stranded_;
+        ++returned_late_;
+        continue;
+      }
+      --in_flight_;
+      Finish(op, in_order_ ? done : done + n);
+      ++n;
+    }
+    if (in_flight_ == 0 && stranded_ == 0) break;
+  }
+  if (in_flight_ != 0) {
+    const uint64_t now = rte_get_tsc_cycles();
+    if (now >= check_at_) [[unlikely]]
+      GiveUpOnLate(now, done, &n);
+  }
+  return n;
+}
+
+void SrtpBatch::GiveUpOnLate(uint64_t now, SrtpDone* done, uint16_t* n) noexcept {
+  uint64_t next = UINT64_MAX;
+  for (rte_crypto_op* op : all_) {
+    if (op == nullptr) break;
+    OpContext* ctx = Context(op);
+    if (ctx->state != OpState::kOut) continue;
+    if (ctx->deadline > now) {
+      next = std::min(next, ctx->deadline);
       continue;
     }
-    const uint64_t now = rte_get_tsc_cycles();
-    if (give_up_at == 0)
-      give_up_at = now + collect_bound_tsc_;
-    else if (now >= give_up_at)
-      break;
-    rte_pause();
+    ctx->state = OpState::kStranded;  // the device keeps it
+    --in_flight_;
+    ++stranded_;
+    // The trial session it uses may still be read by the device: kept, as if a packet
+    // had authenticated (the stream frees it with the rest).
+    if (ctx->trial != 0) {
+      trials_[ctx->trial - 1].kept = true;
+      EndTrialUse(ctx->trial);
+    }
+    done[in_order_ ? ctx->slot : (*n)++] = {nullptr, ctx->stream, ctx->user,
+                                            SrtpResult::kDeviceLost};
   }
-  if (owed != 0) [[unlikely]]
-    for (uint16_t slot = 0; slot < sent; ++slot)
-      if ((finished & (uint64_t{1} << slot)) == 0) Strand(slot, done);
-  count_ = 0;
-  // Only now: the device is done with every op that used a trial session (or the
-  // session is kept for one it still holds).
-  if (trial_count_ != 0) EndTrials();
+  check_at_ = next;
+}
+
+uint16_t SrtpBatch::Drain(SrtpDone* done) noexcept {
+  uint16_t n = Collect(done);
+  while (in_flight_ != 0) {
+    rte_pause();
+    n = static_cast<uint16_t>(n + Collect(done + (in_order_ ? 0 : n)));
+  }
+  return n;
+}
+
+uint16_t SrtpBatch::Run(SrtpDone* done, SessionsCached cached) {
+  const uint16_t n = count_;
+  in_order_ = true;  // each op finishes into done[its place among the Add()s]
+  (void)Submit(done, cached);
+  (void)Drain(done);
+  in_order_ = false;
   return n;
 }
 

@@ -104,10 +104,7 @@ std::expected<void, std::string> Dataplane::OpenMedia(const DataplaneOptions& op
          .queue_pairs =
              static_cast<uint16_t>(workers + 1),  // one per worker, one for key derivation
          .sessions = 8 * options.media_sessions + 64 + extra,
-         .ops = static_cast<uint32_t>(dataplane::SrtpBatch::kMaxBurst +
-                                      dataplane::SrtpBatch::kSpareOps) *
-                    (workers + 1u) +
-                64});
+         .ops = static_cast<uint32_t>(dataplane::SrtpBatch::kOps) * (workers + 1u) + 64});
     if (!device) return std::unexpected(device.error());
     crypto_ = std::move(*device);
     extra_sessions_ = std::make_unique<dataplane::ExtraSessionBudget>(extra);

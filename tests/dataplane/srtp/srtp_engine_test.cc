@@ -21,6 +21,7 @@
 #include "support/crypto_test_device.h"
 #include "support/holding_crypto_queue.h"
 #include "support/libsrtp_reference.h"
+#include "support/run_process.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -522,18 +523,19 @@ TEST_F(SrtpEngineTest, AnOpTheDeviceKeepsIsGivenUpOnAndItsPacketFreedWhenItRetur
   EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "the late packet was freed";
 }
 
-// Ops a device keeps cost the batch capacity only while it keeps them: spare ops stand
-// in for kSpareOps of them, the slots beyond are refused (kDeviceError, never a hang),
-// and all of it comes back with the ops.
+// Ops a device keeps cost the batch capacity only while it keeps them: it owns enough
+// for two bursts out at once and kSpareOps more; once the device keeps that many, the
+// packets beyond are refused (kDeviceError, never a hang), and all of it comes back
+// with the ops.
 TEST_F(SrtpEngineTest, OpsTheDeviceKeepsCostCapacityOnlyUntilTheyReturn) {
   testing::HoldingCryptoQueue queue(device_->id(), 0);
   DriveThrough(queue);
   std::mt19937 rng(37);
   SrtpStream* ours = Stream(RandomMaster(SrtpSuite::kAeadAes128Gcm, rng), SrtpDirection::kProtect);
-  queue.HoldNext(SrtpBatch::kMaxBurst);
-  for (const Out& o : Process(RtpStream(0x1, 1, SrtpBatch::kMaxBurst, rng), false, ours))
+  queue.HoldNext(SrtpBatch::kMaxInFlight);
+  for (const Out& o : Process(RtpStream(0x1, 1, SrtpBatch::kMaxInFlight, rng), false, ours))
     EXPECT_EQ(o.result, SrtpResult::kDeviceLost);
-  EXPECT_EQ(batch_->stranded(), SrtpBatch::kMaxBurst);
+  EXPECT_EQ(batch_->stranded(), SrtpBatch::kMaxInFlight);
 
   const std::vector<Out> short_of_ops =
       Process(RtpStream(0x1, 100, SrtpBatch::kSpareOps + 4, rng), false, ours);
@@ -545,9 +547,54 @@ TEST_F(SrtpEngineTest, OpsTheDeviceKeepsCostCapacityOnlyUntilTheyReturn) {
   queue.Release();
   (void)Process({}, false, ours);  // a poll with no SRTP still looks for them
   EXPECT_EQ(batch_->stranded(), 0u);
-  EXPECT_EQ(batch_->returned_late(), SrtpBatch::kMaxBurst);
+  EXPECT_EQ(batch_->returned_late(), SrtpBatch::kMaxInFlight);
   for (const Out& o : Process(RtpStream(0x1, 200, SrtpBatch::kMaxBurst, rng), false, ours))
     EXPECT_EQ(o.result, SrtpResult::kOk);
+}
+
+// Submit() does not wait for the device: while it holds the burst, Collect() gives
+// nothing back (and gives nothing up before the bound); once it answers, the next
+// Collect() finishes every packet as Run() would have.
+TEST_F(SrtpEngineTest, ABurstIsSubmittedAndCollectedWhenTheDeviceHasAnswered) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  batch_ = std::make_unique<SrtpBatch>(
+      device_->id(), 0, device_->op_pool(), device_->session_pool(),
+      SrtpBatch::Options{.queue = &queue,
+                         .collect_bound_us = testing::kEventDeadlineS * 1'000'000u});
+  std::mt19937 rng(43);
+  const SrtpMasterKey master = RandomMaster(SrtpSuite::kAeadAes128Gcm, rng);
+  SrtpStream* ours = Stream(master, SrtpDirection::kProtect);
+  Libsrtp theirs(master, false);
+  const std::vector<Bytes> plain = RtpStream(0x3, 1, 3, rng);
+  std::vector<rte_mbuf*> sent;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    char* room = rte_pktmbuf_append(m, static_cast<uint16_t>(kOffset + plain[i].size()));
+    std::memcpy(room + kOffset, plain[i].data(), plain[i].size());
+    ASSERT_EQ(batch_->Add(m, kOffset, false, ours, i), SrtpResult::kOk);
+    sent.push_back(m);
+  }
+  queue.HoldNext(static_cast<uint16_t>(plain.size()));
+  SrtpDone done[SrtpBatch::kOps];
+  EXPECT_EQ(batch_->Submit(done), 0u);
+  EXPECT_EQ(batch_->in_flight(), plain.size());
+  EXPECT_EQ(batch_->Collect(done), 0u);
+  EXPECT_EQ(batch_->in_flight(), plain.size()) << "given up on before the bound";
+  EXPECT_EQ(batch_->stranded(), 0u);
+
+  queue.Release();
+  const uint16_t n = batch_->Collect(done);
+  ASSERT_EQ(n, plain.size());
+  EXPECT_EQ(batch_->in_flight(), 0u);
+  for (uint16_t d = 0; d < n; ++d) {
+    ASSERT_EQ(done[d].result, SrtpResult::kOk);
+    ASSERT_EQ(done[d].m, sent[done[d].user]);
+    const uint8_t* p = rte_pktmbuf_mtod_offset(done[d].m, const uint8_t*, kOffset);
+    EXPECT_EQ(theirs.Run(Bytes(p, p + done[d].m->pkt_len - kOffset), false, false),
+              plain[done[d].user])
+        << done[d].user;
+    rte_pktmbuf_free(done[d].m);
+  }
 }
 
 // One enqueue per burst: what the device does not take is refused at once, not

@@ -1,12 +1,13 @@
 // The line-rate SRTP engine of one worker: packets are checked and prepared one by one
-// (header, replay window, IV, where the tag goes), then a whole burst goes through the
-// crypto device's queue pair at once, and each comes back protected or unprotected,
-// or with the reason it was refused: one enqueue per burst, and a bounded wait for
-// what the device gives back (an op it keeps longer is given up on, never waited on
-// without end; see Run()). The batch owns its crypto ops; nothing is
-// allocated per packet (except a new AEAD session for a new RTP header length, on
-// trial until a packet of that length authenticates, within the device's
-// ExtraSessionBudget), nothing locked, nothing thrown.
+// (header, replay window, IV, where the tag goes), then sent to the crypto device's
+// queue pair in one enqueue per burst, and come back protected or unprotected, or with
+// the reason they were refused. The worker does not wait for the device: it submits a
+// burst and collects what is back when it next looks (Submit(), Collect()), so a
+// device of the QAT kind works while the core goes on. An op the device keeps past a
+// stated bound is given up on (kDeviceLost), never waited on without end. The batch
+// owns its crypto ops; nothing is allocated per packet (except a new AEAD session for
+// a new RTP header length, on trial until a packet of that length authenticates,
+// within the device's ExtraSessionBudget), nothing locked, nothing thrown.
 //
 // Wire formats: RFC 3711 (AES-CM + HMAC-SHA1: SRTP tag after the payload, the ROC
 // authenticated but not sent; SRTCP with E||index then the tag) and RFC 7714
@@ -60,12 +61,16 @@ class CryptoQueue {
 
 class SrtpBatch {
  public:
+  // The most Add()s between two Submit()s (or Run()s).
   static constexpr uint16_t kMaxBurst = 64;
-  // Ops beyond a burst's, to stand in for ops a device holds past the bound.
+  // The device may hold two bursts at once (one submitted in a poll, the next while the
+  // first is out); kSpareOps more stand in for ops it keeps past the bound.
+  static constexpr uint16_t kMaxInFlight = 2 * kMaxBurst;
   static constexpr uint16_t kSpareOps = 16;
-  // How long Run() waits for an op once the device has stopped giving any back: a
-  // device of the QAT kind answers a burst in tens of microseconds; an op out longer
-  // than this is taken as lost (kDeviceLost) rather than let stall the worker.
+  static constexpr uint16_t kOps = kMaxInFlight + kSpareOps;  // owned for the batch's life
+  // How long an op may stay with the device after its Submit(): a device of the QAT
+  // kind answers a burst in tens of microseconds; an op out longer than this is taken
+  // as lost (kDeviceLost) rather than let stall the worker or its packet wait on.
   static constexpr uint32_t kCollectBoundUs = 250;
 
   struct Options {
@@ -75,7 +80,7 @@ class SrtpBatch {
     uint32_t collect_bound_us = kCollectBoundUs;
   };
 
-  // Takes kMaxBurst + kSpareOps ops from `op_pool` for its lifetime.
+  // Takes kOps ops from `op_pool` for its lifetime.
   SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
             const Options& options);
   SrtpBatch(uint8_t device, uint16_t qp, rte_mempool* op_pool, rte_mempool* session_pool,
@@ -87,40 +92,60 @@ class SrtpBatch {
 
   // Queues `m` for its stream's direction: the RTP or RTCP packet is the mbuf's bytes
   // from `offset` to its end (the caller trims link padding first). kOk: it will come
-  // back from Run(). Otherwise it was refused now, untouched, and counted on the
-  // stream. Full batch (kMaxBurst): the caller runs it first.
+  // back from Submit(), Collect() or Run(). Otherwise it was refused now, untouched,
+  // and counted on the stream (kDeviceError: no op free, the device holding them all).
+  // Full batch (kMaxBurst queued): the caller submits it first.
   [[nodiscard]] SrtpResult Add(rte_mbuf* m, uint16_t offset, bool rtcp, SrtpStream* stream,
                                uintptr_t user);
 
-  // Asks for a crypto session's memory (its key schedules) ahead of Run(). With
+  // Asks for a crypto session's memory (its key schedules) ahead of Submit(). With
   // thousands of streams every session is cold, and the earlier this is asked for the
-  // less Run() waits.
+  // less the device waits.
   // `lines`: which of its cache lines (SrtpStream::session_lines).
   static void Prefetch(const void* session, uint32_t lines) noexcept;
 
-  // Sends everything queued to the device in one enqueue (what it does not take comes
-  // back kDeviceError) and collects it: fills `done` (room for kMaxBurst) in the order
-  // added; returns how many. Once the device gives nothing back, it waits at most
-  // collect_bound_us more: ops still out then come back kDeviceLost, and are freed
-  // (packet and all) when the device returns them, in a later Run(). kNo: Run() asks
-  // for the queued packets' sessions first; kYes: the caller did (Prefetch()).
+  // kNo: Submit() asks for the queued packets' sessions first; kYes: the caller did
+  // (Prefetch()).
   enum class SessionsCached : uint8_t { kNo, kYes };
+
+  // Sends everything queued to the device in one enqueue, and returns at once: what
+  // the device does not take is finished kDeviceError into `done` (room for kMaxBurst);
+  // returns how many. The rest comes back from Collect().
+  uint16_t Submit(SrtpDone* done, SessionsCached cached = SessionsCached::kNo) noexcept;
+
+  // Takes what the device has given back since, never waiting: finished into `done`
+  // (room for kOps), in the order they came back; returns how many. Ops out longer
+  // than collect_bound_us come back kDeviceLost; when the device returns one later, it
+  // is freed (packet and all) here and serves again.
+  uint16_t Collect(SrtpDone* done) noexcept;
+
+  // Collect(), waiting until nothing is out: at most collect_bound_us after the last
+  // Submit(). For when the caller must hold no op (a grace period, a session change).
+  uint16_t Drain(SrtpDone* done) noexcept;
+
+  // Submit() and Drain() in one, `done` (room for kMaxBurst) in the order added: for a
+  // caller that uses the batch synchronously only (no other Submit() outstanding).
   uint16_t Run(SrtpDone* done, SessionsCached cached = SessionsCached::kNo);
 
   uint16_t pending() const { return count_; }
   bool full() const { return count_ == kMaxBurst; }
+  // Ops with the device, not yet collected nor given up on: while there are any, the
+  // caller holds their packets' streams.
+  uint16_t in_flight() const { return in_flight_; }
   // Ops given up on that the device still holds; ops it returned after the bound.
   uint32_t stranded() const { return stranded_; }
   uint64_t returned_late() const { return returned_late_; }
 
  private:
-  // AEAD sessions made in this burst for a header length not met before.
+  // AEAD sessions made for a header length not met before, on trial while ops using
+  // them are out.
   static constexpr uint8_t kMaxTrials = 4;
   struct Trial {
     SrtpStream* stream;
-    uint8_t slot;  // in stream->rtp_sessions
-    void* session;
-    bool kept;  // a packet using it went through
+    void* session;  // nullptr: this entry is free
+    uint16_t uses;  // ops out (or queued) that use it
+    uint8_t slot;   // in stream->rtp_sessions
+    bool kept;      // a packet using it went through
   };
 
   SrtpResult Refuse(SrtpStream* stream, SrtpResult result);
@@ -141,15 +166,14 @@ class SrtpBatch {
   SrtpResult AddAs(rte_mbuf* m, uint16_t offset, SrtpStream* stream, uintptr_t user);
   template <bool kProtect, bool kRtcp, bool kAead>
   void FinishAs(rte_crypto_op* op, SrtpDone* done);
-  void Finish(rte_crypto_op* op, SrtpDone* done);  // by the op's variant
-  void EndTrials();                                // frees the trial sessions no packet kept
+  // Finishes `op` (by its variant) into *done, or done[its place in the burst] while
+  // Run() collects, and puts it back in service.
+  void Finish(rte_crypto_op* op, SrtpDone* done);
+  void EndTrialUse(uint8_t trial);  // frees a trial session no packet kept once unused
   uint16_t Enqueue(uint16_t count) noexcept;
-  uint16_t Dequeue(rte_crypto_op** back) noexcept;
-  // Takes what came back: this burst's ops finished into `done` (their slots set in
-  // *finished), ops given up on earlier freed. Returns how many of this burst's.
-  uint16_t Take(rte_crypto_op** back, uint16_t count, SrtpDone* done, uint64_t* finished);
-  // Gives up on slot `slot`'s op: the device keeps it; a spare op takes its place.
-  void Strand(uint16_t slot, SrtpDone* done);
+  uint16_t Dequeue(rte_crypto_op** back, uint16_t room) noexcept;
+  // Gives up on the ops out past their bound, into done[*n...].
+  void GiveUpOnLate(uint64_t now, SrtpDone* done, uint16_t* n) noexcept;
 
   uint8_t device_;
   uint16_t qp_;
@@ -158,12 +182,15 @@ class SrtpBatch {
   ExtraSessionBudget* budget_;
   CryptoQueue* queue_;
   uint64_t collect_bound_tsc_;
+  rte_crypto_op* all_[kOps] = {};  // every op the batch owns (none: no crypto device)
+  rte_crypto_op* free_[kOps] = {};
+  uint16_t free_count_ = 0;
+  rte_crypto_op* queued_[kMaxBurst] = {};  // added since the last Submit()
   uint16_t count_ = 0;
-  rte_crypto_op* ops_[kMaxBurst] = {};  // by slot; nullptr: none left for it
-  rte_crypto_op* spares_[kSpareOps] = {};
-  uint16_t spare_count_ = 0;
+  uint16_t in_flight_ = 0;
+  uint64_t check_at_ = 0;  // no op out has its bound before this (TSC)
+  bool in_order_ = false;  // Run() collects into done[place in the burst]
   Trial trials_[kMaxTrials] = {};
-  uint8_t trial_count_ = 0;
   uint32_t stranded_ = 0;
   uint64_t returned_late_ = 0;
 };
