@@ -25,4 +25,9 @@ void WaitForGracePeriod(rte_rcu_qsbr* qsbr) {
   (void)rte_rcu_qsbr_check(qsbr, rte_rcu_qsbr_start(qsbr), /*wait=*/true);
 }
 
+bool GracePeriodWaitsOn(const rte_rcu_qsbr* qsbr, uint32_t thread_id) noexcept {
+  return __atomic_load_n(&qsbr->token, __ATOMIC_RELAXED) !=
+         __atomic_load_n(&qsbr->qsbr_cnt[thread_id].cnt, __ATOMIC_RELAXED);
+}
+
 }  // namespace sbc::dataplane

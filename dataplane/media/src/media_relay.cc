@@ -45,15 +45,29 @@ DropReason DropFor(SrtpResult r) {
 
 }  // namespace
 
-// Per packet of a burst, between the stages.
+// One packet from its checks to its verdict, in a slot of its own: with the crypto
+// device it may outlive the burst it came in.
 struct MediaRelay::Work {
+  rte_mbuf* frame;  // nullptr: the device kept it (kMediaCryptoLost)
   const MediaPort* port;
   MediaLeg* in;
   MediaLeg* out;
-  uint16_t index;    // in the burst
+  uint64_t arrival_tsc;
+  PacketMeta meta;   // the caller's is gone by a later poll
+  uint32_t burst;    // the Process() call it came in
+  uint16_t index;    // in that call's burst
   uint16_t payload;  // offset of the RTP/RTCP packet in the frame
   bool rtcp;
-  bool latch;  // the source is new: take it once the packet authenticates
+  bool latch;       // the source is new: take it once the packet authenticates
+  bool protecting;  // with the device for the other leg (else: from this one)
+};
+
+// The caller's burst during Process(): where this burst's verdicts go.
+struct MediaRelay::Burst {
+  rte_mbuf** frames;
+  DropReason* verdict;
+  uint8_t* tx_slot;
+  bool* held;
 };
 
 MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8_t worker)
@@ -62,12 +76,23 @@ MediaRelay::MediaRelay(const MediaTable& table, const MediaCrypto& crypto, uint8
              {.budget = crypto.extra_sessions,
               .queue = crypto.queue,
               .collect_bound_us = crypto.collect_bound_us}),
-      worker_(worker) {}
+      worker_(worker),
+      work_(new Work[kMaxHeld]) {
+  for (uint16_t i = 0; i < kMaxHeld; ++i) free_work_[i] = static_cast<uint16_t>(kMaxHeld - 1 - i);
+  free_work_count_ = kMaxHeld;
+}
+
+MediaRelay::~MediaRelay() = default;
 
 void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16_t* which,
                          uint16_t count, std::span<const rte_ether_addr> port_macs,
-                         uint64_t now_tsc, DropReason* verdict, uint8_t* tx_slot) noexcept {
-  Work work[SrtpBatch::kMaxBurst];
+                         uint64_t now_tsc, DropReason* verdict, uint8_t* tx_slot,
+                         bool* held) noexcept {
+  Burst burst{frames, verdict, tx_slot, held};
+  burst_ = &burst;
+  port_macs_ = port_macs;
+  ++burst_number_;
+  uint16_t started[SrtpBatch::kMaxBurst];
   uint16_t live = 0;
   const uint16_t n = count < SrtpBatch::kMaxBurst ? count : SrtpBatch::kMaxBurst;
 
@@ -114,6 +139,7 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     const uint16_t i = which[k];
     const PacketMeta& m = meta[i];
     const MediaPort* port = ports[k];
+    held[i] = false;
     if (m.fragment) {  // a first fragment: its UDP length counts bytes it does not hold
       verdict[i] = DropReason::kMediaFragment;
       continue;
@@ -149,12 +175,10 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
     }
     MediaSession* session = port->session;
     MediaLeg& in = session->legs[port->leg];
-    Work& w = work[live];
-    w = {port, &in,  &session->legs[1 - port->leg], i, static_cast<uint16_t>(m.l4_offset + 8),
-         rtcp, false};
     // RTCP must come from the remote's address; RTP from its exact address and port.
     const bool from_remote =
         in.remote_known && SameAddress(in.remote, m) && (rtcp || in.remote.port == m.src_port);
+    bool latch = false;
     if (!from_remote) {
       const bool may_latch =
           !rtcp && !in.remote_given && in.latching != Latching::kNever &&
@@ -164,132 +188,213 @@ void MediaRelay::Process(rte_mbuf** frames, const PacketMeta* meta, const uint16
         verdict[i] = DropReason::kMediaWrongSource;
         continue;
       }
-      w.latch = true;
+      latch = true;
     }
-    ++live;
+    if (free_work_count_ == 0) [[unlikely]] {  // the device holds kMaxHeld already
+      verdict[i] = DropReason::kMediaCrypto;
+      continue;
+    }
+    const uint16_t slot = free_work_[--free_work_count_];
+    Work& w = work_[slot];
+    w.frame = f;
+    w.port = port;
+    w.in = &in;
+    w.out = &session->legs[1 - port->leg];
+    w.arrival_tsc = now_tsc;
+    w.meta = m;
+    w.burst = burst_number_;
+    w.index = i;
+    w.payload = static_cast<uint16_t>(m.l4_offset + 8);
+    w.rtcp = rtcp;
+    w.latch = latch;
+    w.protecting = false;
+    held[i] = true;  // until decided
+    started[live++] = slot;
   }
 
-  // 2. Unprotect what came as SRTP; a packet that fails moves nothing.
-  auto run = [&](bool protect) {
-    for (uint16_t k = 0; k < live; ++k) {
-      Work& w = work[k];
-      if (verdict[w.index] != kNotDropped) continue;
-      MediaLeg* leg = protect ? w.out : w.in;
-      if (!leg->srtp) continue;
-      const SrtpResult r = batch_.Add(frames[w.index], w.payload, w.rtcp,
-                                      protect ? &leg->to_leg : &leg->from_leg, k);
-      if (r != SrtpResult::kOk) verdict[w.index] = DropFor(r);
-    }
-    SrtpDone done[SrtpBatch::kMaxBurst];
-    // Unprotecting sessions were asked for with the lookups (step 1).
-    const uint16_t finished = batch_.Run(
-        done, protect ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
-    for (uint16_t d = 0; d < finished; ++d) {
-      if (done[d].result == SrtpResult::kOk) continue;
-      const uint16_t i = work[done[d].user].index;
-      verdict[i] = DropFor(done[d].result);
-      if (done[d].m == nullptr) frames[i] = nullptr;  // the device still holds it
-    }
-  };
-  run(false);
-
-  // Calls fn(work, frame, meta) for each packet still going.
-  auto each_live = [&](auto fn) {
-    for (uint16_t k = 0; k < live; ++k)
-      if (verdict[work[k].index] == kNotDropped)
-        fn(work[k], frames[work[k].index], meta[work[k].index]);
-  };
-
-  // 3. Accepted: latch, learn the link address, account; then check the other leg.
-  each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
-    const uint16_t i = w.index;
-    MediaLeg& in = *w.in;
-    if (w.latch) {
-      in.remote = {.family = m.family, .address = m.src, .port = m.src_port};
-      if (m.family == Family::kIpv4) std::memset(in.remote.address.data() + 4, 0, 12);
-      in.remote_known = true;
-      in.published_remote.Store(in.remote);
-      AddShared(in.counters.latches);
-    }
-    const rte_ether_hdr* eth = rte_pktmbuf_mtod(f, const rte_ether_hdr*);
-    std::memcpy(in.link.data(), eth->src_addr.addr_bytes, 6);
-    in.link_known = true;
-    const uint8_t* rtp = rte_pktmbuf_mtod_offset(f, const uint8_t*, w.payload);
-    const uint32_t length = f->pkt_len - w.payload;
-    if (!w.rtcp) {
-      const auto arrival = static_cast<uint32_t>(
-          (static_cast<unsigned __int128>(now_tsc) * in.rtp_units_per_tsc_q32) >> 32);
-      in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
-    }
-    AddShared(in.counters.packets_in);
-    AddShared(in.counters.bytes_in, length);
-    w.port->last_active_tsc.store(now_tsc, std::memory_order_relaxed);
-    if (!w.out->remote_known || !w.out->link_known) verdict[i] = DropReason::kMediaLegNotReady;
-  });
-
-  // 4. Protect for the other leg.
-  run(true);
-
-  // 5. Readdress: from our relay port on the other leg to its remote, in a packet of
-  //    ours (a bare IP header: the sender's options or extension headers, which the
-  //    parser let through, are not ours to forward).
-  each_live([&](Work& w, rte_mbuf* f, const PacketMeta& m) {
-    MediaLeg& out = *w.out;
-    const bool v4 = m.family == Family::kIpv4;
-    const uint16_t ip_bytes = v4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
-    uint16_t l4_offset = m.l4_offset;
-    if (const uint16_t extra = static_cast<uint16_t>(m.l4_offset - m.l3_offset - ip_bytes);
-        extra != 0) {
-      uint8_t* start = rte_pktmbuf_mtod(f, uint8_t*);
-      std::memmove(start + extra, start,
-                   m.l3_offset + ip_bytes);  // Ethernet (+ VLAN) and the fixed IP header
-      rte_pktmbuf_adj(f, extra);
-      l4_offset = static_cast<uint16_t>(l4_offset - extra);
-      uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
-      if (v4)
-        l3[0] = 0x45;  // version 4, 20-byte header
-      else
-        l3[6] = kProtoUdp;  // next header
-    }
-    const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - (l4_offset + 8));
-    const bool separate_rtcp = w.rtcp && !out.rtcp_mux;
-    rte_ether_hdr* eth = rte_pktmbuf_mtod(f, rte_ether_hdr*);
-    std::memcpy(eth->dst_addr.addr_bytes, out.link.data(), 6);
-    eth->src_addr = port_macs[out.port_slot];
-    uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
-    auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, l4_offset);
-    udp->src_port =
-        rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
-    udp->dst_port =
-        rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
-    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
-    udp->dgram_cksum = 0;
-    if (m.family == Family::kIpv4) {
-      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
-      std::memcpy(&ip->src_addr, out.local.address.data(), 4);
-      std::memcpy(&ip->dst_addr, out.remote.address.data(), 4);
-      ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_bytes + 8 + payload_length));
-      ip->fragment_offset = 0;  // a whole datagram (fragments never get here), not ours to mark DF
-      ip->time_to_live = kTtl;
-      ip->hdr_checksum = 0;
-      ip->hdr_checksum = rte_ipv4_cksum(ip);
-      udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-    } else {
-      auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
-      std::memcpy(ip->src_addr, out.local.address.data(), 16);
-      std::memcpy(ip->dst_addr, out.remote.address.data(), 16);
-      ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
-      ip->hop_limits = kTtl;
-      udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
-    }
-    tx_slot[w.index] = out.port_slot;
-    AddShared(out.counters.packets_out);
-    AddShared(out.counters.bytes_out, payload_length);
-  });
+  // 2. Unprotect what came as SRTP (a packet that fails moves nothing); the rest goes
+  //    on at once. Then one enqueue, and whatever the device has finished is decided.
+  for (uint16_t k = 0; k < live; ++k) Start(work_[started[k]]);
+  Submit();
+  Collect(port_macs, false);
+  burst_ = nullptr;
   // Beyond one crypto burst (more than kMaxBurst media packets in one receive burst
   // cannot happen: receive bursts are smaller), nothing is left over.
-  for (uint16_t k = SrtpBatch::kMaxBurst; k < count; ++k)
+  for (uint16_t k = SrtpBatch::kMaxBurst; k < count; ++k) {
     verdict[which[k]] = DropReason::kMediaCrypto;
+    held[which[k]] = false;
+  }
+}
+
+void MediaRelay::Start(Work& w) noexcept {
+  if (w.in->srtp)
+    Queue(w, false);
+  else
+    Accept(w);
+}
+
+// 3. Accepted (authentic, if SRTP): latch, learn the link address, account; then to
+//    the other leg, protected for it if it is SRTP.
+void MediaRelay::Accept(Work& w) noexcept {
+  MediaLeg& in = *w.in;
+  const PacketMeta& m = w.meta;
+  rte_mbuf* f = w.frame;
+  if (w.latch) {
+    in.remote = {.family = m.family, .address = m.src, .port = m.src_port};
+    if (m.family == Family::kIpv4) std::memset(in.remote.address.data() + 4, 0, 12);
+    in.remote_known = true;
+    in.published_remote.Store(in.remote);
+    AddShared(in.counters.latches);
+  }
+  const rte_ether_hdr* eth = rte_pktmbuf_mtod(f, const rte_ether_hdr*);
+  std::memcpy(in.link.data(), eth->src_addr.addr_bytes, 6);
+  in.link_known = true;
+  const uint8_t* rtp = rte_pktmbuf_mtod_offset(f, const uint8_t*, w.payload);
+  const uint32_t length = f->pkt_len - w.payload;
+  if (!w.rtcp) {
+    const auto arrival = static_cast<uint32_t>(
+        (static_cast<unsigned __int128>(w.arrival_tsc) * in.rtp_units_per_tsc_q32) >> 32);
+    in.rtp_stats.Update(Be16(rtp + 2), Be32(rtp + 4), arrival, length);
+  }
+  AddShared(in.counters.packets_in);
+  AddShared(in.counters.bytes_in, length);
+  w.port->last_active_tsc.store(w.arrival_tsc, std::memory_order_relaxed);
+  if (!w.out->remote_known || !w.out->link_known) {
+    Decide(w, DropReason::kMediaLegNotReady);
+  } else if (w.out->srtp) {
+    Queue(w, true);
+  } else {
+    Readdress(w);
+  }
+}
+
+void MediaRelay::Queue(Work& w, bool protect) noexcept {
+  if (batch_.full()) Submit();
+  w.protecting = protect;
+  const SrtpResult r =
+      batch_.Add(w.frame, w.payload, w.rtcp, protect ? &w.out->to_leg : &w.in->from_leg,
+                 static_cast<uintptr_t>(&w - work_.get()));
+  if (r != SrtpResult::kOk) Decide(w, DropFor(r));
+  protect_queued_ = protect_queued_ || protect;
+}
+
+void MediaRelay::Submit() noexcept {
+  SrtpDone refused[SrtpBatch::kMaxBurst];
+  // Unprotecting sessions were asked for with the lookups (step 1).
+  const uint16_t n = batch_.Submit(
+      refused, protect_queued_ ? SrtpBatch::SessionsCached::kNo : SrtpBatch::SessionsCached::kYes);
+  protect_queued_ = false;
+  for (uint16_t d = 0; d < n; ++d) Done(refused[d]);
+}
+
+void MediaRelay::Done(const SrtpDone& done) noexcept {
+  Work& w = work_[done.user];
+  if (done.result != SrtpResult::kOk) {
+    if (done.m == nullptr) w.frame = nullptr;  // the device still holds it
+    Decide(w, DropFor(done.result));
+  } else if (w.protecting) {
+    Readdress(w);
+  } else {
+    Accept(w);
+  }
+}
+
+void MediaRelay::Collect(std::span<const rte_ether_addr> port_macs, bool wait) noexcept {
+  port_macs_ = port_macs;
+  SrtpDone done[SrtpBatch::kOps];
+  // A packet makes at most two trips (unprotect, protect): the second are submitted
+  // together once the first are decided.
+  for (int trip = 0; trip < 3 && batch_.in_flight() != 0; ++trip) {
+    const uint16_t n = wait ? batch_.Drain(done) : batch_.Collect(done);
+    for (uint16_t d = 0; d < n; ++d) Done(done[d]);
+    Submit();
+    if (n == 0) break;
+  }
+}
+
+// 4. Readdress: from our relay port on the other leg to its remote, in a packet of
+//    ours (a bare IP header: the sender's options or extension headers, which the
+//    parser let through, are not ours to forward).
+void MediaRelay::Readdress(Work& w) noexcept {
+  MediaLeg& out = *w.out;
+  if (out.port_slot >= port_macs_.size()) [[unlikely]] {  // no tables now: nothing leaves
+    Decide(w, DropReason::kNoRuleSet);
+    return;
+  }
+  const PacketMeta& m = w.meta;
+  rte_mbuf* f = w.frame;
+  const bool v4 = m.family == Family::kIpv4;
+  const uint16_t ip_bytes = v4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
+  uint16_t l4_offset = m.l4_offset;
+  if (const uint16_t extra = static_cast<uint16_t>(m.l4_offset - m.l3_offset - ip_bytes);
+      extra != 0) {
+    uint8_t* start = rte_pktmbuf_mtod(f, uint8_t*);
+    std::memmove(start + extra, start,
+                 m.l3_offset + ip_bytes);  // Ethernet (+ VLAN) and the fixed IP header
+    rte_pktmbuf_adj(f, extra);
+    l4_offset = static_cast<uint16_t>(l4_offset - extra);
+    uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
+    if (v4)
+      l3[0] = 0x45;  // version 4, 20-byte header
+    else
+      l3[6] = kProtoUdp;  // next header
+  }
+  const uint16_t payload_length = static_cast<uint16_t>(f->pkt_len - (l4_offset + 8));
+  const bool separate_rtcp = w.rtcp && !out.rtcp_mux;
+  rte_ether_hdr* eth = rte_pktmbuf_mtod(f, rte_ether_hdr*);
+  std::memcpy(eth->dst_addr.addr_bytes, out.link.data(), 6);
+  eth->src_addr = port_macs_[out.port_slot];
+  uint8_t* l3 = rte_pktmbuf_mtod_offset(f, uint8_t*, m.l3_offset);
+  auto* udp = rte_pktmbuf_mtod_offset(f, rte_udp_hdr*, l4_offset);
+  udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(out.local.port + (separate_rtcp ? 1 : 0)));
+  udp->dst_port =
+      rte_cpu_to_be_16(static_cast<uint16_t>(out.remote.port + (separate_rtcp ? 1 : 0)));
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
+  udp->dgram_cksum = 0;
+  if (v4) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
+    std::memcpy(&ip->src_addr, out.local.address.data(), 4);
+    std::memcpy(&ip->dst_addr, out.remote.address.data(), 4);
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_bytes + 8 + payload_length));
+    ip->fragment_offset = 0;  // a whole datagram (fragments never get here), not ours to mark DF
+    ip->time_to_live = kTtl;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+  } else {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
+    std::memcpy(ip->src_addr, out.local.address.data(), 16);
+    std::memcpy(ip->dst_addr, out.remote.address.data(), 16);
+    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload_length));
+    ip->hop_limits = kTtl;
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
+  }
+  AddShared(out.counters.packets_out);
+  AddShared(out.counters.bytes_out, payload_length);
+  Decide(w, kNotDropped);
+}
+
+// The packet's verdict, into the caller's burst if it came in this Process() call,
+// else as a Late one; its slot serves again.
+void MediaRelay::Decide(Work& w, DropReason verdict) noexcept {
+  if (burst_ != nullptr && w.burst == burst_number_) {
+    const uint16_t i = w.index;
+    burst_->verdict[i] = verdict;
+    burst_->tx_slot[i] = w.out->port_slot;
+    burst_->held[i] = false;
+    if (w.frame == nullptr) burst_->frames[i] = nullptr;
+  } else if (late_count_ < kMaxHeld) [[likely]] {  // the caller takes them after every call
+    late_[late_count_++] = {w.frame, verdict, w.out->port_slot};
+  } else if (w.frame != nullptr) {
+    rte_pktmbuf_free(w.frame);
+  }
+  free_work_[free_work_count_++] = static_cast<uint16_t>(&w - work_.get());
+}
+
+void MediaRelay::ApplySessionChanges(std::span<const rte_ether_addr> port_macs) noexcept {
+  if (busy() && table_.ChangePendingFor(worker_)) [[unlikely]]
+    Drain(port_macs);  // the change may replace streams the device's packets point into
+  table_.ApplyChangesFor(worker_);
 }
 
 }  // namespace sbc::dataplane

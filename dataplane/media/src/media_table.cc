@@ -387,6 +387,11 @@ void MediaTable::ApplyByOwner(MediaSessionChange& change) {
     rte_pause();
 }
 
+bool MediaTable::ChangePendingFor(uint8_t worker) const noexcept {
+  const MediaSessionChange* change = pending_change_.load(std::memory_order_acquire);
+  return change != nullptr && change->session->owner == worker;
+}
+
 void MediaTable::ApplyChangesFor(uint8_t worker) const noexcept {
   MediaSessionChange* change = pending_change_.load(std::memory_order_acquire);
   if (change == nullptr || change->session->owner != worker) [[likely]]  // owner never changes

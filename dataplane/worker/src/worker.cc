@@ -41,7 +41,7 @@ struct Worker::Burst {
   Next next[kWireBurst];
   OwnAddressRequest own_request[kWireBurst];  // kOwnAddress packets
   uint8_t tx_slot[kWireBurst];  // kMedia: the leg's port, or the owner (kMediaOtherWorker)
-  bool handed_off[kWireBurst];  // kMedia: now in its session owner's ring
+  bool held[kWireBurst];        // kMedia: in its session owner's ring, or with the crypto device
   uint16_t which[kNextCount][kWireBurst];
   uint16_t count[kNextCount] = {};
 
@@ -90,23 +90,43 @@ void Worker::Run(const std::atomic<bool>& stop) noexcept {
   rte_rcu_qsbr* qsbr = slot_->qsbr();
   rte_rcu_qsbr_thread_register(qsbr, thread_id_);
   rte_rcu_qsbr_thread_online(qsbr, thread_id_);
+  // Packets with the crypto device point into their sessions past the poll: a
+  // quiescent state is reported only when there are none, and they are waited for
+  // (within the crypto bound) only when a grace period waits on this worker.
+  auto quiescent = [&] {
+    if (media_ != nullptr && media_->busy()) {
+      if (!GracePeriodWaitsOn(qsbr, thread_id_)) return;
+      FinishMedia(slot_->Current(), /*wait=*/true);
+    }
+    rte_rcu_qsbr_quiescent(qsbr, thread_id_);
+  };
   while (!stop.load(std::memory_order_relaxed)) {
     PollOnce();
-    rte_rcu_qsbr_quiescent(qsbr, thread_id_);
+    quiescent();
   }
   for (uint32_t pass = 0; pass < kMaxDrainPasses; ++pass) {
     const uint32_t received = PollOnce();
-    rte_rcu_qsbr_quiescent(qsbr, thread_id_);
+    quiescent();
     if (received == 0) break;
   }
+  if (media_ != nullptr) FinishMedia(slot_->Current(), /*wait=*/true);
   rte_rcu_qsbr_thread_offline(qsbr, thread_id_);
   rte_rcu_qsbr_thread_unregister(qsbr, thread_id_);
+}
+
+std::span<const rte_ether_addr> Worker::PortMacs(const FirewallTables* tables) noexcept {
+  if (tables == nullptr) return {};  // media finished now is dropped as kNoRuleSet
+  return tables->port_macs;
 }
 
 uint32_t Worker::PollOnce() noexcept {
   const FirewallTables* tables = slot_->Current();
   const uint64_t now = Now();
-  if (media_ != nullptr) media_->ApplySessionChanges();  // before any packet of this poll
+  if (media_ != nullptr) {                          // before any packet of this poll
+    media_->ApplySessionChanges(PortMacs(tables));  // drains first if it must
+    if (media_->busy()) media_->Poll(PortMacs(tables));
+    if (!media_->late().empty()) EmitLate();
+  }
   if (tables != nullptr) {
     firewall_->SyncMeters(*tables);
     own_address_.SyncMeters(*tables);
@@ -114,6 +134,7 @@ uint32_t Worker::PollOnce() noexcept {
   uint32_t received = 0;
   for (size_t i = 0; i < link_count_; ++i) received += Forward(links_[i], tables, now);
   if (!handoff_.empty()) received += TakeHandedOff(tables, now);
+  if (media_ != nullptr && media_->busy()) FinishMedia(tables, /*wait=*/false);  // done meanwhile
   if (tables != nullptr) firewall_->Sweep(*tables, now);
   std::atomic_ref<uint64_t>(flow_count_).store(firewall_->flows(), std::memory_order_relaxed);
   return received;
@@ -174,13 +195,14 @@ void Worker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames, Burst& 
                         uint64_t now) noexcept {
   const uint16_t* which = b.which[kMedia];
   const uint16_t count = b.count[kMedia];
-  for (uint16_t k = 0; k < count; ++k) b.handed_off[which[k]] = false;
-  media_->Process(frames, b.meta, which, count, tables.port_macs, now, b.verdict, b.tx_slot);
+  media_->Process(frames, b.meta, which, count, tables.port_macs, now, b.verdict, b.tx_slot,
+                  b.held);
+  EmitLate();
   if (handoff_.empty()) return;
   // Another worker's sessions: to their owners' rings, in one enqueue per owner.
   for (uint16_t k = 0; k < count; ++k) {
     const uint16_t first = which[k];
-    if (b.verdict[first] != DropReason::kMediaOtherWorker || b.handed_off[first] ||
+    if (b.verdict[first] != DropReason::kMediaOtherWorker || b.held[first] ||
         b.tx_slot[first] >= handoff_.size())
       continue;
     const uint8_t owner = b.tx_slot[first];
@@ -189,7 +211,7 @@ void Worker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames, Burst& 
     unsigned queued = 0;
     for (uint16_t j = k; j < count; ++j) {
       const uint16_t i = which[j];
-      if (b.verdict[i] != DropReason::kMediaOtherWorker || b.handed_off[i] || b.tx_slot[i] != owner)
+      if (b.verdict[i] != DropReason::kMediaOtherWorker || b.held[i] || b.tx_slot[i] != owner)
         continue;
       batch_index[queued] = i;
       batch[queued++] = frames[i];
@@ -198,7 +220,7 @@ void Worker::RelayMedia(const FirewallTables& tables, rte_mbuf** frames, Burst& 
         handoff_[owner], reinterpret_cast<void* const*>(batch), queued, nullptr);
     for (unsigned j = 0; j < queued; ++j) {
       const uint16_t i = batch_index[j];
-      b.handed_off[i] = j < taken;
+      b.held[i] = j < taken;
       if (j >= taken) b.tx_slot[i] = 0xff;  // not taken: dropped as media_other_worker, once
     }
   }
@@ -214,14 +236,31 @@ uint32_t Worker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexc
   uint16_t which[kWireBurst];
   DropReason verdicts[kWireBurst];
   uint8_t tx_slots[kWireBurst];
+  bool held[kWireBurst] = {};
   for (uint16_t i = 0; i < n; ++i) {
     verdicts[i] = ParseFrame(frames[i], &meta[i]);  // parsed by the worker that took it in
     if (verdicts[i] == kNotDropped && tables == nullptr) verdicts[i] = DropReason::kNoRuleSet;
     which[i] = i;
   }
-  if (tables != nullptr)
+  if (tables != nullptr) {
     media_->Process(frames, meta, which, static_cast<uint16_t>(n), tables->port_macs, now, verdicts,
-                    tx_slots);
+                    tx_slots, held);
+    EmitLate();
+  }
+  // The crypto device's packets come out of a later poll.
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (held[i]) continue;
+    frames[kept] = frames[i];
+    verdicts[kept] = verdicts[i];
+    tx_slots[kept++] = tx_slots[i];
+  }
+  SendMedia(frames, verdicts, tx_slots, kept);
+  return n;
+}
+
+void Worker::SendMedia(rte_mbuf** frames, const DropReason* verdicts, const uint8_t* tx_slots,
+                       uint16_t n) noexcept {
   rte_mbuf* dropped[kWireBurst];
   rte_mbuf* relayed[kMaxPorts][kWireBurst];
   uint16_t relayed_count[kMaxPorts] = {};
@@ -239,7 +278,33 @@ uint32_t Worker::TakeHandedOff(const FirewallTables* tables, uint64_t now) noexc
   for (uint8_t out = 0; out < kMaxPorts; ++out)
     if (relayed_count[out] != 0)
       Transmit(port_id_of_slot_[out], queue, out, relayed[out], relayed_count[out]);
-  return n;
+}
+
+void Worker::EmitLate() noexcept {
+  const std::span<const MediaRelay::Late> late = media_->late();
+  for (size_t first = 0; first < late.size(); first += kWireBurst) {
+    const auto n = static_cast<uint16_t>(std::min<size_t>(kWireBurst, late.size() - first));
+    rte_mbuf* frames[kWireBurst];
+    DropReason verdicts[kWireBurst];
+    uint8_t tx_slots[kWireBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+      const MediaRelay::Late& l = late[first + i];
+      frames[i] = l.frame;
+      verdicts[i] = l.verdict;
+      tx_slots[i] = l.tx_slot;
+    }
+    SendMedia(frames, verdicts, tx_slots, n);
+  }
+  media_->TakeLate();
+}
+
+void Worker::FinishMedia(const FirewallTables* tables, bool wait) noexcept {
+  const std::span<const rte_ether_addr> macs = PortMacs(tables);
+  if (wait)
+    media_->Drain(macs);
+  else
+    media_->Poll(macs);
+  EmitLate();
 }
 
 uint32_t Worker::Forward(const WireLink& link, const FirewallTables* tables,
@@ -291,7 +356,7 @@ void Worker::Emit(const WireLink& link, rte_mbuf** frames, uint16_t n, const Bur
   uint16_t kept = 0, dropped_count = 0, reply_count = 0;
   for (uint16_t i = 0; i < n; ++i) {
     const Next next = b.next[i];
-    if (next == kMedia && b.handed_off[i]) continue;  // the owner's ring holds it
+    if (next == kMedia && b.held[i]) continue;  // the owner's ring or the crypto device has it
     if (b.verdict[i] != kNotDropped) {
       counters_.AddDrop(b.verdict[i], 1);
       if (frames[i] != nullptr) dropped[dropped_count++] = frames[i];  // else the device's

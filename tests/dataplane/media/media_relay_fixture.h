@@ -104,7 +104,10 @@ class MediaRelayTest : public ::testing::Test {
     r.media = r.parsed == kNotDropped && table_->MayBeMedia(meta);
     if (r.media) {
       const uint16_t which = 0;
-      relay_->Process(&f, &meta, &which, 1, macs_, rte_get_tsc_cycles(), &r.verdict, &r.tx_slot);
+      bool held = false;
+      relay_->Process(&f, &meta, &which, 1, macs_, rte_get_tsc_cycles(), &r.verdict, &r.tx_slot,
+                      &held);
+      EXPECT_FALSE(held) << "a software crypto device answers within the call";
       const uint8_t* d = rte_pktmbuf_mtod(f, const uint8_t*);
       if (r.verdict == kNotDropped) r.frame.assign(d, d + f->data_len);
     }
@@ -149,18 +152,34 @@ class MediaRelayTest : public ::testing::Test {
     std::array<uint8_t, 6> eth_src{}, eth_dst{};
     bool checksums_ok = false;
   };
-  Result Send(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
+  // One datagram into the relay as the worker hands it over; `held`: the crypto
+  // device still has it, and it comes out of a later relay_->Poll().
+  struct Offered {
+    rte_mbuf* frame;
+    DropReason verdict = kNotDropped;
+    uint8_t tx_slot = 0xff;
+    bool held = false;
+  };
+  Offered Offer(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
     const testing::FrameSpec spec =
         testing::UdpDatagram(from.address, from.port, to.address, to.port, payload);
-    rte_mbuf* f = testing::BuildFrame(pool_, spec);
+    Offered o{.frame = testing::BuildFrame(pool_, spec)};
     PacketMeta meta;
-    EXPECT_EQ(ParseFrame(f, &meta), kNotDropped);
-    Result r;
-    const uint16_t which = 0;
-    DropReason verdict = kNotDropped;
-    uint8_t slot = 0xff;
+    EXPECT_EQ(ParseFrame(o.frame, &meta), kNotDropped);
     EXPECT_TRUE(table_->MayBeMedia(meta));
-    relay_->Process(&f, &meta, &which, 1, macs_, rte_get_tsc_cycles(), &verdict, &slot);
+    const uint16_t which = 0;
+    relay_->Process(&o.frame, &meta, &which, 1, macs_, rte_get_tsc_cycles(), &o.verdict, &o.tx_slot,
+                    &o.held);
+    return o;
+  }
+  Result Send(const MediaEndpoint& from, const MediaEndpoint& to, const Bytes& payload) {
+    const Offered o = Offer(from, to, payload);
+    EXPECT_FALSE(o.held) << "a software crypto device answers within the call";
+    return Outcome(o.frame, o.verdict, o.tx_slot);
+  }
+  // What the relay made of frame `f` (freed after).
+  Result Outcome(rte_mbuf* f, DropReason verdict, uint8_t slot) {
+    Result r;
     r.verdict = verdict;
     r.tx_slot = slot;
     if (verdict == kNotDropped) {

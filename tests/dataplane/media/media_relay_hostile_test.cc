@@ -11,6 +11,7 @@
 
 #include "media_relay_fixture.h"
 #include "support/holding_crypto_queue.h"
+#include "support/run_process.h"
 
 namespace sbc::dataplane {
 namespace {
@@ -452,6 +453,71 @@ TEST_F(MediaRelayTest, APacketTheCryptoDeviceKeepsIsDroppedAsLostAndFreedWhenItR
   ASSERT_EQ(to_a.verdict, kNotDropped) << DropReasonName(to_a.verdict);
   EXPECT_EQ(to_a.payload, b2);
   EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "freed when it came back";
+}
+
+// A crypto device of the QAT kind answers in a later poll, and the relay does not wait
+// for it: the packet is held (the caller neither sends nor frees it) with the
+// session's pointers (busy(): the worker reports no quiescent state meanwhile), and
+// comes out of the Poll() after the device answers, decided as if it had answered at
+// once: unprotected from the SRTP leg and latched then, or protected for it.
+TEST_F(MediaRelayTest, APacketTheCryptoDeviceAnswersLaterComesOutOfALaterPoll) {
+  testing::HoldingCryptoQueue queue(device_->id(), 0);
+  relay_ = std::make_unique<MediaRelay>(
+      *table_, MediaCrypto{.device = device_->id(),
+                           .queue_pair = 0,
+                           .op_pool = device_->op_pool(),
+                           .session_pool = device_->session_pool(),
+                           .extra_sessions = budget_.get(),
+                           .queue = &queue,
+                           .collect_bound_us = testing::kEventDeadlineS * 1'000'000u});
+  const RtpToSrtp s = AddRtpToSrtp(41);
+  ASSERT_FALSE(HasFailure());
+  Libsrtp phone_out(s.phone_key, true), phone_in(s.our_key, false);
+  ASSERT_EQ(Send(s.a_remote, s.a_local, Rtp(0xa, 1, 160, rng_)).verdict,
+            DropReason::kMediaLegNotReady);  // A's link address learnt
+
+  // B -> A: unprotected from B in a later poll.
+  queue.HoldNext(1);
+  const Bytes b1 = Rtp(0xb, 1, 160, rng_);
+  const Offered from_b = Offer(s.b_remote, s.b_local, phone_out.Run(b1, false, true));
+  ASSERT_TRUE(from_b.held);
+  EXPECT_TRUE(relay_->busy());
+  EXPECT_FALSE(table_->Sessions()[0]->legs[1].remote_known) << "latched before it authenticated";
+  relay_->Poll(macs_);
+  EXPECT_TRUE(relay_->late().empty()) << "out of a poll while the device still has it";
+  queue.Release();
+  relay_->Poll(macs_);
+  ASSERT_EQ(relay_->late().size(), 1u);
+  const MediaRelay::Late to_a = relay_->late()[0];
+  relay_->TakeLate();
+  EXPECT_FALSE(relay_->busy());
+  EXPECT_EQ(to_a.frame, from_b.frame);
+  EXPECT_EQ(to_a.verdict, kNotDropped) << DropReasonName(to_a.verdict);
+  EXPECT_EQ(to_a.tx_slot, kSlotA);
+  EXPECT_TRUE(table_->Sessions()[0]->legs[1].remote_known) << "B latched once it authenticated";
+  const Result a_got = Outcome(to_a.frame, to_a.verdict, to_a.tx_slot);
+  EXPECT_EQ(a_got.payload, b1);
+  EXPECT_EQ(a_got.destination.port, s.a_remote.port);
+  EXPECT_TRUE(a_got.checksums_ok);
+
+  // A -> B: protected for B in a later poll.
+  queue.HoldNext(1);
+  const Bytes a2 = Rtp(0xa, 2, 320, rng_);
+  const Offered from_a = Offer(s.a_remote, s.a_local, a2);
+  ASSERT_TRUE(from_a.held);
+  queue.Release();
+  relay_->Poll(macs_);
+  ASSERT_EQ(relay_->late().size(), 1u);
+  const MediaRelay::Late to_b = relay_->late()[0];
+  relay_->TakeLate();
+  EXPECT_EQ(to_b.verdict, kNotDropped) << DropReasonName(to_b.verdict);
+  EXPECT_EQ(to_b.tx_slot, kSlotB);
+  const Result b_got = Outcome(to_b.frame, to_b.verdict, to_b.tx_slot);
+  EXPECT_EQ(b_got.destination.port, s.b_remote.port);
+  EXPECT_EQ(phone_in.Run(b_got.payload, false, false), a2);
+  const MediaLegSnapshot b = table_->Snapshot().at(0).legs[1];
+  EXPECT_EQ(b.counters.packets_in, 1u);
+  EXPECT_EQ(b.counters.packets_out, 1u);
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 // polls, so what a burst meets is exactly what the test set up.
 #include <gtest/gtest.h>
 #include <rte_cycles.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -14,6 +12,7 @@
 
 #include "sbc/dataplane/worker/worker.h"
 #include "support/packet_builder.h"
+#include "support/ring_ports.h"
 #include "support/rules.h"
 
 namespace sbc::dataplane {
@@ -39,29 +38,12 @@ class FirewallWorkerTest : public ::testing::Test {
     pool_ = rte_pktmbuf_pool_create(("fwt_pool" + id).c_str(), 1023, 0, 0,
                                     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    for (int p = 0; p < 2; ++p) {
-      rx_[p] = rte_ring_create(("fwt_rx" + id + "_" + std::to_string(p)).c_str(), 256, 0,
-                               RING_F_SP_ENQ | RING_F_SC_DEQ);
-      tx_[p] = rte_ring_create(("fwt_tx" + id + "_" + std::to_string(p)).c_str(), 256, 0,
-                               RING_F_SP_ENQ | RING_F_SC_DEQ);
-      ASSERT_NE(rx_[p], nullptr);
-      ASSERT_NE(tx_[p], nullptr);
-      const int port = rte_eth_from_rings(("fwt_port" + id + "_" + std::to_string(p)).c_str(),
-                                          &rx_[p], 1, &tx_[p], 1, 0);
-      ASSERT_GE(port, 0);
-      port_[p] = uint16_t(port);
-      rte_eth_conf conf{};
-      ASSERT_EQ(rte_eth_dev_configure(port_[p], 1, 1, &conf), 0);
-      ASSERT_EQ(rte_eth_rx_queue_setup(port_[p], 0, 256, 0, nullptr, pool_), 0);
-      ASSERT_EQ(rte_eth_tx_queue_setup(port_[p], 0, 256, 0, nullptr), 0);
-      ASSERT_EQ(rte_eth_dev_start(port_[p]), 0);
-    }
+    ports_.Open("fwt" + id, pool_);
+    if (HasFatalFailure()) return;
     auto slot = FirewallTableSlot::Create(1);
     ASSERT_TRUE(slot.has_value()) << slot.error();
     slot_ = std::move(*slot);
-    const WireLink links[2] = {
-        {.rx_port_id = port_[0], .tx_port_id = port_[1], .rx_slot = 0, .tx_slot = 1},
-        {.rx_port_id = port_[1], .tx_port_id = port_[0], .rx_slot = 1, .tx_slot = 0}};
+    const std::array<WireLink, 2> links = ports_.CrossLinks();
     auto worker = Worker::Create(links, *slot_, 0, 1024, nullptr, &clock_);
     ASSERT_TRUE(worker.has_value()) << worker.error();
     worker_ = std::move(*worker);
@@ -69,13 +51,7 @@ class FirewallWorkerTest : public ::testing::Test {
   void TearDown() override {
     worker_.reset();
     slot_.reset();
-    for (int p = 0; p < 2; ++p) {
-      rte_eth_dev_stop(port_[p]);
-      rte_eth_dev_close(port_[p]);
-      Take(tx_[p]);
-      rte_ring_free(rx_[p]);
-      rte_ring_free(tx_[p]);
-    }
+    ports_.Close();
     rte_mempool_free(pool_);
   }
   void Publish(const RuleTableSpec& spec) {
@@ -83,15 +59,7 @@ class FirewallWorkerTest : public ::testing::Test {
     ASSERT_TRUE(tables.has_value()) << tables.error();
     slot_->Publish(std::move(*tables));
   }
-  static size_t Take(rte_ring* ring) {
-    void* m;
-    size_t n = 0;
-    while (rte_ring_dequeue(ring, &m) == 0) {
-      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-      ++n;
-    }
-    return n;
-  }
+  static size_t Take(rte_ring* ring) { return testing::RingPorts::FreeAll(ring); }
   // One poll with `specs` waiting on port 0: how many crossed to port 1.
   size_t Poll(const std::vector<FrameSpec>& specs) {
     for (const FrameSpec& s : specs)
@@ -103,9 +71,9 @@ class FirewallWorkerTest : public ::testing::Test {
   void Advance(double seconds) { clock_ += uint64_t(seconds * double(rte_get_tsc_hz())); }
 
   rte_mempool* pool_ = nullptr;
-  rte_ring* rx_[2] = {};
-  rte_ring* tx_[2] = {};
-  uint16_t port_[2] = {};
+  testing::RingPorts ports_;
+  rte_ring* (&rx_)[2] = ports_.rx;
+  rte_ring* (&tx_)[2] = ports_.tx;
   std::unique_ptr<FirewallTableSlot> slot_;
   std::unique_ptr<Worker> worker_;
   std::atomic<uint64_t> clock_{rte_get_tsc_cycles()};

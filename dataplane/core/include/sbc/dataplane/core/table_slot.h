@@ -25,6 +25,13 @@ namespace sbc::dataplane {
 // stores (a wait inside the library would look like no wait at all).
 void WaitForGracePeriod(rte_rcu_qsbr* qsbr);
 
+// Worker `thread_id`: whether a grace period has begun that waits on it (one it has
+// not yet reported a quiescent state in). A worker that holds pointers past its poll
+// (packets with the crypto device) reports quiescent states only once it lets them go,
+// and lets them go early when someone waits. Reads what rte_rcu_qsbr_quiescent()
+// reads: the token and the worker's own counter.
+[[nodiscard]] bool GracePeriodWaitsOn(const rte_rcu_qsbr* qsbr, uint32_t thread_id) noexcept;
+
 // Control thread: a QSBR variable with `max_workers` reader slots (worker thread ids
 // 0..max-1), in DPDK memory; FreeReaders() gives it back.
 [[nodiscard]] std::expected<rte_rcu_qsbr*, std::string> CreateReaders(uint32_t max_workers);

@@ -121,6 +121,8 @@ class MediaTable {
   // Workers, between bursts: applies the change Update() is waiting on if it is to a
   // session `worker` owns. One load when there is none.
   void ApplyChangesFor(uint8_t worker) const noexcept;
+  // Workers: whether such a change waits (ApplyChangesFor would apply one).
+  [[nodiscard]] bool ChangePendingFor(uint8_t worker) const noexcept;
   // Workers: could this be media? UDP (not a later fragment) to a relay address and
   // to a port in the relay range seen so far; other traffic is the firewall's.
   // Inline: every UDP packet a worker takes in asks.

@@ -52,7 +52,9 @@ class Worker {
       const std::atomic<uint64_t>* clock = nullptr);
 
   // Worker lcore. Registers with RCU, polls until `stop`, drains (as WireWorker
-  // does), and goes offline. Reports a quiescent state after every poll.
+  // does, and the crypto device's packets), and goes offline. Reports a quiescent
+  // state after every poll in which the crypto device holds none of its packets (and,
+  // when a grace period waits on it, waits for them first).
   void Run(const std::atomic<bool>& stop) noexcept;
 
   // Worker lcore. One pass over every link and the hand-off ring, plus a slice of the
@@ -86,6 +88,15 @@ class Worker {
   uint32_t TakeHandedOff(const FirewallTables* tables, uint64_t now) noexcept;
   void Transmit(uint16_t port_id, uint16_t queue, uint8_t slot, rte_mbuf** frames,
                 uint16_t count) noexcept;
+  // Relayed media to the legs' ports, the rest counted and freed (the crypto device's
+  // lost packets only counted).
+  void SendMedia(rte_mbuf** frames, const DropReason* verdicts, const uint8_t* tx_slots,
+                 uint16_t n) noexcept;
+  // The media relay's packets of earlier bursts, decided since (MediaRelay::late()).
+  void EmitLate() noexcept;
+  // What the crypto device has finished (with `wait`, everything it holds), sent.
+  void FinishMedia(const FirewallTables* tables, bool wait) noexcept;
+  static std::span<const rte_ether_addr> PortMacs(const FirewallTables* tables) noexcept;
 
   WorkerCounters counters_;
   std::unique_ptr<FirewallStage> firewall_;
