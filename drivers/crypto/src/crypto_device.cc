@@ -15,8 +15,6 @@ std::string Why(const std::string& device, const std::string& step, int err) {
 
 }  // namespace
 
-uint16_t IvOffset() { return sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op); }
-
 std::expected<std::unique_ptr<CryptoDevice>, std::string> CryptoDevice::Open(
     const CryptoDeviceOptions& options) {
   const int id = rte_cryptodev_get_dev_id(options.name.c_str());

@@ -4,6 +4,8 @@
 // of sessions (one per stream direction and packet kind) and a pool of crypto ops.
 #pragma once
 
+#include <rte_crypto.h>
+
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -16,8 +18,11 @@ namespace sbc::drivers::crypto {
 // Bytes of per-op private space after rte_crypto_op + rte_crypto_sym_op: the IV, the
 // AAD copy and the scratch digest live there, so an op carries all it needs.
 inline constexpr uint16_t kOpPrivateBytes = 256;
-// Where the IV sits in an op (the offset cryptodev wants in its xforms).
-[[nodiscard]] uint16_t IvOffset();
+// Where the IV sits in an op (the offset cryptodev wants in its xforms). Inline: the
+// SRTP engine asks for it several times per packet.
+[[nodiscard]] constexpr uint16_t IvOffset() {
+  return sizeof(rte_crypto_op) + sizeof(rte_crypto_sym_op);
+}
 
 struct CryptoDeviceOptions {
   std::string name;             // the device as EAL knows it, e.g. "crypto_aesni_mb0"
