@@ -506,7 +506,9 @@ uint16_t SrtpBatch::Collect(SrtpDone* done) noexcept {
   rte_crypto_op* back[kOps];
   // Everything the device holds fits one dequeue; a queue that gives less per call
   // is asked again while it gives.
-  for (uint16_t k; (k = Dequeue(back, kOps)) != 0;) {
+  for (;;) {
+    const uint16_t k = Dequeue(back, kOps);
+    if (k == 0) break;
     for (uint16_t i = 0; i < k; ++i) {
       rte_crypto_op* op = back[i];
       OpContext* ctx = Context(op);
