@@ -124,8 +124,7 @@ uint32_t Worker::PollOnce() noexcept {
   const uint64_t now = Now();
   if (media_ != nullptr) {                          // before any packet of this poll
     media_->ApplySessionChanges(PortMacs(tables));  // drains first if it must
-    if (media_->busy()) media_->Poll(PortMacs(tables));
-    if (!media_->late().empty()) EmitLate();
+    FinishMedia(tables, /*wait=*/false);
   }
   if (tables != nullptr) {
     firewall_->SyncMeters(*tables);
@@ -134,7 +133,7 @@ uint32_t Worker::PollOnce() noexcept {
   uint32_t received = 0;
   for (size_t i = 0; i < link_count_; ++i) received += Forward(links_[i], tables, now);
   if (!handoff_.empty()) received += TakeHandedOff(tables, now);
-  if (media_ != nullptr && media_->busy()) FinishMedia(tables, /*wait=*/false);  // done meanwhile
+  if (media_ != nullptr) FinishMedia(tables, /*wait=*/false);  // done meanwhile
   if (tables != nullptr) firewall_->Sweep(*tables, now);
   std::atomic_ref<uint64_t>(flow_count_).store(firewall_->flows(), std::memory_order_relaxed);
   return received;
@@ -282,6 +281,8 @@ void Worker::SendMedia(rte_mbuf** frames, const DropReason* verdicts, const uint
 
 void Worker::EmitLate() noexcept {
   const std::span<const MediaRelay::Late> late = media_->late();
+  if (late.empty()) [[likely]]
+    return;
   for (size_t first = 0; first < late.size(); first += kWireBurst) {
     const auto n = static_cast<uint16_t>(std::min<size_t>(kWireBurst, late.size() - first));
     rte_mbuf* frames[kWireBurst];
@@ -299,12 +300,14 @@ void Worker::EmitLate() noexcept {
 }
 
 void Worker::FinishMedia(const FirewallTables* tables, bool wait) noexcept {
-  const std::span<const rte_ether_addr> macs = PortMacs(tables);
-  if (wait)
-    media_->Drain(macs);
-  else
-    media_->Poll(macs);
-  EmitLate();
+  if (media_->busy()) {
+    const std::span<const rte_ether_addr> macs = PortMacs(tables);
+    if (wait)
+      media_->Drain(macs);
+    else
+      media_->Poll(macs);
+  }
+  EmitLate();  // a drain for a session change leaves some too
 }
 
 uint32_t Worker::Forward(const WireLink& link, const FirewallTables* tables,

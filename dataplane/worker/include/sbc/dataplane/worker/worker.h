@@ -94,7 +94,8 @@ class Worker {
                  uint16_t n) noexcept;
   // The media relay's packets of earlier bursts, decided since (MediaRelay::late()).
   void EmitLate() noexcept;
-  // What the crypto device has finished (with `wait`, everything it holds), sent.
+  // What the crypto device has finished (with `wait`, everything it holds), and any
+  // late packets the relay decided before, sent. Two loads when there is none.
   void FinishMedia(const FirewallTables* tables, bool wait) noexcept;
   static std::span<const rte_ether_addr> PortMacs(const FirewallTables* tables) noexcept;
 
