@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "firmware_commands.h"
 #include "sbc/mgmt/config/validate.h"
 #include "sbc/mgmt/trust/envelope.h"
 #include "sbc/mgmt/trust/keys.h"
@@ -91,6 +92,8 @@ void PrintMeta(const schema::PayloadMeta& meta) {
 int Keygen(const KeygenArgs& args) {
   if (args.curve != "p256" && args.curve != "p384")
     return Error(kExitInput, "--curve must be p256 or p384");
+  if (args.role != "config" && args.role != "firmware")
+    return Error(kExitInput, "--role must be config or firmware");
   auto key = PrivateKey::Generate(args.curve == "p384" ? mgmt::trust::Curve::kP384
                                                        : mgmt::trust::Curve::kP256);
   if (!key) return Error(kExitRefused, key.error());
@@ -101,7 +104,7 @@ int Keygen(const KeygenArgs& args) {
   schema::TrustedKey entry;
   entry.set_key_id(key->KeyId());
   entry.set_public_key_pem(key->PublicKeyPem());
-  entry.set_role(schema::CONFIG);
+  entry.set_role(args.role == "firmware" ? schema::FIRMWARE : schema::CONFIG);
   entry.set_owner(args.owner);
   std::string text;
   google::protobuf::TextFormat::PrintToString(entry, &text);
@@ -168,6 +171,8 @@ int Verify(const VerifyArgs& args) {
   if (!verifier) return Error(kExitInput, args.trust_root + ": " + verifier.error());
   auto bytes = Read(args.in);
   if (!bytes) return Error(kExitInput, bytes.error());
+  if (IsFirmware(*bytes))
+    return VerifyFirmware({args.trust_root, args.in, args.board, args.min_rollback_index});
   schema::SignedEnvelope envelope;
   const bool is_downgrade =
       envelope.ParseFromString(*bytes) && envelope.payload_type() == mgmt::trust::kDowngradeType;
@@ -195,6 +200,7 @@ int Verify(const VerifyArgs& args) {
 int Inspect(const std::string& in) {
   auto bytes = Read(in);
   if (!bytes) return Error(kExitInput, bytes.error());
+  if (IsFirmware(*bytes)) return InspectFirmware(in, *bytes);
   schema::SignedEnvelope envelope;
   if (!envelope.ParseFromString(*bytes) || envelope.payload().empty())
     return Error(kExitInput, in + ": not a signed envelope");

@@ -16,6 +16,7 @@ struct KeygenArgs {
   std::string curve = "p256";
   std::string public_out;
   std::string owner;
+  std::string role = "config";
 };
 int Keygen(const KeygenArgs& args);
 
@@ -38,6 +39,8 @@ struct VerifyArgs {
   std::string trust_root;
   std::string in;
   std::string serial;
+  std::string board;  // firmware only
+  uint64_t min_rollback_index = 0;
 };
 int Verify(const VerifyArgs& args);
 

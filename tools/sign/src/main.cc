@@ -6,16 +6,23 @@
 //   sbc-sign sign --key signer1.key --in site-v7.bundle      (each signer in turn)
 //   sbc-sign verify --trust-root trust-root.textproto --in site-v7.bundle
 //   sbc-sign inspect --in site-v7.bundle
+//   sbc-sign keygen --role firmware --out release1.key
+//   sbc-sign manifest --root ROOT --version 12 --version-name 1.2.0 --rollback-index 3
+//                     --board sim --environment development --out v1.2.0.manifest
+//   sbc-sign sign --key release1.key --in v1.2.0.manifest     (each signer in turn)
+//   sbc-sign image --root ROOT --manifest v1.2.0.manifest --out v1.2.0.img
+//   sbc-sign verify --trust-root trust-root.textproto --board sim --in v1.2.0.img
 #include <sysexits.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "commands.h"
+#include "firmware_commands.h"
 
 int main(int argc, char** argv) try {
   using namespace sbc::tools;
-  CLI::App app{"sbc-sign: offline signing of appliance configuration bundles"};
+  CLI::App app{"sbc-sign: offline signing of appliance configuration bundles and firmware images"};
   app.require_subcommand(1);
 
   KeygenArgs keygen;
@@ -24,6 +31,8 @@ int main(int argc, char** argv) try {
   keygen_cmd->add_option("--curve", keygen.curve, "p256 or p384")->capture_default_str();
   keygen_cmd->add_option("--public-out", keygen.public_out, "also write the public key (PEM)");
   keygen_cmd->add_option("--owner", keygen.owner, "who holds the key, for the trust root entry");
+  keygen_cmd->add_option("--role", keygen.role, "config or firmware (the trust root entry's role)")
+      ->capture_default_str();
 
   PayloadArgs bundle;
   auto* bundle_cmd = app.add_subcommand("bundle", "wrap a config in an unsigned bundle");
@@ -55,6 +64,32 @@ int main(int argc, char** argv) try {
   verify_cmd->add_option("--in", verify.in, "envelope")->required();
   verify_cmd->add_option("--serial", verify.serial,
                          "appliance serial to check a targeted bundle against");
+  verify_cmd->add_option("--board", verify.board, "board to check a firmware image against");
+  verify_cmd->add_option("--min-rollback-index", verify.min_rollback_index,
+                         "the appliance's committed anti-rollback index");
+
+  ManifestArgs manifest;
+  auto* manifest_cmd =
+      app.add_subcommand("manifest", "describe an image's files in an unsigned firmware manifest");
+  manifest_cmd->add_option("--root", manifest.root, "the image's files")->required();
+  manifest_cmd->add_option("--version", manifest.version, "build number (grows)")->required();
+  manifest_cmd->add_option("--version-name", manifest.version_name, "e.g. 1.2.0")->required();
+  manifest_cmd
+      ->add_option("--rollback-index", manifest.rollback_index,
+                   "anti-rollback index (raise it to retire older images)")
+      ->required();
+  manifest_cmd->add_option("--board", manifest.boards, "board it runs on (repeatable)")->required();
+  manifest_cmd
+      ->add_option("--environment", manifest.environment, "development, staging or production")
+      ->required();
+  manifest_cmd->add_option("--comment", manifest.comment, "free text kept in the manifest");
+  manifest_cmd->add_option("--out", manifest.out, "file to write")->required();
+
+  std::string image_root, image_manifest, image_out;
+  auto* image_cmd = app.add_subcommand("image", "pack an image's files around its signed manifest");
+  image_cmd->add_option("--root", image_root, "the image's files")->required();
+  image_cmd->add_option("--manifest", image_manifest, "the signed manifest")->required();
+  image_cmd->add_option("--out", image_out, "image file to write")->required();
 
   std::string inspect_in;
   auto* inspect_cmd = app.add_subcommand("inspect", "print an envelope's contents");
@@ -69,6 +104,8 @@ int main(int argc, char** argv) try {
   if (*keygen_cmd) return Keygen(keygen);
   if (*bundle_cmd) return MakeBundle(bundle);
   if (*downgrade_cmd) return MakeDowngrade(downgrade);
+  if (*manifest_cmd) return MakeManifest(manifest);
+  if (*image_cmd) return MakeImage(image_root, image_manifest, image_out);
   if (*sign_cmd) return Sign(sign_key, sign_in, sign_out);
   if (*verify_cmd) return Verify(verify);
   if (*inspect_cmd) return Inspect(inspect_in);
