@@ -6,6 +6,7 @@ namespace sbc::board {
 namespace {
 constexpr uint32_t kDefaultDescriptors = 1024;
 constexpr uint32_t kDefaultMtu = 1500;
+constexpr uint32_t kDefaultBootAttempts = 3;
 // RTE_MBUF_DEFAULT_BUF_SIZE, restated so this module needs no DPDK header.
 constexpr uint32_t kDefaultMbufDataRoom = 2048 + 128;
 }  // namespace
@@ -30,6 +31,10 @@ uint32_t TxDescriptors(const schema::Port& port) {
 uint32_t Mtu(const schema::Port& port) { return port.mtu() ? port.mtu() : kDefaultMtu; }
 uint32_t MbufDataRoom(const Board& board) {
   return board.memory().mbuf_data_room() ? board.memory().mbuf_data_room() : kDefaultMbufDataRoom;
+}
+
+uint32_t BootAttempts(const Board& board) {
+  return board.storage().boot_attempts() ? board.storage().boot_attempts() : kDefaultBootAttempts;
 }
 
 std::filesystem::path ResolveStoragePath(const Board& board, std::string_view path) {

@@ -202,6 +202,8 @@ void CheckStorage(const Board& board, Checker& check) {
     if (slot->file_backed() && slot->size_mb() == 0)
       check.Fail(Str(path, ".size_mb"), "a file-backed slot needs a size");
   }
+  if (storage.boot_attempts() > 10)
+    check.Fail("storage.boot_attempts", "must be between 1 and 10 (0: the default, 3)");
   if (!storage.slot_a().path().empty() && storage.slot_a().path() == storage.slot_b().path())
     check.Fail("storage.slot_b.path", "is the same as slot_a's");
 }

@@ -45,6 +45,8 @@ inline constexpr int kMaxPorts = 16;
 [[nodiscard]] uint32_t TxDescriptors(const schema::Port& port);
 [[nodiscard]] uint32_t Mtu(const schema::Port& port);
 [[nodiscard]] uint32_t MbufDataRoom(const Board& board);
+// Boot attempts per slot (storage.boot_attempts, 3 when unset).
+[[nodiscard]] uint32_t BootAttempts(const Board& board);
 
 // A storage path from the board, resolved against storage.data_dir when relative.
 [[nodiscard]] std::filesystem::path ResolveStoragePath(const Board& board, std::string_view path);

@@ -1,0 +1,156 @@
+// sbc-boot: the appliance's boot and update glue.
+//
+//   sbc-boot --board B flash --slot A --image IMG    factory flashing: verify, write, boot state
+//   sbc-boot --board B boot                          choose a slot, verify every file, unpack
+//   sbc-boot --board B mark-good                     after the health check (the booted slot)
+//   sbc-boot --board B state                         the boot state and its last events
+//   sbc-boot --board B rauc-config --out DIR         RAUC's system.conf and handler scripts
+//   sbc-boot --board B bootloader OP [ARGS]          RAUC's custom bootloader backend
+//   sbc-boot --board B pre-install                   RAUC's pre-install handler
+//
+// Exit codes: 0 done, 1 refused (an image, a slot), 2 usage or unreadable input.
+#include <sysexits.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "sbc/firmware/boot.h"
+#include "sbc/firmware/boot_state.h"
+#include "sbc/firmware/rauc.h"
+
+namespace {
+
+using namespace sbc::firmware;
+
+constexpr int kExitRefused = 1;
+constexpr int kExitInput = 2;
+
+int Fail(int code, const std::string& line) {
+  std::cerr << "sbc-boot: " << line << std::endl;
+  return code;
+}
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+int Flash(const Appliance& appliance, const std::string& slot, const std::string& image_file) {
+  if (!IsSlotName(slot)) return Fail(kExitInput, "--slot must be A or B");
+  auto trust = LoadTrust(appliance);
+  if (!trust) return Fail(kExitInput, trust.error());
+  auto image = ReadImageFile(image_file);
+  if (!image) return Fail(kExitInput, image.error());
+  auto flashed = FlashSlot(appliance, *trust, slot, *image);
+  if (!flashed) return Fail(kExitRefused, image_file + ": " + flashed.error());
+  // A freshly flashed box boots the flashed slot; a second flash (the other slot, for
+  // a spare image) leaves the order as it was.
+  auto state = LoadBootState(appliance.boot_dir);
+  sbc::schema::BootState next = state ? *state : InitialBootState(slot, appliance.boot_attempts);
+  if (state) SetPrimary(next, slot, appliance.boot_attempts);
+  RecordEvent(next, Now(), slot, "flashed image " + flashed->manifest.version_name());
+  std::error_code ec;
+  std::filesystem::create_directories(appliance.boot_dir, ec);
+  if (auto saved = SaveBootState(appliance.boot_dir, next); !saved)
+    return Fail(kExitInput, "boot state: " + saved.error());
+  std::cout << "slot " << slot << ": image " << flashed->manifest.version_name() << " (build "
+            << flashed->manifest.version() << ") verified and written" << std::endl;
+  return 0;
+}
+
+int Boot(const Appliance& appliance) {
+  auto trust = LoadTrust(appliance);
+  if (!trust) return Fail(kExitInput, trust.error());
+  auto booted = BootSlot(appliance, *trust, Now());
+  if (!booted) return Fail(kExitRefused, booted.error());
+  for (const std::string& refusal : booted->refusals) std::cerr << "sbc-boot: " << refusal << "\n";
+  std::cout << "booting slot " << booted->slot << ": image "
+            << booted->verified.manifest.version_name() << " (build "
+            << booted->verified.manifest.version() << "), "
+            << booted->verified.manifest.files_size() << " files verified" << std::endl;
+  return 0;
+}
+
+int MarkBootedGood(const Appliance& appliance) {
+  auto trust = LoadTrust(appliance);
+  if (!trust) return Fail(kExitInput, trust.error());
+  auto state = LoadBootState(appliance.boot_dir);
+  if (!state) return Fail(kExitInput, state.error());
+  if (state->booted().empty()) return Fail(kExitRefused, "no slot has booted to mark good");
+  if (auto ok = MarkGood(appliance, *trust, state->booted(), Now()); !ok)
+    return Fail(kExitRefused, ok.error());
+  std::cout << "slot " << state->booted() << " marked good" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{"sbc-boot: A/B boot, image verification and RAUC glue of the appliance"};
+  app.require_subcommand(1);
+  std::string board_file;
+  app.add_option("--board", board_file, "board file (text format)")->required();
+
+  std::string flash_slot, flash_image;
+  auto* flash = app.add_subcommand("flash", "verify an image and write it to a slot");
+  flash->add_option("--slot", flash_slot, "A or B")->required();
+  flash->add_option("--image", flash_image, "firmware image")->required();
+  auto* boot = app.add_subcommand("boot", "choose a slot, verify it and unpack it");
+  auto* mark_good = app.add_subcommand("mark-good", "mark the booted slot good");
+  auto* state = app.add_subcommand("state", "print the boot state");
+  std::string rauc_out;
+  auto* rauc_config = app.add_subcommand("rauc-config", "write RAUC's system.conf and handlers");
+  rauc_config->add_option("--out", rauc_out, "directory")->required();
+  std::vector<std::string> backend_args;
+  auto* bootloader = app.add_subcommand("bootloader", "RAUC's custom bootloader backend");
+  bootloader
+      ->add_option("args", backend_args,
+                   "get-primary | set-primary S | get-state S | "
+                   "set-state S good|bad")
+      ->required();
+  auto* pre_install = app.add_subcommand("pre-install", "RAUC's pre-install handler");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitInput;
+  }
+  auto appliance = LoadAppliance(board_file);
+  if (!appliance) return Fail(kExitInput, "board " + board_file + ": " + appliance.error());
+
+  if (*flash) return Flash(*appliance, flash_slot, flash_image);
+  if (*boot) return Boot(*appliance);
+  if (*mark_good) return MarkBootedGood(*appliance);
+  if (*state) {
+    auto current = LoadBootState(appliance->boot_dir);
+    if (!current) return Fail(kExitInput, current.error());
+    std::cout << DescribeBootState(*current);
+    return 0;
+  }
+  if (*rauc_config) {
+    if (auto ok =
+            WriteRaucConfig(*appliance, rauc_out, std::filesystem::read_symlink("/proc/self/exe"));
+        !ok)
+      return Fail(kExitInput, ok.error());
+    return 0;
+  }
+  if (*bootloader) {
+    auto out = RunBootloaderBackend(*appliance, backend_args, Now());
+    if (!out) return Fail(kExitRefused, out.error());
+    std::cout << *out << std::flush;
+    return 0;
+  }
+  if (*pre_install) {
+    const char* mount = std::getenv("RAUC_BUNDLE_MOUNT_POINT");
+    if (mount == nullptr)
+      return Fail(kExitInput, "pre-install: RAUC_BUNDLE_MOUNT_POINT is not set");
+    auto checked = CheckBundle(*appliance, mount);
+    if (!checked) return Fail(kExitRefused, checked.error());
+    std::cout << "sbc-boot: " << *checked << std::endl;
+    return 0;
+  }
+  return kExitInput;
+} catch (const std::exception& e) {
+  std::cerr << "sbc-boot: unexpected failure: " << e.what() << std::endl;
+  return EX_SOFTWARE;
+}
