@@ -27,3 +27,9 @@ find_package(Threads REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
+
+# The PKCS#11 API header (p11-kit's, Debian libp11-kit-dev): sbc-sign loads a token's
+# module with dlopen, so only the header is needed at build time.
+find_path(PKCS11_INCLUDE_DIR p11-kit/pkcs11.h PATH_SUFFIXES p11-kit-1 REQUIRED)
+add_library(pkcs11_headers INTERFACE)
+target_include_directories(pkcs11_headers SYSTEM INTERFACE ${PKCS11_INCLUDE_DIR})

@@ -34,4 +34,23 @@ std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
   return {};
 }
 
+std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
+                                              const PublicKey& public_key,
+                                              const SignFunction& sign) {
+  const std::string& key_id = public_key.KeyId();
+  for (const auto& existing : envelope.signatures())
+    if (existing.key_id() == key_id) return std::unexpected("already signed by key " + key_id);
+  const std::string pae = PreAuthEncoding(envelope.payload_type(), envelope.payload());
+  auto sig = sign(pae);
+  if (!sig) return std::unexpected(sig.error());
+  // A signer that used another key than it claims would add a signature no appliance
+  // accepts, or worse, one under the wrong name: check it here, once.
+  if (!public_key.Verify(pae, *sig))
+    return std::unexpected("the signature does not verify with key " + key_id);
+  schema::Signature* added = envelope.add_signatures();
+  added->set_key_id(key_id);
+  added->set_sig(std::move(*sig));
+  return {};
+}
+
 }  // namespace sbc::mgmt::trust

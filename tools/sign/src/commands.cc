@@ -2,12 +2,14 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "firmware_commands.h"
+#include "pkcs11_signer.h"
 #include "sbc/mgmt/config/validate.h"
 #include "sbc/mgmt/trust/envelope.h"
 #include "sbc/mgmt/trust/keys.h"
@@ -142,21 +144,79 @@ int MakeDowngrade(const PayloadArgs& args) {
   return WriteEnvelope(args.out, mgmt::trust::kDowngradeType, auth.SerializeAsString());
 }
 
-int Sign(const std::string& key_file, const std::string& in, const std::string& out) {
-  auto key = PrivateKey::Load(key_file);
-  if (!key) return Error(kExitInput, key.error());
-  auto bytes = Read(in);
+namespace {
+
+// The token's PIN: SBC_PKCS11_PIN, else one line of stdin (never an argument: argv is
+// visible to every user of the machine).
+std::string TokenPin() {
+  if (const char* pin = std::getenv("SBC_PKCS11_PIN")) return pin;
+  std::string pin;
+  std::getline(std::cin, pin);
+  return pin;
+}
+
+std::expected<std::unique_ptr<Pkcs11Signer>, std::string> OpenToken(const std::string& module,
+                                                                    const std::string& token,
+                                                                    const std::string& label) {
+  if (module.empty() || token.empty() || label.empty())
+    return std::unexpected(
+        std::string("a token key needs --pkcs11-module, --token and --key-label"));
+  return Pkcs11Signer::Open({module, token, label, TokenPin()});
+}
+
+}  // namespace
+
+int Sign(const SignArgs& args) {
+  const bool use_token = !args.pkcs11_module.empty();
+  if (use_token == !args.key.empty())
+    return Error(kExitInput, "give either --key or --pkcs11-module (with --token, --key-label)");
+  auto bytes = Read(args.in);
   if (!bytes) return Error(kExitInput, bytes.error());
   schema::SignedEnvelope envelope;
   if (!envelope.ParseFromString(*bytes) || envelope.payload().empty())
-    return Error(kExitInput, in + ": not a signed envelope");
-  if (auto ok = mgmt::trust::AddSignature(envelope, *key); !ok)
-    return Error(kExitRefused, in + ": " + ok.error());
-  const std::string target = out.empty() ? in : out;
+    return Error(kExitInput, args.in + ": not a signed envelope");
+  std::string key_id;
+  if (use_token) {
+    auto signer = OpenToken(args.pkcs11_module, args.token, args.key_label);
+    if (!signer) return Error(kExitInput, "token " + args.token + ": " + signer.error());
+    auto public_key = mgmt::trust::PublicKey::Parse((*signer)->PublicKeyPem());
+    if (!public_key) return Error(kExitInput, public_key.error());
+    const Pkcs11Signer& token = **signer;
+    if (auto ok = mgmt::trust::AddSignature(envelope, *public_key,
+                                            [&](std::string_view pae) { return token.Sign(pae); });
+        !ok)
+      return Error(kExitRefused, args.in + ": " + ok.error());
+    key_id = token.KeyId();
+  } else {
+    auto key = PrivateKey::Load(args.key);
+    if (!key) return Error(kExitInput, key.error());
+    if (auto ok = mgmt::trust::AddSignature(envelope, *key); !ok)
+      return Error(kExitRefused, args.in + ": " + ok.error());
+    key_id = key->KeyId();
+  }
+  const std::string target = args.out.empty() ? args.in : args.out;
   if (!Write(target, envelope.SerializeAsString()))
     return Error(kExitInput, target + ": cannot write");
-  std::cout << "signed " << target << " with key " << key->KeyId() << " ("
-            << envelope.signatures_size() << " signature(s))" << std::endl;
+  std::cout << "signed " << target << " with key " << key_id << " (" << envelope.signatures_size()
+            << " signature(s))" << std::endl;
+  return kExitOk;
+}
+
+int KeyInfo(const KeyInfoArgs& args) {
+  if (args.role != "config" && args.role != "firmware")
+    return Error(kExitInput, "--role must be config or firmware");
+  auto signer = OpenToken(args.pkcs11_module, args.token, args.key_label);
+  if (!signer) return Error(kExitInput, "token " + args.token + ": " + signer.error());
+  schema::TrustedKey entry;
+  entry.set_key_id((*signer)->KeyId());
+  entry.set_public_key_pem((*signer)->PublicKeyPem());
+  entry.set_role(args.role == "firmware" ? schema::FIRMWARE : schema::CONFIG);
+  entry.set_owner(args.owner);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(entry, &text);
+  std::cout << "# key " << entry.key_id() << " in token " << args.token << " (label "
+            << args.key_label << ")\n# trust root entry:\nkeys {\n"
+            << text << "}\n";
   return kExitOk;
 }
 

@@ -33,7 +33,21 @@ struct PayloadArgs {
 int MakeBundle(const PayloadArgs& args);
 int MakeDowngrade(const PayloadArgs& args);
 
-int Sign(const std::string& key, const std::string& in, const std::string& out);
+struct SignArgs {
+  std::string key;                              // a PEM key file, or:
+  std::string pkcs11_module, token, key_label;  // a key in a PKCS#11 token
+  std::string in;
+  std::string out;
+};
+int Sign(const SignArgs& args);
+
+struct KeyInfoArgs {
+  std::string pkcs11_module, token, key_label;
+  std::string role = "firmware";
+  std::string owner;
+};
+// Prints the trust root entry of a token's key (the key ceremony's output).
+int KeyInfo(const KeyInfoArgs& args);
 
 struct VerifyArgs {
   std::string trust_root;

@@ -12,6 +12,8 @@
 //   sbc-sign sign --key release1.key --in v1.2.0.manifest     (each signer in turn)
 //   sbc-sign image --root ROOT --manifest v1.2.0.manifest --out v1.2.0.img
 //   sbc-sign verify --trust-root trust-root.textproto --board sim --in v1.2.0.img
+//   sbc-sign keyinfo --pkcs11-module M --token release --key-label fw1 --role firmware
+//   sbc-sign sign --pkcs11-module M --token release --key-label fw1 --in v1.2.0.manifest
 #include <sysexits.h>
 
 #include <CLI/CLI.hpp>
@@ -52,11 +54,27 @@ int main(int argc, char** argv) try {
     cmd->add_option("--out", args->out, "file to write")->required();
   }
 
-  std::string sign_key, sign_in, sign_out;
-  auto* sign_cmd = app.add_subcommand("sign", "add one signature to a bundle or authorisation");
-  sign_cmd->add_option("--key", sign_key, "private key (PEM, mode 0600)")->required();
-  sign_cmd->add_option("--in", sign_in, "envelope to sign")->required();
-  sign_cmd->add_option("--out", sign_out, "where to write (default: in place)");
+  SignArgs sign;
+  auto* sign_cmd =
+      app.add_subcommand("sign", "add one signature to a bundle, authorisation or manifest");
+  sign_cmd->add_option("--key", sign.key, "private key (PEM, mode 0600)");
+  sign_cmd->add_option("--pkcs11-module", sign.pkcs11_module,
+                       "or a key in a PKCS#11 token: the module (PIN from SBC_PKCS11_PIN or "
+                       "stdin)");
+  sign_cmd->add_option("--token", sign.token, "the token's label");
+  sign_cmd->add_option("--key-label", sign.key_label, "the key's label in the token");
+  sign_cmd->add_option("--in", sign.in, "envelope to sign")->required();
+  sign_cmd->add_option("--out", sign.out, "where to write (default: in place)");
+
+  KeyInfoArgs keyinfo;
+  auto* keyinfo_cmd =
+      app.add_subcommand("keyinfo", "print the trust root entry of a key held in a PKCS#11 token");
+  keyinfo_cmd->add_option("--pkcs11-module", keyinfo.pkcs11_module, "the token's module")
+      ->required();
+  keyinfo_cmd->add_option("--token", keyinfo.token, "the token's label")->required();
+  keyinfo_cmd->add_option("--key-label", keyinfo.key_label, "the key's label")->required();
+  keyinfo_cmd->add_option("--role", keyinfo.role, "config or firmware")->capture_default_str();
+  keyinfo_cmd->add_option("--owner", keyinfo.owner, "who holds the token, for audit");
 
   VerifyArgs verify;
   auto* verify_cmd = app.add_subcommand("verify", "verify an envelope against a trust root");
@@ -106,7 +124,8 @@ int main(int argc, char** argv) try {
   if (*downgrade_cmd) return MakeDowngrade(downgrade);
   if (*manifest_cmd) return MakeManifest(manifest);
   if (*image_cmd) return MakeImage(image_root, image_manifest, image_out);
-  if (*sign_cmd) return Sign(sign_key, sign_in, sign_out);
+  if (*sign_cmd) return Sign(sign);
+  if (*keyinfo_cmd) return KeyInfo(keyinfo);
   if (*verify_cmd) return Verify(verify);
   if (*inspect_cmd) return Inspect(inspect_in);
   return kExitInput;

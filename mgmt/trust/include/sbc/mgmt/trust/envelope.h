@@ -2,6 +2,7 @@
 #pragma once
 
 #include <expected>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,13 @@ inline constexpr std::string_view kDowngradeType = "application/vnd.sbc.downgrad
 // same key. The payload bytes are never touched.
 [[nodiscard]] std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
                                                             const PrivateKey& key);
+
+// Adds a signature made elsewhere (a PKCS#11 token): `sign` is given the PAE and returns
+// a DER ECDSA signature, which must verify with `public_key` (the key `sign` claims to
+// use) before it is added. Refuses a second signature by the same key.
+using SignFunction = std::function<std::expected<std::string, std::string>(std::string_view)>;
+[[nodiscard]] std::expected<void, std::string> AddSignature(schema::SignedEnvelope& envelope,
+                                                            const PublicKey& public_key,
+                                                            const SignFunction& sign);
 
 }  // namespace sbc::mgmt::trust
