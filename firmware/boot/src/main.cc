@@ -1,17 +1,23 @@
 // sbc-boot: the appliance's boot and update glue.
 //
 //   sbc-boot --board B flash --slot A --image IMG    factory flashing: verify, write, boot state
-//   sbc-boot --board B boot                          choose a slot, verify every file, unpack
+//   sbc-boot --board B boot [--verify-only]          choose a slot, verify every file, unpack,
+//                                                    then run and supervise both planes
 //   sbc-boot --board B mark-good                     after the health check (the booted slot)
 //   sbc-boot --board B state                         the boot state and its last events
 //   sbc-boot --board B rauc-config --out DIR         RAUC's system.conf and handler scripts
 //   sbc-boot --board B bootloader OP [ARGS]          RAUC's custom bootloader backend
 //   sbc-boot --board B pre-install                   RAUC's pre-install handler
 //
-// Exit codes: 0 done, 1 refused (an image, a slot), 2 usage or unreadable input.
+// Exit codes: 0 done, 1 refused (an image, a slot), 2 usage or unreadable input,
+// 3 reboot: the booted slot never became healthy (whatever runs sbc-boot starts it
+// again, which takes the next boot attempt: systemd on a rack board, tools/run on sim).
 #include <sysexits.h>
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -19,6 +25,7 @@
 #include "sbc/firmware/boot.h"
 #include "sbc/firmware/boot_state.h"
 #include "sbc/firmware/rauc.h"
+#include "sbc/firmware/run.h"
 
 namespace {
 
@@ -26,6 +33,10 @@ using namespace sbc::firmware;
 
 constexpr int kExitRefused = 1;
 constexpr int kExitInput = 2;
+constexpr int kExitReboot = 3;
+
+std::atomic<bool> stop_requested{false};
+void OnStopSignal(int /*signal*/) { stop_requested.store(true); }
 
 int Fail(int code, const std::string& line) {
   std::cerr << "sbc-boot: " << line << std::endl;
@@ -57,7 +68,7 @@ int Flash(const Appliance& appliance, const std::string& slot, const std::string
   return 0;
 }
 
-int Boot(const Appliance& appliance) {
+int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options) {
   auto trust = LoadTrust(appliance);
   if (!trust) return Fail(kExitInput, trust.error());
   auto booted = BootSlot(appliance, *trust, Now());
@@ -67,6 +78,18 @@ int Boot(const Appliance& appliance) {
             << booted->verified.manifest.version_name() << " (build "
             << booted->verified.manifest.version() << "), "
             << booted->verified.manifest.files_size() << " files verified" << std::endl;
+  if (verify_only) return 0;
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  const RunEnd end = RunBootedSlot(appliance, *trust, *booted, options, stop_requested);
+  if (end == RunEnd::kRebootNeeded) {
+    std::cout << "sbc-boot: slot " << booted->slot << " did not become healthy; rebooting"
+              << std::endl;
+    return kExitReboot;
+  }
+  std::cout << "sbc-boot: stopped" << std::endl;
   return 0;
 }
 
@@ -94,7 +117,19 @@ int main(int argc, char** argv) try {
   auto* flash = app.add_subcommand("flash", "verify an image and write it to a slot");
   flash->add_option("--slot", flash_slot, "A or B")->required();
   flash->add_option("--image", flash_image, "firmware image")->required();
-  auto* boot = app.add_subcommand("boot", "choose a slot, verify it and unpack it");
+  auto* boot = app.add_subcommand("boot", "choose a slot, verify it, unpack it and run it");
+  bool verify_only = false;
+  boot->add_flag("--verify-only", verify_only, "stop after the slot is verified and unpacked");
+  RunOptions run;
+  int first_backoff_ms = 500, crash_loop_exits = 5;
+  boot->add_option("--first-backoff-ms", first_backoff_ms, "restart backoff after a first crash")
+      ->capture_default_str();
+  boot->add_option("--crash-loop-exits", crash_loop_exits,
+                   "exits within 60 s that are a crash loop")
+      ->capture_default_str();
+  boot->add_option("--mgmtd-arg", run.mgmtd_args, "an argument for sbc-mgmtd (repeatable)");
+  boot->add_option("--dataplane-arg", run.dataplane_args,
+                   "an argument for sbc-dataplane (repeatable)");
   auto* mark_good = app.add_subcommand("mark-good", "mark the booted slot good");
   auto* state = app.add_subcommand("state", "print the boot state");
   std::string rauc_out;
@@ -119,7 +154,9 @@ int main(int argc, char** argv) try {
   if (!appliance) return Fail(kExitInput, "board " + board_file + ": " + appliance.error());
 
   if (*flash) return Flash(*appliance, flash_slot, flash_image);
-  if (*boot) return Boot(*appliance);
+  run.policy.first_backoff = std::chrono::milliseconds(first_backoff_ms);
+  run.policy.crash_loop_exits = crash_loop_exits;
+  if (*boot) return Boot(*appliance, verify_only, run);
   if (*mark_good) return MarkBootedGood(*appliance);
   if (*state) {
     auto current = LoadBootState(appliance->boot_dir);

@@ -130,7 +130,7 @@ class RaucTest : public ::testing::Test {
     const fs::path v1 = sim_.dir() / "v1.img";
     WriteAll(v1, sim_.Image("v1", 1));
     ASSERT_EQ(Boot({"flash", "--slot", "A", "--image", v1.string()}).exit_code, 0);
-    const ProcessResult booted = Boot({"boot"});
+    const ProcessResult booted = Boot({"boot", "--verify-only"});
     ASSERT_EQ(booted.exit_code, 0) << booted.err;
     ASSERT_THAT(booted.out, HasSubstr("booting slot A: image v1"));
     StartService("A");
@@ -155,7 +155,7 @@ TEST_F(RaucTest, AnUpdateInstallsToTheOtherSlotBootsAndIsCommittedAfterItsHealth
   EXPECT_THAT(service_->Log(), HasSubstr("image v2 (build 2, rollback index 2) verified"));
 
   // The "reboot": sbc-boot takes the new primary; RAUC then runs as booted from B.
-  const ProcessResult booted = Boot({"boot"});
+  const ProcessResult booted = Boot({"boot", "--verify-only"});
   ASSERT_EQ(booted.exit_code, 0) << booted.err;
   EXPECT_THAT(booted.out, HasSubstr("booting slot B: image v2"));
   StartService("B");
@@ -171,7 +171,7 @@ TEST_F(RaucTest, EveryRefusedBundleLeavesTheSlotsAndTheBootStateAsTheyWere) {
   BootV1();
   // Commit v2 (index 2) first, so an index-1 image is a rollback.
   ASSERT_EQ(Install(Bundle("v2", sim_.Image("v2", 2))).exit_code, 0);
-  ASSERT_EQ(Boot({"boot"}).exit_code, 0);
+  ASSERT_EQ(Boot({"boot", "--verify-only"}).exit_code, 0);
   StartService("B");
   ASSERT_EQ(RunProcess({"/usr/bin/rauc", "status", "mark-good"}).exit_code, 0);
 
@@ -206,7 +206,7 @@ TEST_F(RaucTest, EveryRefusedBundleLeavesTheSlotsAndTheBootStateAsTheyWere) {
   }
   // No refused install marked a slot, made one primary or took an attempt.
   EXPECT_EQ(Boot({"state"}).out, state_before);
-  EXPECT_THAT(Boot({"boot"}).out, HasSubstr("booting slot B: image v2"));
+  EXPECT_THAT(Boot({"boot", "--verify-only"}).out, HasSubstr("booting slot B: image v2"));
 }
 
 // RAUC (and its handlers) killed at counted points of an install: before any slot is
@@ -247,7 +247,7 @@ TEST_F(RaucTest, APowerCutDuringAnInstallLeavesTheRunningSlotToBoot) {
     service_.reset();
 
     EXPECT_EQ(SlotBytes(kSlotA), slot_a) << "the running slot was touched";
-    const ProcessResult booted = Boot({"boot"});
+    const ProcessResult booted = Boot({"boot", "--verify-only"});
     ASSERT_EQ(booted.exit_code, 0) << booted.err;
     EXPECT_THAT(booted.out, HasSubstr("booting slot A: image v1"));
     const ProcessResult state = Boot({"state"});
@@ -261,7 +261,7 @@ TEST_F(RaucTest, APowerCutDuringAnInstallLeavesTheRunningSlotToBoot) {
   // The retried install goes through.
   const ProcessResult installed = Install(bundle);
   ASSERT_EQ(installed.exit_code, 0) << installed.err;
-  EXPECT_THAT(Boot({"boot"}).out, HasSubstr("booting slot B: image v2"));
+  EXPECT_THAT(Boot({"boot", "--verify-only"}).out, HasSubstr("booting slot B: image v2"));
 }
 
 }  // namespace

@@ -1,0 +1,41 @@
+// sbc-boot's life after the slot is chosen: start sbc-mgmtd and sbc-dataplane from the
+// unpacked slot, supervise them, mark the slot good once both planes answer (the
+// health check), and report a crash loop. Control side; sbc-boot's main thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "sbc/firmware/boot.h"
+#include "sbc/firmware/supervisor.h"
+
+namespace sbc::firmware {
+
+struct RunOptions {
+  SupervisionPolicy policy;
+  std::vector<std::string> mgmtd_args;      // added to sbc-mgmtd's --board and --data-dir
+  std::vector<std::string> dataplane_args;  // likewise for sbc-dataplane
+  std::chrono::milliseconds poll_interval{50};
+};
+
+enum class RunEnd {
+  kStopped,       // asked to stop (SIGTERM / SIGINT): daemons stopped, slot state kept
+  kRebootNeeded,  // the slot never became healthy (a crash loop before the health check):
+                  // the next boot takes another attempt, or the other slot
+};
+
+// Both planes answer on their sockets: sbc-dataplane's IPC socket and sbc-mgmtd's
+// console socket under run_dir. Returns what does not answer.
+[[nodiscard]] std::expected<void, std::string> CheckHealth(const Appliance& appliance);
+
+// Runs the booted slot until `stop` is set or it must reboot. Prints what happens on
+// stdout, records the health check and crash loops in the boot state, writes
+// run_dir/boot-status, and lights the board's alarm LED in a crash loop.
+[[nodiscard]] RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
+                                   const BootedSlot& booted, const RunOptions& options,
+                                   const std::atomic<bool>& stop);
+
+}  // namespace sbc::firmware

@@ -1,0 +1,120 @@
+#include "sbc/firmware/run.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "sbc/firmware/boot_state.h"
+#include "sbc/mgmt/base/atomic_file.h"
+#include "sbc/mgmt/control/unix_socket.h"
+
+namespace sbc::firmware {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+fs::path AlarmLed(const Appliance& appliance) {
+  for (const schema::Led& led : appliance.board.leds())
+    if (led.name() == "alarm") return board::ResolveStoragePath(appliance.board, led.path());
+  return {};
+}
+
+void Record(const Appliance& appliance, std::string_view slot, const std::string& what) {
+  auto state = LoadBootState(appliance.boot_dir);
+  if (!state) return;
+  RecordEvent(*state, Now(), slot, what);
+  if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
+    std::cerr << "sbc-boot: boot state: " << saved.error() << std::endl;
+}
+
+void WriteStatus(const Appliance& appliance, const BootedSlot& booted, const std::string& health) {
+  const std::string text = "slot: " + booted.slot +
+                           "\nimage: " + booted.verified.manifest.version_name() +
+                           "\nbuild: " + std::to_string(booted.verified.manifest.version()) +
+                           "\nhealth: " + health + "\n";
+  if (auto ok = mgmt::base::WriteFileAtomically(appliance.run_dir, "boot-status", text); !ok)
+    std::cerr << "sbc-boot: " << ok.error() << std::endl;
+}
+
+std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& booted,
+                                const RunOptions& options) {
+  const std::string board = fs::absolute(appliance.board_file).string();
+  const std::string data = fs::absolute(appliance.data_dir).string();
+  DaemonSpec mgmtd{"sbc-mgmtd",
+                   {(booted.root / "bin/sbc-mgmtd").string(), "--board", board, "--data-dir", data},
+                   appliance.run_dir / "sbc-mgmtd.log"};
+  mgmtd.argv.insert(mgmtd.argv.end(), options.mgmtd_args.begin(), options.mgmtd_args.end());
+  DaemonSpec dataplane{
+      "sbc-dataplane",
+      {(booted.root / "bin/sbc-dataplane").string(), "--board", board, "--data-dir", data},
+      appliance.run_dir / "sbc-dataplane.log"};
+  dataplane.argv.insert(dataplane.argv.end(), options.dataplane_args.begin(),
+                        options.dataplane_args.end());
+  // The dataplane first: sbc-mgmtd hands it the running config once it answers.
+  return {std::move(dataplane), std::move(mgmtd)};
+}
+
+}  // namespace
+
+std::expected<void, std::string> CheckHealth(const Appliance& appliance) {
+  for (const char* socket : {"dataplane.sock", "console.sock"}) {
+    auto fd = mgmt::control::ConnectUnix((appliance.run_dir / socket).string());
+    if (!fd) return std::unexpected(std::string(socket) + ": " + fd.error());
+    close(*fd);
+  }
+  return {};
+}
+
+RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
+                     const BootedSlot& booted, const RunOptions& options,
+                     const std::atomic<bool>& stop) {
+  Supervisor supervisor(Daemons(appliance, booted, options), options.policy,
+                        mgmt::control::SystemSteadyClock());
+  WriteStatus(appliance, booted, "starting");
+  supervisor.Start();
+  bool healthy = false;
+  bool reported_loop = false;
+  while (!stop.load()) {
+    for (const std::string& event : supervisor.Poll())
+      std::cout << "sbc-boot: " << event << std::endl;
+    if (supervisor.InCrashLoop() && !reported_loop) {
+      reported_loop = true;
+      std::string line =
+          "crash loop: a plane keeps exiting (logs in " + appliance.run_dir.string() + ")";
+      std::cout << "sbc-boot: " << line << std::endl;
+      Record(appliance, booted.slot, line);
+      WriteStatus(appliance, booted, "crash loop");
+      if (const fs::path led = AlarmLed(appliance); !led.empty())
+        if (std::string error = SetAlarmLed(led, true); !error.empty())
+          std::cerr << "sbc-boot: " << error << std::endl;
+      // A slot that never became healthy is not kept running half-way: the next boot
+      // takes its next attempt, and after the last one the other slot.
+      if (!healthy) {
+        supervisor.Stop();
+        return RunEnd::kRebootNeeded;
+      }
+    }
+    if (!healthy && supervisor.AllRunning() && CheckHealth(appliance)) {
+      healthy = true;
+      if (auto marked = MarkGood(appliance, trust, booted.slot, Now()); !marked) {
+        std::cerr << "sbc-boot: health check passed, but mark-good failed: " << marked.error()
+                  << std::endl;
+      } else {
+        std::cout << "sbc-boot: health check passed: both planes answer; slot " << booted.slot
+                  << " marked good" << std::endl;
+      }
+      WriteStatus(appliance, booted, "healthy");
+    }
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+  supervisor.Stop();
+  WriteStatus(appliance, booted, "stopped");
+  return RunEnd::kStopped;
+}
+
+}  // namespace sbc::firmware

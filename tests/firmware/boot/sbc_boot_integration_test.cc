@@ -1,0 +1,116 @@
+// sbc-boot as the sim appliance runs it: the real sbc-mgmtd and sbc-dataplane started
+// from the verified slot, the health check that marks the slot good, and an update
+// whose dataplane exits at start: each boot of it ends in a crash loop and a reboot,
+// until its attempts are used up and the previous slot boots by itself.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "boot_fixture.h"
+#include "sbc/firmware/rauc.h"
+#include "support/run_process.h"
+
+namespace sbc::firmware {
+namespace {
+
+using testing::BackgroundProcess;
+using ::testing::HasSubstr;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+namespace fs = std::filesystem;
+
+constexpr int kExitReboot = 3;
+
+class SbcBootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ProcessResult provisioned =
+        RunProcess({SBC_MGMTD_BIN, "--board", sim_.board_file().string(), "--provision-dev",
+                    "admin", "--client-dir", (sim_.dir() / "client").string()});
+    ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
+  }
+
+  // An image of the real daemons; `dataplane_script` replaces sbc-dataplane if given.
+  std::string RealImage(const std::string& name, uint64_t index,
+                        const std::string& dataplane_script = "") const {
+    const fs::path root = sim_.dir() / ("real-" + name);
+    fs::create_directories(root / "bin");
+    fs::copy_file(SBC_MGMTD_BIN, root / "bin/sbc-mgmtd");
+    if (dataplane_script.empty()) {
+      fs::copy_file(SBC_DATAPLANE_BIN, root / "bin/sbc-dataplane");
+    } else {
+      std::ofstream(root / "bin/sbc-dataplane") << dataplane_script;
+      fs::permissions(root / "bin/sbc-dataplane", fs::perms(0755));
+    }
+    return testing::MakeImage(root,
+                              {.version = index, .version_name = name, .rollback_index = index},
+                              {&sim_.signers().firmware_key(0)});
+  }
+
+  std::vector<std::string> BootArgs() const {
+    return {
+        SBC_BOOT_BIN,         "--board", sim_.board_file().string(), "boot", "--mgmtd-arg=--port=0",
+        "--first-backoff-ms", "1",       "--crash-loop-exits",       "3"};
+  }
+
+  std::string ReadStatus() const {
+    std::ifstream in(sim_.appliance().run_dir / "boot-status");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  SimAppliance sim_;
+};
+
+TEST_F(SbcBootTest, TheSlotRunsBothPlanesAndIsMarkedGoodOnceTheyAnswer) {
+  sim_.Flash(kSlotA, RealImage("v1", 1));
+  BackgroundProcess boot(BootArgs(), (sim_.dir() / "boot.log").string());
+  const std::string log = boot.WaitForLog("marked good");
+  ASSERT_THAT(log, HasSubstr("health check passed: both planes answer; slot A marked good"));
+  EXPECT_EQ(ReadStatus(), "slot: A\nimage: v1\nbuild: 1\nhealth: healthy\n");
+  EXPECT_EQ(sim_.State().attempts_left().at("A"), sim_.appliance().boot_attempts);
+  const ProcessResult stopped = boot.Stop(SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.out;
+  EXPECT_THAT(stopped.out, HasSubstr("sbc-boot: stopped"));
+}
+
+TEST_F(SbcBootTest, AnUpdateWhoseDataplaneNeverStartsRevertsByItselfAndRaisesTheAlarm) {
+  sim_.Flash(kSlotA, RealImage("v1", 1));
+  ASSERT_TRUE(MarkGood(sim_.appliance(), sim_.Trust(), kSlotA, 0).has_value());
+  // v2's install, as RAUC makes it: B marked bad, written, made primary.
+  ASSERT_TRUE(RunBootloaderBackend(sim_.appliance(), {"set-state", "B", "bad"}, 0).has_value());
+  ASSERT_TRUE(FlashSlot(sim_.appliance(), sim_.Trust(), kSlotB,
+                        RealImage("v2", 2, "#!/bin/sh\necho 'v2 cannot start' >&2\nexit 1\n"))
+                  .has_value());
+  ASSERT_TRUE(RunBootloaderBackend(sim_.appliance(), {"set-primary", "B"}, 0).has_value());
+
+  // Whatever runs sbc-boot (systemd, tools/run) starts it again after a reboot exit.
+  for (uint32_t boot = 0; boot < sim_.appliance().boot_attempts; ++boot) {
+    const ProcessResult run = RunProcess(BootArgs());
+    ASSERT_EQ(run.exit_code, kExitReboot) << "boot " << boot << ": " << run.out << run.err;
+    EXPECT_THAT(run.out, HasSubstr("booting slot B: image v2"));
+    EXPECT_THAT(run.out, HasSubstr("sbc-dataplane exited with status 1"));
+    EXPECT_THAT(run.out, HasSubstr("crash loop"));
+    EXPECT_THAT(run.out, HasSubstr("slot B did not become healthy; rebooting"));
+  }
+  std::ifstream led(sim_.appliance().data_dir / "leds/alarm");
+  std::string lit;
+  led >> lit;
+  EXPECT_EQ(lit, "1");
+
+  BackgroundProcess reverted(BootArgs(), (sim_.dir() / "reverted.log").string());
+  const std::string log = reverted.WaitForLog("marked good");
+  EXPECT_THAT(log, HasSubstr("booting slot A: image v1"));
+  EXPECT_THAT(log, HasSubstr("slot A marked good"));
+  EXPECT_EQ(RunBootloaderBackend(sim_.appliance(), {"get-state", "B"}, 0).value(), "bad\n");
+  int crash_loops = 0;
+  const schema::BootState state = sim_.State();
+  for (const schema::BootEvent& event : state.events())
+    crash_loops += event.slot() == "B" && event.what().starts_with("crash loop");
+  EXPECT_EQ(crash_loops, static_cast<int>(sim_.appliance().boot_attempts));
+}
+
+}  // namespace
+}  // namespace sbc::firmware
