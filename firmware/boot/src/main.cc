@@ -3,6 +3,7 @@
 //   sbc-boot --board B flash --slot A --image IMG    factory flashing: verify, write, boot state
 //   sbc-boot --board B boot [--verify-only]          choose a slot, verify every file, unpack,
 //                                                    then run and supervise both planes
+//                                                    (SIGUSR1: run the integrity check now)
 //   sbc-boot --board B mark-good                     after the health check (the booted slot)
 //   sbc-boot --board B state                         the boot state and its last events
 //   sbc-boot --board B rauc-config --out DIR         RAUC's system.conf and handler scripts
@@ -36,7 +37,9 @@ constexpr int kExitInput = 2;
 constexpr int kExitReboot = 3;
 
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> verify_requested{false};
 void OnStopSignal(int /*signal*/) { stop_requested.store(true); }
+void OnVerifySignal(int /*signal*/) { verify_requested.store(true); }
 
 int Fail(int code, const std::string& line) {
   std::cerr << "sbc-boot: " << line << std::endl;
@@ -83,7 +86,11 @@ int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options
   action.sa_handler = OnStopSignal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
-  const RunEnd end = RunBootedSlot(appliance, *trust, *booted, options, stop_requested);
+  struct sigaction verify {};
+  verify.sa_handler = OnVerifySignal;
+  sigaction(SIGUSR1, &verify, nullptr);
+  const RunEnd end =
+      RunBootedSlot(appliance, *trust, *booted, options, stop_requested, verify_requested);
   if (end == RunEnd::kRebootNeeded) {
     std::cout << "sbc-boot: slot " << booted->slot << " did not become healthy; rebooting"
               << std::endl;
@@ -121,7 +128,10 @@ int main(int argc, char** argv) try {
   bool verify_only = false;
   boot->add_flag("--verify-only", verify_only, "stop after the slot is verified and unpacked");
   RunOptions run;
-  int first_backoff_ms = 500, crash_loop_exits = 5;
+  int first_backoff_ms = 500, crash_loop_exits = 5, integrity_interval_s = 300;
+  boot->add_option("--integrity-interval-s", integrity_interval_s,
+                   "period of the runtime integrity check (SIGUSR1: at once)")
+      ->capture_default_str();
   boot->add_option("--first-backoff-ms", first_backoff_ms, "restart backoff after a first crash")
       ->capture_default_str();
   boot->add_option("--crash-loop-exits", crash_loop_exits,
@@ -156,6 +166,7 @@ int main(int argc, char** argv) try {
   if (*flash) return Flash(*appliance, flash_slot, flash_image);
   run.policy.first_backoff = std::chrono::milliseconds(first_backoff_ms);
   run.policy.crash_loop_exits = crash_loop_exits;
+  run.integrity_interval = std::chrono::seconds(integrity_interval_s);
   if (*boot) return Boot(*appliance, verify_only, run);
   if (*mark_good) return MarkBootedGood(*appliance);
   if (*state) {

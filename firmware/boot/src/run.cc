@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <thread>
 
 #include "sbc/firmware/boot_state.h"
+#include "sbc/firmware/integrity.h"
 #include "sbc/mgmt/base/atomic_file.h"
 #include "sbc/mgmt/control/unix_socket.h"
 
@@ -55,6 +57,8 @@ std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& bo
       appliance.run_dir / "sbc-dataplane.log"};
   dataplane.argv.insert(dataplane.argv.end(), options.dataplane_args.begin(),
                         options.dataplane_args.end());
+  for (DaemonSpec* spec : {&dataplane, &mgmtd})
+    spec->check = [&booted, path = "bin/" + spec->name] { return CheckSlotFile(booted, path); };
   // The dataplane first: sbc-mgmtd hands it the running config once it answers.
   return {std::move(dataplane), std::move(mgmtd)};
 }
@@ -70,30 +74,57 @@ std::expected<void, std::string> CheckHealth(const Appliance& appliance) {
   return {};
 }
 
+void RaiseAlarm(const Appliance& appliance) {
+  if (const fs::path led = AlarmLed(appliance); !led.empty())
+    if (std::string error = SetAlarmLed(led, true); !error.empty())
+      std::cerr << "sbc-boot: " << error << std::endl;
+}
+
 RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                      const BootedSlot& booted, const RunOptions& options,
-                     const std::atomic<bool>& stop) {
-  Supervisor supervisor(Daemons(appliance, booted, options), options.policy,
-                        mgmt::control::SystemSteadyClock());
+                     const std::atomic<bool>& stop, std::atomic<bool>& verify_now) {
+  const mgmt::control::SteadyClock& clock = mgmt::control::SystemSteadyClock();
+  Supervisor supervisor(Daemons(appliance, booted, options), options.policy, clock);
   WriteStatus(appliance, booted, "starting");
-  supervisor.Start();
+  for (const std::string& refusal : supervisor.Start())
+    std::cout << "sbc-boot: " << refusal << std::endl;
   bool healthy = false;
-  bool reported_loop = false;
+  bool reported_fault = false;
+  std::vector<std::string> reported_findings;
+  auto next_integrity_check = clock.Now() + options.integrity_interval;
   while (!stop.load()) {
-    for (const std::string& event : supervisor.Poll())
+    for (const std::string& event : supervisor.Poll()) {
       std::cout << "sbc-boot: " << event << std::endl;
-    if (supervisor.InCrashLoop() && !reported_loop) {
-      reported_loop = true;
-      std::string line =
-          "crash loop: a plane keeps exiting (logs in " + appliance.run_dir.string() + ")";
+      if (event.starts_with("refused to start")) Record(appliance, booted.slot, event);
+    }
+    if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) {
+      next_integrity_check = clock.Now() + options.integrity_interval;
+      const std::vector<std::string> findings = CheckIntegrity(booted, supervisor.Running());
+      for (const std::string& finding : findings) {
+        if (std::find(reported_findings.begin(), reported_findings.end(), finding) !=
+            reported_findings.end())
+          continue;
+        reported_findings.push_back(finding);
+        std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
+        Record(appliance, booted.slot, "integrity alarm: " + finding);
+        RaiseAlarm(appliance);
+      }
+      if (!findings.empty()) WriteStatus(appliance, booted, "integrity alarm");
+      std::cout << "sbc-boot: integrity check: " << findings.size() << " finding(s)" << std::endl;
+    }
+    if ((supervisor.InCrashLoop() || supervisor.Refused()) && !reported_fault) {
+      reported_fault = true;
+      const bool loop = supervisor.InCrashLoop();
+      const std::string line =
+          loop ? "crash loop: a plane keeps exiting (logs in " + appliance.run_dir.string() + ")"
+               : "a plane was refused a start: its binary is not the signed one";
       std::cout << "sbc-boot: " << line << std::endl;
       Record(appliance, booted.slot, line);
-      WriteStatus(appliance, booted, "crash loop");
-      if (const fs::path led = AlarmLed(appliance); !led.empty())
-        if (std::string error = SetAlarmLed(led, true); !error.empty())
-          std::cerr << "sbc-boot: " << error << std::endl;
+      WriteStatus(appliance, booted, loop ? "crash loop" : "integrity alarm");
+      RaiseAlarm(appliance);
       // A slot that never became healthy is not kept running half-way: the next boot
-      // takes its next attempt, and after the last one the other slot.
+      // unpacks it afresh from the verified slot and takes its next attempt, and after
+      // the last one the other slot.
       if (!healthy) {
         supervisor.Stop();
         return RunEnd::kRebootNeeded;

@@ -36,7 +36,14 @@ Supervisor::Supervisor(std::vector<DaemonSpec> daemons, SupervisionPolicy policy
 
 Supervisor::~Supervisor() { Stop(); }
 
-void Supervisor::Launch(Daemon& daemon) {
+std::string Supervisor::Launch(Daemon& daemon) {
+  if (daemon.spec.check) {
+    if (auto ok = daemon.spec.check(); !ok) {
+      daemon.pid = -1;
+      daemon.refused = true;
+      return "refused to start " + daemon.spec.name + ": " + ok.error() + "; left stopped";
+    }
+  }
   // Built before the fork: the child only execs.
   std::vector<char*> args;
   args.reserve(daemon.spec.argv.size() + 1);
@@ -59,10 +66,14 @@ void Supervisor::Launch(Daemon& daemon) {
   }
   daemon.pid = pid;  // -1 when fork failed: Poll counts it as an exit
   daemon.started_at = clock_.Now();
+  return "";
 }
 
-void Supervisor::Start() {
-  for (Daemon& daemon : daemons_) Launch(daemon);
+std::vector<std::string> Supervisor::Start() {
+  std::vector<std::string> refusals;
+  for (Daemon& daemon : daemons_)
+    if (std::string refused = Launch(daemon); !refused.empty()) refusals.push_back(refused);
+  return refusals;
 }
 
 std::string Supervisor::OnExit(Daemon& daemon, const std::string& how) {
@@ -89,7 +100,7 @@ std::string Supervisor::OnExit(Daemon& daemon, const std::string& how) {
 std::vector<std::string> Supervisor::Poll() {
   std::vector<std::string> events;
   for (Daemon& daemon : daemons_) {
-    if (daemon.crash_loop) continue;
+    if (daemon.crash_loop || daemon.refused) continue;
     if (daemon.pid > 0) {
       int status = 0;
       const pid_t done = waitpid(daemon.pid, &status, WNOHANG);
@@ -101,7 +112,10 @@ std::vector<std::string> Supervisor::Poll() {
       continue;
     }
     if (clock_.Now() >= daemon.restart_at) {
-      Launch(daemon);
+      if (std::string refused = Launch(daemon); !refused.empty()) {
+        events.push_back(refused);
+        continue;
+      }
       ++daemon.restarts;
       daemon.restart_at = {};
       if (daemon.pid > 0)
@@ -139,6 +153,17 @@ bool Supervisor::AllRunning() const {
 bool Supervisor::InCrashLoop() const {
   return std::any_of(daemons_.begin(), daemons_.end(),
                      [](const Daemon& d) { return d.crash_loop; });
+}
+
+bool Supervisor::Refused() const {
+  return std::any_of(daemons_.begin(), daemons_.end(), [](const Daemon& d) { return d.refused; });
+}
+
+std::vector<std::pair<std::string, pid_t>> Supervisor::Running() const {
+  std::vector<std::pair<std::string, pid_t>> running;
+  for (const Daemon& daemon : daemons_)
+    if (daemon.pid > 0) running.emplace_back(daemon.spec.name, daemon.pid);
+  return running;
 }
 
 pid_t Supervisor::Pid(const std::string& name) const {

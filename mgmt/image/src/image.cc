@@ -318,14 +318,18 @@ std::expected<void, ImageError> VerifyFile(const fs::path& file,
   if (fd.get() < 0)
     return Refuse(errno == ENOENT ? ImageRefusal::kFileMissing : ImageRefusal::kFileChanged,
                   entry.path() + ": cannot open: " + Errno());
+  return VerifyOpenFile(fd.get(), entry);
+}
+
+std::expected<void, ImageError> VerifyOpenFile(int fd, const schema::FirmwareFile& entry) {
   struct stat st {};
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
     return Refuse(ImageRefusal::kFileChanged, entry.path() + ": not a regular file");
   if ((st.st_mode & 07777) != entry.mode())
     return Refuse(ImageRefusal::kFileChanged,
                   entry.path() + ": mode " + OctalMode(st.st_mode & 07777) +
                       ", the signed manifest says " + OctalMode(entry.mode()));
-  auto digest = Sha256OfFd(fd.get());
+  auto digest = Sha256OfFd(fd);
   if (!digest) return Refuse(ImageRefusal::kStorage, entry.path() + ": " + digest.error());
   if (digest->size != entry.size())
     return Refuse(ImageRefusal::kFileChanged, entry.path() + ": " + std::to_string(digest->size) +

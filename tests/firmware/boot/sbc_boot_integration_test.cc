@@ -15,6 +15,7 @@ namespace {
 
 using testing::BackgroundProcess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ProcessResult;
 using testing::RunProcess;
 
@@ -110,6 +111,42 @@ TEST_F(SbcBootTest, AnUpdateWhoseDataplaneNeverStartsRevertsByItselfAndRaisesThe
   for (const schema::BootEvent& event : state.events())
     crash_loops += event.slot() == "B" && event.what().starts_with("crash loop");
   EXPECT_EQ(crash_loops, static_cast<int>(sim_.appliance().boot_attempts));
+}
+
+// A byte changed in an installed binary (replaced on disk, as a running executable
+// cannot be written in place): the integrity check (SIGUSR1: now) reports it, and once
+// the daemon ends the changed binary is never started.
+TEST_F(SbcBootTest, ATamperedBinaryIsReportedAndNeverStartedAgain) {
+  sim_.Flash(kSlotA, RealImage("v1", 1));
+  BackgroundProcess boot(BootArgs(), (sim_.dir() / "boot.log").string());
+  ASSERT_THAT(boot.WaitForLog("marked good"), HasSubstr("slot A marked good"));
+
+  const fs::path binary = sim_.appliance().run_dir / "slot-A/bin/sbc-dataplane";
+  const fs::path replacement = binary.string() + ".evil";
+  fs::copy_file(binary, replacement);
+  {
+    std::fstream file(replacement, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(4096);
+    file.put('\x90');
+  }
+  fs::permissions(replacement, fs::perms(0755));
+  fs::rename(replacement, binary);
+
+  kill(boot.pid(), SIGUSR1);
+  EXPECT_THAT(boot.WaitForLog("integrity alarm"),
+              HasSubstr("integrity alarm: slot A files: bin/sbc-dataplane: SHA-256"));
+  const ProcessResult killed = RunProcess({"/usr/bin/pkill", "-KILL", "-f", binary.string()});
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  EXPECT_THAT(boot.WaitForLog("refused to start"),
+              HasSubstr("refused to start sbc-dataplane: bin/sbc-dataplane: SHA-256"));
+  std::ifstream led(sim_.appliance().data_dir / "leds/alarm");
+  std::string lit;
+  led >> lit;
+  EXPECT_EQ(lit, "1");
+  EXPECT_EQ(ReadStatus(), "slot: A\nimage: v1\nbuild: 1\nhealth: integrity alarm\n");
+  const ProcessResult stopped = boot.Stop(SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0);
+  EXPECT_THAT(stopped.out, Not(HasSubstr("sbc-dataplane restarted")));
 }
 
 }  // namespace

@@ -129,6 +129,27 @@ TEST_F(SupervisorTest, StopEndsEveryDaemonAndWhatItStarted) {
   EXPECT_TRUE(testing::WaitUntil([&] { return kill(grandchild, 0) != 0; }));
 }
 
+TEST_F(SupervisorTest, ADaemonItsCheckRefusesIsNeverStarted) {
+  bool binary_intact = true;
+  DaemonSpec spec = Shell("checked", "exit 1");
+  spec.check = [&]() -> std::expected<void, std::string> {
+    if (binary_intact) return {};
+    return std::unexpected(std::string("bin/checked: SHA-256 differs"));
+  };
+  Supervisor supervisor({spec}, policy_, clock_);
+  EXPECT_TRUE(supervisor.Start().empty());
+  ASSERT_EQ(NextEvents(supervisor).size(), 1u);  // it exited; a restart is due
+  binary_intact = false;
+  clock_.Advance(policy_.max_backoff);
+  const auto events = supervisor.Poll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "refused to start checked: bin/checked: SHA-256 differs; left stopped");
+  EXPECT_TRUE(supervisor.Refused());
+  clock_.Advance(policy_.max_backoff);
+  EXPECT_TRUE(supervisor.Poll().empty());
+  EXPECT_EQ(supervisor.Pid("checked"), -1);
+}
+
 TEST(AlarmLedTest, TheLedFileSaysOnOrOff) {
   testing::ScopedTempDir dir;
   const auto led = dir.path() / "leds/alarm";

@@ -19,6 +19,8 @@ struct RunOptions {
   std::vector<std::string> mgmtd_args;      // added to sbc-mgmtd's --board and --data-dir
   std::vector<std::string> dataplane_args;  // likewise for sbc-dataplane
   std::chrono::milliseconds poll_interval{50};
+  // The runtime integrity check's period (and on SIGUSR1, at once: `verify_now`).
+  std::chrono::milliseconds integrity_interval{300'000};
 };
 
 enum class RunEnd {
@@ -32,10 +34,14 @@ enum class RunEnd {
 [[nodiscard]] std::expected<void, std::string> CheckHealth(const Appliance& appliance);
 
 // Runs the booted slot until `stop` is set or it must reboot. Prints what happens on
-// stdout, records the health check and crash loops in the boot state, writes
-// run_dir/boot-status, and lights the board's alarm LED in a crash loop.
+// stdout, records the health check, crash loops and integrity findings in the boot
+// state, writes run_dir/boot-status, and lights the board's alarm LED for a crash loop
+// or an integrity finding. Every daemon start (restarts too) first checks its binary
+// against the manifest, so a tampered binary is never started again.
+// `verify_now` (set by a SIGUSR1 handler) asks for an integrity check at once; it is
+// cleared when done.
 [[nodiscard]] RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                                    const BootedSlot& booted, const RunOptions& options,
-                                   const std::atomic<bool>& stop);
+                                   const std::atomic<bool>& stop, std::atomic<bool>& verify_now);
 
 }  // namespace sbc::firmware

@@ -11,7 +11,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <expected>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,9 @@ struct DaemonSpec {
   std::string name;               // "sbc-mgmtd"
   std::vector<std::string> argv;  // argv[0] is the path of the slot's binary
   std::filesystem::path log;      // stdout and stderr go here (appended)
+  // Checked before every start (the runtime integrity check: the binary against the
+  // signed manifest). A refusal leaves the daemon stopped, reported.
+  std::function<std::expected<void, std::string>()> check;
 };
 
 struct SupervisionPolicy {
@@ -41,8 +46,9 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts every daemon. A daemon that cannot be started counts as an exit.
-  void Start();
+  // Starts every daemon. A daemon that cannot be started counts as an exit; one its
+  // check refuses is left stopped. Returns a line per refusal.
+  std::vector<std::string> Start();
 
   // Reaps daemons that exited, and starts those whose backoff has passed. Returns one
   // line per thing that happened ("sbc-dataplane exited with status 1; restart in
@@ -54,6 +60,10 @@ class Supervisor {
 
   [[nodiscard]] bool AllRunning() const;
   [[nodiscard]] bool InCrashLoop() const;
+  // A daemon was refused a start by its check.
+  [[nodiscard]] bool Refused() const;
+  // The running daemons' names and pids.
+  [[nodiscard]] std::vector<std::pair<std::string, pid_t>> Running() const;
   // The pid of a running daemon, or -1.
   [[nodiscard]] pid_t Pid(const std::string& name) const;
   [[nodiscard]] int Restarts(const std::string& name) const;
@@ -65,11 +75,13 @@ class Supervisor {
     int restarts = 0;
     int exits_in_a_row = 0;
     bool crash_loop = false;
+    bool refused = false;
     mgmt::control::SteadyClock::time_point restart_at{};
     mgmt::control::SteadyClock::time_point started_at{};
     std::vector<mgmt::control::SteadyClock::time_point> exits;  // within the window
   };
-  void Launch(Daemon& daemon);
+  // Returns the check's refusal, or "" once started (or when fork failed).
+  std::string Launch(Daemon& daemon);
   std::string OnExit(Daemon& daemon, const std::string& how);
 
   std::vector<Daemon> daemons_;

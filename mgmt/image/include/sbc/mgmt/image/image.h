@@ -117,6 +117,11 @@ struct VerifiedManifest {
 [[nodiscard]] std::expected<void, ImageError> VerifyFile(const std::filesystem::path& file,
                                                          const schema::FirmwareFile& entry);
 
+// The same check of a file already open (its offset at the start), e.g. a running
+// process's /proc/<pid>/exe, which O_NOFOLLOW cannot open.
+[[nodiscard]] std::expected<void, ImageError> VerifyOpenFile(int fd,
+                                                             const schema::FirmwareFile& entry);
+
 // A manifest path: relative, '/'-separated, no empty, "." or ".." parts, at most 255
 // bytes, letters, digits and "._-+" only. Returns an error naming what is wrong.
 [[nodiscard]] std::expected<void, std::string> CheckPath(std::string_view path);
