@@ -67,6 +67,7 @@ TEST(BoardLoaderTest, SimBoardLoads) {
   EXPECT_EQ(board->crypto().vdev(), "crypto_aesni_mb0");
   EXPECT_EQ(ResolveStoragePath(*board, board->storage().slot_a().path()),
             std::filesystem::path("var/sim/flash/slot-a.img"));
+  EXPECT_EQ(BootAttempts(*board), 3u);
 }
 
 TEST(BoardLoaderTest, RackBoardLoads) {
@@ -192,9 +193,12 @@ INSTANTIATE_TEST_SUITE_P(
                     "crypto.vdev: unknown crypto driver \"crypto_foo\""},
         InvalidCase{"same_flash_slots", "flash/slot-b.img", "flash/slot-a.img",
                     "storage.slot_b.path: is the same as slot_a's"},
-        InvalidCase{"slot_without_size", "file_backed: true size_mb: 64 }\n  key_store",
+        InvalidCase{"slot_without_size", "file_backed: true size_mb: 256 }\n  key_store",
                     "file_backed: true }\n  key_store",
                     "storage.slot_b.size_mb: a file-backed slot needs a size"},
+        InvalidCase{"too_many_boot_attempts", "key_store: \"keys\"",
+                    "key_store: \"keys\" boot_attempts: 11",
+                    "storage.boot_attempts: must be between 1 and 10 (0: the default, 3)"},
         InvalidCase{"watchdog_timeout", "timeout_s: 30", "timeout_s: 0",
                     "watchdog.timeout_s: 0 is outside [1, 600]"},
         InvalidCase{"duplicate_led", "name: \"alarm\"", "name: \"status\"",

@@ -143,6 +143,16 @@ TEST(BootTest, MarkGoodRaisesTheIndexAndOlderImagesNoLongerBoot) {
               HasSubstr("anti-rollback index 2, this appliance has committed index 3"));
 }
 
+TEST(BootTest, AnImageLargerThanItsSlotIsRefusedBeforeAnythingIsWritten) {
+  SimAppliance sim;
+  std::string image = sim.Image("v1", 1);
+  image.resize((size_t{256} << 20) + 1);  // the sim board's slots are 256 MiB
+  auto flashed = FlashSlot(sim.appliance(), sim.Trust(), kSlotA, image);
+  ASSERT_FALSE(flashed.has_value());
+  EXPECT_THAT(flashed.error(), HasSubstr("does not fit slot A (256 MiB)"));
+  EXPECT_FALSE(std::filesystem::exists(SlotDevice(sim.appliance(), kSlotA)));
+}
+
 TEST(BootTest, TheBootloaderBackendRefusesWhatRaucNeverSends) {
   SimAppliance sim;
   sim.Flash(kSlotA, sim.Image("v1", 1));
