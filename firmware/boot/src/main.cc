@@ -4,6 +4,8 @@
 //   sbc-boot --board B boot [--verify-only]          choose a slot, verify every file, unpack,
 //                                                    then run and supervise both planes
 //                                                    (SIGUSR1: run the integrity check now)
+//   sbc-boot --board B power-on -- [boot options]    the sim board: boot, reboot, watchdog resets
+//   sbc-boot --board B power-on -- [boot options]    the sim board: boots, reboots, watchdog resets
 //   sbc-boot --board B mark-good                     after the health check (the booted slot)
 //   sbc-boot --board B state                         the boot state and its last events
 //   sbc-boot --board B rauc-config --out DIR         RAUC's system.conf and handler scripts
@@ -16,6 +18,8 @@
 #include <sysexits.h>
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -23,6 +27,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "sbc/drivers/watchdog.h"
 #include "sbc/firmware/boot.h"
 #include "sbc/firmware/boot_state.h"
 #include "sbc/firmware/rauc.h"
@@ -82,6 +87,10 @@ int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options
             << booted->verified.manifest.version() << "), "
             << booted->verified.manifest.files_size() << " files verified" << std::endl;
   if (verify_only) return 0;
+  auto watchdog = sbc::drivers::OpenWatchdog(appliance.board.watchdog(), appliance.data_dir);
+  if (!watchdog) return Fail(kExitInput, "watchdog: " + watchdog.error());
+  RunOptions run = options;
+  run.watchdog = watchdog->get();
   struct sigaction action {};
   action.sa_handler = OnStopSignal;
   sigaction(SIGTERM, &action, nullptr);
@@ -90,7 +99,7 @@ int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options
   verify.sa_handler = OnVerifySignal;
   sigaction(SIGUSR1, &verify, nullptr);
   const RunEnd end =
-      RunBootedSlot(appliance, *trust, *booted, options, stop_requested, verify_requested);
+      RunBootedSlot(appliance, *trust, *booted, run, stop_requested, verify_requested);
   if (end == RunEnd::kRebootNeeded) {
     std::cout << "sbc-boot: slot " << booted->slot << " did not become healthy; rebooting"
               << std::endl;
@@ -98,6 +107,82 @@ int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options
   }
   std::cout << "sbc-boot: stopped" << std::endl;
   return 0;
+}
+
+// The sim board's power supply and watchdog timer: runs `sbc-boot boot` with `boot_args`,
+// starts it again when it asks for a reboot (exit 3), and resets it (SIGKILL, which
+// takes its daemons with it) when the watchdog file has not been kicked within the
+// board's timeout. A reset is a failed boot: it costs the booted slot one more attempt,
+// so resets that repeat before the slot proves healthy end in the other slot.
+int PowerOn(const Appliance& appliance, const std::string& board_file,
+            const std::vector<std::string>& boot_args) {
+  if (!appliance.board.watchdog().file_backed())
+    return Fail(kExitInput, "power-on simulates a board: this board's watchdog is a device");
+  const std::filesystem::path dog =
+      sbc::board::ResolveStoragePath(appliance.board, appliance.board.watchdog().path());
+  const uint64_t timeout_ms = uint64_t{appliance.board.watchdog().timeout_s()} * 1000;
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  for (int boots = 1;; ++boots) {
+    std::error_code ec;
+    std::filesystem::remove(dog, ec);  // disarmed until the new boot arms it
+    std::vector<std::string> argv = {self, "--board", board_file, "boot"};
+    argv.insert(argv.end(), boot_args.begin(), boot_args.end());
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (std::string& arg : argv) args.push_back(arg.data());
+    args.push_back(nullptr);
+    std::cout << "sim board: power on (boot " << boots << ")" << std::endl;
+    const pid_t child = fork();
+    if (child == 0) {
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    if (child < 0) return Fail(kExitInput, "fork failed");
+    int status = 0;
+    bool reset = false;
+    for (;;) {
+      if (waitpid(child, &status, WNOHANG) == child) break;
+      if (stop_requested.load()) {
+        kill(child, SIGTERM);
+        waitpid(child, &status, 0);
+        std::cout << "sim board: power off" << std::endl;
+        return 0;
+      }
+      auto silence = sbc::drivers::FileWatchdogSilenceMs(dog);
+      const uint64_t silent_ms = silence ? silence->value_or(0) : 0;
+      if (silent_ms > timeout_ms) {
+        std::cout << "sim board: watchdog reset: not kicked for " << silent_ms << " ms"
+                  << std::endl;
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        reset = true;
+        break;
+      }
+      usleep(50'000);
+    }
+    if (reset) {
+      if (auto state = LoadBootState(appliance.boot_dir)) {
+        const std::string slot = state->booted();
+        if (!slot.empty()) {
+          auto left = state->attempts_left().find(slot);
+          if (left != state->attempts_left().end() && left->second > 0)
+            --(*state->mutable_attempts_left())[slot];
+        }
+        RecordEvent(*state, Now(), slot, "watchdog reset (counted as a failed boot)");
+        if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
+          std::cerr << "sim board: boot state: " << saved.error() << std::endl;
+      }
+      continue;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kExitReboot) continue;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : kExitRefused;
+    std::cout << "sim board: sbc-boot ended (" << code << "); power off" << std::endl;
+    return code;
+  }
 }
 
 int MarkBootedGood(const Appliance& appliance) {
@@ -141,6 +226,10 @@ int main(int argc, char** argv) try {
   boot->add_option("--dataplane-arg", run.dataplane_args,
                    "an argument for sbc-dataplane (repeatable)");
   auto* mark_good = app.add_subcommand("mark-good", "mark the booted slot good");
+  auto* power_on = app.add_subcommand(
+      "power-on", "the sim board: run boot (with the arguments after --), reboot and reset it");
+  std::vector<std::string> power_on_args;
+  power_on->add_option("boot-args", power_on_args, "options for boot, after --");
   auto* state = app.add_subcommand("state", "print the boot state");
   std::string rauc_out;
   auto* rauc_config = app.add_subcommand("rauc-config", "write RAUC's system.conf and handlers");
@@ -168,6 +257,7 @@ int main(int argc, char** argv) try {
   run.policy.crash_loop_exits = crash_loop_exits;
   run.integrity_interval = std::chrono::seconds(integrity_interval_s);
   if (*boot) return Boot(*appliance, verify_only, run);
+  if (*power_on) return PowerOn(*appliance, board_file, power_on_args);
   if (*mark_good) return MarkBootedGood(*appliance);
   if (*state) {
     auto current = LoadBootState(appliance->boot_dir);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -47,14 +48,15 @@ std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& bo
                                 const RunOptions& options) {
   const std::string board = fs::absolute(appliance.board_file).string();
   const std::string data = fs::absolute(appliance.data_dir).string();
-  DaemonSpec mgmtd{"sbc-mgmtd",
-                   {(booted.root / "bin/sbc-mgmtd").string(), "--board", board, "--data-dir", data},
-                   appliance.run_dir / "sbc-mgmtd.log"};
+  DaemonSpec mgmtd{
+      "sbc-mgmtd",
+      {fs::absolute(booted.root / "bin/sbc-mgmtd").string(), "--board", board, "--data-dir", data},
+      appliance.run_dir / "sbc-mgmtd.log"};
   mgmtd.argv.insert(mgmtd.argv.end(), options.mgmtd_args.begin(), options.mgmtd_args.end());
-  DaemonSpec dataplane{
-      "sbc-dataplane",
-      {(booted.root / "bin/sbc-dataplane").string(), "--board", board, "--data-dir", data},
-      appliance.run_dir / "sbc-dataplane.log"};
+  DaemonSpec dataplane{"sbc-dataplane",
+                       {fs::absolute(booted.root / "bin/sbc-dataplane").string(), "--board", board,
+                        "--data-dir", data},
+                       appliance.run_dir / "sbc-dataplane.log"};
   dataplane.argv.insert(dataplane.argv.end(), options.dataplane_args.begin(),
                         options.dataplane_args.end());
   for (DaemonSpec* spec : {&dataplane, &mgmtd})
@@ -64,6 +66,17 @@ std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& bo
 }
 
 }  // namespace
+
+bool IsStopped(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  // "pid (comm) S ...": the state follows the last ')' (comm may hold one).
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  const char state = stat[close + 2];
+  return state == 'T' || state == 't';
+}
 
 std::expected<void, std::string> CheckHealth(const Appliance& appliance) {
   for (const char* socket : {"dataplane.sock", "console.sock"}) {
@@ -92,7 +105,34 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   bool reported_fault = false;
   std::vector<std::string> reported_findings;
   auto next_integrity_check = clock.Now() + options.integrity_interval;
+  const auto health_deadline = clock.Now() + options.health_deadline;
+  auto next_kick_check = clock.Now();
+  bool alive = true;
   while (!stop.load()) {
+    if (options.watchdog != nullptr && clock.Now() >= next_kick_check) {
+      next_kick_check = clock.Now() + options.kick_interval;
+      // Alive: every plane runs, none is stopped, both answer. Before the first health
+      // check passed the start-up is given until its deadline.
+      bool now_alive = supervisor.AllRunning() && CheckHealth(appliance).has_value();
+      for (const auto& [name, pid] : supervisor.Running()) now_alive = now_alive && !IsStopped(pid);
+      if (!healthy) now_alive = clock.Now() < health_deadline;
+      if (now_alive) {
+        if (auto kicked = options.watchdog->Kick(); !kicked)
+          std::cerr << "sbc-boot: " << kicked.error() << std::endl;
+      } else if (alive) {
+        std::cout << "sbc-boot: a plane is not alive or does not answer: watchdog not kicked"
+                  << std::endl;
+      }
+      alive = now_alive;
+    }
+    if (!healthy && clock.Now() >= health_deadline) {
+      const std::string line =
+          "not healthy within " + std::to_string(options.health_deadline.count()) + " ms";
+      std::cout << "sbc-boot: " << line << std::endl;
+      Record(appliance, booted.slot, line);
+      supervisor.Stop();
+      return RunEnd::kRebootNeeded;
+    }
     for (const std::string& event : supervisor.Poll()) {
       std::cout << "sbc-boot: " << event << std::endl;
       if (event.starts_with("refused to start")) Record(appliance, booted.slot, event);
@@ -144,6 +184,7 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     std::this_thread::sleep_for(options.poll_interval);
   }
   supervisor.Stop();
+  if (options.watchdog != nullptr) options.watchdog->Disarm();
   WriteStatus(appliance, booted, "stopped");
   return RunEnd::kStopped;
 }

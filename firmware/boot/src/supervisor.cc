@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,11 +50,16 @@ std::string Supervisor::Launch(Daemon& daemon) {
   args.reserve(daemon.spec.argv.size() + 1);
   for (const std::string& arg : daemon.spec.argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
     // The child: its own process group (a stop reaches what it starts), output to its
     // log, nothing inherited on stdin.
     setpgid(0, 0);
+    // When sbc-boot dies (a watchdog reset, a power cut on the sim board), so does the
+    // daemon: nothing of a slot outlives the process that verified it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // it died before the line above
     const int log = open(daemon.spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (log >= 0) {

@@ -9,6 +9,7 @@
 #include "boot_fixture.h"
 #include "sbc/firmware/rauc.h"
 #include "support/run_process.h"
+#include "support/wait.h"
 
 namespace sbc::firmware {
 namespace {
@@ -53,6 +54,13 @@ class SbcBootTest : public ::testing::Test {
     return {
         SBC_BOOT_BIN,         "--board", sim_.board_file().string(), "boot", "--mgmtd-arg=--port=0",
         "--first-backoff-ms", "1",       "--crash-loop-exits",       "3"};
+  }
+
+  static std::string ReadFile(const fs::path& file) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
   }
 
   std::string ReadStatus() const {
@@ -147,6 +155,44 @@ TEST_F(SbcBootTest, ATamperedBinaryIsReportedAndNeverStartedAgain) {
   const ProcessResult stopped = boot.Stop(SIGTERM);
   EXPECT_EQ(stopped.exit_code, 0);
   EXPECT_THAT(stopped.out, Not(HasSubstr("sbc-dataplane restarted")));
+}
+
+// A wedged plane (SIGSTOP) is not alive: sbc-boot stops kicking the watchdog, the sim
+// board resets (the stopped daemon dies with sbc-boot), the reset costs the slot an
+// attempt, and the next boot is healthy again.
+TEST_F(SbcBootTest, AWedgedDaemonEndsInAWatchdogReset) {
+  {
+    std::string board = ReadFile(sim_.board_file());
+    board.replace(board.find("timeout_s: 30"), 13, "timeout_s: 3");
+    std::ofstream(sim_.board_file(), std::ios::trunc) << board;
+  }
+  sim_.Flash(kSlotA, RealImage("v1", 1));
+  std::vector<std::string> argv = {SBC_BOOT_BIN, "--board", sim_.board_file().string(), "power-on",
+                                   "--"};
+  const std::vector<std::string> boot = BootArgs();
+  argv.insert(argv.end(), boot.begin() + 4, boot.end());  // the options after "boot"
+  BackgroundProcess board(argv, (sim_.dir() / "board.log").string());
+  ASSERT_THAT(board.WaitForLog("marked good"), HasSubstr("sim board: power on (boot 1)"));
+
+  const fs::path mgmtd = sim_.appliance().run_dir / "slot-A/bin/sbc-mgmtd";
+  const ProcessResult stopped = RunProcess({"/usr/bin/pkill", "-STOP", "-f", mgmtd.string()});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  const std::string reset = board.WaitForLog("power on (boot 2)");
+  EXPECT_THAT(reset, HasSubstr("watchdog not kicked"));
+  EXPECT_THAT(reset, HasSubstr("sim board: watchdog reset: not kicked for"));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    const std::string log = board.Log();
+    return log.find("marked good", log.find("power on (boot 2)")) != std::string::npos;
+  })) << board.Log();
+
+  const schema::BootState state = sim_.State();
+  bool counted = false;
+  for (const schema::BootEvent& event : state.events())
+    counted |= event.what() == "watchdog reset (counted as a failed boot)";
+  EXPECT_TRUE(counted) << DescribeBootState(state);
+  const ProcessResult off = board.Stop(SIGTERM);
+  EXPECT_EQ(off.exit_code, 0);
+  EXPECT_THAT(off.out, HasSubstr("sim board: power off"));
 }
 
 }  // namespace

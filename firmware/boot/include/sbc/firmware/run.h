@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sbc/drivers/watchdog.h"
 #include "sbc/firmware/boot.h"
 #include "sbc/firmware/supervisor.h"
 
@@ -21,6 +22,11 @@ struct RunOptions {
   std::chrono::milliseconds poll_interval{50};
   // The runtime integrity check's period (and on SIGUSR1, at once: `verify_now`).
   std::chrono::milliseconds integrity_interval{300'000};
+  // Kicked while both planes are alive and answer (checked every `kick_interval`), and
+  // during start-up until `health_deadline`; a slot not healthy by then reboots.
+  drivers::Watchdog* watchdog = nullptr;
+  std::chrono::milliseconds kick_interval{500};
+  std::chrono::milliseconds health_deadline{300'000};
 };
 
 enum class RunEnd {
@@ -28,6 +34,9 @@ enum class RunEnd {
   kRebootNeeded,  // the slot never became healthy (a crash loop before the health check):
                   // the next boot takes another attempt, or the other slot
 };
+
+// A daemon is stopped (SIGSTOP) or traced: /proc/<pid>/stat's state.
+[[nodiscard]] bool IsStopped(pid_t pid);
 
 // Both planes answer on their sockets: sbc-dataplane's IPC socket and sbc-mgmtd's
 // console socket under run_dir. Returns what does not answer.
