@@ -163,7 +163,7 @@ TEST_F(SbcBootTest, ATamperedBinaryIsReportedAndNeverStartedAgain) {
 TEST_F(SbcBootTest, AWedgedDaemonEndsInAWatchdogReset) {
   {
     std::string board = ReadFile(sim_.board_file());
-    board.replace(board.find("timeout_s: 30"), 13, "timeout_s: 3");
+    board.replace(board.find("timeout_s: 30"), 13, "timeout_s: 5");
     std::ofstream(sim_.board_file(), std::ios::trunc) << board;
   }
   sim_.Flash(kSlotA, RealImage("v1", 1));
