@@ -12,6 +12,8 @@
 #include <cstring>
 #include <set>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "digest.h"
 
@@ -100,6 +102,23 @@ std::expected<void, ImageError> WriteAll(int fd, std::string_view bytes, const f
   return {};
 }
 
+// Every entry under `root` but directories, as '/'-separated paths relative to it with
+// their own status (links not followed), in the order the walk finds them.
+std::expected<std::vector<std::pair<std::string, fs::file_status>>, std::string> ListTree(
+    const fs::path& root) {
+  std::vector<std::pair<std::string, fs::file_status>> entries;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const fs::file_status status = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_directory(status)) continue;
+    entries.emplace_back(fs::relative(it->path(), root, ec).generic_string(), status);
+  }
+  if (ec) return std::unexpected(root.string() + ": " + ec.message());
+  return entries;
+}
+
 }  // namespace
 
 std::string_view ImageRefusalName(ImageRefusal reason) {
@@ -139,19 +158,15 @@ std::expected<void, std::string> CheckPath(std::string_view path) {
 std::expected<schema::FirmwareManifest, std::string> DescribeTree(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) return std::unexpected(root.string() + ": not a directory");
+  auto tree = ListTree(root);
+  if (!tree) return std::unexpected(tree.error());
   std::vector<std::string> paths;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    const fs::file_status status = it->symlink_status(ec);
-    if (ec) break;
-    if (fs::is_directory(status)) continue;
-    const std::string relative = fs::relative(it->path(), root, ec).generic_string();
+  for (const auto& [relative, status] : *tree) {
     if (!fs::is_regular_file(status))
       return std::unexpected(relative + ": not a regular file (links have no place in an image)");
     if (auto ok = CheckPath(relative); !ok) return std::unexpected(relative + ": " + ok.error());
     paths.push_back(relative);
   }
-  if (ec) return std::unexpected(root.string() + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
 
   schema::FirmwareManifest manifest;
@@ -350,18 +365,12 @@ std::expected<void, ImageError> VerifyTree(const fs::path& root,
     if (auto ok = VerifyFile(root / entry.path(), entry); !ok) return ok;
     listed.insert(entry.path());
   }
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    const fs::file_status status = it->symlink_status(ec);
-    if (ec) break;
-    if (fs::is_directory(status)) continue;
-    const std::string relative = fs::relative(it->path(), root, ec).generic_string();
+  auto tree = ListTree(root);
+  if (!tree) return Refuse(ImageRefusal::kStorage, tree.error());
+  for (const auto& [relative, status] : *tree)
     if (!listed.contains(relative))
       return Refuse(ImageRefusal::kExtraFile,
                     relative + ": present in the slot but not in the signed manifest");
-  }
-  if (ec) return Refuse(ImageRefusal::kStorage, root.string() + ": " + ec.message());
   return {};
 }
 

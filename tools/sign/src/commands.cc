@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "files.h"
 #include "firmware_commands.h"
 #include "pkcs11_signer.h"
 #include "sbc/mgmt/config/validate.h"
@@ -21,25 +22,6 @@ namespace sbc::tools {
 namespace {
 
 using mgmt::trust::PrivateKey;
-
-int Error(int code, const std::string& line) {
-  std::cerr << "sbc-sign: " << line << std::endl;
-  return code;
-}
-
-std::expected<std::string, std::string> Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(path + ": cannot be read");
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-bool Write(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  return static_cast<bool>(out.flush());
-}
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 

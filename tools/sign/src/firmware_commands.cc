@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "files.h"
 #include "sbc/mgmt/image/image.h"
 #include "sbc/mgmt/trust/envelope.h"
 #include "sbc/mgmt/trust/verifier.h"
@@ -16,25 +17,6 @@ namespace sbc::tools {
 namespace {
 
 namespace image = mgmt::image;
-
-int Error(int code, const std::string& line) {
-  std::cerr << "sbc-sign: " << line << std::endl;
-  return code;
-}
-
-std::expected<std::string, std::string> Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(path + ": cannot be read");
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-bool Write(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  return static_cast<bool>(out.flush());
-}
 
 // The manifest envelope of `bytes`, whether they are an image or the envelope itself.
 std::string_view EnvelopeOf(const std::string& bytes) {
