@@ -134,8 +134,12 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
       return RunEnd::kRebootNeeded;
     }
     for (const std::string& event : supervisor.Poll()) {
+      if (event.starts_with("refused to start")) {
+        Record(appliance, booted.slot, event);
+        WriteStatus(appliance, booted, "integrity alarm");
+        RaiseAlarm(appliance);
+      }
       std::cout << "sbc-boot: " << event << std::endl;
-      if (event.starts_with("refused to start")) Record(appliance, booted.slot, event);
     }
     if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) {
       next_integrity_check = clock.Now() + options.integrity_interval;
@@ -145,11 +149,11 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
             reported_findings.end())
           continue;
         reported_findings.push_back(finding);
-        std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
         Record(appliance, booted.slot, "integrity alarm: " + finding);
+        WriteStatus(appliance, booted, "integrity alarm");
         RaiseAlarm(appliance);
+        std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
       }
-      if (!findings.empty()) WriteStatus(appliance, booted, "integrity alarm");
       std::cout << "sbc-boot: integrity check: " << findings.size() << " finding(s)" << std::endl;
     }
     if ((supervisor.InCrashLoop() || supervisor.Refused()) && !reported_fault) {
@@ -172,14 +176,16 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     }
     if (!healthy && supervisor.AllRunning() && CheckHealth(appliance)) {
       healthy = true;
-      if (auto marked = MarkGood(appliance, trust, booted.slot, Now()); !marked) {
+      // The status first: whoever reads the line below finds the file already says so.
+      auto marked = MarkGood(appliance, trust, booted.slot, Now());
+      WriteStatus(appliance, booted, "healthy");
+      if (!marked) {
         std::cerr << "sbc-boot: health check passed, but mark-good failed: " << marked.error()
                   << std::endl;
       } else {
         std::cout << "sbc-boot: health check passed: both planes answer; slot " << booted.slot
                   << " marked good" << std::endl;
       }
-      WriteStatus(appliance, booted, "healthy");
     }
     std::this_thread::sleep_for(options.poll_interval);
   }
