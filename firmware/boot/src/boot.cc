@@ -97,6 +97,10 @@ std::expected<void, std::string> MarkGood(const Appliance& appliance, const Trus
       !raised)
     return std::unexpected(raised.error());
   SetGood(*state, slot, true, appliance.boot_attempts);
+  // A trial ends when it is committed, or when its slot ran out of attempts and this
+  // (the other) slot booted instead.
+  if (state->trial() == slot || (!state->trial().empty() && !IsGood(*state, state->trial())))
+    state->clear_trial();
   RecordEvent(*state, now_unix, slot,
               "marked good: image " + verified->manifest.version_name() + " (rollback index " +
                   std::to_string(verified->manifest.rollback_index()) + ")");

@@ -4,7 +4,6 @@
 //   sbc-boot --board B boot [--verify-only]          choose a slot, verify every file, unpack,
 //                                                    then run and supervise both planes
 //                                                    (SIGUSR1: run the integrity check now)
-//   sbc-boot --board B power-on -- [boot options]    the sim board: boot, reboot, watchdog resets
 //   sbc-boot --board B power-on -- [boot options]    the sim board: boots, reboots, watchdog resets
 //   sbc-boot --board B mark-good                     after the health check (the booted slot)
 //   sbc-boot --board B state                         the boot state and its last events
@@ -13,7 +12,8 @@
 //   sbc-boot --board B pre-install                   RAUC's pre-install handler
 //
 // Exit codes: 0 done, 1 refused (an image, a slot), 2 usage or unreadable input,
-// 3 reboot: the booted slot never became healthy (whatever runs sbc-boot starts it
+// 3 reboot: the booted slot never became healthy, or a firmware request (activate,
+// revert over the control API) chose the slot to boot next (whatever runs sbc-boot starts it
 // again, which takes the next boot attempt: systemd on a rack board, tools/run on sim).
 #include <sysexits.h>
 
@@ -100,6 +100,10 @@ int Boot(const Appliance& appliance, bool verify_only, const RunOptions& options
   sigaction(SIGUSR1, &verify, nullptr);
   const RunEnd end =
       RunBootedSlot(appliance, *trust, *booted, run, stop_requested, verify_requested);
+  if (end == RunEnd::kRebootRequested) {
+    std::cout << "sbc-boot: rebooting into the slot the firmware request chose" << std::endl;
+    return kExitReboot;
+  }
   if (end == RunEnd::kRebootNeeded) {
     std::cout << "sbc-boot: slot " << booted->slot << " did not become healthy; rebooting"
               << std::endl;

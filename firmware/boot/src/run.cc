@@ -1,5 +1,7 @@
 #include "sbc/firmware/run.h"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,9 +10,11 @@
 #include <iostream>
 #include <thread>
 
+#include "sbc/firmware/boot_control.h"
 #include "sbc/firmware/boot_state.h"
 #include "sbc/firmware/integrity.h"
 #include "sbc/mgmt/base/atomic_file.h"
+#include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/control/unix_socket.h"
 
 namespace sbc::firmware {
@@ -65,6 +69,37 @@ std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& bo
   return {std::move(dataplane), std::move(mgmtd)};
 }
 
+// Answers one firmware request on boot.sock, if one is waiting. Returns true when the
+// request asks for a reboot (activate, revert), after its reply is sent.
+bool ServeBootRequest(int listen_fd, const Appliance& appliance, const TrustContext& trust,
+                      const RunningSlot& running) {
+  pollfd pfd{listen_fd, POLLIN, 0};
+  if (poll(&pfd, 1, 0) <= 0) return false;
+  const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return false;
+  bool reboot = false;
+  if (mgmt::control::PeerIsTrusted(fd)) {
+    mgmt::control::FdTransport transport(fd);
+    if (auto frame = mgmt::control::ReadFrame(transport, std::chrono::seconds(5))) {
+      schema::BootRequest request;
+      BootReply reply;
+      if (request.ParseFromString(*frame)) {
+        reply = HandleBootRequest(appliance, trust, running, request, Now());
+      } else {
+        reply.response.set_error("not a boot request");
+      }
+      const schema::BootResponse& response = reply.response;
+      if (!response.detail().empty()) std::cout << "sbc-boot: " << response.detail() << std::endl;
+      if (!response.ok()) std::cout << "sbc-boot: " << response.error() << std::endl;
+      // The reply before the reboot: the caller learns what was done.
+      (void)mgmt::control::WriteFrame(transport, response.SerializeAsString());
+      reboot = reply.reboot;
+    }
+  }
+  close(fd);
+  return reboot;
+}
+
 }  // namespace
 
 bool IsStopped(pid_t pid) {
@@ -98,7 +133,24 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                      const std::atomic<bool>& stop, std::atomic<bool>& verify_now) {
   const mgmt::control::SteadyClock& clock = mgmt::control::SystemSteadyClock();
   Supervisor supervisor(Daemons(appliance, booted, options), options.policy, clock);
-  WriteStatus(appliance, booted, "starting");
+  RunningSlot running{booted, "starting"};
+  auto set_health = [&](const std::string& health) {
+    running.health = health;
+    WriteStatus(appliance, booted, health);
+  };
+  WriteStatus(appliance, booted, running.health);
+  // sbc-mgmtd's firmware RPCs arrive here. Without the socket the slot still runs;
+  // updates over the control API then fail, saying sbc-boot is unreachable.
+  const std::string boot_socket = (appliance.run_dir / kBootSocket).string();
+  auto listener = mgmt::control::ListenUnixExclusive(boot_socket, "sbc-boot");
+  if (!listener) std::cerr << "sbc-boot: firmware requests: " << listener.error() << std::endl;
+  const int listen_fd = listener ? *listener : -1;
+  auto close_listener = [&] {
+    if (listen_fd < 0) return;
+    close(listen_fd);
+    std::error_code ec;
+    fs::remove(boot_socket, ec);
+  };
   for (const std::string& refusal : supervisor.Start())
     std::cout << "sbc-boot: " << refusal << std::endl;
   bool healthy = false;
@@ -108,6 +160,23 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   const auto health_deadline = clock.Now() + options.health_deadline;
   auto next_kick_check = clock.Now();
   bool alive = true;
+  auto check_integrity = [&] {
+    next_integrity_check = clock.Now() + options.integrity_interval;
+    const std::vector<std::string> findings = CheckIntegrity(booted, supervisor.Running());
+    for (const std::string& finding : findings) {
+      if (std::find(reported_findings.begin(), reported_findings.end(), finding) !=
+          reported_findings.end())
+        continue;
+      reported_findings.push_back(finding);
+      Record(appliance, booted.slot, "integrity alarm: " + finding);
+      set_health("integrity alarm");
+      RaiseAlarm(appliance);
+      std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
+    }
+    std::cout << "sbc-boot: integrity check: " << findings.size() << " finding(s)" << std::endl;
+    return findings;
+  };
+  running.check_integrity = check_integrity;
   while (!stop.load()) {
     if (options.watchdog != nullptr && clock.Now() >= next_kick_check) {
       next_kick_check = clock.Now() + options.kick_interval;
@@ -131,30 +200,22 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
       std::cout << "sbc-boot: " << line << std::endl;
       Record(appliance, booted.slot, line);
       supervisor.Stop();
+      close_listener();
       return RunEnd::kRebootNeeded;
     }
     for (const std::string& event : supervisor.Poll()) {
       if (event.starts_with("refused to start")) {
         Record(appliance, booted.slot, event);
-        WriteStatus(appliance, booted, "integrity alarm");
+        set_health("integrity alarm");
         RaiseAlarm(appliance);
       }
       std::cout << "sbc-boot: " << event << std::endl;
     }
-    if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) {
-      next_integrity_check = clock.Now() + options.integrity_interval;
-      const std::vector<std::string> findings = CheckIntegrity(booted, supervisor.Running());
-      for (const std::string& finding : findings) {
-        if (std::find(reported_findings.begin(), reported_findings.end(), finding) !=
-            reported_findings.end())
-          continue;
-        reported_findings.push_back(finding);
-        Record(appliance, booted.slot, "integrity alarm: " + finding);
-        WriteStatus(appliance, booted, "integrity alarm");
-        RaiseAlarm(appliance);
-        std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
-      }
-      std::cout << "sbc-boot: integrity check: " << findings.size() << " finding(s)" << std::endl;
+    if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) (void)check_integrity();
+    if (listen_fd >= 0 && ServeBootRequest(listen_fd, appliance, trust, running)) {
+      supervisor.Stop();
+      close_listener();
+      return RunEnd::kRebootRequested;
     }
     if ((supervisor.InCrashLoop() || supervisor.Refused()) && !reported_fault) {
       reported_fault = true;
@@ -164,21 +225,33 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                : "a plane was refused a start: its binary is not the signed one";
       std::cout << "sbc-boot: " << line << std::endl;
       Record(appliance, booted.slot, line);
-      WriteStatus(appliance, booted, loop ? "crash loop" : "integrity alarm");
+      set_health(loop ? "crash loop" : "integrity alarm");
       RaiseAlarm(appliance);
       // A slot that never became healthy is not kept running half-way: the next boot
       // unpacks it afresh from the verified slot and takes its next attempt, and after
       // the last one the other slot.
       if (!healthy) {
         supervisor.Stop();
+        close_listener();
         return RunEnd::kRebootNeeded;
       }
     }
     if (!healthy && supervisor.AllRunning() && CheckHealth(appliance)) {
       healthy = true;
+      running.healthy = true;
+      auto state = LoadBootState(appliance.boot_dir);
+      if (state && state->trial() == booted.slot) {
+        // An update activated over the control API waits for the operator's commit
+        // (or revert); until then a reboot takes another of its attempts.
+        set_health("healthy");
+        std::cout << "sbc-boot: health check passed: both planes answer; slot " << booted.slot
+                  << " is on trial until committed (sbcctl firmware commit | revert)" << std::endl;
+        std::this_thread::sleep_for(options.poll_interval);
+        continue;
+      }
       // The status first: whoever reads the line below finds the file already says so.
       auto marked = MarkGood(appliance, trust, booted.slot, Now());
-      WriteStatus(appliance, booted, "healthy");
+      set_health("healthy");
       if (!marked) {
         std::cerr << "sbc-boot: health check passed, but mark-good failed: " << marked.error()
                   << std::endl;
@@ -190,6 +263,7 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     std::this_thread::sleep_for(options.poll_interval);
   }
   supervisor.Stop();
+  close_listener();
   if (options.watchdog != nullptr) options.watchdog->Disarm();
   WriteStatus(appliance, booted, "stopped");
   return RunEnd::kStopped;

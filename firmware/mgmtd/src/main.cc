@@ -5,6 +5,9 @@
 //   sbc-mgmtd --board board/sim.textproto [--data-dir DIR] [--port 4443]
 //   sbc-mgmtd --board board/sim.textproto --provision-dev admin --client-dir DIR
 //
+// Firmware RPCs go to sbc-boot (<data dir>/run/boot.sock), which runs this daemon on an
+// appliance; started by hand, they fail: "sbc-boot unreachable".
+//
 // Besides TLS it serves the local console socket (<data dir>/run/console.sock, 0600):
 // password break-glass for an operator at the appliance's console (sbcctl --console).
 #include <sysexits.h>
@@ -61,13 +64,15 @@ int main(int argc, char** argv) try {
                  "and an administrator with this name, then exit");
   app.add_option("--client-dir", client_dir,
                  "where --provision-dev writes the administrator's credential");
-  std::string dataplane_socket, console_socket;
+  std::string dataplane_socket, console_socket, boot_socket;
   app.add_option(
       "--dataplane-socket", dataplane_socket,
       "sbc-dataplane's IPC socket (default <data dir>/run/dataplane.sock; none: no dataplane)");
   app.add_option("--console-socket", console_socket,
                  "the console's password login socket (default <data dir>/run/console.sock; none: "
                  "no console)");
+  app.add_option("--boot-socket", boot_socket,
+                 "sbc-boot's socket, for the firmware RPCs (default <data dir>/run/boot.sock)");
   CLI11_PARSE(app, argc, argv);
   // Before any key is read: none may reach a core file or another process.
   if (auto hardened = firmware::ForbidCoreDumps(); !hardened)
@@ -132,6 +137,11 @@ int main(int argc, char** argv) try {
                                  : dataplane_socket);
     service.AttachDataplane(dataplane.get());
   }
+  // Firmware steps are sbc-boot's (it owns the slots); uploads are staged here.
+  mgmt::service::UnixBootLink boot(boot_socket.empty()
+                                       ? board::ResolveStoragePath(*board, "run/boot.sock").string()
+                                       : boot_socket);
+  service.AttachFirmware(&boot, state_dir / "firmware-upload");
 
   std::signal(SIGINT, OnStop);
   std::signal(SIGTERM, OnStop);

@@ -1,4 +1,4 @@
-#include "digest.h"
+#include "sbc/mgmt/image/digest.h"
 
 #include <mbedtls/sha256.h>
 #include <unistd.h>

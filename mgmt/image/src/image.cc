@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "digest.h"
+#include "sbc/mgmt/image/digest.h"
 
 namespace sbc::mgmt::image {
 namespace {

@@ -70,7 +70,7 @@ schema::Response ControlService::Handle(const Caller& caller, const schema::Requ
     response = Result(schema::DENIED, "user \"" + user + "\" is not in the user directory");
   } else if (row == nullptr || !Allows(*row, roles)) {
     response = Result(schema::DENIED, DeniedCall(user, rpc, row));
-  } else if (row->locking == Locking::kCallsDataplane) {
+  } else if (row->locking == Locking::kWaitsOnADaemon) {
     // The dataplane may take up to its timeout to answer; every other call goes on
     // meanwhile. The handler locks around the state it touches.
     lock.unlock();
@@ -185,6 +185,12 @@ void ControlService::AttachClock(clock::SettableClock* clock) {
 void ControlService::AttachKeyRotation(const std::string& key_name, RotateKey rotate) {
   std::lock_guard lock(state_->mutex);
   state_->key_rotations[key_name] = std::move(rotate);
+}
+
+void ControlService::AttachFirmware(BootLink* boot, std::filesystem::path upload_dir) {
+  std::lock_guard lock(state_->mutex);
+  state_->boot = boot;
+  state_->upload_dir = std::move(upload_dir);
 }
 
 void ControlService::Tick() {

@@ -12,8 +12,8 @@ namespace {
 // first one win silently: the registry test holds each RPC to one row.
 std::vector<RpcRow> Collect() {
   std::vector<RpcRow> rows;
-  for (std::span<const RpcRow> feature :
-       {StatusRpcs(), ConfigRpcs(), MediaRpcs(), AuditRpcs(), UserRpcs(), ClockRpcs(), KeyRpcs()})
+  for (std::span<const RpcRow> feature : {StatusRpcs(), ConfigRpcs(), MediaRpcs(), AuditRpcs(),
+                                          UserRpcs(), ClockRpcs(), KeyRpcs(), FirmwareRpcs()})
     rows.insert(rows.end(), feature.begin(), feature.end());
   return rows;
 }

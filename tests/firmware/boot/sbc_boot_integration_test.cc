@@ -1,13 +1,18 @@
 // sbc-boot as the sim appliance runs it: the real sbc-mgmtd and sbc-dataplane started
 // from the verified slot, the health check that marks the slot good, and an update
 // whose dataplane exits at start: each boot of it ends in a crash loop and a reboot,
-// until its attempts are used up and the previous slot boots by itself.
+// until its attempts are used up and the previous slot boots by itself. And the update
+// as an operator makes it: uploaded and activated with sbcctl over TLS, committed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <regex>
+
 #include "boot_fixture.h"
 #include "sbc/firmware/rauc.h"
+#include "sbc/mgmt/image/digest.h"
+#include "sbc/schema/control.pb.h"
 #include "support/run_process.h"
 #include "support/wait.h"
 
@@ -119,6 +124,101 @@ TEST_F(SbcBootTest, AnUpdateWhoseDataplaneNeverStartsRevertsByItselfAndRaisesThe
   for (const schema::BootEvent& event : state.events())
     crash_loops += event.slot() == "B" && event.what().starts_with("crash loop");
   EXPECT_EQ(crash_loops, static_cast<int>(sim_.appliance().boot_attempts));
+}
+
+// The update over the control API: v1 runs on the sim board; sbcctl uploads v2 over
+// mutually authenticated TLS (sbc-mgmtd stages it, sbc-boot verifies and installs it to
+// slot B) and activates it; the board reboots into v2, on trial; once healthy it is
+// committed, which raises the rollback index. Each step is in the audit log.
+TEST_F(SbcBootTest, AnUpdateUploadedAndActivatedWithSbcctlRunsAndIsCommitted) {
+  sim_.Flash(kSlotA, RealImage("v1", 1));
+  const fs::path v2 = sim_.dir() / "v2.img";
+  std::ofstream(v2, std::ios::binary) << RealImage("v2", 2);
+  std::vector<std::string> argv = {SBC_BOOT_BIN, "--board", sim_.board_file().string(), "power-on",
+                                   "--"};
+  const std::vector<std::string> boot = BootArgs();
+  argv.insert(argv.end(), boot.begin() + 4, boot.end());
+  BackgroundProcess board(argv, (sim_.dir() / "board.log").string());
+  ASSERT_THAT(board.WaitForLog("marked good"), HasSubstr("booting slot A: image v1"));
+
+  // The port of the sbc-mgmtd started last (the log is appended to across boots).
+  auto sbcctl = [&](std::vector<std::string> args) {
+    const std::string log = ReadFile(sim_.appliance().run_dir / "sbc-mgmtd.log");
+    std::string port;
+    const std::regex listening("control API on 127\\.0\\.0\\.1:([0-9]+)");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), listening);
+         it != std::sregex_iterator(); ++it)
+      port = (*it)[1];
+    const fs::path client = sim_.dir() / "client";
+    std::vector<std::string> command = {SBCCTL_BIN,
+                                        "--connect",
+                                        "127.0.0.1:" + port,
+                                        "--ca",
+                                        (client / "ca.pem").string(),
+                                        "--cert",
+                                        (client / "admin.pem").string(),
+                                        "--key",
+                                        (client / "admin.key").string()};
+    command.insert(command.end(), args.begin(), args.end());
+    return RunProcess(command);
+  };
+  // An upload cut after its first 512 KiB (the connection dropped), as sbc-mgmtd left
+  // it on disk: sbcctl asks where it stands and sends only the rest.
+  const std::string image = ReadFile(v2);
+  {
+    const fs::path staged = sim_.appliance().data_dir / "mgmt/firmware-upload";
+    fs::create_directories(staged);
+    schema::FirmwareUpload announced;
+    announced.set_image_sha256(mgmt::image::Sha256(image));
+    announced.set_image_size(image.size());
+    std::ofstream(staged / "upload.meta", std::ios::binary) << announced.SerializeAsString();
+    std::ofstream(staged / "upload.img", std::ios::binary) << image.substr(0, 512 * 1024);
+  }
+  const ProcessResult uploaded = sbcctl({"firmware", "upload", v2.string(), "--chunk-kib", "512"});
+  ASSERT_EQ(uploaded.exit_code, 0) << uploaded.out << uploaded.err;
+  EXPECT_THAT(uploaded.err, HasSubstr("resuming the upload of " + v2.string() + " at byte 524288"));
+  EXPECT_THAT(uploaded.out, HasSubstr("installed image v2 (build 2, rollback index 2) to slot B; "
+                                      "running image v1 (build 1, rollback index 1) in slot A"));
+  EXPECT_THAT(uploaded.out, HasSubstr("slot B: image v2 (build 2, rollback index 2), 0 boot"));
+
+  const ProcessResult activated = sbcctl({"firmware", "activate"});
+  ASSERT_EQ(activated.exit_code, 0) << activated.out << activated.err;
+  EXPECT_THAT(activated.out, HasSubstr("activated image v2"));
+  const std::string trial = board.WaitForLog("is on trial until committed");
+  EXPECT_THAT(trial, HasSubstr("sim board: power on (boot 2)"));
+  EXPECT_THAT(trial, HasSubstr("booting slot B: image v2"));
+  EXPECT_EQ(ReadStatus(), "slot: B\nimage: v2\nbuild: 2\nhealth: healthy\n");
+  EXPECT_EQ(sim_.State().trial(), "B");
+
+  // The new sbc-mgmtd answers once it wrote its port; commit when it does.
+  ProcessResult committed;
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    committed = sbcctl({"firmware", "commit"});
+    return committed.exit_code == 0;
+  })) << committed.out
+      << committed.err;
+  EXPECT_THAT(committed.out, HasSubstr("committed image v2 (build 2, rollback index 2) in slot B"));
+  EXPECT_THAT(committed.out, HasSubstr("committed rollback index 2"));
+  const ProcessResult status = sbcctl({"firmware", "status"});
+  EXPECT_THAT(status.out, HasSubstr("slot B: image v2 (build 2, rollback index 2), booted, boots "
+                                    "next, 3 boot attempt(s) left"));
+  // The committed index retires v1: slot A is no fallback any more, and says why.
+  EXPECT_THAT(status.out,
+              HasSubstr("slot A: no bootable image: refused (rollback_index_too_low): image v1"));
+  const ProcessResult verified = sbcctl({"firmware", "verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_THAT(verified.out, HasSubstr("integrity check of slot B (image v2 (build 2, rollback "
+                                      "index 2)): 0 finding(s)"));
+
+  const ProcessResult audit = sbcctl({"audit", "show"});
+  EXPECT_THAT(audit.out, ::testing::ContainsRegex(
+                             "FIRMWARE_UPLOAD OK  firmware upload sha256:[0-9a-f]{16}: installed "
+                             "image v2 \\(build 2, rollback index 2\\) to slot B"));
+  EXPECT_THAT(audit.out, HasSubstr("FIRMWARE_ACTIVATE OK  activated image v2 (build 2, rollback "
+                                   "index 2) in slot B, replacing image v1"));
+  EXPECT_THAT(audit.out, HasSubstr("FIRMWARE_COMMIT OK  committed image v2"));
+  const ProcessResult off = board.Stop(SIGTERM);
+  EXPECT_EQ(off.exit_code, 0);
 }
 
 // A byte changed in an installed binary (replaced on disk, as a running executable

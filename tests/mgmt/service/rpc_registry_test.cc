@@ -96,7 +96,7 @@ TEST(RpcRegistryTest, NoRolesOrUnknownRpcsAreDenied) {
   const Role all[] = {VIEWER, OPERATOR, SIGNALING, AUDITOR, SECURITY_ADMIN};
   EXPECT_FALSE(Allowed(RPC_UNSPECIFIED, all));
   EXPECT_FALSE(Allowed(static_cast<Rpc>(999), all));
-  EXPECT_FALSE(Allowed(FIRMWARE_UPDATE, all));  // not served yet
+  EXPECT_FALSE(Allowed(SUBJECT_EXPORT, all));  // not served yet
 }
 
 TEST(RpcRegistryTest, SeveralRolesCombine) {

@@ -65,6 +65,7 @@ int main(int argc, char** argv) try {
   tools::AddKeyCommands(app, command);
   tools::AddMediaCommands(app, command);
   tools::AddAuditCommands(app, command);
+  tools::AddFirmwareCommands(app, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,6 +17,35 @@ std::string AsJson(const schema::Response& response) {
   return json + "\n";
 }
 
+namespace {
+
+std::string FirmwareText(const schema::Response& r) {
+  std::ostringstream out;
+  const schema::FirmwareStatus& f = r.firmware();
+  for (const schema::SlotStatus& slot : f.slots()) {
+    out << "slot " << slot.name() << ": ";
+    if (slot.refusal().empty())
+      out << "image " << slot.version_name() << " (build " << slot.version() << ", rollback index "
+          << slot.rollback_index() << ")";
+    else
+      out << "no bootable image: " << slot.refusal();
+    out << (slot.booted() ? ", booted" : "") << (slot.primary() ? ", boots next" : "")
+        << (slot.name() == f.trial() ? ", on trial" : "") << ", " << slot.attempts_left()
+        << " boot attempt(s) left\n";
+  }
+  out << "health: " << f.health() << "; committed rollback index " << f.rollback_index() << "\n";
+  if (r.firmware_upload_size() != 0 && r.firmware_upload_offset() < r.firmware_upload_size())
+    out << "upload held: " << r.firmware_upload_offset() << " of " << r.firmware_upload_size()
+        << " bytes\n";
+  for (const std::string& finding : f.integrity_findings()) out << "integrity: " << finding << "\n";
+  for (const schema::BootEvent& event : f.events())
+    out << "  " << mgmt::clock::FormatUtc(event.unix_time() * 1000) << " slot " << event.slot()
+        << ": " << event.what() << "\n";
+  return out.str();
+}
+
+}  // namespace
+
 std::string AsText(schema::Rpc rpc, const schema::Response& r) {
   std::ostringstream out;
   switch (rpc) {
@@ -98,6 +127,15 @@ std::string AsText(schema::Rpc rpc, const schema::Response& r) {
         out << "audit log intact: " << r.audit_entries() << " entries\n";
       else
         out << "audit log NOT intact: " << r.error() << "\n";
+      break;
+    case schema::FIRMWARE_STATUS:
+    case schema::FIRMWARE_UPLOAD:
+    case schema::FIRMWARE_ACTIVATE:
+    case schema::FIRMWARE_COMMIT:
+    case schema::FIRMWARE_REVERT:
+    case schema::FIRMWARE_VERIFY:
+      if (!r.text().empty()) out << r.text() << "\n";
+      out << FirmwareText(r);
       break;
     default:
       out << r.text();

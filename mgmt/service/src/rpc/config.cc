@@ -91,11 +91,11 @@ constexpr RpcRow kRows[] = {
      HandlerFor<&schema::Request::config_history, History>, "read the configuration history"},
     {schema::CONFIG_DIFF, kReaders, Locking::kUnderServiceLock,
      HandlerFor<&schema::Request::config_diff, Diff>, "read a configuration diff"},
-    {schema::CONFIG_PUSH, RoleBit(schema::OPERATOR), Locking::kCallsDataplane,
+    {schema::CONFIG_PUSH, RoleBit(schema::OPERATOR), Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::config_push, Push>, "pushed a configuration"},
     {schema::CONFIG_CONFIRM, RoleBit(schema::OPERATOR), Locking::kUnderServiceLock,
      HandlerFor<&schema::Request::config_confirm, Confirm>, "confirmed the configuration"},
-    {schema::CONFIG_ROLLBACK, RoleBit(schema::OPERATOR), Locking::kCallsDataplane,
+    {schema::CONFIG_ROLLBACK, RoleBit(schema::OPERATOR), Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::config_rollback, Rollback>, "rolled the configuration back"},
 };
 

@@ -74,19 +74,19 @@ constexpr char kCreated[] = "created", kUpdated[] = "updated", kDeleted[] = "del
 constexpr uint32_t kSignaling = RoleBit(schema::SIGNALING);
 
 constexpr RpcRow kRows[] = {
-    {schema::MEDIA_SESSION_CREATE, kSignaling, Locking::kCallsDataplane,
+    {schema::MEDIA_SESSION_CREATE, kSignaling, Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::media_session_create,
                 Batch<&schema::DataplaneRequest::mutable_media_create, kCreated>>,
      "created media sessions"},
-    {schema::MEDIA_SESSION_UPDATE, kSignaling, Locking::kCallsDataplane,
+    {schema::MEDIA_SESSION_UPDATE, kSignaling, Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::media_session_update,
                 Batch<&schema::DataplaneRequest::mutable_media_update, kUpdated>>,
      "updated media sessions"},
-    {schema::MEDIA_SESSION_DELETE, kSignaling, Locking::kCallsDataplane,
+    {schema::MEDIA_SESSION_DELETE, kSignaling, Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::media_session_delete,
                 Batch<&schema::DataplaneRequest::mutable_media_delete, kDeleted>>,
      "deleted media sessions"},
-    {schema::MEDIA_SESSION_LIST, kSignaling, Locking::kCallsDataplane,
+    {schema::MEDIA_SESSION_LIST, kSignaling, Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::media_session_list, List>, "listed the media sessions"},
 };
 

@@ -2,6 +2,7 @@
 // build alike, and the rows each feature file registers. Private to mgmt/service.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
+#include "sbc/mgmt/service/boot_link.h"
 #include "sbc/mgmt/service/control_service.h"
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "sbc/mgmt/service/rpc_registry.h"
@@ -41,11 +43,16 @@ struct ServiceState {
   pki::CertificateAuthority* ca = nullptr;
   clock::SettableClock* settable_clock = nullptr;
   std::map<std::string, ControlService::RotateKey> key_rotations;
+  BootLink* boot = nullptr;          // sbc-boot, for the firmware RPCs
+  std::filesystem::path upload_dir;  // where a firmware upload is staged
 
   // One bundle hand-over to the dataplane at a time, each sending the store's running
   // bundle as it is then, so the last one sent is the newest. Taken before `mutex`,
   // never while holding it.
   std::mutex sync_mutex;
+  // One firmware upload step at a time (chunks append to one staged file; the last
+  // one's install runs without `mutex`). Taken before `mutex`, never while holding it.
+  std::mutex upload_mutex;
 };
 
 schema::Response Result(schema::Outcome outcome, std::string error = "");
@@ -77,5 +84,6 @@ std::span<const RpcRow> AuditRpcs();
 std::span<const RpcRow> UserRpcs();
 std::span<const RpcRow> ClockRpcs();
 std::span<const RpcRow> KeyRpcs();
+std::span<const RpcRow> FirmwareRpcs();
 
 }  // namespace sbc::mgmt::service

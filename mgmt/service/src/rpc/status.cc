@@ -53,12 +53,12 @@ schema::Response Counters(ServiceState& state, std::string*) {
 }
 
 constexpr RpcRow kRows[] = {
-    {schema::STATUS, kEveryRole, Locking::kCallsDataplane,
+    {schema::STATUS, kEveryRole, Locking::kWaitsOnADaemon,
      HandlerFor<&schema::Request::status, Status>, "read the status"},
     {schema::COUNTERS,
      RoleBit(schema::VIEWER) | RoleBit(schema::OPERATOR) | RoleBit(schema::AUDITOR) |
          RoleBit(schema::SECURITY_ADMIN),
-     Locking::kCallsDataplane, HandlerFor<&schema::Request::counters, Counters>,
+     Locking::kWaitsOnADaemon, HandlerFor<&schema::Request::counters, Counters>,
      "read the counters"},
 };
 

@@ -47,12 +47,13 @@ struct Command {
 [[nodiscard]] std::expected<std::string, Failure> ReadFileArgument(const std::string& path);
 
 // Each group's subcommands, added to `app`; the chosen one fills `command`.
-void AddStatusCommands(CLI::App& app, Command& command);  // status, counters
-void AddConfigCommands(CLI::App& app, Command& command);  // config push|confirm|...
-void AddUserCommands(CLI::App& app, Command& command);    // users list|add|...|approve-cert
-void AddClockCommands(CLI::App& app, Command& command);   // clock set
-void AddKeyCommands(CLI::App& app, Command& command);     // keys rotate
-void AddMediaCommands(CLI::App& app, Command& command);   // media create|update|delete|list
-void AddAuditCommands(CLI::App& app, Command& command);   // audit show|verify
+void AddStatusCommands(CLI::App& app, Command& command);    // status, counters
+void AddConfigCommands(CLI::App& app, Command& command);    // config push|confirm|...
+void AddUserCommands(CLI::App& app, Command& command);      // users list|add|...|approve-cert
+void AddClockCommands(CLI::App& app, Command& command);     // clock set
+void AddKeyCommands(CLI::App& app, Command& command);       // keys rotate
+void AddMediaCommands(CLI::App& app, Command& command);     // media create|update|delete|list
+void AddAuditCommands(CLI::App& app, Command& command);     // audit show|verify
+void AddFirmwareCommands(CLI::App& app, Command& command);  // firmware status|upload|...
 
 }  // namespace sbc::tools

@@ -30,9 +30,10 @@ struct RunOptions {
 };
 
 enum class RunEnd {
-  kStopped,       // asked to stop (SIGTERM / SIGINT): daemons stopped, slot state kept
-  kRebootNeeded,  // the slot never became healthy (a crash loop before the health check):
-                  // the next boot takes another attempt, or the other slot
+  kStopped,          // asked to stop (SIGTERM / SIGINT): daemons stopped, slot state kept
+  kRebootNeeded,     // the slot never became healthy (a crash loop before the health check):
+                     // the next boot takes another attempt, or the other slot
+  kRebootRequested,  // a firmware request (activate, revert) chose the slot to boot next
 };
 
 // A daemon is stopped (SIGSTOP) or traced: /proc/<pid>/stat's state.
@@ -47,6 +48,7 @@ enum class RunEnd {
 // state, writes run_dir/boot-status, and lights the board's alarm LED for a crash loop
 // or an integrity finding. Every daemon start (restarts too) first checks its binary
 // against the manifest, so a tampered binary is never started again.
+// Firmware requests from sbc-mgmtd (boot_control.h) are answered on run_dir/boot.sock.
 // `verify_now` (set by a SIGUSR1 handler) asks for an integrity check at once; it is
 // cleared when done.
 [[nodiscard]] RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <expected>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/clock/settable_clock.h"
 #include "sbc/mgmt/pki/certificate_authority.h"
+#include "sbc/mgmt/service/boot_link.h"
 #include "sbc/mgmt/service/dataplane_link.h"
 #include "sbc/mgmt/store/config_store.h"
 #include "sbc/mgmt/users/passwords.h"
@@ -70,6 +72,11 @@ class ControlService {
   // the service's lock.
   using RotateKey = std::function<std::expected<std::string, std::string>()>;
   void AttachKeyRotation(const std::string& key_name, RotateKey rotate);
+
+  // sbc-boot, which does the firmware RPCs' work (may be null: then they fail), and
+  // the directory where an upload is staged until its last chunk (kept across restarts,
+  // so an upload resumes). Both must outlive the service.
+  void AttachFirmware(BootLink* boot, std::filesystem::path upload_dir);
 
   // Reverts an unconfirmed push whose deadline passed (audited as the daemon's own
   // action), and hands the running bundle to the dataplane if it runs another

@@ -24,10 +24,11 @@ inline constexpr uint32_t kEveryRole = RoleBit(schema::VIEWER) | RoleBit(schema:
                                        RoleBit(schema::SECURITY_ADMIN);
 
 // How a handler runs. kUnderServiceLock: with the service's lock held throughout.
-// kCallsDataplane: without it, because it waits on the dataplane (up to 30 s when that
-// is stuck), and nothing else may wait with it; it takes the lock itself around what
-// it reads or changes of the service's state, never across the dataplane call.
-enum class Locking { kUnderServiceLock, kCallsDataplane };
+// kWaitsOnADaemon: without it, because it waits on the dataplane (up to 30 s when that
+// is stuck) or on sbc-boot (an install), and nothing else may wait with it; it takes
+// the lock itself around what it reads or changes of the service's state, never across
+// the other daemon's call.
+enum class Locking { kUnderServiceLock, kWaitsOnADaemon };
 
 // Fills the response, and `detail` with what the audit entry should say when the
 // handler knows more than the row's audit text (what a change changed).
