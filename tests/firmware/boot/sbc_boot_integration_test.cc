@@ -129,8 +129,9 @@ TEST_F(SbcBootTest, AnUpdateWhoseDataplaneNeverStartsRevertsByItselfAndRaisesThe
 // The update over the control API: v1 runs on the sim board; sbcctl uploads v2 over
 // mutually authenticated TLS (sbc-mgmtd stages it, sbc-boot verifies and installs it to
 // slot B) and activates it; the board reboots into v2, on trial; once healthy it is
-// committed, which raises the rollback index. Each step is in the audit log.
-TEST_F(SbcBootTest, AnUpdateUploadedAndActivatedWithSbcctlRunsAndIsCommitted) {
+// committed, which raises the rollback index. Each step is in the audit log. Then v3,
+// whose dataplane cannot start, is activated the same way and reverts to v2 by itself.
+TEST_F(SbcBootTest, AnUpdateActivatedWithSbcctlIsCommittedAndAFailingOneRevertsByItself) {
   sim_.Flash(kSlotA, RealImage("v1", 1));
   const fs::path v2 = sim_.dir() / "v2.img";
   std::ofstream(v2, std::ios::binary) << RealImage("v2", 2);
@@ -209,6 +210,28 @@ TEST_F(SbcBootTest, AnUpdateUploadedAndActivatedWithSbcctlRunsAndIsCommitted) {
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
   EXPECT_THAT(verified.out, HasSubstr("integrity check of slot B (image v2 (build 2, rollback "
                                       "index 2)): 0 finding(s)"));
+
+  // v3, whose dataplane exits at start: activated, it never passes its health check;
+  // each boot of it ends in a crash loop and a reboot, and after its attempts the board
+  // boots v2 again by itself.
+  const fs::path v3 = sim_.dir() / "v3.img";
+  std::ofstream(v3, std::ios::binary)
+      << RealImage("v3", 3, "#!/bin/sh\necho 'v3 cannot start' >&2\nexit 1\n");
+  const ProcessResult uploaded_v3 = sbcctl({"firmware", "upload", v3.string()});
+  ASSERT_EQ(uploaded_v3.exit_code, 0) << uploaded_v3.out << uploaded_v3.err;
+  ASSERT_EQ(sbcctl({"firmware", "activate"}).exit_code, 0);
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    const std::string log = board.Log();
+    const size_t activated_v3 = log.find("activated image v3");
+    return activated_v3 != std::string::npos &&
+           log.find("slot B marked good", activated_v3) != std::string::npos;
+  })) << board.Log();
+  const std::string reverted = board.Log().substr(board.Log().find("activated image v3"));
+  EXPECT_THAT(reverted, HasSubstr("booting slot A: image v3"));
+  EXPECT_THAT(reverted, HasSubstr("slot A did not become healthy; rebooting"));
+  EXPECT_THAT(reverted, HasSubstr("booting slot B: image v2"));
+  EXPECT_EQ(sim_.State().trial(), "");
+  EXPECT_FALSE(IsGood(sim_.State(), kSlotA));
 
   const ProcessResult audit = sbcctl({"audit", "show"});
   EXPECT_THAT(audit.out, ::testing::ContainsRegex(
