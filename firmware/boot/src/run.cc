@@ -16,6 +16,8 @@
 #include "sbc/mgmt/base/atomic_file.h"
 #include "sbc/mgmt/control/framing.h"
 #include "sbc/mgmt/control/unix_socket.h"
+#include "sbc/mgmt/service/dataplane_link.h"
+#include "sbc/mgmt/store/config_store.h"
 
 namespace sbc::firmware {
 
@@ -24,6 +26,11 @@ namespace fs = std::filesystem;
 namespace {
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string LiveText(uint64_t version) {
+  return version == 0 ? "no config pushed yet"
+                      : "config version " + std::to_string(version) + " live in the dataplane";
+}
 
 fs::path AlarmLed(const Appliance& appliance) {
   for (const schema::Led& led : appliance.board.leds())
@@ -122,6 +129,21 @@ std::expected<void, std::string> CheckHealth(const Appliance& appliance) {
   return {};
 }
 
+std::expected<uint64_t, std::string> CheckRulesLive(const Appliance& appliance) {
+  auto running = mgmt::store::ReadRunningVersion(appliance.data_dir / "mgmt" / "config");
+  if (!running) return std::unexpected(running.error());
+  mgmt::service::UnixDataplaneLink dataplane((appliance.run_dir / "dataplane.sock").string());
+  schema::DataplaneRequest request;
+  request.set_get_status(true);
+  auto status = dataplane.Call(request);
+  if (!status) return std::unexpected(status.error());
+  if (status->rules_version() != *running)
+    return std::unexpected("the dataplane enforces config version " +
+                           std::to_string(status->rules_version()) +
+                           ", sbc-mgmtd's store runs version " + std::to_string(*running));
+  return *running;
+}
+
 void RaiseAlarm(const Appliance& appliance) {
   if (const fs::path led = AlarmLed(appliance); !led.empty())
     if (std::string error = SetAlarmLed(led, true); !error.empty())
@@ -160,6 +182,7 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   const auto health_deadline = clock.Now() + options.health_deadline;
   auto next_kick_check = clock.Now();
   bool alive = true;
+  std::string why_not_healthy = "the planes have not started";
   auto check_integrity = [&] {
     next_integrity_check = clock.Now() + options.integrity_interval;
     const std::vector<std::string> findings = CheckIntegrity(booted, supervisor.Running());
@@ -195,8 +218,9 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
       alive = now_alive;
     }
     if (!healthy && clock.Now() >= health_deadline) {
-      const std::string line =
-          "not healthy within " + std::to_string(options.health_deadline.count()) + " ms";
+      const std::string line = "not healthy within " +
+                               std::to_string(options.health_deadline.count()) +
+                               " ms: " + why_not_healthy;
       std::cout << "sbc-boot: " << line << std::endl;
       Record(appliance, booted.slot, line);
       supervisor.Stop();
@@ -236,7 +260,15 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
         return RunEnd::kRebootNeeded;
       }
     }
-    if (!healthy && supervisor.AllRunning() && CheckHealth(appliance)) {
+    std::expected<uint64_t, std::string> live = std::unexpected("a plane is not running");
+    if (!healthy && supervisor.AllRunning()) {
+      if (auto answering = CheckHealth(appliance); !answering)
+        live = std::unexpected(answering.error());
+      else
+        live = CheckRulesLive(appliance);
+    }
+    if (!healthy && !live) why_not_healthy = live.error();
+    if (!healthy && live) {
       healthy = true;
       running.healthy = true;
       auto state = LoadBootState(appliance.boot_dir);
@@ -245,7 +277,8 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
         // (or revert); until then a reboot takes another of its attempts.
         set_health("healthy");
         std::cout << "sbc-boot: health check passed: both planes answer; slot " << booted.slot
-                  << " is on trial until committed (sbcctl firmware commit | revert)" << std::endl;
+                  << " is on trial until committed (sbcctl firmware commit | revert); "
+                  << LiveText(*live) << std::endl;
         std::this_thread::sleep_for(options.poll_interval);
         continue;
       }
@@ -257,7 +290,7 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                   << std::endl;
       } else {
         std::cout << "sbc-boot: health check passed: both planes answer; slot " << booted.slot
-                  << " marked good" << std::endl;
+                  << " marked good; " << LiveText(*live) << std::endl;
       }
     }
     std::this_thread::sleep_for(options.poll_interval);

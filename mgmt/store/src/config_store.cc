@@ -250,4 +250,14 @@ std::optional<schema::ConfigBundle> ConfigStore::Running() const {
   return bundle;
 }
 
+std::expected<uint64_t, std::string> ReadRunningVersion(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / kStateFile, ec)) return 0;
+  auto bytes = base::ReadFile(dir / kStateFile);
+  schema::StoreState state;
+  if (!bytes || !state.ParseFromString(*bytes))
+    return std::unexpected("config store " + dir.string() + ": " + kStateFile + " is unreadable");
+  return state.running_version();
+}
+
 }  // namespace sbc::mgmt::store

@@ -43,6 +43,12 @@ enum class RunEnd {
 // console socket under run_dir. Returns what does not answer.
 [[nodiscard]] std::expected<void, std::string> CheckHealth(const Appliance& appliance);
 
+// The health check's last part, before a slot is marked good (or its trial reported
+// healthy): the dataplane answers a status request over its IPC socket and enforces the
+// config version sbc-mgmtd's store runs (<data_dir>/mgmt/config; none: nothing to
+// prove yet). Returns that version, or why the rules are not live.
+[[nodiscard]] std::expected<uint64_t, std::string> CheckRulesLive(const Appliance& appliance);
+
 // Runs the booted slot until `stop` is set or it must reboot. Prints what happens on
 // stdout, records the health check, crash loops and integrity findings in the boot
 // state, writes run_dir/boot-status, and lights the board's alarm LED for a crash loop

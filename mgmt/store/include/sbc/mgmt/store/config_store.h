@@ -104,4 +104,9 @@ class ConfigStore {
   uint64_t highest_ = 0;
 };
 
+// The version a store on disk at `dir` runs (0: none, or no store yet), for a process
+// that does not own the store (sbc-boot's health check); it only reads the state file.
+[[nodiscard]] std::expected<uint64_t, std::string> ReadRunningVersion(
+    const std::filesystem::path& dir);
+
 }  // namespace sbc::mgmt::store
