@@ -74,7 +74,7 @@ std::expected<BootedSlot, std::string> BootSlot(const Appliance& appliance,
     }
     refusals.push_back(std::string("slot ").append(slot).append(" ").append(refusal));
     SetGood(*state, slot, false, 0);
-    RecordEvent(*state, now_unix, slot, refusal);
+    RecordEvent(*state, now_unix, slot, refusal, EventKind::kAlarm);
     if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
       return std::unexpected("boot state: " + saved.error());
   }

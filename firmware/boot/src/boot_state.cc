@@ -51,7 +51,8 @@ std::string TakeBootAttempt(schema::BootState& state, int64_t now_unix) {
   const std::string slot = Primary(state);
   if (slot.empty()) {
     state.set_booted("");
-    RecordEvent(state, now_unix, "", "no slot has boot attempts left: recovery needed");
+    RecordEvent(state, now_unix, "", "no slot has boot attempts left: recovery needed",
+                EventKind::kAlarm);
     return slot;
   }
   const uint32_t left = AttemptsLeft(state, slot) - 1;
@@ -62,8 +63,11 @@ std::string TakeBootAttempt(schema::BootState& state, int64_t now_unix) {
 }
 
 void RecordEvent(schema::BootState& state, int64_t now_unix, std::string_view slot,
-                 std::string what) {
+                 std::string what, EventKind kind) {
+  state.set_events_recorded(state.events_recorded() + 1);
   schema::BootEvent* event = state.add_events();
+  event->set_sequence(state.events_recorded());
+  event->set_alarm(kind == EventKind::kAlarm);
   event->set_unix_time(now_unix);
   event->set_slot(std::string(slot));
   event->set_what(std::move(what));

@@ -176,7 +176,8 @@ int PowerOn(const Appliance& appliance, const std::string& board_file,
           if (left != state->attempts_left().end() && left->second > 0)
             --(*state->mutable_attempts_left())[slot];
         }
-        RecordEvent(*state, Now(), slot, "watchdog reset (counted as a failed boot)");
+        RecordEvent(*state, Now(), slot, "watchdog reset (counted as a failed boot)",
+                    EventKind::kAlarm);
         if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
           std::cerr << "sim board: boot state: " << saved.error() << std::endl;
       }

@@ -38,10 +38,11 @@ fs::path AlarmLed(const Appliance& appliance) {
   return {};
 }
 
-void Record(const Appliance& appliance, std::string_view slot, const std::string& what) {
+// A fault of the running slot, in the boot state (and from there the audit log).
+void RecordAlarm(const Appliance& appliance, std::string_view slot, const std::string& what) {
   auto state = LoadBootState(appliance.boot_dir);
   if (!state) return;
-  RecordEvent(*state, Now(), slot, what);
+  RecordEvent(*state, Now(), slot, what, EventKind::kAlarm);
   if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
     std::cerr << "sbc-boot: boot state: " << saved.error() << std::endl;
 }
@@ -167,6 +168,8 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   auto listener = mgmt::control::ListenUnixExclusive(boot_socket, "sbc-boot");
   if (!listener) std::cerr << "sbc-boot: firmware requests: " << listener.error() << std::endl;
   const int listen_fd = listener ? *listener : -1;
+  // Closed before the daemons are stopped: a call sbc-mgmtd makes meanwhile fails at
+  // once, rather than keeping it from its own exit until the grace ends.
   auto close_listener = [&] {
     if (listen_fd < 0) return;
     close(listen_fd);
@@ -191,7 +194,7 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
           reported_findings.end())
         continue;
       reported_findings.push_back(finding);
-      Record(appliance, booted.slot, "integrity alarm: " + finding);
+      RecordAlarm(appliance, booted.slot, "integrity alarm: " + finding);
       set_health("integrity alarm");
       RaiseAlarm(appliance);
       std::cout << "sbc-boot: integrity alarm: " << finding << std::endl;
@@ -222,14 +225,14 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
                                std::to_string(options.health_deadline.count()) +
                                " ms: " + why_not_healthy;
       std::cout << "sbc-boot: " << line << std::endl;
-      Record(appliance, booted.slot, line);
-      supervisor.Stop();
+      RecordAlarm(appliance, booted.slot, line);
       close_listener();
+      supervisor.Stop();
       return RunEnd::kRebootNeeded;
     }
     for (const std::string& event : supervisor.Poll()) {
       if (event.starts_with("refused to start")) {
-        Record(appliance, booted.slot, event);
+        RecordAlarm(appliance, booted.slot, event);
         set_health("integrity alarm");
         RaiseAlarm(appliance);
       }
@@ -237,8 +240,8 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     }
     if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) (void)check_integrity();
     if (listen_fd >= 0 && ServeBootRequest(listen_fd, appliance, trust, running)) {
-      supervisor.Stop();
       close_listener();
+      supervisor.Stop();
       return RunEnd::kRebootRequested;
     }
     if ((supervisor.InCrashLoop() || supervisor.Refused()) && !reported_fault) {
@@ -248,15 +251,15 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
           loop ? "crash loop: a plane keeps exiting (logs in " + appliance.run_dir.string() + ")"
                : "a plane was refused a start: its binary is not the signed one";
       std::cout << "sbc-boot: " << line << std::endl;
-      Record(appliance, booted.slot, line);
+      RecordAlarm(appliance, booted.slot, line);
       set_health(loop ? "crash loop" : "integrity alarm");
       RaiseAlarm(appliance);
       // A slot that never became healthy is not kept running half-way: the next boot
       // unpacks it afresh from the verified slot and takes its next attempt, and after
       // the last one the other slot.
       if (!healthy) {
-        supervisor.Stop();
         close_listener();
+        supervisor.Stop();
         return RunEnd::kRebootNeeded;
       }
     }
@@ -295,8 +298,8 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     }
     std::this_thread::sleep_for(options.poll_interval);
   }
-  supervisor.Stop();
   close_listener();
+  supervisor.Stop();
   if (options.watchdog != nullptr) options.watchdog->Disarm();
   WriteStatus(appliance, booted, "stopped");
   return RunEnd::kStopped;

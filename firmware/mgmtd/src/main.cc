@@ -141,7 +141,8 @@ int main(int argc, char** argv) try {
   mgmt::service::UnixBootLink boot(boot_socket.empty()
                                        ? board::ResolveStoragePath(*board, "run/boot.sock").string()
                                        : boot_socket);
-  service.AttachFirmware(&boot, state_dir / "firmware-upload");
+  service.AttachFirmware(&boot, state_dir / "firmware-upload",
+                         state_dir / "firmware-events-audited");
 
   std::signal(SIGINT, OnStop);
   std::signal(SIGTERM, OnStop);
@@ -209,7 +210,7 @@ int main(int argc, char** argv) try {
             << running_version << std::endl;
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    service.Tick();
+    if (!g_stop.load()) service.Tick();
   }
   if (console) console->Stop();
   (*server)->Stop();

@@ -1,5 +1,6 @@
 #include "sbc/mgmt/service/control_service.h"
 
+#include "boot_events.h"
 #include "rpc/service_state.h"
 #include "sbc/mgmt/service/rpc_registry.h"
 #include "sbc/mgmt/users/directory.h"
@@ -12,21 +13,6 @@ std::vector<schema::Role> RolesOf(const schema::User* user) {
   if (user != nullptr)
     for (int r : user->roles()) roles.push_back(static_cast<schema::Role>(r));
   return roles;
-}
-
-std::expected<void, std::string> Audit(ServiceState& state, const std::string& user,
-                                       const std::vector<schema::Role>& roles, schema::Rpc rpc,
-                                       schema::Outcome outcome, const std::string& detail) {
-  schema::AuditEntry entry;
-  entry.set_time_unix_ms(state.clock.NowUnixMs());
-  entry.set_user(user);
-  for (schema::Role r : roles) entry.add_roles(r);
-  entry.set_rpc(rpc);
-  entry.set_outcome(outcome);
-  entry.set_detail(detail);
-  if (auto appended = state.audit.Append(entry); !appended)
-    return std::unexpected(appended.error());
-  return {};
 }
 
 // Why `user` may not call `rpc`, whose row is `row` (a request naming no RPC calls
@@ -83,7 +69,7 @@ schema::Response ControlService::Handle(const Caller& caller, const schema::Requ
     detail = response.outcome() == schema::OK && row != nullptr ? row->audit : response.error();
   response.set_user(user);
   response.set_clock_unix_ms(state.clock.NowUnixMs());
-  if (auto ok = Audit(state, user, roles, rpc, response.outcome(), detail); !ok) {
+  if (auto ok = AuditAction(state, user, roles, rpc, response.outcome(), detail); !ok) {
     // An action that cannot be audited is not reported as done.
     return Result(schema::FAILED, "audit log: " + ok.error());
   }
@@ -150,7 +136,8 @@ schema::Response ControlService::ConsoleLogin(const std::string& user,
   // name is not written to the log.
   const std::string logged_user =
       result == users::LoginResult::kUnknownUser && known == nullptr ? "(unknown user)" : user;
-  if (auto ok = Audit(state, logged_user, roles, schema::CONSOLE_LOGIN, response.outcome(), detail);
+  if (auto ok =
+          AuditAction(state, logged_user, roles, schema::CONSOLE_LOGIN, response.outcome(), detail);
       !ok)
     return Result(schema::FAILED, "audit log: " + ok.error());
   if (response.outcome() == schema::OK) {
@@ -187,14 +174,18 @@ void ControlService::AttachKeyRotation(const std::string& key_name, RotateKey ro
   state_->key_rotations[key_name] = std::move(rotate);
 }
 
-void ControlService::AttachFirmware(BootLink* boot, std::filesystem::path upload_dir) {
+void ControlService::AttachFirmware(BootLink* boot, std::filesystem::path upload_dir,
+                                    std::filesystem::path boot_events_audited) {
   std::lock_guard lock(state_->mutex);
   state_->boot = boot;
   state_->upload_dir = std::move(upload_dir);
+  state_->boot_events_file = std::move(boot_events_audited);
+  state_->boot_events_audited.reset();
 }
 
 void ControlService::Tick() {
   ServiceState& state = *state_;
+  AuditBootEvents(state);
   DataplaneLink* dataplane;
   uint64_t running;
   {
@@ -219,8 +210,9 @@ void ControlService::Tick() {
   const std::string not_applied = SyncDataplane(state);
   std::lock_guard lock(state.mutex);
   // The revert stands even if the log is failing.
-  (void)Audit(state, "sbc-mgmtd", {}, schema::CONFIG_ROLLBACK, schema::OK,
-              *ended + (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
+  (void)AuditAction(
+      state, "sbc-mgmtd", {}, schema::CONFIG_ROLLBACK, schema::OK,
+      *ended + (not_applied.empty() ? "" : "; not yet in the dataplane: " + not_applied));
 }
 
 std::string ControlService::HandleFrame(const Caller& caller, const std::string& frame) {

@@ -155,5 +155,36 @@ TEST_F(BootControlTest, ACommittedSlotHasNothingToCommit) {
   EXPECT_THAT(commit.response.error(), HasSubstr("is not on trial; nothing to commit"));
 }
 
+// sbc-mgmtd audits sbc-boot's events by asking for those after the last it audited:
+// they are numbered in the order recorded, and the numbers go on past the history's
+// bound.
+TEST_F(BootControlTest, EventsAreNumberedAndOnlyThoseAfterTheOneAskedForAreReturned) {
+  schema::BootRequest request;
+  request.set_events_after(0);
+  const BootReply all = Ask(request);
+  ASSERT_TRUE(all.response.ok()) << all.response.error();
+  ASSERT_GE(all.response.events_size(), 2);
+  EXPECT_EQ(all.response.events_recorded(), uint64_t(all.response.events_size()));
+  for (int i = 0; i < all.response.events_size(); ++i)
+    EXPECT_EQ(all.response.events(i).sequence(), uint64_t(i + 1));
+  EXPECT_THAT(all.response.events().rbegin()->what(), ::testing::StartsWith("marked good"));
+  EXPECT_FALSE(all.response.has_status()) << "no slot status: it verifies the other slot";
+
+  ASSERT_TRUE(Install(sim_.Image("v2", 2)).response.ok());
+  const uint64_t seen = all.response.events_recorded();
+  request.set_events_after(seen);
+  const BootReply after = Ask(request);
+  ASSERT_EQ(after.response.events_size(), 2);
+  EXPECT_EQ(after.response.events(0).sequence(), seen + 1);
+  EXPECT_THAT(after.response.events(0).what(), HasSubstr("installing image v2"));
+  EXPECT_THAT(after.response.events(1).what(), HasSubstr("installed image v2"));
+
+  schema::BootState state = sim_.State();
+  for (int i = 0; i < 2 * kMaxBootEvents; ++i) RecordEvent(state, kNow, kSlotA, "event");
+  EXPECT_EQ(state.events_size(), kMaxBootEvents);
+  EXPECT_EQ(state.events_recorded(), seen + 2 + 2 * kMaxBootEvents);
+  EXPECT_EQ(state.events().rbegin()->sequence(), state.events_recorded());
+}
+
 }  // namespace
 }  // namespace sbc::firmware

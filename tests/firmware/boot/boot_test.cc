@@ -85,8 +85,12 @@ TEST(BootTest, ATamperedSlotIsRefusedWithItsReasonAndTheOtherSlotBoots) {
   state = sim.State();
   EXPECT_FALSE(IsGood(state, kSlotA));
   bool recorded = false;
-  for (const schema::BootEvent& event : state.events())
-    recorded |= event.slot() == "A" && event.what().starts_with("refused (file_changed)");
+  for (const schema::BootEvent& event : state.events()) {
+    const bool refusal = event.slot() == "A" && event.what().starts_with("refused (file_changed)");
+    recorded |= refusal;
+    // A refusal is a fault the operator must see; the boot attempt is not.
+    EXPECT_EQ(event.alarm(), refusal) << event.what();
+  }
   EXPECT_TRUE(recorded) << DescribeBootState(state);
 }
 

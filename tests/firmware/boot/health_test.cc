@@ -27,9 +27,9 @@ class FakeDataplane {
  public:
   FakeDataplane(const fs::path& socket, uint64_t rules_version) {
     fs::create_directories(socket.parent_path());
-    auto fd = mgmt::control::ListenUnix(socket.string());
-    if (!fd) throw std::runtime_error(fd.error());
-    listen_fd_ = *fd;
+    auto listening = mgmt::control::ListenUnix(socket.string());
+    if (!listening) throw std::runtime_error(listening.error());
+    listen_fd_ = *listening;
     thread_ = std::thread([this, rules_version] {
       const int fd = accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) return;

@@ -82,12 +82,17 @@ TEST_F(SbcBootTest, TheSlotRunsBothPlanesAndIsMarkedGoodOnceTheyAnswer) {
   sim_.Flash(kSlotA, RealImage("v1", 1));
   BackgroundProcess boot(BootArgs(), (sim_.dir() / "boot.log").string());
   const std::string log = boot.WaitForLog("marked good");
-  ASSERT_THAT(log, HasSubstr("health check passed: both planes answer; slot A marked good"));
+  ASSERT_THAT(log, HasSubstr("health check passed: both planes answer; slot A marked good; no "
+                             "config pushed yet"));
   EXPECT_EQ(ReadStatus(), "slot: A\nimage: v1\nbuild: 1\nhealth: healthy\n");
   EXPECT_EQ(sim_.State().attempts_left().at("A"), sim_.appliance().boot_attempts);
   const ProcessResult stopped = boot.Stop(SIGTERM);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.out;
   EXPECT_THAT(stopped.out, HasSubstr("sbc-boot: stopped"));
+  // Each plane ended by itself on SIGTERM, none killed at the end of the grace (as a
+  // sbc-mgmtd waiting on a call to the stopping sbc-boot once was).
+  EXPECT_THAT(ReadFile(sim_.appliance().run_dir / "sbc-mgmtd.log"),
+              HasSubstr("sbc-mgmtd: stopped"));
 }
 
 TEST_F(SbcBootTest, AnUpdateWhoseDataplaneNeverStartsRevertsByItselfAndRaisesTheAlarm) {
@@ -240,6 +245,22 @@ TEST_F(SbcBootTest, AnUpdateActivatedWithSbcctlIsCommittedAndAFailingOneRevertsB
   EXPECT_THAT(audit.out, HasSubstr("FIRMWARE_ACTIVATE OK  activated image v2 (build 2, rollback "
                                    "index 2) in slot B, replacing image v1"));
   EXPECT_THAT(audit.out, HasSubstr("FIRMWARE_COMMIT OK  committed image v2"));
+  // sbc-boot's own events too, audited by the sbc-mgmtd that runs after them: v3's
+  // crash loops (faults) and the boot of v2 that followed them.
+  ProcessResult events;
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    events = sbcctl({"audit", "show"});
+    return events.out.find("slot A: crash loop") != std::string::npos &&
+           events.out.find("slot B: marked good") != std::string::npos;
+  })) << events.out;
+  EXPECT_THAT(events.out,
+              ::testing::ContainsRegex("sbc-boot FIRMWARE_EVENT FAILED  boot event [0-9]+ at "
+                                       "[-0-9T:.]+Z, slot A: crash loop: a plane keeps exiting"));
+  EXPECT_THAT(events.out, ::testing::ContainsRegex(
+                              "sbc-boot FIRMWARE_EVENT OK  boot event [0-9]+ at [-0-9T:.]+Z, "
+                              "slot B: activated image v2 \\(build 2, rollback index 2\\)"));
+  const ProcessResult intact = sbcctl({"audit", "verify"});
+  EXPECT_EQ(intact.exit_code, 0) << intact.out << intact.err;
   const ProcessResult off = board.Stop(SIGTERM);
   EXPECT_EQ(off.exit_code, 0);
 }

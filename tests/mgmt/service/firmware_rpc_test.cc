@@ -30,6 +30,15 @@ class FakeBoot final : public BootLink {
     requests.push_back(request);
     if (unreachable) return std::unexpected(std::string("sbc-boot unreachable: no socket"));
     schema::BootResponse response;
+    if (request.has_events_after()) {
+      // As sbc-boot answers: the events numbered after the one asked for, and how many
+      // the boot state ever recorded.
+      for (const schema::BootEvent& event : events)
+        if (event.sequence() > request.events_after()) *response.add_events() = event;
+      response.set_events_recorded(events.empty() ? 0 : events.back().sequence());
+      response.set_ok(true);
+      return response;
+    }
     if (request.has_install()) {
       std::ifstream in(request.install(), std::ios::binary);
       installed.assign(std::istreambuf_iterator<char>(in), {});
@@ -44,7 +53,21 @@ class FakeBoot final : public BootLink {
     return response;
   }
 
+  // Records one event in the boot state's bounded history (`kept` of them).
+  void Record(const std::string& what, bool alarm = false, size_t kept = 32) {
+    schema::BootEvent event;
+    event.set_sequence(events.empty() ? recorded_before + 1 : events.back().sequence() + 1);
+    event.set_unix_time(1'796'000'000 + static_cast<int64_t>(event.sequence()));
+    event.set_slot("B");
+    event.set_what(what);
+    event.set_alarm(alarm);
+    events.push_back(event);
+    if (events.size() > kept) events.erase(events.begin());
+  }
+
   std::vector<schema::BootRequest> requests;
+  std::vector<schema::BootEvent> events;
+  uint64_t recorded_before = 0;  // a history that starts after events already trimmed
   std::string installed;
   std::string refusal;
   bool unreachable = false;
@@ -79,7 +102,7 @@ class FirmwareRpcTest : public ::testing::Test {
     admin->add_roles(schema::SECURITY_ADMIN);
     service_ = std::make_unique<ControlService>(users, *store_, *audit_,
                                                 (dir_.path() / "audit").string(), *clock_);
-    service_->AttachFirmware(&boot_, upload_dir());
+    service_->AttachFirmware(&boot_, upload_dir(), dir_.path() / "firmware-events-audited");
   }
 
   fs::path upload_dir() const { return dir_.path() / "firmware-upload"; }
@@ -102,6 +125,17 @@ class FirmwareRpcTest : public ::testing::Test {
     schema::Request request;
     (void)request.mutable_firmware_status();
     return Handle(request);
+  }
+
+  // The FIRMWARE_EVENT entries, as "OUTCOME detail".
+  std::vector<std::string> BootEventEntries() const {
+    std::vector<std::string> lines;
+    for (const schema::AuditEntry& entry : AuditEntries()) {
+      if (entry.rpc() != schema::FIRMWARE_EVENT) continue;
+      EXPECT_EQ(entry.user(), "sbc-boot");
+      lines.push_back(schema::Outcome_Name(entry.outcome()) + " " + entry.detail());
+    }
+    return lines;
   }
 
   std::vector<schema::AuditEntry> AuditEntries() const {
@@ -212,6 +246,63 @@ TEST_F(FirmwareRpcTest, MalformedChunksAreRefusedBeforeAnythingIsStaged) {
   // A first chunk that is not at 0 starts nothing.
   EXPECT_THAT(Chunk(1024, 1024).error(), HasSubstr("start at 0"));
   EXPECT_FALSE(fs::exists(upload_dir() / "upload.img"));
+}
+
+TEST_F(FirmwareRpcTest, SbcBootsEventsAreAuditedOnceEachInOrderAlsoAcrossARestart) {
+  boot_.Record("boot attempt (2 left after it)");
+  boot_.Record("crash loop: a plane keeps exiting", /*alarm=*/true);
+  service_->Tick();
+  EXPECT_THAT(
+      BootEventEntries(),
+      ::testing::ElementsAre(
+          "OK boot event 1 at 2026-11-30T00:53:21.000Z, slot B: boot attempt (2 left after it)",
+          "FAILED boot event 2 at 2026-11-30T00:53:22.000Z, slot B: crash loop: a plane keeps "
+          "exiting"));
+  service_->Tick();
+  EXPECT_EQ(BootEventEntries().size(), 2u) << "nothing new: nothing audited";
+
+  boot_.Record("watchdog reset (counted as a failed boot)", /*alarm=*/true);
+  Restart();  // sbc-mgmtd restarted: what it audited before is not audited again
+  service_->Tick();
+  const std::vector<std::string> lines = BootEventEntries();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[2], HasSubstr("FAILED boot event 3 "));
+  EXPECT_THAT(lines[2], HasSubstr("watchdog reset"));
+  EXPECT_TRUE(audit::Verify(dir_.path() / "audit").ok);
+}
+
+TEST_F(FirmwareRpcTest, BootEventsLostFromTheBoundedHistoryAreNamedAndAFreshBootStateIsAudited) {
+  boot_.Record("boot attempt (2 left after it)");
+  service_->Tick();
+  // While sbc-mgmtd was not running, more happened than the history keeps.
+  for (int i = 0; i < 6; ++i) boot_.Record("boot attempt " + std::to_string(i), false, 3);
+  service_->Tick();
+  std::vector<std::string> lines = BootEventEntries();
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[1],
+            "FAILED boot events 2 to 4 left sbc-boot's bounded history before they were audited");
+  EXPECT_THAT(lines[2], HasSubstr("boot event 5 "));
+  EXPECT_THAT(lines[4], HasSubstr("boot event 7 "));
+
+  // The box flashed again: its boot state numbers from 1 again.
+  boot_.events.clear();
+  boot_.Record("flashed image v1");
+  service_->Tick();
+  lines = BootEventEntries();
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_EQ(lines[5], "OK the boot state was started afresh (1 event(s) since; 7 audited before)");
+  EXPECT_THAT(lines[6], HasSubstr("boot event 1 "));
+  EXPECT_THAT(lines[6], HasSubstr("flashed image v1"));
+}
+
+TEST_F(FirmwareRpcTest, WhileSbcBootDoesNotAnswerNothingIsAuditedAndItIsCaughtUpAfter) {
+  boot_.Record("boot attempt (2 left after it)");
+  boot_.unreachable = true;
+  service_->Tick();
+  EXPECT_TRUE(BootEventEntries().empty());
+  boot_.unreachable = false;
+  service_->Tick();
+  EXPECT_EQ(BootEventEntries().size(), 1u);
 }
 
 }  // namespace

@@ -16,6 +16,22 @@ schema::Response Refused(const store::TrustError& error) {
                 std::string(trust::RejectionName(error.reason)) + ": " + error.message);
 }
 
+std::expected<void, std::string> AuditAction(ServiceState& state, const std::string& user,
+                                             const std::vector<schema::Role>& roles,
+                                             schema::Rpc rpc, schema::Outcome outcome,
+                                             const std::string& detail) {
+  schema::AuditEntry entry;
+  entry.set_time_unix_ms(state.clock.NowUnixMs());
+  entry.set_user(user);
+  for (schema::Role r : roles) entry.add_roles(r);
+  entry.set_rpc(rpc);
+  entry.set_outcome(outcome);
+  entry.set_detail(detail);
+  if (auto appended = state.audit.Append(entry); !appended)
+    return std::unexpected(appended.error());
+  return {};
+}
+
 const schema::User* FindUser(const schema::UserDirectory& users, const std::string& name) {
   for (const auto& u : users.users())
     if (u.name() == name && !u.disabled()) return &u;

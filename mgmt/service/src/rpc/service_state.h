@@ -6,9 +6,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "sbc/mgmt/audit/audit_log.h"
 #include "sbc/mgmt/clock/settable_clock.h"
@@ -45,6 +47,10 @@ struct ServiceState {
   std::map<std::string, ControlService::RotateKey> key_rotations;
   BootLink* boot = nullptr;          // sbc-boot, for the firmware RPCs
   std::filesystem::path upload_dir;  // where a firmware upload is staged
+  // The last of sbc-boot's events audited (boot_events.h): on disk, and in memory once
+  // read (nullopt: not read yet).
+  std::filesystem::path boot_events_file;
+  std::optional<uint64_t> boot_events_audited;
 
   // One bundle hand-over to the dataplane at a time, each sending the store's running
   // bundle as it is then, so the last one sent is the newest. Taken before `mutex`,
@@ -56,6 +62,11 @@ struct ServiceState {
 };
 
 schema::Response Result(schema::Outcome outcome, std::string error = "");
+// Appends an entry, stamped by the service's clock. Under the service's lock.
+std::expected<void, std::string> AuditAction(ServiceState& state, const std::string& user,
+                                             const std::vector<schema::Role>& roles,
+                                             schema::Rpc rpc, schema::Outcome outcome,
+                                             const std::string& detail);
 schema::Response Refused(const store::TrustError& error);
 // The enabled user named `name`, or nullptr. Under the service's lock.
 const schema::User* FindUser(const schema::UserDirectory& users, const std::string& name);

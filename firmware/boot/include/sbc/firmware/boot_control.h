@@ -47,7 +47,9 @@ struct BootReply {
 //   rollback index raised;
 // - revert: the other slot's image verifies (and meets the rollback index): it becomes
 //   primary; a trial slot reverted from is marked bad; sbc-boot reboots;
-// - verify: the integrity check, its findings returned.
+// - verify: the integrity check, its findings returned;
+// - events_after: the boot events numbered after it (for sbc-mgmtd's audit log), and
+//   how many were ever recorded; no slot status.
 [[nodiscard]] BootReply HandleBootRequest(const Appliance& appliance, const TrustContext& trust,
                                           const RunningSlot& running,
                                           const schema::BootRequest& request, int64_t now_unix);

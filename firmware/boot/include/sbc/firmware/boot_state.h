@@ -53,9 +53,13 @@ void SetGood(schema::BootState& state, std::string_view slot, bool good, uint32_
 // recorded as booted. Returns it, or "" when no slot has attempts left (recovery).
 [[nodiscard]] std::string TakeBootAttempt(schema::BootState& state, int64_t now_unix);
 
-// Appends an event (trimming the oldest past kMaxBootEvents).
+// Whether an event is a fault an operator must see (audited as FAILED by sbc-mgmtd).
+enum class EventKind { kInfo, kAlarm };
+
+// Appends an event numbered after the last one recorded (trimming the oldest past
+// kMaxBootEvents; the numbers go on).
 void RecordEvent(schema::BootState& state, int64_t now_unix, std::string_view slot,
-                 std::string what);
+                 std::string what, EventKind kind = EventKind::kInfo);
 
 // Reads `dir`/boot-state.pb. A missing file is an error naming it (sbc-boot refuses to
 // guess a slot); a damaged one too.

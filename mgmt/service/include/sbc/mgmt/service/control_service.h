@@ -73,14 +73,18 @@ class ControlService {
   using RotateKey = std::function<std::expected<std::string, std::string>()>;
   void AttachKeyRotation(const std::string& key_name, RotateKey rotate);
 
-  // sbc-boot, which does the firmware RPCs' work (may be null: then they fail), and
-  // the directory where an upload is staged until its last chunk (kept across restarts,
-  // so an upload resumes). Both must outlive the service.
-  void AttachFirmware(BootLink* boot, std::filesystem::path upload_dir);
+  // sbc-boot, which does the firmware RPCs' work (may be null: then they fail), the
+  // directory where an upload is staged until its last chunk (kept across restarts, so
+  // an upload resumes), and the file that says which of sbc-boot's own events are
+  // audited already. The link must outlive the service.
+  void AttachFirmware(BootLink* boot, std::filesystem::path upload_dir,
+                      std::filesystem::path boot_events_audited);
 
-  // Reverts an unconfirmed push whose deadline passed (audited as the daemon's own
-  // action), and hands the running bundle to the dataplane if it runs another
-  // version (it restarted, or missed a change). Call about once a second.
+  // Audits the events sbc-boot recorded since the last call (crash loops, integrity
+  // alarms, watchdog resets, ...: as user "sbc-boot", FIRMWARE_EVENT), reverts an
+  // unconfirmed push whose deadline passed (audited as the daemon's own action), and
+  // hands the running bundle to the dataplane if it runs another version (it
+  // restarted, or missed a change). Call about once a second.
   void Tick();
 
   // Serialized Request in, serialized Response out (the TLS and console servers'
