@@ -136,6 +136,7 @@ uint32_t Worker::PollOnce() noexcept {
   if (media_ != nullptr) FinishMedia(tables, /*wait=*/false);  // done meanwhile
   if (tables != nullptr) firewall_->Sweep(*tables, now);
   std::atomic_ref<uint64_t>(flow_count_).store(firewall_->flows(), std::memory_order_relaxed);
+  AddShared(polls_);
   return received;
 }
 

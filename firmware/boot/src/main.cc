@@ -219,6 +219,7 @@ int main(int argc, char** argv) try {
   boot->add_flag("--verify-only", verify_only, "stop after the slot is verified and unpacked");
   RunOptions run;
   int first_backoff_ms = 500, crash_loop_exits = 5, integrity_interval_s = 300;
+  int worker_stall_ms = 5000, mgmtd_stall_ms = 30'000;
   boot->add_option("--integrity-interval-s", integrity_interval_s,
                    "period of the runtime integrity check (SIGUSR1: at once)")
       ->capture_default_str();
@@ -227,6 +228,16 @@ int main(int argc, char** argv) try {
   boot->add_option("--crash-loop-exits", crash_loop_exits,
                    "exits within 60 s that are a crash loop")
       ->capture_default_str();
+  boot->add_option("--worker-stall-ms", worker_stall_ms,
+                   "a dataplane worker not polling for this long is hung: the watchdog is "
+                   "no longer kicked")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 600'000));
+  boot->add_option("--mgmtd-stall-ms", mgmtd_stall_ms,
+                   "sbc-mgmtd's main loop not ticking for this long is wedged: the watchdog is "
+                   "no longer kicked")
+      ->capture_default_str()
+      ->check(CLI::Range(1000, 600'000));
   boot->add_option("--mgmtd-arg", run.mgmtd_args, "an argument for sbc-mgmtd (repeatable)");
   boot->add_option("--dataplane-arg", run.dataplane_args,
                    "an argument for sbc-dataplane (repeatable)");
@@ -261,6 +272,8 @@ int main(int argc, char** argv) try {
   run.policy.first_backoff = std::chrono::milliseconds(first_backoff_ms);
   run.policy.crash_loop_exits = crash_loop_exits;
   run.integrity_interval = std::chrono::seconds(integrity_interval_s);
+  run.worker_stall_limit = std::chrono::milliseconds(worker_stall_ms);
+  run.mgmtd_stall_limit = std::chrono::milliseconds(mgmtd_stall_ms);
   if (*boot) return Boot(*appliance, verify_only, run);
   if (*power_on) return PowerOn(*appliance, board_file, power_on_args);
   if (*mark_good) return MarkBootedGood(*appliance);

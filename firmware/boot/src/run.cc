@@ -78,9 +78,11 @@ std::vector<DaemonSpec> Daemons(const Appliance& appliance, const BootedSlot& bo
 }
 
 // Answers one firmware request on boot.sock, if one is waiting. Returns true when the
-// request asks for a reboot (activate, revert), after its reply is sent.
+// request asks for a reboot (activate, revert), after its reply is sent. `ticked`: it
+// was sbc-mgmtd's boot-events request, which its main loop makes every tick.
 bool ServeBootRequest(int listen_fd, const Appliance& appliance, const TrustContext& trust,
-                      const RunningSlot& running) {
+                      const RunningSlot& running, bool& ticked) {
+  ticked = false;
   pollfd pfd{listen_fd, POLLIN, 0};
   if (poll(&pfd, 1, 0) <= 0) return false;
   const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -92,6 +94,7 @@ bool ServeBootRequest(int listen_fd, const Appliance& appliance, const TrustCont
       schema::BootRequest request;
       BootReply reply;
       if (request.ParseFromString(*frame)) {
+        ticked = request.has_events_after();
         reply = HandleBootRequest(appliance, trust, running, request, Now());
       } else {
         reply.response.set_error("not a boot request");
@@ -106,6 +109,33 @@ bool ServeBootRequest(int listen_fd, const Appliance& appliance, const TrustCont
   }
   close(fd);
   return reboot;
+}
+
+// What sbc-boot reads to tell a hung plane from a busy one.
+struct Liveness {
+  Heartbeats workers;   // each dataplane worker's polls
+  MainLoopTicks mgmtd;  // sbc-mgmtd's boot-events requests on boot.sock
+};
+
+// Alive: every plane runs, none is stopped, both answer, every dataplane worker polls
+// and sbc-mgmtd's main loop ticks.
+std::expected<void, std::string> Alive(const Appliance& appliance, const Supervisor& supervisor,
+                                       Liveness& live, mgmt::control::SteadyClock::time_point now,
+                                       std::chrono::milliseconds mgmtd_limit) {
+  if (!supervisor.AllRunning()) {
+    live.workers.Reset();  // a restarted dataplane counts from 0 again
+    return std::unexpected("a plane is not running");
+  }
+  for (const auto& [name, pid] : supervisor.Running()) {
+    if (IsStopped(pid)) return std::unexpected(name + " is stopped");
+    if (name == "sbc-mgmtd") live.mgmtd.Running(pid);
+  }
+  if (auto answering = CheckHealth(appliance); !answering) return answering;
+  if (const auto stall = live.mgmtd.Observe(now))
+    return std::unexpected(
+        "sbc-mgmtd's main loop has not ticked for " + std::to_string(stall->still.count()) +
+        " ms (no boot-events request; limit " + std::to_string(mgmtd_limit.count()) + " ms)");
+  return CheckWorkersPolling(appliance, live.workers, now);
 }
 
 }  // namespace
@@ -143,6 +173,25 @@ std::expected<uint64_t, std::string> CheckRulesLive(const Appliance& appliance) 
                            std::to_string(status->rules_version()) +
                            ", sbc-mgmtd's store runs version " + std::to_string(*running));
   return *running;
+}
+
+std::expected<void, std::string> CheckWorkersPolling(const Appliance& appliance,
+                                                     Heartbeats& workers,
+                                                     mgmt::control::SteadyClock::time_point now) {
+  // Short: a dataplane whose IPC thread does not answer is itself not alive.
+  mgmt::service::UnixDataplaneLink dataplane((appliance.run_dir / "dataplane.sock").string(),
+                                             std::chrono::seconds(5));
+  schema::DataplaneRequest request;
+  request.set_get_status(true);
+  auto status = dataplane.Call(request);
+  if (!status) return std::unexpected(status.error());
+  const std::vector<uint64_t> polls(status->worker_polls().begin(), status->worker_polls().end());
+  const auto stall = workers.Observe(now, polls);
+  if (!stall) return {};
+  return std::unexpected("sbc-dataplane worker " + std::to_string(stall->index + 1) + " of " +
+                         std::to_string(status->worker_polls_size()) + " has not polled for " +
+                         std::to_string(stall->still.count()) + " ms (stuck at poll " +
+                         std::to_string(stall->count) + ")");
 }
 
 void RaiseAlarm(const Appliance& appliance) {
@@ -185,6 +234,12 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   const auto health_deadline = clock.Now() + options.health_deadline;
   auto next_kick_check = clock.Now();
   bool alive = true;
+  Liveness liveness{Heartbeats(options.worker_stall_limit),
+                    MainLoopTicks(options.mgmtd_stall_limit)};
+  auto Deadline = [&]() -> std::expected<void, std::string> {
+    if (clock.Now() < health_deadline) return {};
+    return std::unexpected("not healthy by the start-up deadline");
+  };
   std::string why_not_healthy = "the planes have not started";
   auto check_integrity = [&] {
     next_integrity_check = clock.Now() + options.integrity_interval;
@@ -205,20 +260,30 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   running.check_integrity = check_integrity;
   while (!stop.load()) {
     if (options.watchdog != nullptr && clock.Now() >= next_kick_check) {
+      // A check long overdue: this loop was busy (an install written to the slot), and
+      // sbc-mgmtd's ticks waited on boot.sock meanwhile. What was read before says
+      // nothing about now.
+      if (clock.Now() - next_kick_check > 4 * options.kick_interval) {
+        liveness.workers.Reset();
+        liveness.mgmtd.Reset();
+      }
       next_kick_check = clock.Now() + options.kick_interval;
-      // Alive: every plane runs, none is stopped, both answer. Before the first health
-      // check passed the start-up is given until its deadline.
-      bool now_alive = supervisor.AllRunning() && CheckHealth(appliance).has_value();
-      for (const auto& [name, pid] : supervisor.Running()) now_alive = now_alive && !IsStopped(pid);
-      if (!healthy) now_alive = clock.Now() < health_deadline;
+      // Before the first health check passed the start-up is given until its deadline.
+      std::expected<void, std::string> now_alive =
+          healthy ? Alive(appliance, supervisor, liveness, clock.Now(), options.mgmtd_stall_limit)
+                  : Deadline();
       if (now_alive) {
         if (auto kicked = options.watchdog->Kick(); !kicked)
           std::cerr << "sbc-boot: " << kicked.error() << std::endl;
-      } else if (alive) {
-        std::cout << "sbc-boot: a plane is not alive or does not answer: watchdog not kicked"
-                  << std::endl;
+      } else if (alive && healthy) {
+        // Once per episode: the reason the board is about to reset, kept for the
+        // operator (the reset itself is recorded by the next boot). A start-up past its
+        // deadline is reported below.
+        const std::string line = "not alive: " + now_alive.error() + ": watchdog not kicked";
+        std::cout << "sbc-boot: " << line << std::endl;
+        RecordAlarm(appliance, booted.slot, line);
       }
-      alive = now_alive;
+      alive = now_alive.has_value();
     }
     if (!healthy && clock.Now() >= health_deadline) {
       const std::string line = "not healthy within " +
@@ -239,7 +304,11 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
       std::cout << "sbc-boot: " << event << std::endl;
     }
     if (verify_now.exchange(false) || clock.Now() >= next_integrity_check) (void)check_integrity();
-    if (listen_fd >= 0 && ServeBootRequest(listen_fd, appliance, trust, running)) {
+    bool ticked = false;
+    const bool reboot =
+        listen_fd >= 0 && ServeBootRequest(listen_fd, appliance, trust, running, ticked);
+    if (ticked) liveness.mgmtd.Ticked();
+    if (reboot) {
       close_listener();
       supervisor.Stop();
       return RunEnd::kRebootRequested;

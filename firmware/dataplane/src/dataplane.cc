@@ -261,6 +261,13 @@ uint64_t Dataplane::Flows() const {
   return flows;
 }
 
+std::vector<uint64_t> Dataplane::WorkerPolls() const {
+  std::vector<uint64_t> polls;
+  polls.reserve(workers_.size());
+  for (const auto& worker : workers_) polls.push_back(worker->polls());
+  return polls;
+}
+
 std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions& options) {
   // Both directions of every pair; worker q serves queue q of each port.
   std::vector<dataplane::WireLink> links;

@@ -6,9 +6,7 @@ namespace sbc::mgmt::service {
 
 std::expected<schema::DataplaneResponse, std::string> UnixDataplaneLink::Call(
     const schema::DataplaneRequest& request) {
-  // Applying 10,000 rules takes well under a second; allow for a loaded machine.
-  return CallOverUnix<schema::DataplaneResponse>(path_, request, std::chrono::seconds(30),
-                                                 "dataplane");
+  return CallOverUnix<schema::DataplaneResponse>(path_, request, timeout_, "dataplane");
 }
 
 }  // namespace sbc::mgmt::service

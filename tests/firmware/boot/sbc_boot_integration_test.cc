@@ -6,7 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <regex>
 
 #include "boot_fixture.h"
@@ -75,7 +80,95 @@ class SbcBootTest : public ::testing::Test {
     return text.str();
   }
 
+  // The sim board with a 5 s watchdog, powered on with BootArgs()' options and slot A
+  // holding v1.
+  std::unique_ptr<BackgroundProcess> PowerOnWithAShortWatchdog() {
+    std::string board = ReadFile(sim_.board_file());
+    board.replace(board.find("timeout_s: 30"), 13, "timeout_s: 5");
+    std::ofstream(sim_.board_file(), std::ios::trunc) << board;
+    sim_.Flash(kSlotA, RealImage("v1", 1));
+    std::vector<std::string> argv = {SBC_BOOT_BIN, "--board", sim_.board_file().string(),
+                                     "power-on", "--"};
+    const std::vector<std::string> boot = BootArgs();
+    argv.insert(argv.end(), boot.begin() + 4, boot.end());  // the options after "boot"
+    return std::make_unique<BackgroundProcess>(argv, (sim_.dir() / "board.log").string());
+  }
+
   SimAppliance sim_;
+};
+
+// The process whose executable is `exe`, or 0.
+pid_t ProcessRunning(const fs::path& exe) {
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    if (fs::read_symlink(entry.path() / "exe", ec) == exe) return std::stoi(name);
+  }
+  return 0;
+}
+
+std::string ThreadName(pid_t pid, const std::string& tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + tid + "/comm");
+  std::string comm;
+  std::getline(in, comm);
+  return comm;
+}
+
+// The first thread of `pid` whose name holds `part` (DPDK names its lcore threads), or 0.
+pid_t ThreadNamed(pid_t pid, const std::string& part) {
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    const std::string tid = task.path().filename().string();
+    if (ThreadName(pid, tid).find(part) != std::string::npos) return std::stoi(tid);
+  }
+  return 0;
+}
+
+std::string ThreadNames(pid_t pid) {
+  std::string names;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+    names += ThreadName(pid, task.path().filename().string()) + " ";
+  return names;
+}
+
+// One thread of another process held still, as a debugger holds it (PTRACE_SEIZE and
+// PTRACE_INTERRUPT stop that thread alone); let go, or reaped once its process died.
+class HeldThread {
+ public:
+  explicit HeldThread(pid_t tid) : tid_(tid) {
+    if (ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
+      error_ = std::string("PTRACE_SEIZE: ") + strerror(errno);
+      return;
+    }
+    int status = 0;
+    if (ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0 ||
+        waitpid(tid_, &status, __WALL) != tid_ || !WIFSTOPPED(status)) {
+      error_ = std::string("PTRACE_INTERRUPT: ") + strerror(errno);
+      return;
+    }
+    holding_ = true;
+  }
+  ~HeldThread() {
+    if (!holding_ && error_.rfind("PTRACE_SEIZE", 0) == 0) return;
+    // Alive still: let it run on. Killed with its process: its end is ours to reap.
+    (void)ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
+    (void)testing::WaitUntil(
+        [&] {
+          int status = 0;
+          const pid_t reaped = waitpid(tid_, &status, __WALL | WNOHANG);
+          return reaped == tid_ || (reaped < 0 && errno == ECHILD);
+        },
+        std::chrono::seconds(10));
+  }
+  HeldThread(const HeldThread&) = delete;
+  HeldThread& operator=(const HeldThread&) = delete;
+  bool holding() const { return holding_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  pid_t tid_;
+  bool holding_ = false;
+  std::string error_;
 };
 
 TEST_F(SbcBootTest, TheSlotRunsBothPlanesAndIsMarkedGoodOnceTheyAnswer) {
@@ -305,24 +398,15 @@ TEST_F(SbcBootTest, ATamperedBinaryIsReportedAndNeverStartedAgain) {
 // board resets (the stopped daemon dies with sbc-boot), the reset costs the slot an
 // attempt, and the next boot is healthy again.
 TEST_F(SbcBootTest, AWedgedDaemonEndsInAWatchdogReset) {
-  {
-    std::string board = ReadFile(sim_.board_file());
-    board.replace(board.find("timeout_s: 30"), 13, "timeout_s: 5");
-    std::ofstream(sim_.board_file(), std::ios::trunc) << board;
-  }
-  sim_.Flash(kSlotA, RealImage("v1", 1));
-  std::vector<std::string> argv = {SBC_BOOT_BIN, "--board", sim_.board_file().string(), "power-on",
-                                   "--"};
-  const std::vector<std::string> boot = BootArgs();
-  argv.insert(argv.end(), boot.begin() + 4, boot.end());  // the options after "boot"
-  BackgroundProcess board(argv, (sim_.dir() / "board.log").string());
+  std::unique_ptr<BackgroundProcess> powered = PowerOnWithAShortWatchdog();
+  BackgroundProcess& board = *powered;
   ASSERT_THAT(board.WaitForLog("marked good"), HasSubstr("sim board: power on (boot 1)"));
 
   const fs::path mgmtd = sim_.appliance().run_dir / "slot-A/bin/sbc-mgmtd";
   const ProcessResult stopped = RunProcess({"/usr/bin/pkill", "-STOP", "-f", mgmtd.string()});
   ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
   const std::string reset = board.WaitForLog("power on (boot 2)");
-  EXPECT_THAT(reset, HasSubstr("watchdog not kicked"));
+  EXPECT_THAT(reset, HasSubstr("not alive: sbc-mgmtd is stopped: watchdog not kicked"));
   EXPECT_THAT(reset, HasSubstr("sim board: watchdog reset: not kicked for"));
   ASSERT_TRUE(testing::WaitUntil([&] {
     const std::string log = board.Log();
@@ -333,6 +417,46 @@ TEST_F(SbcBootTest, AWedgedDaemonEndsInAWatchdogReset) {
   bool counted = false;
   for (const schema::BootEvent& event : state.events())
     counted |= event.what() == "watchdog reset (counted as a failed boot)";
+  EXPECT_TRUE(counted) << DescribeBootState(state);
+  const ProcessResult off = board.Stop(SIGTERM);
+  EXPECT_EQ(off.exit_code, 0);
+  EXPECT_THAT(off.out, HasSubstr("sim board: power off"));
+}
+
+// A hung worker lcore: sbc-dataplane's other threads still answer, but the worker's
+// poll count stops moving. Held here the way a debugger holds one thread (ptrace
+// interrupt: the rest of the process runs on), sbc-boot names the worker, stops kicking
+// the watchdog, and the board resets into a healthy boot.
+TEST_F(SbcBootTest, AHungWorkerLcoreEndsInAWatchdogReset) {
+  std::unique_ptr<BackgroundProcess> powered = PowerOnWithAShortWatchdog();
+  BackgroundProcess& board = *powered;
+  ASSERT_THAT(board.WaitForLog("marked good"), HasSubstr("sim board: power on (boot 1)"));
+
+  const fs::path dataplane = sim_.appliance().run_dir / "slot-A/bin/sbc-dataplane";
+  const pid_t pid = ProcessRunning(dataplane);
+  ASSERT_GT(pid, 0) << "no process runs " << dataplane;
+  const pid_t worker = ThreadNamed(pid, "worker");
+  ASSERT_GT(worker, 0) << "no worker lcore thread in sbc-dataplane: " << ThreadNames(pid);
+  HeldThread held(worker);
+  ASSERT_TRUE(held.holding()) << held.error();
+
+  const std::string reset = board.WaitForLog("power on (boot 2)");
+  EXPECT_THAT(reset, HasSubstr("not alive: sbc-dataplane worker 1 of 1 has not polled for"));
+  EXPECT_THAT(reset, HasSubstr("sim board: watchdog reset: not kicked for"));
+  // The rest of the dataplane answered all along: it is the heartbeat that told.
+  EXPECT_THAT(reset, Not(HasSubstr("dataplane unreachable")));
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    const std::string log = board.Log();
+    return log.find("marked good", log.find("power on (boot 2)")) != std::string::npos;
+  })) << board.Log();
+
+  const schema::BootState state = sim_.State();
+  bool hang = false, counted = false;
+  for (const schema::BootEvent& event : state.events()) {
+    hang |= event.what().find("has not polled for") != std::string::npos;
+    counted |= event.what() == "watchdog reset (counted as a failed boot)";
+  }
+  EXPECT_TRUE(hang) << "the hang is recorded for the audit log: " << DescribeBootState(state);
   EXPECT_TRUE(counted) << DescribeBootState(state);
   const ProcessResult off = board.Stop(SIGTERM);
   EXPECT_EQ(off.exit_code, 0);

@@ -105,6 +105,21 @@ TEST_F(IpcDispatchTest, StatusAndCountersCarryTheRulesVersionInForce) {
   EXPECT_NE(std::find(names.begin(), names.end(), "drop.no_rule_set"), names.end());
 }
 
+// sbc-boot's hung-worker check reads these: one count per worker, moving while it polls.
+TEST_F(IpcDispatchTest, StatusCarriesEachWorkersPollCountWhichMovesWhileItPolls) {
+  schema::DataplaneRequest status;
+  status.set_get_status(true);
+  const schema::DataplaneResponse before = dispatch_->Handle(status);
+  ASSERT_EQ(before.worker_polls_size(), 1);
+  // The first wait may end on the quiescent report of a poll counted before `before`;
+  // the second needs a report after that one, so a poll ran in between.
+  dp_->WaitForWorkers();
+  dp_->WaitForWorkers();
+  const schema::DataplaneResponse after = dispatch_->Handle(status);
+  ASSERT_EQ(after.worker_polls_size(), 1);
+  EXPECT_GT(after.worker_polls(0), before.worker_polls(0));
+}
+
 TEST_F(IpcDispatchTest, MediaBatchesReachTheMediaServiceAndItsRefusalsComeBack) {
   ASSERT_TRUE(Apply("good bundle").ok());
   schema::DataplaneRequest create;

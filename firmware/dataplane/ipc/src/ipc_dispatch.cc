@@ -23,6 +23,7 @@ schema::DataplaneResponse IpcDispatch::Handle(const schema::DataplaneRequest& re
       Media(request, response);
       break;
     case schema::DataplaneRequest::kGetStatus:
+      for (uint64_t polls : dataplane_.WorkerPolls()) response.add_worker_polls(polls);
       response.set_ok(true);
       break;
     case schema::DataplaneRequest::kGetCounters:

@@ -11,6 +11,7 @@
 
 #include "sbc/drivers/watchdog.h"
 #include "sbc/firmware/boot.h"
+#include "sbc/firmware/heartbeat.h"
 #include "sbc/firmware/supervisor.h"
 
 namespace sbc::firmware {
@@ -26,6 +27,14 @@ struct RunOptions {
   // during start-up until `health_deadline`; a slot not healthy by then reboots.
   drivers::Watchdog* watchdog = nullptr;
   std::chrono::milliseconds kick_interval{500};
+  // A dataplane worker whose poll count has not moved for this long is hung: the
+  // watchdog is no longer kicked. Workers poll without pause, so even a loaded
+  // machine moves them many times a second.
+  std::chrono::milliseconds worker_stall_limit{5000};
+  // Likewise sbc-mgmtd's main loop, seen through the boot-events request it makes on
+  // boot.sock every tick (500 ms): wedged once none came for this long. Longer: a tick
+  // may wait on a dataplane call.
+  std::chrono::milliseconds mgmtd_stall_limit{30'000};
   std::chrono::milliseconds health_deadline{300'000};
 };
 
@@ -42,6 +51,12 @@ enum class RunEnd {
 // Both planes answer on their sockets: sbc-dataplane's IPC socket and sbc-mgmtd's
 // console socket under run_dir. Returns what does not answer.
 [[nodiscard]] std::expected<void, std::string> CheckHealth(const Appliance& appliance);
+
+// The dataplane answers a status request (within a few seconds) and every worker's
+// poll count moves (`workers`, one count per worker, read at `now`). Returns what does
+// not, naming the worker.
+[[nodiscard]] std::expected<void, std::string> CheckWorkersPolling(
+    const Appliance& appliance, Heartbeats& workers, mgmt::control::SteadyClock::time_point now);
 
 // The health check's last part, before a slot is marked good (or its trial reported
 // healthy): the dataplane answers a status request over its IPC socket and enforces the

@@ -115,6 +115,9 @@ class Dataplane {
   // then on they all see what was written before it (a test's clock moved on). Control
   // thread; the workers must be running.
   void WaitForWorkers() const;
+  // Each worker's polls so far, by worker: their heartbeats (Worker::polls). Control
+  // or IPC thread, while the workers run.
+  [[nodiscard]] std::vector<uint64_t> WorkerPolls() const;
   // One worker's counters (tests: which worker did what). Control thread.
   [[nodiscard]] const dataplane::WorkerCounters& WorkerCounters(size_t worker) const {
     return workers_[worker]->counters();

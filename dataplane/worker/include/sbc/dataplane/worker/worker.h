@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sbc/dataplane/core/counters.h"
+#include "sbc/dataplane/core/shared_field.h"
 #include "sbc/dataplane/core/table_slot.h"
 #include "sbc/dataplane/core/wire_worker.h"
 #include "sbc/dataplane/firewall/firewall_stage.h"
@@ -66,6 +67,9 @@ class Worker {
   const WorkerCounters& counters() const { return counters_; }
   std::span<const RuleCounter> rule_counters() const { return firewall_->rule_counters(); }
   uint64_t flows() const;  // entries in this worker's connection table
+  // Polls this worker has finished (any thread): its heartbeat. A worker that stops
+  // counting is hung, whatever its process still answers (firmware/boot's liveness).
+  uint64_t polls() const { return LoadShared(polls_); }
   // Control thread: this worker's sampled drop/allow records.
   PacketLog& log() { return firewall_->log(); }
 
@@ -103,6 +107,7 @@ class Worker {
   std::unique_ptr<FirewallStage> firewall_;
   OwnAddressStage own_address_;
   uint64_t flow_count_ = 0;  // mirrors the connection table's size for readers on other threads
+  uint64_t polls_ = 0;       // single writer: this worker, once per PollOnce
   FirewallTableSlot* slot_ = nullptr;
   uint32_t thread_id_ = 0;
   const std::atomic<uint64_t>* clock_ = nullptr;

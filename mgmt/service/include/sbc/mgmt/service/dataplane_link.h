@@ -2,6 +2,7 @@
 // restarted dataplane is simply found again.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <string>
 
@@ -20,12 +21,17 @@ class DataplaneLink {
 
 class UnixDataplaneLink final : public DataplaneLink {
  public:
-  explicit UnixDataplaneLink(std::string socket_path) : path_(std::move(socket_path)) {}
+  // `timeout`: how long a reply may take. Applying 10,000 rules takes well under a
+  // second; the default allows for a loaded machine.
+  explicit UnixDataplaneLink(std::string socket_path,
+                             std::chrono::seconds timeout = std::chrono::seconds(30))
+      : path_(std::move(socket_path)), timeout_(timeout) {}
   std::expected<schema::DataplaneResponse, std::string> Call(
       const schema::DataplaneRequest& request) override;
 
  private:
   std::string path_;
+  std::chrono::seconds timeout_;
 };
 
 }  // namespace sbc::mgmt::service
