@@ -54,6 +54,9 @@ std::expected<BootedSlot, std::string> BootSlot(const Appliance& appliance,
   auto requirements = Requirements(appliance, trust);
   if (!requirements) return std::unexpected(requirements.error());
   std::vector<std::string> refusals;
+  // A RAUC install over the control API that a power failure cut: its slot is bad
+  // (RAUC marks it before writing), and nothing is held for it any more.
+  state->clear_held_activation();
   // At most one try per slot: a refused slot has no attempts left afterwards.
   for (int tries = 0; tries < 2; ++tries) {
     const std::string slot = TakeBootAttempt(*state, now_unix);

@@ -1,6 +1,7 @@
 #include "sbc/firmware/boot_control.h"
 
 #include "sbc/firmware/boot_state.h"
+#include "sbc/firmware/rauc_client.h"
 
 namespace sbc::firmware {
 
@@ -42,9 +43,73 @@ BootReply Done(const Appliance& appliance, const TrustContext& trust, const Runn
   return reply;
 }
 
+// A RAUC bundle: RAUC checks its CMS signature against the release keyring, runs our
+// pre-install check of the manifest, marks the slot bad, writes it and asks our
+// backend to make it primary, which the held activation turns into "installed".
+BootReply InstallBundle(const Appliance& appliance, const TrustContext& trust,
+                        const RunningSlot& running, const std::string& path, int64_t now) {
+  const std::string slot(OtherSlot(running.booted.slot));
+  // RAUC writes "the other slot" as it sees it: only if it agrees which one runs.
+  auto rauc_booted = RaucBootedSlot();
+  if (!rauc_booted)
+    return Refuse(appliance, trust, running,
+                  "install: " + rauc_booted.error() + "; slot " + slot + " untouched");
+  if (*rauc_booted != running.booted.slot)
+    return Refuse(appliance, trust, running,
+                  "install: the RAUC service takes slot " + *rauc_booted +
+                      " for the booted one, sbc-boot runs slot " + running.booted.slot + "; slot " +
+                      slot + " untouched");
+  auto state = LoadBootState(appliance.boot_dir);
+  if (!state) return Refuse(appliance, trust, running, "install: " + state.error());
+  const bool was_good = IsGood(*state, slot);
+  state->set_held_activation(slot);
+  if (state->trial() == slot) state->clear_trial();
+  RecordEvent(*state, now, slot, "installing a bundle through RAUC");
+  if (auto saved = SaveBootState(appliance.boot_dir, *state); !saved)
+    return Refuse(appliance, trust, running, "install: boot state: " + saved.error());
+  const auto installed = RaucInstall(path, running.keep_alive);
+  auto after = LoadBootState(appliance.boot_dir);
+  if (!after) return Refuse(appliance, trust, running, "install: " + after.error());
+  after->clear_held_activation();
+  if (!installed) {
+    RecordEvent(*after, now, slot, "RAUC refused the bundle: " + installed.error(),
+                EventKind::kAlarm);
+    (void)SaveBootState(appliance.boot_dir, *after);
+    return Refuse(appliance, trust, running,
+                  "install refused by RAUC: " + installed.error() +
+                      (was_good && !IsGood(*after, slot)
+                           ? "; slot " + slot + " is marked bad (its write did not complete)"
+                           : "; slot " + slot + " untouched"));
+  }
+  // Read back as a boot would: what RAUC wrote is what will run.
+  auto written = VerifySlot(appliance, trust, slot);
+  if (!written) {
+    SetGood(*after, slot, false, 0);
+    RecordEvent(*after, now, slot, "RAUC wrote an image that does not verify: " + written.error(),
+                EventKind::kAlarm);
+    (void)SaveBootState(appliance.boot_dir, *after);
+    return Refuse(appliance, trust, running,
+                  "install: slot " + slot + " as RAUC wrote it: " + written.error());
+  }
+  RecordEvent(*after, now, slot, "installed " + Describe(written->manifest) + " through RAUC");
+  (void)SaveBootState(appliance.boot_dir, *after);
+  return Done(appliance, trust, running,
+              "installed " + Describe(written->manifest) + " to slot " + slot +
+                  " through RAUC; running " + Describe(running.booted.verified.manifest) +
+                  " in slot " + running.booted.slot);
+}
+
 BootReply Install(const Appliance& appliance, const TrustContext& trust, const RunningSlot& running,
                   const std::string& path, int64_t now) {
+  if (IsRaucBundle(path)) return InstallBundle(appliance, trust, running, path, now);
   const std::string slot(OtherSlot(running.booted.slot));
+  // A rack board's slots are written by RAUC only (verity bundles); the sim board's
+  // file slots also take a bare image, for machines without RAUC's loop devices.
+  if (!appliance.board.storage().slot_a().file_backed())
+    return Refuse(appliance, trust, running,
+                  "install: this board installs RAUC bundles only (make-image "
+                  "--bundle-cert/--bundle-key); slot " +
+                      slot + " untouched");
   auto image = ReadImageFile(path);
   if (!image) return Refuse(appliance, trust, running, "install: " + image.error());
   auto requirements = Requirements(appliance, trust);

@@ -105,9 +105,15 @@ std::expected<std::string, std::string> RunBootloaderBackend(const Appliance& ap
   if (op == "set-primary") {
     auto slot = slot_argument(1);
     if (!slot) return std::unexpected(slot.error());
-    SetPrimary(*state, *slot, appliance.boot_attempts);
-    RecordEvent(*state, now_unix, *slot,
-                "made primary with " + std::to_string(appliance.boot_attempts) + " attempt(s)");
+    if (state->held_activation() == *slot) {
+      // An install over the control API: the operator activates it (on trial) later.
+      state->clear_held_activation();
+      RecordEvent(*state, now_unix, *slot, "written by RAUC; held for activate");
+    } else {
+      SetPrimary(*state, *slot, appliance.boot_attempts);
+      RecordEvent(*state, now_unix, *slot,
+                  "made primary with " + std::to_string(appliance.boot_attempts) + " attempt(s)");
+    }
     if (auto ok = SaveBootState(appliance.boot_dir, *state); !ok)
       return std::unexpected(ok.error());
     return std::string();

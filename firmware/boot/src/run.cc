@@ -258,6 +258,11 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
     return findings;
   };
   running.check_integrity = check_integrity;
+  // RAUC writing a slot may take minutes, this loop waiting on it: the planes run on
+  // meanwhile, and the board must not reset under the install (bounded by its deadline).
+  running.keep_alive = [&] {
+    if (options.watchdog != nullptr) (void)options.watchdog->Kick();
+  };
   while (!stop.load()) {
     if (options.watchdog != nullptr && clock.Now() >= next_kick_check) {
       // A check long overdue: this loop was busy (an install written to the slot), and

@@ -56,6 +56,26 @@ class BootControlTest : public ::testing::Test {
   BootedSlot booted_;
 };
 
+// A rack board's slots are RAUC's to write: a bare image over the control API is
+// refused before anything is read, and a bundle needs RAUC (rauc_integration_test).
+TEST_F(BootControlTest, ARackBoardTakesOnlyRaucBundles) {
+  Appliance rack = sim_.appliance();
+  rack.board.mutable_storage()->mutable_slot_a()->set_file_backed(false);
+  rack.board.mutable_storage()->mutable_slot_b()->set_file_backed(false);
+  const fs::path file = sim_.dir() / "staged.img";
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << sim_.Image("v2", 2);
+  const std::string slot_b = SlotBytes(kSlotB);
+  schema::BootRequest request;
+  request.set_install(file.string());
+  RunningSlot running{booted_, "healthy", true};
+  const BootReply reply = HandleBootRequest(rack, trust_, running, request, kNow);
+  EXPECT_FALSE(reply.response.ok());
+  EXPECT_EQ(reply.response.error(),
+            "install: this board installs RAUC bundles only (make-image "
+            "--bundle-cert/--bundle-key); slot B untouched");
+  EXPECT_EQ(SlotBytes(kSlotB), slot_b);
+}
+
 TEST_F(BootControlTest, AnInstalledUpdateIsOnTrialOnceActivatedAndGoodOnlyWhenCommitted) {
   const BootReply installed = Install(sim_.Image("v2", 2));
   ASSERT_TRUE(installed.response.ok()) << installed.response.error();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot_fixture.h"
+#include "sbc/firmware/boot_state.h"
 #include "sbc/firmware/rauc.h"
 
 namespace sbc::firmware {
@@ -126,6 +127,45 @@ TEST(BootTest, AnUpdateThatNeverPassesItsHealthCheckRevertsWithinItsAttempts) {
   EXPECT_EQ(reverted->slot, "A");
   EXPECT_EQ(reverted->verified.manifest.version_name(), "v1");
   EXPECT_EQ(RunBootloaderBackend(sim.appliance(), {"get-state", "B"}, kNow).value(), "bad\n");
+}
+
+// The same RAUC install started over the control API (sbc-boot holds the activation
+// first): the closing set-primary only records it, and the next boot stays on A. A
+// hold a power cut left behind (the install never reached set-primary) is dropped by
+// the next boot, so a later console install is made primary as usual.
+TEST(BootTest, AnActivationHeldForTheControlApiLeavesTheWrittenSlotWaiting) {
+  SimAppliance sim;
+  sim.Flash(kSlotA, sim.Image("v1", 1));
+  ASSERT_TRUE(BootSlot(sim.appliance(), sim.Trust(), kNow).has_value());
+  ASSERT_TRUE(MarkGood(sim.appliance(), sim.Trust(), kSlotA, kNow).has_value());
+  auto hold = [&] {
+    auto state = LoadBootState(sim.appliance().boot_dir);
+    ASSERT_TRUE(state.has_value());
+    state->set_held_activation("B");
+    ASSERT_TRUE(SaveBootState(sim.appliance().boot_dir, *state).has_value());
+  };
+  hold();
+  ASSERT_TRUE(RunBootloaderBackend(sim.appliance(), {"set-state", "B", "bad"}, kNow).has_value());
+  ASSERT_TRUE(FlashSlot(sim.appliance(), sim.Trust(), kSlotB, sim.Image("v2", 2)).has_value());
+  ASSERT_TRUE(RunBootloaderBackend(sim.appliance(), {"set-primary", "B"}, kNow).has_value());
+  auto state = LoadBootState(sim.appliance().boot_dir);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->held_activation(), "");
+  EXPECT_EQ(Primary(*state), "A");
+  EXPECT_EQ(state->events().rbegin()->what(), "written by RAUC; held for activate");
+  EXPECT_EQ(RunBootloaderBackend(sim.appliance(), {"get-state", "B"}, kNow).value(), "bad\n");
+  auto booted = BootSlot(sim.appliance(), sim.Trust(), kNow);
+  ASSERT_TRUE(booted.has_value());
+  EXPECT_EQ(booted->slot, "A");
+
+  // Held, then the power cut: the next boot drops the hold (and still boots A).
+  hold();
+  booted = BootSlot(sim.appliance(), sim.Trust(), kNow);
+  ASSERT_TRUE(booted.has_value());
+  EXPECT_EQ(booted->slot, "A");
+  EXPECT_EQ(LoadBootState(sim.appliance().boot_dir)->held_activation(), "");
+  ASSERT_TRUE(RunBootloaderBackend(sim.appliance(), {"set-primary", "B"}, kNow).has_value());
+  EXPECT_EQ(RunBootloaderBackend(sim.appliance(), {"get-primary"}, kNow).value(), "B\n");
 }
 
 TEST(BootTest, MarkGoodRaisesTheIndexAndOlderImagesNoLongerBoot) {

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "boot_fixture.h"
+#include "sbc/firmware/boot_control.h"
+#include "sbc/firmware/boot_state.h"
 #include "sbc/firmware/rauc.h"
 #include "support/run_process.h"
 #include "support/wait.h"
@@ -207,6 +209,80 @@ TEST_F(RaucTest, EveryRefusedBundleLeavesTheSlotsAndTheBootStateAsTheyWere) {
   // No refused install marked a slot, made one primary or took an attempt.
   EXPECT_EQ(Boot({"state"}).out, state_before);
   EXPECT_THAT(Boot({"boot", "--verify-only"}).out, HasSubstr("booting slot B: image v2"));
+}
+
+// An update uploaded over the control API as a RAUC bundle: sbc-boot has RAUC install
+// it (CMS signature, our pre-install check, RAUC's write and marking), and the written
+// slot waits for the operator's activate instead of becoming primary by itself. A
+// bundle RAUC refuses, or a RAUC service that takes the other slot for the booted one,
+// leaves the slots and the boot state as they were.
+TEST_F(RaucTest, ABundleInstalledOverTheControlApiIsWrittenByRaucAndWaitsForActivate) {
+  BootV1();
+  const TrustContext trust = sim_.Trust();
+  auto booted = BootSlot(sim_.appliance(), trust, 1'800'000'000);
+  ASSERT_TRUE(booted.has_value()) << booted.error();
+  ASSERT_EQ(booted->slot, kSlotA);
+  int kicks = 0;
+  RunningSlot running{*booted, "healthy", true};
+  running.keep_alive = [&] { ++kicks; };
+  auto ask_install = [&](const fs::path& bundle) {
+    schema::BootRequest request;
+    request.set_install(bundle.string());
+    return HandleBootRequest(sim_.appliance(), trust, running, request, 1'800'000'100);
+  };
+  ASSERT_EQ(RunProcess({"/usr/bin/rauc", "status", "mark-good"}).exit_code, 0);
+
+  // Refused by RAUC's CMS check: nothing written, nothing held, nothing made primary.
+  const std::string slot_b = SlotBytes(kSlotB);
+  const std::string primary_before = Primary(*LoadBootState(sim_.appliance().boot_dir));
+  const BootReply stranger = ask_install(Bundle("cms", sim_.Image("v3", 3), "stranger"));
+  EXPECT_FALSE(stranger.response.ok());
+  EXPECT_THAT(stranger.response.error(),
+              HasSubstr("install refused by RAUC: signature verification failed"));
+  EXPECT_THAT(stranger.response.error(), HasSubstr("slot B untouched"));
+  EXPECT_EQ(SlotBytes(kSlotB), slot_b);
+  auto state = LoadBootState(sim_.appliance().boot_dir);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->held_activation(), "");
+  EXPECT_EQ(Primary(*state), primary_before);
+
+  // Written by RAUC, held: A stays primary and B has no attempts until activated.
+  const BootReply installed = ask_install(Bundle("v2", sim_.Image("v2", 2)));
+  ASSERT_TRUE(installed.response.ok()) << installed.response.error();
+  EXPECT_THAT(installed.response.detail(),
+              HasSubstr("installed image v2 (build 2, rollback index 2) to slot B through RAUC"));
+  EXPECT_THAT(service_->Log(), HasSubstr("image v2 (build 2, rollback index 2) verified"));
+  EXPECT_GT(kicks, 0) << "the watchdog is kicked as RAUC starts (and every 500 ms)";
+  state = LoadBootState(sim_.appliance().boot_dir);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->held_activation(), "");
+  EXPECT_EQ(Primary(*state), "A");
+  EXPECT_FALSE(IsGood(*state, kSlotB));
+  std::string events;
+  for (const schema::BootEvent& event : state->events()) events += event.what() + "\n";
+  EXPECT_THAT(events, HasSubstr("marked bad\nwritten by RAUC"));  // before RAUC wrote B
+  EXPECT_THAT(events, HasSubstr("written by RAUC; held for activate"));
+  EXPECT_THAT(events, HasSubstr("installed image v2 (build 2, rollback index 2) through RAUC"));
+  EXPECT_THAT(Boot({"boot", "--verify-only"}).out, HasSubstr("booting slot A: image v1"));
+
+  schema::BootRequest activate;
+  activate.set_activate(true);
+  const BootReply activated =
+      HandleBootRequest(sim_.appliance(), trust, running, activate, 1'800'000'200);
+  ASSERT_TRUE(activated.response.ok()) << activated.response.error();
+  EXPECT_TRUE(activated.reboot);
+  state = LoadBootState(sim_.appliance().boot_dir);
+  EXPECT_EQ(Primary(*state), "B");
+  EXPECT_EQ(state->trial(), "B");
+
+  // A RAUC service that takes B for the booted slot would write A, which runs.
+  StartService("B");
+  const std::string slot_a = SlotBytes(kSlotA);
+  const BootReply confused = ask_install(Bundle("v4", sim_.Image("v4", 4)));
+  EXPECT_FALSE(confused.response.ok());
+  EXPECT_THAT(confused.response.error(),
+              HasSubstr("the RAUC service takes slot B for the booted one, sbc-boot runs slot A"));
+  EXPECT_EQ(SlotBytes(kSlotA), slot_a);
 }
 
 // RAUC (and its handlers) killed at counted points of an install: before any slot is

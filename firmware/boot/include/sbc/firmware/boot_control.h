@@ -24,6 +24,9 @@ struct RunningSlot {
   bool healthy = false;  // the health check passed in this boot
   // Runs the integrity check now, reporting findings as the periodic check does.
   std::function<std::vector<std::string>()> check_integrity;
+  // Called about every 500 ms while a request takes long (RAUC writing a slot): the
+  // run loop's watchdog kick.
+  std::function<void()> keep_alive;
 };
 
 struct BootReply {
