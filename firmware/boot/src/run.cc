@@ -120,8 +120,7 @@ struct Liveness {
 // Alive: every plane runs, none is stopped, both answer, every dataplane worker polls
 // and sbc-mgmtd's main loop ticks.
 std::expected<void, std::string> Alive(const Appliance& appliance, const Supervisor& supervisor,
-                                       Liveness& live, mgmt::control::SteadyClock::time_point now,
-                                       std::chrono::milliseconds mgmtd_limit) {
+                                       Liveness& live, mgmt::control::SteadyClock::time_point now) {
   if (!supervisor.AllRunning()) {
     live.workers.Reset();  // a restarted dataplane counts from 0 again
     return std::unexpected("a plane is not running");
@@ -132,9 +131,10 @@ std::expected<void, std::string> Alive(const Appliance& appliance, const Supervi
   }
   if (auto answering = CheckHealth(appliance); !answering) return answering;
   if (const auto stall = live.mgmtd.Observe(now))
-    return std::unexpected(
-        "sbc-mgmtd's main loop has not ticked for " + std::to_string(stall->still.count()) +
-        " ms (no boot-events request; limit " + std::to_string(mgmtd_limit.count()) + " ms)");
+    return std::unexpected("sbc-mgmtd's main loop has not ticked for " +
+                           std::to_string(stall->still.count()) +
+                           " ms (no boot-events request; limit " +
+                           std::to_string(live.mgmtd.limit().count()) + " ms)");
   return CheckWorkersPolling(appliance, live.workers, now);
 }
 
@@ -185,8 +185,8 @@ std::expected<void, std::string> CheckWorkersPolling(const Appliance& appliance,
   request.set_get_status(true);
   auto status = dataplane.Call(request);
   if (!status) return std::unexpected(status.error());
-  const std::vector<uint64_t> polls(status->worker_polls().begin(), status->worker_polls().end());
-  const auto stall = workers.Observe(now, polls);
+  const auto stall =
+      workers.Observe(now, std::span(status->worker_polls().data(), status->worker_polls().size()));
   if (!stall) return {};
   return std::unexpected("sbc-dataplane worker " + std::to_string(stall->index + 1) + " of " +
                          std::to_string(status->worker_polls_size()) + " has not polled for " +
@@ -236,10 +236,6 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
   bool alive = true;
   Liveness liveness{Heartbeats(options.worker_stall_limit),
                     MainLoopTicks(options.mgmtd_stall_limit)};
-  auto Deadline = [&]() -> std::expected<void, std::string> {
-    if (clock.Now() < health_deadline) return {};
-    return std::unexpected("not healthy by the start-up deadline");
-  };
   std::string why_not_healthy = "the planes have not started";
   auto check_integrity = [&] {
     next_integrity_check = clock.Now() + options.integrity_interval;
@@ -274,9 +270,11 @@ RunEnd RunBootedSlot(const Appliance& appliance, const TrustContext& trust,
       }
       next_kick_check = clock.Now() + options.kick_interval;
       // Before the first health check passed the start-up is given until its deadline.
-      std::expected<void, std::string> now_alive =
-          healthy ? Alive(appliance, supervisor, liveness, clock.Now(), options.mgmtd_stall_limit)
-                  : Deadline();
+      std::expected<void, std::string> now_alive;
+      if (healthy)
+        now_alive = Alive(appliance, supervisor, liveness, clock.Now());
+      else if (clock.Now() >= health_deadline)
+        now_alive = std::unexpected("not healthy by the start-up deadline");
       if (now_alive) {
         if (auto kicked = options.watchdog->Kick(); !kicked)
           std::cerr << "sbc-boot: " << kicked.error() << std::endl;

@@ -37,6 +37,8 @@ class Heartbeats {
   // the reader was kept from reading for a while.
   void Reset() { beats_.clear(); }
 
+  std::chrono::milliseconds limit() const { return limit_; }
+
  private:
   struct Beat {
     uint64_t count;
@@ -65,6 +67,8 @@ class MainLoopTicks {
       mgmt::control::SteadyClock::time_point now);
   // Forgets the readings (the observer itself was away: see Heartbeats::Reset).
   void Reset() { beats_.Reset(); }
+
+  std::chrono::milliseconds limit() const { return beats_.limit(); }
 
  private:
   Heartbeats beats_;

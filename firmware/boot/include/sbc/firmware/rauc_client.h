@@ -26,8 +26,8 @@ struct CommandResult {
 };
 
 // Runs argv[0] (a full path) with `argv`, its output collected, calling `waiting` as it
-// starts and about every 500 ms until it ends (sbc-boot kicks the watchdog there: an install may take
-// minutes). Past `deadline` it is killed.
+// starts and about every 500 ms until it ends (sbc-boot kicks the watchdog there: an
+// install may take minutes). Past `deadline` it is killed.
 [[nodiscard]] CommandResult RunCommand(const std::vector<std::string>& argv,
                                        std::chrono::seconds deadline,
                                        const std::function<void()>& waiting);
