@@ -2,6 +2,8 @@
 #include "sbc/drivers/sanitizer/handoff.h"
 #include "sbc/firmware/telemetry.h"
 
+#include <thread>
+
 #include <rte_bus_vdev.h>
 #include <rte_cryptodev.h>
 #include <rte_cycles.h>
@@ -314,6 +316,11 @@ std::expected<void, std::string> Dataplane::LaunchWorkers(const DataplaneOptions
     }
     worker_lcores_.push_back(lcore);
   }
+  // Until a worker has registered with RCU, a grace period does not wait for it, so
+  // WaitForWorkers() would return before it had polled at all. Its first poll counted
+  // means it is online: from here on every grace period waits for its next poll.
+  for (const auto& worker : workers_)
+    while (worker->polls() == 0) std::this_thread::yield();
   running_ = true;
   return {};
 }

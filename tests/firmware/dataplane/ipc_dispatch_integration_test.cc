@@ -111,6 +111,9 @@ TEST_F(IpcDispatchTest, StatusCarriesEachWorkersPollCountWhichMovesWhileItPolls)
   status.set_get_status(true);
   const schema::DataplaneResponse before = dispatch_->Handle(status);
   ASSERT_EQ(before.worker_polls_size(), 1);
+  // Dataplane::Start returns once each worker polls: before that, a grace period does
+  // not wait for a worker, so the waits below could both end before it polled at all.
+  EXPECT_GT(before.worker_polls(0), 0u);
   // The first wait may end on the quiescent report of a poll counted before `before`;
   // the second needs a report after that one, so a poll ran in between.
   dp_->WaitForWorkers();

@@ -51,8 +51,8 @@ class Dataplane {
   // Control thread (EAL main lcore), after EAL init. Opens every port with one queue
   // per worker, publishes options.initial_rules (if any), then launches a
   // Worker on each worker core (lcore id = core id, as drivers::EalArguments
-  // sets up). Without rules the workers drop everything (fail closed). Fails with one
-  // line and nothing left running.
+  // sets up) and returns once each has polled. Without rules the workers drop
+  // everything (fail closed). Fails with one line and nothing left running.
   [[nodiscard]] static std::expected<std::unique_ptr<Dataplane>, std::string> Start(
       const board::Board& board, const DataplaneOptions& options = {});
 
