@@ -22,6 +22,12 @@ add_library(mbedtls INTERFACE)
 target_include_directories(mbedtls SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
 target_link_libraries(mbedtls INTERFACE ${MBEDTLS_LIB} ${MBEDX509_LIB} ${MBEDCRYPTO_LIB})
 
+# OpenSSL 3 for the DTLS-SRTP legs (the handshake, and HMAC-SHA1 for STUN): Debian's
+# mbedTLS 2.28 cannot take Chromium's fragmented ClientHello and has no GCM profiles.
+# The control channel stays on mbedTLS. zlib for STUN's CRC-32 FINGERPRINT.
+find_package(OpenSSL 3.0 REQUIRED)
+find_package(ZLIB REQUIRED)
+
 find_package(Protobuf 3.21 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(CLI11 REQUIRED)
